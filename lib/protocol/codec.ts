@@ -1,0 +1,42 @@
+// The codec contract: everything protocol-specific lives behind it, so the
+// engine (routing, balancing, resilience) never looks at protocol bytes.
+import type { DecodeResult, Direction, Message, Mutation } from './message';
+import type { MeshError } from './mesh-error';
+
+export interface EncodeOptions {
+  /** Rewrite the message's request id to this value (multiplexing on one socket). */
+  requestId?: number | bigint;
+  /** Key/values to write into the message (headers, attachments). */
+  mutation?: Mutation;
+}
+
+/**
+ * A codec instance frames one byte stream (one connection, one direction).
+ * Instances may keep state, such as a format detected from the first bytes.
+ */
+export interface Codec {
+  /** The protocol's name, e.g. "thrift", "dubbo". */
+  readonly protocol: string;
+  /**
+   * Frames one whole message from the start of `buf`, or says more bytes are
+   * needed. Throws a MeshError with code CODEC for bytes that can never be a
+   * valid message (garbage, oversized frames).
+   */
+  decode(buf: Buffer, direction: Direction): DecodeResult;
+  /** The message's bytes with the request id rewritten and the mutation applied. */
+  encode(message: Message, options?: EncodeOptions): Buffer;
+  /**
+   * A complete protocol-native error reply to `request` (TApplicationException
+   * for Thrift, an error status for Dubbo). `request` is undefined when the
+   * request itself could not be decoded.
+   */
+  encodeError(request: Message | undefined, error: MeshError): Buffer;
+  /** The reply to a heartbeat request, for protocols that have heartbeats. */
+  encodeHeartbeatReply?(heartbeat: Message): Buffer;
+}
+
+/** Makes codec instances; registered once per protocol. */
+export interface CodecFactory<Options = unknown> {
+  readonly protocol: string;
+  create(options?: Options): Codec;
+}

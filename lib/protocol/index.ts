@@ -1,0 +1,5 @@
+export * from './mesh-error';
+export * from './metadata';
+export * from './message';
+export * from './codec';
+export * from './frame-reader';

@@ -1,0 +1,68 @@
+// MeshError: the one error type the engine raises. Its `code` is stable and
+// machine-readable; its message says what happened and what to change.
+
+export const MeshErrorCode = {
+  /** No route in the route table matched the call's metadata. */
+  NO_ROUTE: 'NO_ROUTE',
+  /** A route named a cluster the mesh does not know. */
+  UNKNOWN_CLUSTER: 'UNKNOWN_CLUSTER',
+  /** The cluster has no endpoint that can take the call. */
+  NO_HEALTHY_UPSTREAM: 'NO_HEALTHY_UPSTREAM',
+  /** A rate limit refused the call. */
+  OVER_LIMIT: 'OVER_LIMIT',
+  /** A cluster threshold (max requests / pending / connections / retries) overflowed. */
+  OVERFLOW: 'OVERFLOW',
+  /** The cluster's circuit breaker is open. */
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
+  /** The call's deadline passed before a reply arrived. */
+  TIMEOUT: 'TIMEOUT',
+  /** Bytes could not be framed or parsed by the protocol codec. */
+  CODEC: 'CODEC',
+  /** The upstream connection closed while the call was in flight. */
+  UPSTREAM_RESET: 'UPSTREAM_RESET',
+  /** The upstream connection could not be opened. */
+  CONNECT_FAILURE: 'CONNECT_FAILURE',
+  /** A fault-injection rule aborted the call. */
+  FAULT_ABORT: 'FAULT_ABORT',
+  /** Configuration is invalid. */
+  CONFIG: 'CONFIG',
+  /** The mesh or connection was closed by the application. */
+  CLOSED: 'CLOSED',
+  /** A bug or an unexpected state inside meta-mesh. */
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type MeshErrorCode = (typeof MeshErrorCode)[keyof typeof MeshErrorCode];
+
+const brand = Symbol.for('meta-mesh.MeshError');
+
+export interface MeshErrorOptions {
+  cause?: unknown;
+  /** Extra structured facts (route config name, cluster, endpoint...). */
+  details?: Record<string, string | number | boolean | undefined>;
+}
+
+export class MeshError extends Error {
+  readonly code: MeshErrorCode;
+  readonly details: Record<string, string | number | boolean | undefined>;
+
+  constructor(code: MeshErrorCode, message: string, options: MeshErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MeshError';
+    this.code = code;
+    this.details = options.details ?? {};
+    (this as unknown as Record<symbol, boolean>)[brand] = true;
+  }
+
+  /** `instanceof` works across two copies of meta-mesh in one process. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+
+  /** Wraps anything thrown into a MeshError, keeping MeshErrors as they are. */
+  static from(reason: unknown, code: MeshErrorCode = MeshErrorCode.INTERNAL): MeshError {
+    if (reason instanceof MeshError) return reason;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    return new MeshError(code, message, { cause: reason });
+  }
+}
