@@ -1,0 +1,250 @@
+// ThriftConnection: what `createThriftConnection` returns. It stands where a
+// `thrift.createConnection(...)` connection would, so `thrift.createClient`
+// and `thrift.Multiplexer` clients use it unchanged: each message the client
+// flushes becomes a Call through the mesh's outbound chain, and each reply (or
+// protocol-native error) is handed back to the client's own receive path.
+import { EventEmitter } from 'node:events';
+import * as thrift from 'thrift';
+import { MeshError, MeshErrorCode, type Call, type Mesh, type Message, type OutboundService, type Reply } from 'meta-mesh';
+import { createThriftCodec, thriftCodecFactory, type ThriftCodec } from './codec/thrift-codec';
+import type { ThriftEncodeOptions } from './codec/thrift-codec';
+import { InputBufferUnderrunError, receiverOf } from './thrift-lib';
+import { resolveFormat, type ProtocolOption, type ResolvedFormat, type TransportOption } from './thrift-options';
+
+export interface ThriftConnectionOptions {
+  /** How the client frames messages: 'buffered' (thrift's default) or 'framed', or the thrift class. */
+  transport?: TransportOption;
+  /** 'binary' (default) or 'compact', or the thrift class. */
+  protocol?: ProtocolOption;
+  /**
+   * Send calls upstream as THeader instead of the client's own framing, so
+   * per-call metadata and route mutations travel as THeader headers.
+   */
+  upstreamTransport?: 'same' | 'header';
+  /** Deadline per call when the route sets none (default: the mesh's defaultTimeoutMs). */
+  timeoutMs?: number;
+  /** Largest message accepted in either direction (default 16 MiB). */
+  maxFrameSize?: number;
+  /** Metadata added to every call of this connection (routable, and sent as headers with THeader). */
+  metadata?: Record<string, string>;
+}
+
+interface ThriftClientLike {
+  _reqs: Record<number, (err: unknown, result?: unknown) => void>;
+  [method: string]: unknown;
+}
+
+type Receiver = (data: Buffer) => void;
+
+export class ThriftConnection extends EventEmitter {
+  /** Read by thrift.createClient / Multiplexer: the transport and protocol classes of the client. */
+  readonly transport: ResolvedFormat['transportClass'];
+  readonly protocol: ResolvedFormat['protocolClass'];
+  /** Set by thrift.createClient (one client) or Multiplexer (service name → client). */
+  client: ThriftClientLike | Record<string, ThriftClientLike> | undefined;
+  /** Filled by Multiplexer clients: seqid → service name. */
+  seqId2Service: Record<number, string> = {};
+  /** Always true: there is no single socket to wait for. */
+  readonly connected = true;
+
+  private readonly format: ResolvedFormat;
+  private readonly codec: ThriftCodec;
+  private readonly outbound: OutboundService;
+  private readonly receive: Receiver;
+  private readonly encodeUpstream: ThriftEncodeOptions | undefined;
+  private readonly replyOptions: { transport: ResolvedFormat['transport'] };
+  private readonly baseMetadata: readonly (readonly [string, string])[];
+  private callMetadata: Record<string, string> | undefined;
+  private readonly timeoutMs: number;
+  private closed = false;
+  /** Replies the thrift client could not take (no recv_ method for them). */
+  undeliverable = 0;
+
+  constructor(
+    private readonly mesh: Mesh,
+    readonly host: string,
+    readonly port: number,
+    options: ThriftConnectionOptions = {},
+  ) {
+    super();
+    this.format = resolveFormat(options.transport, options.protocol);
+    this.transport = this.format.transportClass;
+    this.protocol = this.format.protocolClass;
+    this.codec = createThriftCodec({
+      maxFrameSize: options.maxFrameSize,
+      format: { transport: this.format.transport, protocol: this.format.protocol },
+    });
+    this.outbound = mesh.outbound(host, port, thriftCodecFactory);
+    this.encodeUpstream = options.upstreamTransport === 'header' ? { transport: 'header' } : undefined;
+    this.replyOptions = { transport: this.format.transport };
+    this.baseMetadata = Object.entries(options.metadata ?? {});
+    this.timeoutMs = options.timeoutMs ?? mesh.defaultTimeoutMs;
+    this.receive = receiverOf(this.transport, (transportWithData) => this.dispatch(transportWithData));
+  }
+
+  /**
+   * Runs `fn` with extra metadata on the calls it makes, e.g.
+   * `conn.withMetadata({ 'x-user': 'u1' }, () => client.add(1, 2))`. The keys are
+   * routable (MetaRouter `match.attributes`) and travel as THeader headers
+   * when `upstreamTransport` is 'header'. Thrift clients write a call
+   * synchronously, so only calls started inside `fn` carry them.
+   */
+  withMetadata<T>(metadata: Record<string, string>, fn: () => T): T {
+    const previous = this.callMetadata;
+    this.callMetadata = previous === undefined ? metadata : { ...previous, ...metadata };
+    try {
+      return fn();
+    } finally {
+      this.callMetadata = previous;
+    }
+  }
+
+  /** Called by the generated client with each whole message it flushes. */
+  write(bytes: Buffer, _seqid?: number): void {
+    let request: Message;
+    try {
+      const decoded = this.codec.decode(bytes, 'request');
+      if (decoded.status !== 'done') throw new MeshError(MeshErrorCode.CODEC, 'the thrift client flushed an incomplete message');
+      request = decoded.message;
+    } catch (err) {
+      this.emitError(MeshError.from(err, MeshErrorCode.CODEC));
+      return;
+    }
+    if (this.closed) {
+      this.answerWithError(request, new MeshError(MeshErrorCode.CLOSED, `the thrift connection to ${this.host}:${this.port} is closed`));
+      return;
+    }
+    const call = this.newCall(request);
+    let pending: Promise<Reply | undefined>;
+    try {
+      pending = this.outbound.handle(call);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (reply) => {
+        if (reply !== undefined) this.answer(request, reply);
+      },
+      (err: unknown) => {
+        if (call.expectReply) this.answerWithError(request, MeshError.from(err));
+        else this.emitError(MeshError.from(err));
+      },
+    );
+  }
+
+  /** Stops taking calls; calls already sent still get their replies. */
+  end(): void {
+    this.closed = true;
+  }
+
+  destroy(): void {
+    this.closed = true;
+  }
+
+  private newCall(request: Message): Call {
+    const metadata = request.metadata;
+    const mutation = new Map<string, string>();
+    const withHeaders = this.encodeUpstream !== undefined;
+    for (const [k, v] of this.baseMetadata) {
+      metadata.set(k, v);
+      if (withHeaders) mutation.set(k, v);
+    }
+    const extra = this.callMetadata;
+    if (extra !== undefined) {
+      for (const k in extra) {
+        metadata.set(k, extra[k]!);
+        if (withHeaders) mutation.set(k, extra[k]!);
+      }
+    }
+    return {
+      direction: 'outbound',
+      service: this.outbound.service,
+      request,
+      metadata,
+      mutation,
+      codec: this.codec,
+      codecFactory: thriftCodecFactory,
+      encodeOptions: this.encodeUpstream,
+      expectReply: request.type !== 'oneway',
+      startTime: performance.now(),
+      timeoutMs: this.timeoutMs,
+    };
+  }
+
+  private answer(request: Message, reply: Reply): void {
+    let bytes: Buffer;
+    try {
+      bytes = this.codec.encode(reply.message, { ...this.replyOptions, requestId: request.requestId });
+    } catch (err) {
+      this.answerWithError(request, MeshError.from(err, MeshErrorCode.CODEC));
+      return;
+    }
+    this.receive(bytes);
+  }
+
+  private answerWithError(request: Message, error: MeshError): void {
+    this.receive(this.codec.encodeError(request, error));
+  }
+
+  /** Hands one reply to the client that sent the call, the way thrift's own Connection does. */
+  private dispatch(transportWithData: thrift.TTransport): void {
+    const input = new this.protocol(transportWithData);
+    const trans = transportWithData as unknown as { commitPosition(): void; rollbackPosition(): void };
+    for (;;) {
+      let header: { fname: string; mtype: number; rseqid: number };
+      try {
+        header = input.readMessageBegin() as unknown as typeof header;
+      } catch (err) {
+        if (err instanceof InputBufferUnderrunError) trans.rollbackPosition();
+        else this.emitError(MeshError.from(err, MeshErrorCode.CODEC));
+        return;
+      }
+      const seqid = header.rseqid;
+      const serviceName = this.seqId2Service[seqid];
+      const client = (serviceName === undefined ? this.client : (this.client as Record<string, ThriftClientLike> | undefined)?.[serviceName]) as
+        | ThriftClientLike
+        | undefined;
+      const recv = client?.['recv_' + header.fname];
+      if (client === undefined || typeof recv !== 'function') {
+        this.undeliverable++;
+        if (serviceName !== undefined) delete this.seqId2Service[seqid];
+        trans.commitPosition();
+        return;
+      }
+      // Generated recv_ methods call _reqs[-seqid]; route that to the caller's callback.
+      client._reqs[-seqid] = (err: unknown, result?: unknown) => {
+        trans.commitPosition();
+        const callback = client._reqs[seqid];
+        delete client._reqs[seqid];
+        if (serviceName !== undefined) delete this.seqId2Service[seqid];
+        callback?.(err, result);
+      };
+      try {
+        (recv as (input: unknown, mtype: number, seqid: number) => void).call(client, input, header.mtype, -seqid);
+      } catch (err) {
+        delete client._reqs[-seqid];
+        if (err instanceof InputBufferUnderrunError) trans.rollbackPosition();
+        else this.emitError(MeshError.from(err, MeshErrorCode.CODEC));
+        return;
+      }
+    }
+  }
+
+  private emitError(error: MeshError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+/**
+ * A connection to `host:port` through the mesh, for `thrift.createClient`:
+ *
+ *     const conn = createThriftConnection(mesh, 'calc.svc', 9090, { transport: 'framed' });
+ *     const client = thrift.createClient(Calculator, conn);
+ */
+export function createThriftConnection(mesh: Mesh, host: string, port: number, options?: ThriftConnectionOptions): MeshThriftConnection {
+  // Typed as thrift's Connection too, so thrift.createClient and Multiplexer accept it in TypeScript as they do in JS.
+  return new ThriftConnection(mesh, host, port, options) as MeshThriftConnection;
+}
+
+/** A ThriftConnection that TypeScript also accepts wherever thrift wants a Connection. */
+export type MeshThriftConnection = ThriftConnection & thrift.Connection;

@@ -1,0 +1,34 @@
+// The load balancer plug-in interface and its registry. A balancer picks an
+// endpoint index; it is built once per cluster per config, so a pick is a
+// pure function of its own small state.
+import type { Cluster as ClusterConfig, Endpoint } from '../../config/model';
+
+export interface PickContext {
+  /** Hash of the route's hash_policy keys, for consistent-hash balancers. */
+  readonly hashKey?: string;
+  /** Returns false for endpoints that must not be picked (ejected, draining, tried). */
+  readonly isAvailable?: (index: number) => boolean;
+}
+
+export interface LoadBalancer {
+  /** An index into the cluster's endpoints, or -1 when none can be picked. */
+  pick(context?: PickContext): number;
+}
+
+export type LoadBalancerFactory = (endpoints: readonly Endpoint[], cluster: ClusterConfig) => LoadBalancer;
+
+const registry = new Map<string, LoadBalancerFactory>();
+
+/** Registers (or replaces) the balancer used for an lbPolicy name. */
+export function registerLoadBalancer(policy: string, factory: LoadBalancerFactory): void {
+  registry.set(policy, factory);
+}
+
+/** The factory for a policy, or undefined when none is registered. */
+export function loadBalancerFactory(policy: string): LoadBalancerFactory | undefined {
+  return registry.get(policy);
+}
+
+export function registeredLoadBalancers(): string[] {
+  return [...registry.keys()];
+}

@@ -1,0 +1,71 @@
+// MeshState: everything built from one config snapshot (route tables,
+// clusters, composed outbound chains). It is immutable once built; a config
+// change builds a new one and swaps the reference, and calls in flight finish
+// on the state they started with.
+import { Cluster } from './cluster/cluster';
+import type { Service, Snapshot } from './config/model';
+import { serviceKey } from './config/model';
+import type { Filter, Handler } from './filters/call';
+import { composeFilters } from './filters/filter-chain';
+import { createRouter } from './filters/router';
+import type { Mirror } from './route/mirror';
+import { RouteTable } from './route/route-table';
+import type { UpstreamPool } from './upstream/upstream-pool';
+
+export interface MeshStateDeps {
+  readonly pool: UpstreamPool;
+  readonly mirror: Mirror;
+  readonly outboundFilters: readonly Filter[];
+}
+
+export class MeshState {
+  readonly routeTables = new Map<string, RouteTable>();
+  readonly clusters = new Map<string, Cluster>();
+  private readonly outbound = new Map<string, Handler>();
+  /** Policies that had no registered balancer (round robin used instead). */
+  readonly warnings: string[] = [];
+
+  constructor(
+    readonly snapshot: Snapshot,
+    private readonly deps: MeshStateDeps,
+  ) {
+    for (const config of snapshot.routeConfigs.values()) this.routeTables.set(config.name, RouteTable.compile(config));
+    for (const config of snapshot.clusters.values()) {
+      const cluster = new Cluster(config, deps.pool);
+      if (cluster.balancerFallback) this.warnings.push(`cluster ${config.name}: load balancer ${config.lbPolicy} is not available yet; using ROUND_ROBIN`);
+      this.clusters.set(config.name, cluster);
+    }
+  }
+
+  get version(): string {
+    return this.snapshot.version;
+  }
+
+  /** The service a `host:port` names, if a ServiceEntry declares it. */
+  service(host: string, port: number): Service | undefined {
+    return this.snapshot.services.get(serviceKey(host, port));
+  }
+
+  /** The outbound chain of a service, composed on first use and kept for this state's life. */
+  outboundHandler(service: Service): Handler {
+    const key = serviceKey(service.host, service.port);
+    let handler = this.outbound.get(key);
+    if (handler === undefined) {
+      const router = createRouter({
+        routeTable: this.routeTables.get(service.routeConfigName),
+        clusters: this.clusters,
+        mirror: this.deps.mirror,
+      });
+      handler = composeFilters(this.deps.outboundFilters, router);
+      this.outbound.set(key, handler);
+    }
+    return handler;
+  }
+
+  /** Every `address:port` some cluster of this state names. */
+  endpoints(): Set<string> {
+    const set = new Set<string>();
+    for (const cluster of this.snapshot.clusters.values()) for (const e of cluster.endpoints) set.add(`${e.address}:${e.port}`);
+    return set;
+  }
+}

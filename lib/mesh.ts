@@ -1,0 +1,291 @@
+// Mesh: the in-process data plane. It owns the config source (YAML files
+// today), the current MeshState, the upstream connection pool and the chains;
+// adapters (Thrift, Dubbo, ...) hand it calls through OutboundService and
+// inbound handlers.
+import { EventEmitter } from 'node:events';
+import Bottleneck from 'bottleneck';
+import type { Service, Snapshot } from './config/model';
+import { routeConfigName, serviceKey } from './config/model';
+import { loadConfigFiles, snapshotToJSON } from './config';
+import type { Call, Filter, Handler, Reply } from './filters/call';
+import { composeFilters } from './filters/filter-chain';
+import { MeshState } from './mesh-state';
+import { MeshError, MeshErrorCode } from './protocol/mesh-error';
+import type { CodecFactory } from './protocol/codec';
+import { Mirror } from './route/mirror';
+import { UpstreamPool } from './upstream/upstream-pool';
+import { ConfigWatcher } from './config-watcher';
+
+export interface MeshOptions {
+  /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
+  config?: string | readonly string[];
+  /** A ready snapshot instead of files (tests, programmatic config). */
+  snapshot?: Snapshot;
+  /** Rebuild the config when a file changes (default true with `config`). */
+  watch?: boolean;
+  /** Your own filters; the first listed is the outermost. The router (outbound) or the handler (inbound) is last. */
+  filters?: { outbound?: readonly Filter[]; inbound?: readonly Filter[] };
+  /** Deadline of a call when its route sets none, in ms (default 30000). */
+  defaultTimeoutMs?: number;
+  /** Multiplexed sockets per endpoint (default 1). */
+  connectionsPerEndpoint?: number;
+  /** Open connections to a service's endpoints before its first call (default true). */
+  preconnect?: boolean;
+  /** Pacing of those background connects (default 8 at once, 5 ms apart). */
+  preconnectPacing?: { maxConcurrent?: number; minTimeMs?: number };
+  /** Bounds of mirrored (shadow) traffic (default 16 in flight, 256 queued; more are dropped and counted). */
+  mirror?: { maxConcurrent?: number; maxQueued?: number };
+  /**
+   * What to do with a call to a host:port no ServiceEntry declares, named like Istio's
+   * meshConfig.outboundTrafficPolicy: REGISTRY_ONLY (default) fails it with NO_ROUTE, ALLOW_ANY sends it
+   * straight to that address.
+   */
+  outboundTrafficPolicy?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /** Where warnings go (default console.warn). */
+  logger?: (message: string) => void;
+}
+
+export interface MeshEvents {
+  config: [snapshot: Snapshot];
+  configError: [error: MeshError];
+}
+
+export class Mesh extends EventEmitter<MeshEvents> {
+  private state: MeshState;
+  private readonly pool: UpstreamPool;
+  private readonly mirror: Mirror;
+  private readonly pacer: Bottleneck | undefined;
+  private readonly openServices = new Map<string, OutboundService>();
+  private readonly closers = new Set<() => void | Promise<void>>();
+  private watcher: ConfigWatcher | undefined;
+  private closed = false;
+  readonly options: Readonly<MeshOptions>;
+  readonly defaultTimeoutMs: number;
+
+  /** Loads the config and returns a running mesh. */
+  static async start(options: MeshOptions): Promise<Mesh> {
+    const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
+    if (options.snapshot === undefined && paths.length === 0) {
+      throw new MeshError(MeshErrorCode.CONFIG, 'Mesh.start needs `config` (paths to YAML manifests) or `snapshot`');
+    }
+    const snapshot = options.snapshot ?? (await loadConfigFiles(paths));
+    const mesh = new Mesh(snapshot, options);
+    if (paths.length > 0 && options.watch !== false) {
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e));
+      mesh.watcher.start();
+    }
+    return mesh;
+  }
+
+  private constructor(snapshot: Snapshot, options: MeshOptions) {
+    super();
+    this.options = options;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1 });
+    this.mirror = new Mirror(options.mirror ?? {});
+    this.pacer =
+      options.preconnect === false
+        ? undefined
+        : new Bottleneck({ maxConcurrent: options.preconnectPacing?.maxConcurrent ?? 8, minTime: options.preconnectPacing?.minTimeMs ?? 5 });
+    this.state = this.buildState(snapshot);
+    this.warnAll(snapshot.warnings);
+  }
+
+  /** The config in force. */
+  get snapshot(): Snapshot {
+    return this.state.snapshot;
+  }
+
+  /** @internal The state in force; calls capture it once. */
+  get currentState(): MeshState {
+    return this.state;
+  }
+
+  /** Replaces the config: calls in flight finish on the old one, new calls see the new one. */
+  applySnapshot(snapshot: Snapshot): void {
+    if (this.closed) return;
+    this.state = this.buildState(snapshot);
+    this.pool.retain(this.state.endpoints());
+    this.warnAll(snapshot.warnings);
+    for (const service of this.openServices.values()) this.preconnect(service);
+    this.emit('config', snapshot);
+  }
+
+  /** Reloads the YAML files now (the watcher does this on change). */
+  async reload(): Promise<Snapshot> {
+    if (this.watcher === undefined) throw new MeshError(MeshErrorCode.CONFIG, 'this mesh was not started from config files');
+    return this.watcher.reload();
+  }
+
+  /**
+   * The outbound side of one `host:port` for one protocol. Adapters call this
+   * once per client connection and then send every call through it.
+   */
+  outbound(host: string, port: number, codecFactory: CodecFactory): OutboundService {
+    this.assertOpen();
+    const key = `${codecFactory.protocol}|${serviceKey(host, port)}`;
+    let service = this.openServices.get(key);
+    if (service === undefined) {
+      service = new OutboundService(this, host, port, codecFactory);
+      this.openServices.set(key, service);
+      this.preconnect(service);
+    }
+    return service;
+  }
+
+  /**
+   * Wraps an application handler in the inbound chain (user inbound filters
+   * first, the handler last). Server adapters call it once per server.
+   */
+  inbound(terminal: Handler): Handler {
+    return composeFilters(this.options.filters?.inbound ?? [], terminal);
+  }
+
+  /** The config in force and the state of every upstream, as plain JSON (like Envoy's config dump). */
+  dump(): Record<string, unknown> {
+    const upstreams = [...this.pool.all()].map((h) => ({ key: h.key, active: h.active, inFlight: h.inFlight, retired: h.isRetired }));
+    return {
+      version: this.state.version,
+      config: snapshotToJSON(this.state.snapshot),
+      warnings: [...this.state.snapshot.warnings, ...this.state.warnings],
+      upstreams,
+      mirror: { ...this.mirror.stats },
+    };
+  }
+
+  /** Registers something to close with the mesh (servers an adapter created for it). */
+  onClose(closer: () => void | Promise<void>): () => void {
+    this.closers.add(closer);
+    return () => this.closers.delete(closer);
+  }
+
+  /** Stops watching, closes every connection and server it owns; the process can then exit by itself. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher?.close();
+    const closers = [...this.closers];
+    this.closers.clear();
+    await Promise.allSettled(closers.map(async (c) => c()));
+    if (this.pacer !== undefined) await this.pacer.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    this.mirror.close();
+    this.pool.close();
+    this.openServices.clear();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** @internal The chain for a host:port no ServiceEntry declares, under ALLOW_ANY. */
+  passthrough(host: string, port: number, codecFactory: CodecFactory): Handler | undefined {
+    if (this.options.outboundTrafficPolicy !== 'ALLOW_ANY') return undefined;
+    return composeFilters(this.options.filters?.outbound ?? [], async (call: Call): Promise<Reply | undefined> => {
+      const upstream = this.pool.acquire(codecFactory, host, port, 10_000);
+      call.upstream = upstream.endpoint;
+      const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
+      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply);
+      return reply === undefined ? undefined : { message: reply };
+    });
+  }
+
+  private buildState(snapshot: Snapshot): MeshState {
+    const state = new MeshState(snapshot, { pool: this.pool, mirror: this.mirror, outboundFilters: this.options.filters?.outbound ?? [] });
+    this.warnAll(state.warnings);
+    return state;
+  }
+
+  /** Opens connections to the endpoints a service's routes can reach, paced in the background. */
+  private preconnect(service: OutboundService): void {
+    const pacer = this.pacer;
+    if (pacer === undefined || this.closed) return;
+    const state = this.state;
+    const svc = state.service(service.host, service.port);
+    if (svc === undefined) return;
+    const routes = state.snapshot.routeConfigs.get(svc.routeConfigName)?.routes ?? [];
+    const names = new Set<string>();
+    for (const route of routes) {
+      for (const c of route.clusters) names.add(c.cluster);
+      for (const m of route.mirrors) names.add(m.cluster);
+    }
+    for (const name of names) {
+      const cluster = state.clusters.get(name);
+      if (cluster === undefined) continue;
+      for (const host of cluster.hosts(service.codecFactory)) {
+        if (host.isWarm) continue;
+        host.markWarm();
+        pacer.schedule(() => host.warm()).catch(() => undefined);
+      }
+    }
+  }
+
+  private reportConfigError(error: MeshError): void {
+    if (this.listenerCount('configError') > 0) this.emit('configError', error);
+    else this.log(`meta-mesh: config not applied, the previous config stays in force:\n${error.message}`);
+  }
+
+  private warnAll(warnings: readonly string[]): void {
+    for (const w of warnings) this.log(`meta-mesh: ${w}`);
+  }
+
+  private log(message: string): void {
+    (this.options.logger ?? console.warn)(message);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new MeshError(MeshErrorCode.CLOSED, 'this mesh is closed');
+  }
+}
+
+/**
+ * One `host:port` as seen by a client adapter. It resolves the service's
+ * chain against the config in force when each call starts, so a config change
+ * applies to the next call and never to a call in flight.
+ */
+export class OutboundService {
+  private cachedState: MeshState | undefined;
+  private cachedHandler: Handler | undefined;
+  private cachedService: Service | undefined;
+
+  constructor(
+    private readonly mesh: Mesh,
+    readonly host: string,
+    readonly port: number,
+    readonly codecFactory: CodecFactory,
+  ) {}
+
+  /** The service as the config in force declares it (a stand-in when none does). */
+  get service(): Service {
+    this.refresh();
+    return this.cachedService!;
+  }
+
+  /** Runs one call through the outbound chain. */
+  handle(call: Call): Promise<Reply | undefined> {
+    this.refresh();
+    return this.cachedHandler!(call);
+  }
+
+  private refresh(): void {
+    const state = this.mesh.currentState;
+    if (state === this.cachedState) return;
+    this.cachedState = state;
+    const declared = state.service(this.host, this.port);
+    if (declared !== undefined) {
+      this.cachedService = declared;
+      this.cachedHandler = state.outboundHandler(declared);
+      return;
+    }
+    this.cachedService = { host: this.host, port: this.port, portName: '', protocol: this.codecFactory.protocol, routeConfigName: routeConfigName(this.host, this.port) };
+    const direct = this.mesh.passthrough(this.host, this.port, this.codecFactory);
+    this.cachedHandler =
+      direct ??
+      (async () => {
+        throw new MeshError(
+          MeshErrorCode.NO_ROUTE,
+          `no ServiceEntry declares ${this.host} port ${this.port}; add one to the mesh config, or start the mesh with outboundTrafficPolicy: 'ALLOW_ANY' to call undeclared hosts directly`,
+          { details: { routeConfig: routeConfigName(this.host, this.port) } },
+        );
+      });
+  }
+}

@@ -1,0 +1,150 @@
+// UpstreamHost: everything meta-mesh keeps for one endpoint and protocol: its
+// multiplexed connections, replaced when they close, and a connect backoff so
+// a dead endpoint is not hammered with a new socket per call.
+import type { CodecFactory, EncodeOptions } from '../protocol/codec';
+import type { Message } from '../protocol/message';
+import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import { UpstreamConnection } from './upstream-connection';
+
+export interface UpstreamHostOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly codecFactory: CodecFactory;
+  readonly connectTimeoutMs: number;
+  /** Sockets per endpoint; calls spread over them round robin. */
+  readonly connections: number;
+}
+
+const BACKOFF_BASE_MS = 50;
+const BACKOFF_MAX_MS = 5_000;
+
+export class UpstreamHost {
+  private readonly slots: (UpstreamConnection | undefined)[];
+  private cursor = 0;
+  private failures = 0;
+  private retryAt = 0;
+  private lastConnectError: MeshError | undefined;
+  private closed = false;
+  private retired = false;
+  private warmRequested = false;
+  /** Calls sent and not yet settled, across all connections. */
+  active = 0;
+
+  constructor(readonly options: UpstreamHostOptions) {
+    this.slots = new Array(Math.max(1, options.connections)).fill(undefined);
+  }
+
+  get key(): string {
+    return `${this.options.codecFactory.protocol}|${this.options.address}:${this.options.port}`;
+  }
+
+  get endpoint(): string {
+    return `${this.options.address}:${this.options.port}`;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** True once a preconnect was asked for, so it is asked for only once. */
+  get isWarm(): boolean {
+    return this.warmRequested;
+  }
+
+  markWarm(): void {
+    this.warmRequested = true;
+  }
+
+  /** Opens the connections ahead of the first call (used by the preconnect pacer). */
+  async warm(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all(this.slots.map((_, i) => this.slot(i).connect().catch(() => undefined)));
+  }
+
+  send(request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean): Promise<Message | undefined> {
+    if (this.closed) {
+      return Promise.reject(new MeshError(MeshErrorCode.CLOSED, `endpoint ${this.endpoint} was removed from the mesh`, { details: { endpoint: this.endpoint } }));
+    }
+    if (this.failures > 0 && performance.now() < this.retryAt && this.lastConnectError !== undefined) {
+      return Promise.reject(this.lastConnectError);
+    }
+    const conn = this.slot(this.cursor);
+    this.cursor = (this.cursor + 1) % this.slots.length;
+    this.active++;
+    return conn.send(request, options, timeoutMs, expectReply).then(
+      (reply) => {
+        this.settled();
+        this.failures = 0;
+        return reply;
+      },
+      (err: MeshError) => {
+        this.settled();
+        if (err.code === MeshErrorCode.CONNECT_FAILURE) this.noteConnectFailure(err);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * The endpoint left the config. Its connections close as soon as they are
+   * idle, but calls that picked it on an older snapshot are still sent: the
+   * endpoint itself is usually alive, and a config change must not fail calls.
+   */
+  retire(): void {
+    this.retired = true;
+    if (this.active === 0) for (const conn of this.slots) conn?.drain();
+  }
+
+  /** The endpoint came back into the config before its host was gone. */
+  revive(): void {
+    this.retired = false;
+  }
+
+  get isRetired(): boolean {
+    return this.retired;
+  }
+
+  /** True once retired and every connection has closed. */
+  get isGone(): boolean {
+    return (this.retired || this.closed) && this.slots.every((c) => c === undefined || c.isClosed);
+  }
+
+  /** Closes now, failing calls in flight. */
+  close(): void {
+    this.closed = true;
+    for (const conn of this.slots) conn?.close();
+  }
+
+  /** Calls in flight on connections still open (a draining host reaches 0, then is gone). */
+  get inFlight(): number {
+    let n = 0;
+    for (const conn of this.slots) if (conn !== undefined && !conn.isClosed) n += conn.inFlight;
+    return n;
+  }
+
+  private settled(): void {
+    this.active--;
+    if (this.retired && this.active === 0) for (const conn of this.slots) conn?.drain();
+  }
+
+  private slot(i: number): UpstreamConnection {
+    let conn = this.slots[i];
+    if (conn === undefined || conn.isClosed) {
+      conn = new UpstreamConnection({
+        address: this.options.address,
+        port: this.options.port,
+        codec: this.options.codecFactory.create(),
+        connectTimeoutMs: this.options.connectTimeoutMs,
+      });
+      this.slots[i] = conn;
+    }
+    return conn;
+  }
+
+  private noteConnectFailure(err: MeshError): void {
+    this.failures++;
+    this.lastConnectError = err;
+    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.failures - 1, 10));
+    this.retryAt = performance.now() + backoff;
+  }
+}

@@ -1,0 +1,62 @@
+// UpstreamPool: the process-wide set of UpstreamHosts, keyed by protocol and
+// endpoint. Hosts outlive config snapshots: a new snapshot reuses the hosts it
+// still names, and hosts it no longer names are retired (their connections
+// close once idle) instead of being cut, so no call fails because config changed.
+import type { CodecFactory } from '../protocol/codec';
+import { UpstreamHost } from './upstream-host';
+
+export interface UpstreamPoolOptions {
+  readonly connectionsPerEndpoint: number;
+}
+
+export class UpstreamPool {
+  private readonly hosts = new Map<string, UpstreamHost>();
+  private readonly retired = new Map<string, UpstreamHost>();
+
+  constructor(private readonly options: UpstreamPoolOptions) {}
+
+  /** The host for an endpoint, created on first use. */
+  acquire(codecFactory: CodecFactory, address: string, port: number, connectTimeoutMs: number): UpstreamHost {
+    const key = `${codecFactory.protocol}|${address}:${port}`;
+    let host = this.hosts.get(key);
+    if (host !== undefined && !host.isClosed) return host;
+    host = this.retired.get(key);
+    if (host !== undefined && !host.isClosed) {
+      this.retired.delete(key);
+      host.revive();
+    } else {
+      host = new UpstreamHost({ address, port, codecFactory, connectTimeoutMs, connections: this.options.connectionsPerEndpoint });
+    }
+    this.hosts.set(key, host);
+    return host;
+  }
+
+  /**
+   * Retires every host whose endpoint (`address:port`) is not in `endpoints`.
+   * Called after a new snapshot is in place.
+   */
+  retain(endpoints: ReadonlySet<string>): void {
+    for (const [key, host] of this.retired) if (host.isGone) this.retired.delete(key);
+    for (const [key, host] of this.hosts) {
+      if (endpoints.has(host.endpoint)) continue;
+      this.hosts.delete(key);
+      host.retire();
+      this.retired.set(key, host);
+    }
+  }
+
+  get size(): number {
+    return this.hosts.size;
+  }
+
+  all(): IterableIterator<UpstreamHost> {
+    return this.hosts.values();
+  }
+
+  close(): void {
+    for (const host of this.hosts.values()) host.close();
+    for (const host of this.retired.values()) host.close();
+    this.hosts.clear();
+    this.retired.clear();
+  }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Generates Node (es6 + .d.ts) and Python code for the project's Thrift IDLs into gen/,
+// and copies gen/ into dist/gen/ so compiled tests and examples find it at the
+// same relative path as the TypeScript sources do.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const idls = [{ name: 'calculator', file: 'examples/thrift-canary/calculator.thrift' }];
+
+function which(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (!which('thrift')) {
+  console.error('gen-thrift: the `thrift` compiler is missing. Install it with: apt-get install -y thrift-compiler');
+  process.exit(1);
+}
+
+for (const idl of idls) {
+  const out = path.join(root, 'gen', idl.name);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(path.join(out, 'js'), { recursive: true });
+  fs.mkdirSync(path.join(out, 'py'), { recursive: true });
+  const src = path.join(root, idl.file);
+  execFileSync('thrift', ['--gen', 'js:node,es6,ts', '-out', path.join(out, 'js'), src], { stdio: 'inherit' });
+  execFileSync('thrift', ['--gen', 'py', '-out', path.join(out, 'py'), src], { stdio: 'inherit' });
+}
+
+const dist = path.join(root, 'dist', 'gen');
+fs.rmSync(dist, { recursive: true, force: true });
+fs.mkdirSync(path.dirname(dist), { recursive: true });
+fs.cpSync(path.join(root, 'gen'), dist, { recursive: true });
