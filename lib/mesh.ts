@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import Bottleneck from 'bottleneck';
 import type { Service, Snapshot } from './config/model';
 import { routeConfigName, serviceKey } from './config/model';
-import { loadConfigFiles, snapshotToJSON } from './config';
+import { loadConfigFiles, parseConfig, snapshotToJSON } from './config';
 import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { MeshState } from './mesh-state';
@@ -63,12 +63,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
   readonly defaultTimeoutMs: number;
 
   /** Loads the config and returns a running mesh. */
-  static async start(options: MeshOptions): Promise<Mesh> {
+  static async start(options: MeshOptions = {}): Promise<Mesh> {
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
-    if (options.snapshot === undefined && paths.length === 0) {
-      throw new MeshError(MeshErrorCode.CONFIG, 'Mesh.start needs `config` (paths to YAML manifests) or `snapshot`');
-    }
-    const snapshot = options.snapshot ?? (await loadConfigFiles(paths));
+    // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
+    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths) : parseConfig([]));
     const mesh = new Mesh(snapshot, options);
     if (paths.length > 0 && options.watch !== false) {
       mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e));

@@ -31,6 +31,9 @@ for (const idl of idls) {
   fs.mkdirSync(path.join(out, 'py'), { recursive: true });
   const src = path.join(root, idl.file);
   execFileSync('thrift', ['--gen', 'js:node,es6,ts', '-out', path.join(out, 'js'), src], { stdio: 'inherit' });
+  // Classic (non-es6) output: callback-style clients, as older projects generate them.
+  fs.mkdirSync(path.join(out, 'js-classic'), { recursive: true });
+  execFileSync('thrift', ['--gen', 'js:node', '-out', path.join(out, 'js-classic'), src], { stdio: 'inherit' });
   execFileSync('thrift', ['--gen', 'py', '-out', path.join(out, 'py'), src], { stdio: 'inherit' });
 }
 

@@ -6,8 +6,10 @@
 import { EventEmitter } from 'node:events';
 import * as thrift from 'thrift';
 import { MeshError, MeshErrorCode, type Call, type Mesh, type Message, type OutboundService, type Reply } from 'meta-mesh';
-import { createThriftCodec, thriftCodecFactory, type ThriftCodec } from './codec/thrift-codec';
-import type { ThriftEncodeOptions } from './codec/thrift-codec';
+import { createThriftCodec, type ThriftCodec } from './codec/thrift-codec';
+import type { ThriftEncodeOptions } from './codec/thrift-encode';
+import { upstreamCodecFactory } from './upstream-codecs';
+import type { CodecFactory } from 'meta-mesh';
 import { InputBufferUnderrunError, receiverOf } from './thrift-lib';
 import { resolveFormat, type ProtocolOption, type ResolvedFormat, type TransportOption } from './thrift-options';
 
@@ -50,6 +52,7 @@ export class ThriftConnection extends EventEmitter {
   private readonly format: ResolvedFormat;
   private readonly codec: ThriftCodec;
   private readonly outbound: OutboundService;
+  private readonly codecFactory: CodecFactory;
   private readonly receive: Receiver;
   private readonly encodeUpstream: ThriftEncodeOptions | undefined;
   private readonly replyOptions: { transport: ResolvedFormat['transport'] };
@@ -74,8 +77,9 @@ export class ThriftConnection extends EventEmitter {
       maxFrameSize: options.maxFrameSize,
       format: { transport: this.format.transport, protocol: this.format.protocol },
     });
-    this.outbound = mesh.outbound(host, port, thriftCodecFactory);
     this.encodeUpstream = options.upstreamTransport === 'header' ? { transport: 'header' } : undefined;
+    this.codecFactory = upstreamCodecFactory(options.upstreamTransport === 'header' ? 'header' : this.format.transport, this.format.protocol, options.maxFrameSize);
+    this.outbound = mesh.outbound(host, port, this.codecFactory);
     this.replyOptions = { transport: this.format.transport };
     this.baseMetadata = Object.entries(options.metadata ?? {});
     this.timeoutMs = options.timeoutMs ?? mesh.defaultTimeoutMs;
@@ -163,7 +167,7 @@ export class ThriftConnection extends EventEmitter {
       metadata,
       mutation,
       codec: this.codec,
-      codecFactory: thriftCodecFactory,
+      codecFactory: this.codecFactory,
       encodeOptions: this.encodeUpstream,
       expectReply: request.type !== 'oneway',
       startTime: performance.now(),

@@ -23,7 +23,7 @@ export function calculatorHandler(version: string, log: ServerLog = newServerLog
   return {
     add: (a: number, b: number) => (seen('add'), a + b),
     subtract: (a: number, b: number) => (seen('subtract'), a - b),
-    divide: (a: number, b: number) => {
+    divide: async (a: number, b: number) => {
       seen('divide');
       if (b === 0) throw new DivideByZero({ message: `${a} / 0` });
       return Math.trunc(a / b);

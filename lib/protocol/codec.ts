@@ -38,5 +38,12 @@ export interface Codec {
 /** Makes codec instances; registered once per protocol. */
 export interface CodecFactory<Options = unknown> {
   readonly protocol: string;
+  /**
+   * Tells apart factories of one protocol that put different bytes on the
+   * wire (Thrift framed vs THeader, say). Upstream connections are shared only
+   * by calls of one protocol and variant, so a server never sees its
+   * connection change format.
+   */
+  readonly variant?: string;
   create(options?: Options): Codec;
 }

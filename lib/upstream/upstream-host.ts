@@ -35,7 +35,7 @@ export class UpstreamHost {
   }
 
   get key(): string {
-    return `${this.options.codecFactory.protocol}|${this.options.address}:${this.options.port}`;
+    return `${this.options.codecFactory.protocol}/${this.options.codecFactory.variant ?? ''}|${this.options.address}:${this.options.port}`;
   }
 
   get endpoint(): string {

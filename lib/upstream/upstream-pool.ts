@@ -17,7 +17,7 @@ export class UpstreamPool {
 
   /** The host for an endpoint, created on first use. */
   acquire(codecFactory: CodecFactory, address: string, port: number, connectTimeoutMs: number): UpstreamHost {
-    const key = `${codecFactory.protocol}|${address}:${port}`;
+    const key = `${codecFactory.protocol}/${codecFactory.variant ?? ''}|${address}:${port}`;
     let host = this.hosts.get(key);
     if (host !== undefined && !host.isClosed) return host;
     host = this.retired.get(key);

@@ -1,0 +1,267 @@
+// ThriftCodec: frames Thrift messages (framed, unframed or THeader transport;
+// binary or compact protocol) out of one byte stream, exposes their routable
+// metadata, and re-emits them with a new seqid, merged THeader headers or a
+// different transport. Bodies are never deserialized: framed messages are
+// located by their length, unframed ones by skipping the struct tree.
+import {
+  Metadata,
+  MeshError,
+  MeshErrorCode,
+  type Codec,
+  type CodecFactory,
+  type DecodeResult,
+  type Direction,
+  type Message,
+  type MessageType,
+} from '../../../lib/protocol';
+import { skipStruct } from './binary-skip';
+import { skipCompactStruct } from './compact-skip';
+import { detectFormat, FrameKind, frameTooLarge } from './detect-format';
+import { ThriftFrameState } from './frame-state';
+import { MessageBegin, readMessageBegin } from './message-begin';
+import { methodNames } from './name-cache';
+import { codecError, MORE, Scan } from './scan';
+import { readTHeader, type THeaderInfo } from './theader';
+import { thriftEncode, type ThriftEncodeOptions } from './thrift-encode';
+
+export type { ThriftEncodeOptions } from './thrift-encode';
+import { thriftErrorReply } from './thrift-error-reply';
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  formatName,
+  MessageKind,
+  thriftFormat,
+  type ThriftFormat,
+  type ThriftProtocol,
+  type ThriftTransport,
+} from './thrift-format';
+import { readVarint32 } from './varint';
+
+export interface ThriftCodecOptions {
+  /** Largest frame (or unframed message) accepted, in bytes. Default 16 MiB. */
+  maxFrameSize?: number;
+  /**
+   * Fix the transport and/or protocol instead of detecting them. A fixed
+   * transport is also what encode writes when its options name none.
+   */
+  format?: Partial<ThriftFormat>;
+}
+
+const MESSAGE_TYPES: ReadonlyArray<MessageType> = ['error', 'request', 'response', 'error', 'oneway'];
+const MORE_UNKNOWN: DecodeResult = Object.freeze({ status: 'more' });
+const TRANSPORTS: ReadonlyArray<string> = ['framed', 'unframed', 'header'];
+const PROTOCOLS: ReadonlyArray<string> = ['binary', 'compact'];
+
+export class ThriftCodec implements Codec {
+  readonly protocol = 'thrift';
+  readonly maxFrameSize: number;
+  private readonly fixed: Partial<ThriftFormat>;
+  private detected: ThriftFormat | undefined;
+  // Reused out-parameters of the readers: decoding one message allocates only what it returns.
+  private readonly scan = new Scan();
+  private readonly begin = new MessageBegin();
+
+  constructor(options: ThriftCodecOptions = {}) {
+    const max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    if (!Number.isSafeInteger(max) || max < 16) {
+      throw new MeshError(MeshErrorCode.CONFIG, `thrift codec: maxFrameSize must be an integer of at least 16 bytes, got ${max}`);
+    }
+    const format = options.format ?? {};
+    if (format.transport !== undefined && !TRANSPORTS.includes(format.transport)) {
+      throw new MeshError(MeshErrorCode.CONFIG, `thrift codec: format.transport must be framed, unframed or header, got "${format.transport}"`);
+    }
+    if (format.protocol !== undefined && !PROTOCOLS.includes(format.protocol)) {
+      throw new MeshError(MeshErrorCode.CONFIG, `thrift codec: format.protocol must be binary or compact, got "${format.protocol}"`);
+    }
+    this.maxFrameSize = max;
+    this.fixed = { ...format };
+  }
+
+  /** The stream's format: detected from its first message, else the fixed one when complete. */
+  get format(): ThriftFormat | undefined {
+    if (this.detected !== undefined) return this.detected;
+    const { transport, protocol } = this.fixed;
+    return transport !== undefined && protocol !== undefined ? thriftFormat(transport, protocol) : undefined;
+  }
+
+  decode(buf: Buffer, direction: Direction): DecodeResult {
+    const kind = detectFormat(buf, this.maxFrameSize, this.scan);
+    switch (kind) {
+      case MORE:
+        return MORE_UNKNOWN;
+      case FrameKind.HEADER:
+        return this.decodeHeader(buf, direction);
+      case FrameKind.FRAMED_BINARY:
+        return this.decodeFramed(buf, 'binary', direction);
+      case FrameKind.FRAMED_COMPACT:
+        return this.decodeFramed(buf, 'compact', direction);
+      case FrameKind.UNFRAMED_BINARY:
+        return this.decodeUnframed(buf, 'binary', direction);
+      default:
+        return this.decodeUnframed(buf, 'compact', direction);
+    }
+  }
+
+  encode(message: Message, options?: ThriftEncodeOptions): Buffer {
+    return thriftEncode(message, options, this.fixed.transport);
+  }
+
+  encodeError(request: Message | undefined, error: MeshError): Buffer {
+    const state = request?.codecState;
+    if (state instanceof ThriftFrameState) {
+      return thriftErrorReply(
+        {
+          format: state.format,
+          method: state.method,
+          seqid: state.seqid,
+          headerFlags: state.header?.flags,
+          headerSeqid: state.header?.seqid,
+        },
+        error,
+      );
+    }
+    const format = this.detected ?? thriftFormat(this.fixed.transport ?? 'framed', this.fixed.protocol ?? 'binary');
+    return thriftErrorReply({ format, method: '', seqid: 0 }, error);
+  }
+
+  private decodeFramed(buf: Buffer, protocol: ThriftProtocol, direction: Direction): DecodeResult {
+    this.expect('framed', protocol, direction);
+    const total = 4 + buf.readUInt32BE(0);
+    if (buf.length < total) return { status: 'more', needed: total };
+    const bodyStart = readMessageBegin(buf, 4, total, protocol, this.maxFrameSize, this.scan, this.begin);
+    if (bodyStart === MORE) throw codecError(`a frame of ${total - 4} bytes ends inside its message header`);
+    return this.done(frameOf(buf, total), thriftFormat('framed', protocol), 4, bodyStart, undefined);
+  }
+
+  private decodeHeader(buf: Buffer, direction: Direction): DecodeResult {
+    this.expect('header', undefined, direction);
+    const total = 4 + buf.readUInt32BE(0);
+    if (buf.length < total) return { status: 'more', needed: total };
+    const header = readTHeader(buf, total, this.scan);
+    const payloadStart = this.scan.value;
+    this.expect('header', header.protocol, direction);
+    const bodyStart = readMessageBegin(buf, payloadStart, total, header.protocol, this.maxFrameSize, this.scan, this.begin);
+    if (bodyStart === MORE) throw codecError(`a THeader frame of ${total - 4} bytes ends inside its message header`);
+    return this.done(frameOf(buf, total), thriftFormat('header', header.protocol), payloadStart, bodyStart, header);
+  }
+
+  private decodeUnframed(buf: Buffer, protocol: ThriftProtocol, direction: Direction): DecodeResult {
+    this.expect('unframed', protocol, direction);
+    const scan = this.scan;
+    const bodyStart = readMessageBegin(buf, 0, buf.length, protocol, this.maxFrameSize, scan, this.begin);
+    if (bodyStart === MORE) return this.moreUnframed(scan.needed);
+    const end = protocol === 'binary' ? skipStruct(buf, bodyStart, 0, scan) : skipCompactStruct(buf, bodyStart, 0, scan);
+    if (end === MORE) return this.moreUnframed(scan.needed);
+    if (end > this.maxFrameSize) throw frameTooLarge(end, this.maxFrameSize);
+    return this.done(frameOf(buf, end), thriftFormat('unframed', protocol), 0, bodyStart, undefined);
+  }
+
+  /** Unframed messages have no length: `needed` is only a lower bound, still enough to pace the reader. */
+  private moreUnframed(needed: number): DecodeResult {
+    if (needed > this.maxFrameSize) throw frameTooLarge(needed, this.maxFrameSize);
+    return { status: 'more', needed };
+  }
+
+  /**
+   * Checks a message's format against the stream's. Node's THeader server
+   * answers asynchronous handlers with unframed replies (its header state is
+   * reset before the reply is flushed), so a THeader stream accepts unframed
+   * replies of the same protocol.
+   */
+  private expect(transport: ThriftTransport, protocol: ThriftProtocol | undefined, direction: Direction): void {
+    const fixed = this.fixed;
+    const expected = this.detected ?? fixed;
+    const tolerated = expected.transport === 'header' && transport === 'unframed' && direction === 'response';
+    if (
+      (expected.transport === undefined || expected.transport === transport || tolerated) &&
+      (expected.protocol === undefined || protocol === undefined || expected.protocol === protocol)
+    ) {
+      return;
+    }
+    const seen = formatName({ transport, protocol });
+    if (this.detected === undefined) {
+      throw codecError(
+        `the codec is configured for ${formatName(fixed)} (options.format) but the peer sent ${seen}; ` +
+          'change options.format or the client transport/protocol so they agree',
+      );
+    }
+    throw codecError(
+      `this stream started as ${formatName(this.detected)} but a later message is ${seen}; ` +
+        'one connection must keep one transport and protocol',
+    );
+  }
+
+  private done(
+    frame: Buffer,
+    format: ThriftFormat,
+    payloadStart: number,
+    bodyStart: number,
+    header: THeaderInfo | undefined,
+  ): DecodeResult {
+    const b = this.begin;
+    const name = methodNames.read(frame, b.nameStart, b.nameEnd);
+    const colon = name.indexOf(':');
+    const method = colon < 0 ? name : name.slice(colon + 1);
+    const metadata = new Metadata();
+    // Header pairs first, so the protocol's own facts win over a header of the same name.
+    if (header !== undefined) for (const [k, v] of header.headers) metadata.set(k, v);
+    metadata.set('method', method);
+    let operationName = method;
+    if (colon >= 0) {
+      const service = name.slice(0, colon);
+      metadata.set('service', service);
+      operationName = `${service}/${method}`;
+    }
+    let ok: boolean | undefined;
+    if (b.kind === MessageKind.REPLY) ok = this.resultOk(frame, bodyStart, format.protocol);
+    else if (b.kind === MessageKind.EXCEPTION) ok = false;
+    const state = new ThriftFrameState(format, b.kind, b.seqid, name, method, payloadStart, b.seqStart, b.seqEnd, b.strict, header);
+    // A tolerated unframed reply on a THeader stream does not become the stream's format.
+    if (this.detected === undefined && (this.fixed.transport === undefined || this.fixed.transport === format.transport)) {
+      this.detected = format;
+    }
+    const message: Message = {
+      type: MESSAGE_TYPES[b.kind]!,
+      requestId: b.seqid,
+      metadata,
+      frame,
+      operationName,
+      ok,
+      codecState: state,
+    };
+    return { status: 'done', message, consumed: frame.length };
+  }
+
+  /**
+   * A reply's result struct holds field 0 (success) or nothing (void) when the
+   * call succeeded, and a declared exception at field 1+ when it did not. Only
+   * the first field header is read.
+   */
+  private resultOk(frame: Buffer, pos: number, protocol: ThriftProtocol): boolean {
+    const end = frame.length;
+    if (pos >= end) throw codecError('a reply ends before its result struct');
+    const head = frame[pos]!;
+    if (head === 0) return true;
+    if (protocol === 'binary') {
+      if (pos + 3 > end) throw codecError('a reply ends inside its first field header');
+      return frame.readInt16BE(pos + 1) === 0;
+    }
+    if (head >>> 4 !== 0) return false; // a non-zero delta from id 0 means id >= 1
+    if (readVarint32(frame, pos + 1, end, this.scan) === MORE) throw codecError('a reply ends inside its first field header');
+    return this.scan.value === 0;
+  }
+}
+
+/** The message's bytes: `buf` itself when it holds exactly one message (the common case). */
+function frameOf(buf: Buffer, length: number): Buffer {
+  return buf.length === length ? buf : buf.subarray(0, length);
+}
+
+export function createThriftCodec(options?: ThriftCodecOptions): ThriftCodec {
+  return new ThriftCodec(options);
+}
+
+export const thriftCodecFactory: CodecFactory<ThriftCodecOptions> = {
+  protocol: 'thrift',
+  create: (options?: ThriftCodecOptions) => new ThriftCodec(options),
+};

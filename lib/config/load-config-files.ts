@@ -1,0 +1,45 @@
+// loadConfigFiles: reads manifest files and directories (their *.yaml and
+// *.yml files, sorted by name) and parses them together as one configuration.
+
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Diagnostics } from './diagnostics';
+import { Snapshot } from './model';
+import { ConfigSource, ParseConfigOptions, parseConfigInto } from './parse-config';
+
+const YAML_FILE = /\.ya?ml$/i;
+
+export async function loadConfigFiles(paths: readonly string[], options: ParseConfigOptions = {}): Promise<Snapshot> {
+  const diagnostics = new Diagnostics();
+  const cannot = (file: string, err: unknown, what: string) =>
+    diagnostics.problem({ file, document: '', field: '', message: `cannot ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path` });
+
+  const files: string[] = [];
+  for (const path of paths) {
+    diagnostics.file(path);
+    try {
+      if (!(await stat(path)).isDirectory()) {
+        files.push(path);
+        continue;
+      }
+      const entries = await readdir(path, { withFileTypes: true });
+      const names = entries.filter((e) => !e.isDirectory() && YAML_FILE.test(e.name)).map((e) => e.name).sort();
+      if (names.length === 0) diagnostics.warn({ file: path, document: '', field: '', message: 'directory has no *.yaml or *.yml file' });
+      for (const name of names) files.push(join(path, name));
+    } catch (err) {
+      cannot(path, err, 'read this path');
+    }
+  }
+
+  const sources = await Promise.all(
+    files.map(async (file): Promise<ConfigSource | undefined> => {
+      try {
+        return { file, text: await readFile(file, 'utf8') };
+      } catch (err) {
+        cannot(file, err, 'read this file');
+        return undefined;
+      }
+    }),
+  );
+  return parseConfigInto(sources.filter((s): s is ConfigSource => s !== undefined), options, diagnostics);
+}

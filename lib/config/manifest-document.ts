@@ -1,0 +1,86 @@
+// One YAML document of a manifest file: knows its file, its position and its
+// label ("MetaRouter default/calc-route (document 3)"), and turns a field path
+// into a line number so problems point at the line to edit.
+
+import { Document, LineCounter, isMap, isScalar, isSeq } from 'yaml';
+import { Diagnostics } from './diagnostics';
+
+export type FieldPath = readonly (string | number)[];
+
+const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
+
+/** "spec.routes[0].route[1].destination", quoting keys such as label names with dots. */
+export function fieldName(path: FieldPath): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (PLAIN_KEY.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+export class ManifestDocument {
+  /** Refined once kind and name are known. */
+  label: string;
+
+  constructor(
+    readonly file: string,
+    /** 1-based position of the document in its file. */
+    readonly index: number,
+    private readonly yaml: Document.Parsed,
+    private readonly lines: LineCounter,
+    private readonly diagnostics: Diagnostics,
+  ) {
+    this.label = `document ${index}`;
+  }
+
+  /** Sets the label once kind, namespace and name have been read. */
+  identify(kind: string, namespace: string, name: string): void {
+    this.label = `${kind} ${namespace}/${name} (document ${this.index})`;
+  }
+
+  problem(path: FieldPath, message: string): void {
+    this.diagnostics.problem(this.at(path, message));
+  }
+
+  warn(path: FieldPath, message: string): void {
+    this.diagnostics.warn(this.at(path, message));
+  }
+
+  /** `file:line` of a field, for messages that point from one manifest to another. */
+  where(path: FieldPath): string {
+    const line = this.lineOf(path);
+    return line === undefined ? this.file : `${this.file}:${line}`;
+  }
+
+  /** The line of the deepest node of `path` present in the document (a map entry's key line). */
+  lineOf(path: FieldPath): number | undefined {
+    let node: unknown = this.yaml.contents;
+    let line = this.lineAt(node);
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (pair === undefined) break;
+        line = this.lineAt(pair.key) ?? line;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        node = node.items[seg];
+        if (node === undefined) break;
+        line = this.lineAt(node) ?? line;
+      } else {
+        break;
+      }
+    }
+    return line;
+  }
+
+  private at(path: FieldPath, message: string) {
+    return { file: this.file, line: this.lineOf(path), document: this.label, field: fieldName(path), message };
+  }
+
+  private lineAt(node: unknown): number | undefined {
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    return range === undefined ? undefined : this.lines.linePos(range[0]).line;
+  }
+}

@@ -1,0 +1,107 @@
+// The shapes of manifest specs after the schema check (schema.ts): types are
+// trustworthy, but any field may be missing because an invalid value is
+// dropped (and reported) rather than passed on, and an invalid list item is
+// undefined so indexes still match the file.
+
+import { ManifestDocument } from './manifest-document';
+
+/** A checked Kubernetes object of one of the kinds meta-mesh reads. */
+export interface Manifest<Spec> {
+  readonly doc: ManifestDocument;
+  readonly name: string;
+  readonly namespace: string;
+  readonly spec: Spec;
+}
+
+type List<T> = readonly (T | undefined)[];
+type Labels = Readonly<Record<string, string>>;
+
+export interface ServicePortSpec {
+  readonly number?: number;
+  readonly protocol?: string;
+  readonly name?: string;
+  readonly targetPort?: number;
+}
+
+export interface WorkloadEntrySpec {
+  readonly address?: string;
+  readonly ports?: Readonly<Record<string, number>>;
+  readonly labels?: Labels;
+  readonly locality?: string;
+  readonly weight?: number;
+}
+
+export interface ServiceEntrySpec {
+  readonly hosts?: List<string>;
+  readonly ports?: List<ServicePortSpec>;
+  readonly resolution?: string;
+  readonly endpoints?: List<WorkloadEntrySpec>;
+}
+
+export interface LoadBalancerSpec {
+  readonly simple?: string;
+  readonly consistentHash?: { readonly httpHeaderName?: string; readonly maglev?: object };
+}
+
+export interface TrafficPolicySpec {
+  readonly loadBalancer?: LoadBalancerSpec;
+  readonly connectionPool?: { readonly tcp?: { readonly connectTimeout?: number } };
+}
+
+export interface SubsetSpec {
+  readonly name?: string;
+  readonly labels?: Labels;
+  readonly trafficPolicy?: TrafficPolicySpec;
+}
+
+export interface DestinationRuleSpec {
+  readonly host?: string;
+  readonly trafficPolicy?: TrafficPolicySpec;
+  readonly subsets?: List<SubsetSpec>;
+}
+
+/** null = the attribute must be present (Aeraki: `key:` with no value). */
+export type StringMatchSpec = { readonly exact?: string; readonly prefix?: string; readonly regex?: string } | null;
+
+export interface DestinationSpec {
+  readonly host?: string;
+  readonly subset?: string;
+  readonly port?: { readonly number?: number };
+}
+
+export interface PercentSpec {
+  readonly value?: number;
+}
+
+export interface KeyValueSpec {
+  readonly key?: string;
+  readonly value?: string;
+}
+
+export interface MetaRouteSpec {
+  readonly name?: string;
+  readonly match?: { readonly attributes?: Readonly<Record<string, StringMatchSpec>> };
+  readonly route?: List<{ readonly destination?: DestinationSpec; readonly weight?: number }>;
+  readonly mirror?: DestinationSpec;
+  readonly mirrorPercentage?: PercentSpec;
+  readonly requestMutation?: List<KeyValueSpec>;
+  readonly responseMutation?: List<KeyValueSpec>;
+  /** ms (durations are converted by the schema check). */
+  readonly timeout?: number;
+  readonly retries?: { readonly attempts?: number; readonly perTryTimeout?: number; readonly retryOn?: string };
+  readonly fault?: {
+    readonly delay?: { readonly percentage?: PercentSpec; readonly fixedDelay?: number };
+    readonly abort?: { readonly percentage?: PercentSpec; readonly errorCode?: string };
+  };
+}
+
+export interface MetaRouterSpec {
+  readonly hosts?: List<string>;
+  readonly routes?: List<MetaRouteSpec>;
+}
+
+export interface Manifests {
+  readonly serviceEntries: Manifest<ServiceEntrySpec>[];
+  readonly destinationRules: Manifest<DestinationRuleSpec>[];
+  readonly metaRouters: Manifest<MetaRouterSpec>[];
+}

@@ -1,0 +1,136 @@
+// parseConfig: YAML text of Kubernetes manifests → one checked Snapshot, or a
+// ConfigError listing every problem of every file. Pure and synchronous.
+
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema } from './crd-schemas';
+import { Diagnostics } from './diagnostics';
+import { didYouMean } from './did-you-mean';
+import { ManifestDocument } from './manifest-document';
+import { Manifest, Manifests } from './manifest-types';
+import { Snapshot } from './model';
+import { Schema, checkSchema, describe, isPlainObject } from './schema';
+import { buildSnapshot } from './snapshot-builder';
+
+export interface ConfigSource {
+  /** Shown in problems; usually the path the text was read from. */
+  readonly file: string;
+  readonly text: string;
+}
+
+export interface ParseConfigOptions {
+  /** Snapshot.version; a process-wide counter when absent. */
+  readonly version?: string;
+}
+
+interface KindInfo {
+  readonly group: string;
+  readonly versions: readonly string[];
+  readonly schema: Schema;
+  readonly list: keyof Manifests;
+}
+
+const ISTIO_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'];
+
+const KINDS: Readonly<Record<string, KindInfo>> = {
+  ServiceEntry: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: serviceEntrySpecSchema, list: 'serviceEntries' },
+  DestinationRule: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: destinationRuleSpecSchema, list: 'destinationRules' },
+  MetaRouter: { group: 'metaprotocol.aeraki.io', versions: ['v1alpha1'], schema: metaRouterSpecSchema, list: 'metaRouters' },
+};
+
+const TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
+
+let lastVersion = 0;
+
+/** Parses manifests (several documents per file allowed) into a Snapshot; throws ConfigError on any problem. */
+export function parseConfig(sources: readonly ConfigSource[], options: ParseConfigOptions = {}): Snapshot {
+  return parseConfigInto(sources, options, new Diagnostics());
+}
+
+/** parseConfig, adding to problems already found (e.g. files that could not be read). */
+export function parseConfigInto(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Snapshot {
+  const manifests: Manifests = { serviceEntries: [], destinationRules: [], metaRouters: [] };
+  const seen = new Map<string, ManifestDocument>();
+  for (const source of sources) {
+    diagnostics.file(source.file);
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(source.text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    docs.forEach((yaml, i) => {
+      const doc = new ManifestDocument(source.file, i + 1, yaml, lines, diagnostics);
+      if (yaml.errors.length > 0) {
+        for (const e of yaml.errors) {
+          const message = `${e.message.split('\n', 1)[0]}; fix the YAML syntax`;
+          diagnostics.problem({ file: source.file, line: lines.linePos(e.pos[0]).line, document: doc.label, field: '', message });
+        }
+        return;
+      }
+      let value: unknown;
+      try {
+        value = yaml.toJS({ maxAliasCount: 1000 });
+      } catch (err) {
+        doc.problem([], `cannot be read: ${(err as Error).message}`);
+        return;
+      }
+      readManifest(value, doc, manifests, seen);
+    });
+  }
+  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion));
+  diagnostics.throwIfProblems();
+  return snapshot;
+}
+
+function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifests, seen: Map<string, ManifestDocument>): void {
+  if (value === null || value === undefined) return; // an empty document, e.g. after a trailing ---
+  if (!isPlainObject(value)) {
+    doc.problem([], `is ${describe(value)}, not a Kubernetes object; write a mapping with apiVersion, kind, metadata and spec`);
+    return;
+  }
+  const { kind, apiVersion } = value;
+  if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
+    const missing = typeof kind !== 'string' ? 'kind' : 'apiVersion';
+    doc.problem([missing], `missing or not a string; every document needs apiVersion and kind (e.g. apiVersion: metaprotocol.aeraki.io/v1alpha1, kind: MetaRouter)`);
+    return;
+  }
+  const rawMeta = isPlainObject(value.metadata) ? value.metadata : {};
+  const name = typeof rawMeta.name === 'string' ? rawMeta.name : '';
+  const namespace = typeof rawMeta.namespace === 'string' && rawMeta.namespace !== '' ? rawMeta.namespace : 'default';
+  doc.identify(kind, namespace, name === '' ? '(unnamed)' : name);
+  const info = Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
+  const group = apiVersion.split('/', 1)[0];
+  if (info === undefined) {
+    const ours = Object.keys(KINDS).filter((k) => KINDS[k].group === group);
+    const guess = didYouMean(kind, ours);
+    if (guess !== undefined) doc.problem(['kind'], `unknown kind '${kind}' in ${group}; did you mean '${guess}'?`);
+    else doc.warn(['kind'], `'${kind}' (${apiVersion}) is ignored; meta-mesh reads ${Object.keys(KINDS).join(', ')}`);
+    return;
+  }
+
+  const accepted = info.versions.map((v) => `${info.group}/${v}`);
+  if (!accepted.includes(apiVersion)) {
+    doc.problem(['apiVersion'], `'${apiVersion}' is not an apiVersion of ${kind}; use ${accepted.join(' or ')}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (TOP_LEVEL.includes(key)) continue;
+    const guess = didYouMean(key, TOP_LEVEL);
+    const hint = guess === undefined ? '' : ` did you mean '${guess}'?`;
+    doc.problem([key], `unknown field '${key}';${hint} allowed: ${TOP_LEVEL.join(', ')}`);
+  }
+  if (value.metadata === undefined || value.metadata === null) doc.problem(['metadata'], "missing required field 'metadata' (with at least a name)");
+  else checkSchema(value.metadata, metadataSchema, ['metadata'], doc);
+
+  if (name !== '') {
+    const id = `${kind} ${namespace}/${name}`;
+    const first = seen.get(id);
+    if (first !== undefined) {
+      doc.problem(['metadata', 'name'], `${id} is defined twice (first at ${first.where(['metadata', 'name'])}); rename one or remove it`);
+      return;
+    }
+    seen.set(id, doc);
+  }
+  if (value.spec === undefined || value.spec === null) {
+    doc.problem(['spec'], "missing required field 'spec'");
+    return;
+  }
+  const spec = checkSchema(value.spec, info.schema, ['spec'], doc);
+  if (spec === undefined) return;
+  (manifests[info.list] as Manifest<unknown>[]).push({ doc, name, namespace, spec });
+}

@@ -1,0 +1,254 @@
+// What ServiceEntries and DestinationRules declare, joined by host: the
+// services, their clusters (one per port, plus one per subset) and each
+// cluster's policy. Route building asks it whether a destination exists and
+// which hash key its DestinationRule sets.
+
+import { Cluster, Endpoint, LbPolicy, Locality, Service, clusterName, routeConfigName } from './model';
+import {
+  DestinationRuleSpec,
+  LoadBalancerSpec,
+  Manifest,
+  ServiceEntrySpec,
+  ServicePortSpec,
+  SubsetSpec,
+  TrafficPolicySpec,
+  WorkloadEntrySpec,
+} from './manifest-types';
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+const SIMPLE_LB: Readonly<Record<string, LbPolicy>> = {
+  ROUND_ROBIN: 'ROUND_ROBIN',
+  UNSPECIFIED: 'ROUND_ROBIN',
+  LEAST_REQUEST: 'LEAST_REQUEST',
+  LEAST_CONN: 'LEAST_REQUEST',
+  RANDOM: 'RANDOM',
+  PASSTHROUGH: 'PASSTHROUGH',
+};
+
+interface ClusterPolicy {
+  readonly lbPolicy: LbPolicy;
+  /** Lower-cased metadata key from consistentHash.httpHeaderName. */
+  readonly hashKey?: string;
+  readonly connectTimeoutMs: number;
+}
+
+type NamedPort = ServicePortSpec & { readonly number: number; readonly name: string };
+
+interface HostEntry {
+  readonly host: string;
+  readonly entry: Manifest<ServiceEntrySpec>;
+  readonly ports: readonly NamedPort[];
+  readonly endpoints: readonly WorkloadEntrySpec[];
+  readonly dns: boolean;
+  rule?: Manifest<DestinationRuleSpec>;
+  /** Subset name → policy (subset-level fields override the rule's top level). */
+  readonly subsets: Map<string, { readonly spec: SubsetSpec; readonly policy: ClusterPolicy }>;
+  policy: ClusterPolicy;
+}
+
+export class ServiceCatalog {
+  private readonly hosts = new Map<string, HostEntry>();
+
+  constructor(serviceEntries: readonly Manifest<ServiceEntrySpec>[], destinationRules: readonly Manifest<DestinationRuleSpec>[]) {
+    for (const se of serviceEntries) this.addServiceEntry(se);
+    for (const dr of destinationRules) this.addDestinationRule(dr);
+  }
+
+  has(host: string): boolean {
+    return this.hosts.has(host);
+  }
+
+  hostNames(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  ports(host: string): number[] {
+    return this.hosts.get(host)?.ports.map((p) => p.number) ?? [];
+  }
+
+  /** Subset names the host's DestinationRule declares, or undefined when it has none. */
+  subsets(host: string): string[] | undefined {
+    const entry = this.hosts.get(host);
+    return entry?.rule === undefined ? undefined : [...entry.subsets.keys()];
+  }
+
+  /** The consistent-hash key for calls to host/subset ("" = whole service), if its rule sets one. */
+  hashKey(host: string, subset: string): string | undefined {
+    const entry = this.hosts.get(host);
+    if (entry === undefined) return undefined;
+    return subset === '' ? entry.policy.hashKey : entry.subsets.get(subset)?.policy.hashKey;
+  }
+
+  services(): Service[] {
+    const out: Service[] = [];
+    for (const e of this.hosts.values()) {
+      for (const p of e.ports) {
+        out.push(
+          Object.freeze({
+            host: e.host,
+            port: p.number,
+            portName: p.name,
+            protocol: protocolToken(p),
+            routeConfigName: routeConfigName(e.host, p.number),
+          }),
+        );
+      }
+    }
+    return out;
+  }
+
+  clusters(): Cluster[] {
+    const out: Cluster[] = [];
+    for (const e of this.hosts.values()) {
+      for (const p of e.ports) {
+        const endpoints = this.endpointsFor(e, p);
+        out.push(cluster(e.host, p.number, '', endpoints, e.policy));
+        for (const [name, { spec, policy }] of e.subsets) {
+          const want = Object.entries(spec.labels ?? {});
+          const picked = endpoints.filter((ep) => want.every(([k, v]) => Object.hasOwn(ep.labels, k) && ep.labels[k] === v));
+          if (picked.length === 0 && endpoints.length > 0 && e.rule !== undefined) {
+            const i = e.rule.spec.subsets?.indexOf(spec) ?? -1;
+            e.rule.doc.warn(
+              ['spec', 'subsets', i, 'labels'],
+              `subset '${name}' selects no endpoint of host '${e.host}'; its cluster has no endpoints until the labels match one`,
+            );
+          }
+          out.push(cluster(e.host, p.number, name, picked, policy));
+        }
+      }
+    }
+    return out;
+  }
+
+  private addServiceEntry(se: Manifest<ServiceEntrySpec>): void {
+    const { spec, doc } = se;
+    const ports: NamedPort[] = [];
+    (spec.ports ?? []).forEach((p, i) => {
+      if (p?.number === undefined || p.name === undefined) return;
+      const twin = ports.find((q) => q.number === p.number || q.name === p.name);
+      if (twin !== undefined) {
+        doc.problem(['spec', 'ports', i], `port ${p.number} '${p.name}' repeats the number or name of port ${twin.number} '${twin.name}'; give each port its own number and name`);
+        return;
+      }
+      ports.push(p as NamedPort);
+    });
+    const endpoints = (spec.endpoints ?? []).filter((e): e is WorkloadEntrySpec => e?.address !== undefined);
+    const dns = spec.resolution === 'DNS' || spec.resolution === 'DNS_ROUND_ROBIN';
+    if (endpoints.length === 0 && !dns && (spec.endpoints ?? []).length === 0) {
+      doc.warn(
+        ['spec'],
+        `has no endpoints and resolution ${spec.resolution ?? 'NONE'}, so its clusters have no endpoint; add endpoints or set resolution: DNS`,
+      );
+    }
+    (spec.hosts ?? []).forEach((host, i) => {
+      if (host === undefined) return;
+      const other = this.hosts.get(host);
+      if (other !== undefined) {
+        doc.problem(
+          ['spec', 'hosts', i],
+          `host '${host}' is also declared by ${other.entry.doc.label} at ${other.entry.doc.where(['spec', 'hosts'])}; declare each host in one ServiceEntry`,
+        );
+        return;
+      }
+      this.hosts.set(host, { host, entry: se, ports, endpoints, dns, subsets: new Map(), policy: policyOf(undefined) });
+    });
+  }
+
+  private addDestinationRule(dr: Manifest<DestinationRuleSpec>): void {
+    const { spec, doc } = dr;
+    if (spec.host === undefined) return;
+    const entry = this.hosts.get(spec.host);
+    if (entry === undefined) {
+      const known = this.hostNames().join(', ') || 'none';
+      doc.warn(['spec', 'host'], `no ServiceEntry declares host '${spec.host}', so this DestinationRule is ignored; declared hosts: ${known}`);
+      return;
+    }
+    if (entry.rule !== undefined) {
+      doc.problem(
+        ['spec', 'host'],
+        `host '${spec.host}' already has ${entry.rule.doc.label} at ${entry.rule.doc.where(['spec', 'host'])}; merge the two into one DestinationRule`,
+      );
+      return;
+    }
+    entry.rule = dr;
+    entry.policy = policyOf(spec.trafficPolicy);
+    (spec.subsets ?? []).forEach((subset, i) => {
+      if (subset?.name === undefined) return;
+      if (entry.subsets.has(subset.name)) {
+        doc.problem(['spec', 'subsets', i, 'name'], `subset '${subset.name}' is declared twice; give each subset its own name`);
+        return;
+      }
+      entry.subsets.set(subset.name, { spec: subset, policy: policyOf(spec.trafficPolicy, subset.trafficPolicy) });
+    });
+  }
+
+  private endpointsFor(e: HostEntry, p: NamedPort): Endpoint[] {
+    const defaultPort = p.targetPort ?? p.number;
+    if (e.endpoints.length === 0 && e.dns) {
+      return [Object.freeze({ address: e.host, port: defaultPort, labels: Object.freeze({}), weight: 1 })];
+    }
+    return e.endpoints.map((ep) => {
+      const locality = parseLocality(ep.locality);
+      return Object.freeze({
+        address: ep.address as string,
+        port: ep.ports !== undefined && Object.hasOwn(ep.ports, p.name) ? ep.ports[p.name] : defaultPort,
+        labels: Object.freeze({ ...ep.labels }),
+        // protobuf's 0 means unset; Istio treats it as 1.
+        weight: ep.weight === undefined || ep.weight === 0 ? 1 : ep.weight,
+        ...(locality === undefined ? {} : { locality }),
+      });
+    });
+  }
+}
+
+/** Istio merges a subset's traffic policy over the top level field by field. */
+function policyOf(top: TrafficPolicySpec | undefined, subset?: TrafficPolicySpec): ClusterPolicy {
+  const lb = subset?.loadBalancer ?? top?.loadBalancer;
+  const pool = subset?.connectionPool ?? top?.connectionPool;
+  const hashKey = lb?.consistentHash?.httpHeaderName?.toLowerCase();
+  return {
+    lbPolicy: lbPolicyOf(lb),
+    connectTimeoutMs: pool?.tcp?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...(hashKey === undefined ? {} : { hashKey }),
+  };
+}
+
+function lbPolicyOf(lb: LoadBalancerSpec | undefined): LbPolicy {
+  if (lb?.consistentHash !== undefined) return lb.consistentHash.maglev !== undefined ? 'MAGLEV' : 'RING_HASH';
+  return SIMPLE_LB[lb?.simple ?? 'UNSPECIFIED'] ?? 'ROUND_ROBIN';
+}
+
+function cluster(host: string, port: number, subset: string, endpoints: Endpoint[], policy: ClusterPolicy): Cluster {
+  return Object.freeze({
+    name: clusterName(host, port, subset),
+    host,
+    port,
+    subset,
+    endpoints: Object.freeze(endpoints),
+    lbPolicy: policy.lbPolicy,
+    connectTimeoutMs: policy.connectTimeoutMs,
+  });
+}
+
+/** "thrift" from tcp-metaprotocol-thrift-hello, as Aeraki reads port names; else the port's protocol. */
+function protocolToken(p: NamedPort): string {
+  const prefix = 'tcp-metaprotocol-';
+  if (p.name.startsWith(prefix)) {
+    const rest = p.name.slice(prefix.length);
+    const token = rest.split('-', 1)[0];
+    if (token !== '') return token;
+  }
+  return p.protocol?.toLowerCase() ?? '';
+}
+
+/** "region/zone/subzone", any part may be missing. */
+function parseLocality(text: string | undefined): Locality | undefined {
+  if (text === undefined || text === '') return undefined;
+  const [region, zone, subZone] = text.split('/');
+  const out: { region?: string; zone?: string; subZone?: string } = {};
+  if (region) out.region = region;
+  if (zone) out.zone = zone;
+  if (subZone) out.subZone = subZone;
+  return Object.freeze(out);
+}

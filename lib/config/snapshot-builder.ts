@@ -1,0 +1,65 @@
+// Joins checked manifests into one immutable Snapshot: services and clusters
+// from the ServiceCatalog, one route config per service port, its routes from
+// the MetaRouter for that host or a single catch-all route.
+
+import { Diagnostics } from './diagnostics';
+import { Manifest, MetaRouterSpec, Manifests } from './manifest-types';
+import { MetaRouterRoutes } from './meta-router-routes';
+import { Cluster, Route, RouteConfig, Service, Snapshot, clusterName, serviceKey } from './model';
+import { ServiceCatalog } from './service-catalog';
+
+export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, version: string): Snapshot {
+  const catalog = new ServiceCatalog(manifests.serviceEntries, manifests.destinationRules);
+  const routers = routersByHost(manifests.metaRouters, catalog);
+
+  const services = new Map<string, Service>();
+  const routeConfigs = new Map<string, RouteConfig>();
+  for (const service of catalog.services()) {
+    services.set(serviceKey(service.host, service.port), service);
+    const router = routers.get(service.host);
+    const routes = router?.forPort(service.host, service.port) ?? [defaultRoute(service, catalog)];
+    routeConfigs.set(service.routeConfigName, Object.freeze({ name: service.routeConfigName, routes }));
+  }
+  const clusters = new Map<string, Cluster>();
+  for (const c of catalog.clusters()) clusters.set(c.name, c);
+
+  return Object.freeze({ version, services, clusters, routeConfigs, warnings: Object.freeze([...diagnostics.warnings]) });
+}
+
+/** Aeraki uses the first MetaRouter found for a host; two are ambiguous, so that is a problem here. */
+function routersByHost(routers: readonly Manifest<MetaRouterSpec>[], catalog: ServiceCatalog): Map<string, MetaRouterRoutes> {
+  const byHost = new Map<string, MetaRouterRoutes>();
+  for (const router of routers) {
+    const routes = new MetaRouterRoutes(router, catalog);
+    (router.spec.hosts ?? []).forEach((host, i) => {
+      if (host === undefined) return;
+      const path = ['spec', 'hosts', i];
+      const first = byHost.get(host);
+      if (first !== undefined) {
+        router.doc.problem(
+          path,
+          `host '${host}' is already routed by ${first.router.doc.label} at ${first.router.doc.where(['spec', 'hosts'])}; put all routes for a host in one MetaRouter`,
+        );
+      } else if (!catalog.has(host)) {
+        router.doc.warn(path, `no ServiceEntry declares host '${host}', so these routes are not used; declare it in a ServiceEntry`);
+      } else {
+        byHost.set(host, routes);
+      }
+    });
+  }
+  return byHost;
+}
+
+/** A host with no MetaRouter: every call goes to the whole service. */
+function defaultRoute(service: Service, catalog: ServiceCatalog): Route {
+  const hashKey = catalog.hashKey(service.host, '');
+  return Object.freeze({
+    name: 'default',
+    match: Object.freeze([]),
+    clusters: Object.freeze([Object.freeze({ cluster: clusterName(service.host, service.port), weight: 1 })]),
+    hashPolicy: Object.freeze(hashKey === undefined ? [] : [hashKey]),
+    mirrors: Object.freeze([]),
+    requestMutation: Object.freeze([]),
+    responseMutation: Object.freeze([]),
+  });
+}
