@@ -1,0 +1,85 @@
+// End-to-end Thrift throughput and latency: a raw thrift client against the
+// same server as a meta-mesh client, interleaved in one run (A B A B ...), so
+// machine noise hits both alike. The server runs in its own process.
+import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as thrift from 'thrift';
+import { Mesh } from 'meta-mesh';
+import { createThriftConnection } from 'meta-mesh/thrift';
+import * as Calculator from '../gen/calculator/js/Calculator';
+import { closedLoop, median, type LoadResult } from './support/load';
+
+export interface ThriftE2eOptions {
+  concurrency?: number;
+  calls?: number;
+  rounds?: number;
+}
+
+function startServer(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(path.join(__dirname, 'support/raw-thrift-server.js'), ['framed'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+}
+
+function yaml(port: number): string {
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: calc}
+spec:
+  hosts: [calc.bench.svc]
+  ports: [{number: 9090, name: tcp-metaprotocol-thrift, protocol: TCP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {tcp-metaprotocol-thrift: ${port}}}]
+`;
+}
+
+export async function runThriftE2eBench(options: ThriftE2eOptions = {}): Promise<Record<string, unknown>> {
+  const concurrency = options.concurrency ?? 64;
+  const calls = options.calls ?? 50_000;
+  const rounds = options.rounds ?? 3;
+  const { child, port } = await startServer();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-bench-'));
+  fs.writeFileSync(path.join(dir, 'mesh.yaml'), yaml(port));
+  const mesh = await Mesh.start({ config: path.join(dir, 'mesh.yaml'), watch: false });
+  const rawConn = thrift.createConnection('127.0.0.1', port, { transport: thrift.TFramedTransport, protocol: thrift.TBinaryProtocol });
+  const raw = thrift.createClient(Calculator, rawConn);
+  const meshed = thrift.createClient(Calculator, createThriftConnection(mesh, 'calc.bench.svc', 9090, { transport: 'framed' }));
+  // Warm both paths (JIT, connections).
+  await closedLoop(() => raw.add(1, 2), concurrency, 5000);
+  await closedLoop(() => meshed.add(1, 2), concurrency, 5000);
+  const results: { raw: LoadResult[]; mesh: LoadResult[] } = { raw: [], mesh: [] };
+  for (let r = 0; r < rounds; r++) {
+    results.raw.push(await closedLoop(() => raw.add(1, 2), concurrency, calls));
+    results.mesh.push(await closedLoop(() => meshed.add(1, 2), concurrency, calls));
+  }
+  rawConn.end();
+  await mesh.close();
+  child.kill();
+  const summary = (rs: LoadResult[]) => ({
+    callsPerSecond: Math.round(median(rs.map((r) => r.callsPerSecond))),
+    p50Us: Math.round(median(rs.map((r) => r.p50Us))),
+    p99Us: Math.round(median(rs.map((r) => r.p99Us))),
+    cpuUsPerCall: Number(median(rs.map((r) => r.cpuUsPerCall)).toFixed(1)),
+    spread: `${Math.round(Math.min(...rs.map((r) => r.callsPerSecond)))}..${Math.round(Math.max(...rs.map((r) => r.callsPerSecond)))}`,
+  });
+  const rawS = summary(results.raw);
+  const meshS = summary(results.mesh);
+  return {
+    concurrency,
+    callsPerRound: calls,
+    rounds,
+    raw: rawS,
+    mesh: meshS,
+    throughputRatio: Number((meshS.callsPerSecond / rawS.callsPerSecond).toFixed(3)),
+    clientCpuRatio: Number((meshS.cpuUsPerCall / rawS.cpuUsPerCall).toFixed(3)),
+  };
+}
+
+if (require.main === module) {
+  const quick = process.env.BENCH_QUICK === '1';
+  runThriftE2eBench(quick ? { calls: 10_000, rounds: 2 } : {}).then((r) => console.log(JSON.stringify(r, null, 2)));
+}
