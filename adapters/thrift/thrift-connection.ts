@@ -10,7 +10,6 @@ import { createThriftCodec, type ThriftCodec } from './codec/thrift-codec';
 import type { ThriftEncodeOptions } from './codec/thrift-encode';
 import { upstreamCodecFactory } from './upstream-codecs';
 import type { CodecFactory } from 'meta-mesh';
-import { InputBufferUnderrunError, receiverOf } from './thrift-lib';
 import { resolveFormat, type ProtocolOption, type ResolvedFormat, type TransportOption } from './thrift-options';
 
 export interface ThriftConnectionOptions {
@@ -36,8 +35,6 @@ interface ThriftClientLike {
   [method: string]: unknown;
 }
 
-type Receiver = (data: Buffer) => void;
-
 export class ThriftConnection extends EventEmitter {
   /** Read by thrift.createClient / Multiplexer: the transport and protocol classes of the client. */
   readonly transport: ResolvedFormat['transportClass'];
@@ -53,9 +50,7 @@ export class ThriftConnection extends EventEmitter {
   private readonly codec: ThriftCodec;
   private readonly outbound: OutboundService;
   private readonly codecFactory: CodecFactory;
-  private readonly receive: Receiver;
   private readonly encodeUpstream: ThriftEncodeOptions | undefined;
-  private readonly replyOptions: { transport: ResolvedFormat['transport'] };
   private readonly baseMetadata: readonly (readonly [string, string])[];
   private callMetadata: Record<string, string> | undefined;
   private readonly timeoutMs: number;
@@ -80,10 +75,8 @@ export class ThriftConnection extends EventEmitter {
     this.encodeUpstream = options.upstreamTransport === 'header' ? { transport: 'header' } : undefined;
     this.codecFactory = upstreamCodecFactory(options.upstreamTransport === 'header' ? 'header' : this.format.transport, this.format.protocol, options.maxFrameSize);
     this.outbound = mesh.outbound(host, port, this.codecFactory);
-    this.replyOptions = { transport: this.format.transport };
     this.baseMetadata = Object.entries(options.metadata ?? {});
     this.timeoutMs = options.timeoutMs ?? mesh.defaultTimeoutMs;
-    this.receive = receiverOf(this.transport, (transportWithData) => this.dispatch(transportWithData));
   }
 
   /**
@@ -176,61 +169,65 @@ export class ThriftConnection extends EventEmitter {
   }
 
   private answer(request: Message, reply: Reply): void {
-    let bytes: Buffer;
+    let bare: Buffer;
     try {
-      bytes = this.codec.encode(reply.message, { ...this.replyOptions, requestId: request.requestId });
+      // Unframed, with the client's own seqid back (the upstream saw a connection-unique one).
+      bare = this.codec.encode(reply.message, { transport: 'unframed', requestId: request.requestId });
     } catch (err) {
       this.answerWithError(request, MeshError.from(err, MeshErrorCode.CODEC));
       return;
     }
-    this.receive(bytes);
+    this.deliver(bare);
   }
 
   private answerWithError(request: Message, error: MeshError): void {
-    this.receive(this.codec.encodeError(request, error));
+    // Rare path: the codec writes the error in the client's framing; take the bare message out of it.
+    const framed = this.codec.encodeError(request, error);
+    const decoded = this.codec.decode(framed, 'response');
+    if (decoded.status === 'done') this.deliver(this.codec.encode(decoded.message, { transport: 'unframed' }));
   }
 
-  /** Hands one reply to the client that sent the call, the way thrift's own Connection does. */
-  private dispatch(transportWithData: thrift.TTransport): void {
-    const input = new this.protocol(transportWithData);
-    const trans = transportWithData as unknown as { commitPosition(): void; rollbackPosition(): void };
-    for (;;) {
-      let header: { fname: string; mtype: number; rseqid: number };
-      try {
-        header = input.readMessageBegin() as unknown as typeof header;
-      } catch (err) {
-        if (err instanceof InputBufferUnderrunError) trans.rollbackPosition();
-        else this.emitError(MeshError.from(err, MeshErrorCode.CODEC));
-        return;
-      }
-      const seqid = header.rseqid;
-      const serviceName = this.seqId2Service[seqid];
-      const client = (serviceName === undefined ? this.client : (this.client as Record<string, ThriftClientLike> | undefined)?.[serviceName]) as
-        | ThriftClientLike
-        | undefined;
-      const recv = client?.['recv_' + header.fname];
-      if (client === undefined || typeof recv !== 'function') {
-        this.undeliverable++;
-        if (serviceName !== undefined) delete this.seqId2Service[seqid];
-        trans.commitPosition();
-        return;
-      }
-      // Generated recv_ methods call _reqs[-seqid]; route that to the caller's callback.
-      client._reqs[-seqid] = (err: unknown, result?: unknown) => {
-        trans.commitPosition();
-        const callback = client._reqs[seqid];
-        delete client._reqs[seqid];
-        if (serviceName !== undefined) delete this.seqId2Service[seqid];
-        callback?.(err, result);
-      };
-      try {
-        (recv as (input: unknown, mtype: number, seqid: number) => void).call(client, input, header.mtype, -seqid);
-      } catch (err) {
-        delete client._reqs[-seqid];
-        if (err instanceof InputBufferUnderrunError) trans.rollbackPosition();
-        else this.emitError(MeshError.from(err, MeshErrorCode.CODEC));
-        return;
-      }
+  /**
+   * Hands one reply (a bare message, no framing) to the client that sent the
+   * call, the way thrift's own Connection does. The bytes are exactly one
+   * message, so this reads it once instead of looping until thrift's reader
+   * throws an underrun (an exception with a stack trace on every reply).
+   */
+  private deliver(bare: Buffer): void {
+    const trans = new thrift.TFramedTransport(bare);
+    const input = new this.protocol(trans);
+    let header: { fname: string; mtype: number; rseqid: number };
+    try {
+      header = input.readMessageBegin() as unknown as typeof header;
+    } catch (err) {
+      this.emitError(MeshError.from(err, MeshErrorCode.CODEC));
+      return;
+    }
+    const seqid = header.rseqid;
+    const serviceName = this.seqId2Service[seqid];
+    const client = (serviceName === undefined ? this.client : (this.client as Record<string, ThriftClientLike> | undefined)?.[serviceName]) as
+      | ThriftClientLike
+      | undefined;
+    const recv = client?.['recv_' + header.fname];
+    if (serviceName !== undefined) delete this.seqId2Service[seqid];
+    if (client === undefined || typeof recv !== 'function') {
+      this.undeliverable++;
+      return;
+    }
+    // Generated recv_ methods answer through _reqs[-seqid]; route that to the caller's callback.
+    client._reqs[-seqid] = (err: unknown, result?: unknown) => {
+      delete client._reqs[-seqid];
+      const callback = client._reqs[seqid];
+      delete client._reqs[seqid];
+      callback?.(err, result);
+    };
+    try {
+      (recv as (input: unknown, mtype: number, seqid: number) => void).call(client, input, header.mtype, -seqid);
+    } catch (err) {
+      delete client._reqs[-seqid];
+      const callback = client._reqs[seqid];
+      delete client._reqs[seqid];
+      callback?.(MeshError.from(err, MeshErrorCode.CODEC));
     }
   }
 
