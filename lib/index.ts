@@ -10,3 +10,4 @@ export { Cluster } from './cluster/cluster';
 export { registerLoadBalancer, registeredLoadBalancers } from './cluster/lb';
 export type { LoadBalancer, LoadBalancerFactory, PickContext } from './cluster/lb';
 export { UpstreamConnection, UpstreamHost, UpstreamPool } from './upstream';
+export * from './ratelimit';

@@ -15,6 +15,7 @@ import type { CodecFactory } from './protocol/codec';
 import { Mirror } from './route/mirror';
 import { UpstreamPool } from './upstream/upstream-pool';
 import { ConfigWatcher } from './config-watcher';
+import { ServiceRateLimits } from './ratelimit/service-rate-limits';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
@@ -58,6 +59,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly openServices = new Map<string, OutboundService>();
   private readonly closers = new Set<() => void | Promise<void>>();
   private watcher: ConfigWatcher | undefined;
+  private readonly rateLimits: ServiceRateLimits;
   private closed = false;
   readonly options: Readonly<MeshOptions>;
   readonly defaultTimeoutMs: number;
@@ -81,6 +83,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
     this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1 });
     this.mirror = new Mirror(options.mirror ?? {});
+    this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
     this.pacer =
       options.preconnect === false
         ? undefined
@@ -132,11 +135,26 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * Wraps an application handler in the inbound chain (user inbound filters
-   * first, the handler last). Server adapters call it once per server.
+   * Wraps an application handler in the inbound chain: the served service's
+   * MetaRouter rate limits (when `served` names it), then the user's inbound
+   * filters, then the handler. Server adapters call it once per server; the
+   * chain is recomposed lazily after a config change, never per call.
    */
-  inbound(terminal: Handler): Handler {
-    return composeFilters(this.options.filters?.inbound ?? [], terminal);
+  inbound(terminal: Handler, served?: { host: string; port: number }): Handler {
+    const user = this.options.filters?.inbound ?? [];
+    let composedFor: MeshState | undefined;
+    let chain: Handler = terminal;
+    return (call) => {
+      const state = this.state;
+      if (state !== composedFor) {
+        composedFor = state;
+        const service = served === undefined ? undefined : state.service(served.host, served.port);
+        const rateLimit =
+          service === undefined ? undefined : this.rateLimits.filterFor(state.snapshot.routeConfigs.get(service.routeConfigName), state.snapshot.clusters);
+        chain = composeFilters(rateLimit === undefined ? user : [rateLimit, ...user], terminal);
+      }
+      return chain(call);
+    };
   }
 
   /** The config in force and the state of every upstream, as plain JSON (like Envoy's config dump). */
@@ -167,6 +185,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     await Promise.allSettled(closers.map(async (c) => c()));
     if (this.pacer !== undefined) await this.pacer.stop({ dropWaitingJobs: true }).catch(() => undefined);
     this.mirror.close();
+    await this.rateLimits.close();
     this.pool.close();
     this.openServices.clear();
   }

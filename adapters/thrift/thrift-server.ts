@@ -24,6 +24,11 @@ type ProcessorClass = new (handler: any) => ThriftProcessor;
 export interface ThriftServerOptions {
   /** Largest message accepted (default 16 MiB). */
   maxFrameSize?: number;
+  /**
+   * The mesh service this server is a workload of (its ServiceEntry host and port). The
+   * MetaRouter of that host then applies here inbound: its localRateLimit and globalRateLimit.
+   */
+  service?: { host: string; port: number };
   /** Names the service in inbound metadata and errors (default `inbound|<port>||`). */
   serviceName?: string;
 }
@@ -53,7 +58,7 @@ export class ThriftServer {
   ) {
     this.processor = processor;
     this.service = { host: options.serviceName ?? 'inbound||', port: 0, portName: '', protocol: 'thrift', routeConfigName: options.serviceName ?? 'inbound||' };
-    this.chain = mesh.inbound((call) => this.runProcessor(call));
+    this.chain = mesh.inbound((call) => this.runProcessor(call), options.service);
     this.server = net.createServer((socket) => this.accept(socket));
     mesh.onClose(() => this.close());
   }

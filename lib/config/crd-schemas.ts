@@ -190,7 +190,7 @@ const match = obj({ attributes: map(stringMatch) });
 const destination = obj({ host: req(str({ nonEmpty: true })), subset: str(), port: obj({ number: int(0, 65535) }) });
 const percent = obj({ value: num(0, 100) });
 const keyValue = obj({ key: req(str({ nonEmpty: true })), value: str() });
-const tokenBucket = obj({ maxTokens: int(0, UINT32), tokensPerFill: int(0, UINT32), fillInterval: dur() });
+const tokenBucket = obj({ maxTokens: req(int(1, UINT32)), tokensPerFill: int(1, UINT32), fillInterval: req(dur()) });
 
 const metaRoute = obj({
   name: str(),
@@ -213,16 +213,14 @@ export const metaRouterSpecSchema: Schema = obj({
   hosts: req(arr(str({ nonEmpty: true }))),
   gateways: later(arr(str())),
   routes: arr(metaRoute),
-  localRateLimit: later(obj({ tokenBucket, conditions: arr(obj({ match, tokenBucket })) })),
-  globalRateLimit: later(
-    obj({
-      match,
-      domain: str(),
-      requestTimeout: dur(),
-      denyOnFail: bool(),
-      rateLimitService: str(),
-      descriptors: arr(obj({ property: str(), descriptorKey: str() })),
-    }),
-  ),
+  localRateLimit: obj({ tokenBucket, conditions: arr(obj({ match, tokenBucket: req(tokenBucket) })) }),
+  globalRateLimit: obj({
+    match,
+    domain: req(str({ nonEmpty: true })),
+    requestTimeout: dur(),
+    denyOnFail: bool(),
+    rateLimitService: req(str({ nonEmpty: true })),
+    descriptors: arr(obj({ property: req(str({ nonEmpty: true })), descriptorKey: req(str({ nonEmpty: true })) })),
+  }),
   exportTo: exportTo(),
 });

@@ -95,9 +95,28 @@ export interface MetaRouteSpec {
   };
 }
 
+export interface TokenBucketSpec {
+  readonly maxTokens?: number;
+  readonly tokensPerFill?: number;
+  /** ms (durations are converted by the schema check). */
+  readonly fillInterval?: number;
+}
+
 export interface MetaRouterSpec {
   readonly hosts?: List<string>;
   readonly routes?: List<MetaRouteSpec>;
+  readonly localRateLimit?: {
+    readonly tokenBucket?: TokenBucketSpec;
+    readonly conditions?: List<{ readonly match?: MetaRouteSpec['match']; readonly tokenBucket?: TokenBucketSpec }>;
+  };
+  readonly globalRateLimit?: {
+    readonly match?: MetaRouteSpec['match'];
+    readonly domain?: string;
+    readonly requestTimeout?: number;
+    readonly denyOnFail?: boolean;
+    readonly rateLimitService?: string;
+    readonly descriptors?: List<{ readonly property?: string; readonly descriptorKey?: string }>;
+  };
 }
 
 export interface Manifests {

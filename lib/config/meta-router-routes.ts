@@ -7,7 +7,9 @@ import { didYouMean } from './did-you-mean';
 import { FieldPath, ManifestDocument } from './manifest-document';
 import { DestinationSpec, KeyValueSpec, Manifest, MetaRouteSpec, MetaRouterSpec } from './manifest-types';
 import { FaultPolicy, MetadataMatcher, MirrorPolicy, RetryPolicy, Route, WeightedCluster, clusterName } from './model';
+import { globalRateLimitOf, localRateLimitOf } from './rate-limit-policies';
 import { ServiceCatalog } from './service-catalog';
+import type { GlobalRateLimit, LocalRateLimit } from './model';
 
 /** Istio's default retryOn, less retriable-status-codes (HTTP only). */
 const DEFAULT_RETRY_ON = Object.freeze(['connect-failure', 'refused-stream', 'unavailable', 'cancelled']);
@@ -43,6 +45,8 @@ export class MetaRouterRoutes {
   private readonly templates: RouteTemplate[] = [];
   private readonly byPort = new Map<number, readonly Route[]>();
   private readonly doc: ManifestDocument;
+  readonly localRateLimit: LocalRateLimit | undefined;
+  readonly globalRateLimit: GlobalRateLimit | undefined;
 
   constructor(
     readonly router: Manifest<MetaRouterSpec>,
@@ -55,6 +59,8 @@ export class MetaRouterRoutes {
     (router.spec.routes ?? []).forEach((r, i) => {
       if (r !== undefined) this.templates.push(this.compile(r, ['spec', 'routes', i]));
     });
+    this.localRateLimit = localRateLimitOf(router.spec.localRateLimit, this.doc);
+    this.globalRateLimit = globalRateLimitOf(router.spec.globalRateLimit, this.doc);
   }
 
   /** The routes for the route config `<host>_<port>`, built once per port. */

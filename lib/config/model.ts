@@ -64,10 +64,38 @@ export interface Route {
   readonly fault?: FaultPolicy;
 }
 
+/** Envoy TokenBucket: starts full, refills `tokensPerFill` every `fillIntervalMs`. */
+export interface TokenBucketPolicy {
+  readonly maxTokens: number;
+  readonly tokensPerFill: number;
+  readonly fillIntervalMs: number;
+}
+
+/** MetaRouter localRateLimit: the first matching condition's bucket decides, else the default bucket, else allow. */
+export interface LocalRateLimit {
+  readonly tokenBucket?: TokenBucketPolicy;
+  readonly conditions: readonly { readonly match: readonly MetadataMatcher[]; readonly tokenBucket: TokenBucketPolicy }[];
+}
+
+/** MetaRouter globalRateLimit: asks a rate limit service (Envoy RLS) per matching call. */
+export interface GlobalRateLimit {
+  /** Only calls matching all of these are checked; empty = every call. */
+  readonly match: readonly MetadataMatcher[];
+  readonly domain: string;
+  readonly requestTimeoutMs: number;
+  readonly denyOnFail: boolean;
+  /** Cluster name of the rate limit service, e.g. outbound|8081||rate-limit-server.ns.svc.cluster.local. */
+  readonly rateLimitService: string;
+  readonly descriptors: readonly { readonly property: string; readonly descriptorKey: string }[];
+}
+
 /** The routes of one service port, named `<host>_<port>` as in MetaRDS. */
 export interface RouteConfig {
   readonly name: string;
   readonly routes: readonly Route[];
+  /** Enforced on the inbound side of servers that serve this service, as Aeraki does. */
+  readonly localRateLimit?: LocalRateLimit;
+  readonly globalRateLimit?: GlobalRateLimit;
 }
 
 export interface Locality {

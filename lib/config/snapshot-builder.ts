@@ -18,7 +18,17 @@ export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, ve
     services.set(serviceKey(service.host, service.port), service);
     const router = routers.get(service.host);
     const routes = router?.forPort(service.host, service.port) ?? [defaultRoute(service, catalog)];
-    routeConfigs.set(service.routeConfigName, Object.freeze({ name: service.routeConfigName, routes }));
+    const local = router?.localRateLimit;
+    const global = router?.globalRateLimit;
+    routeConfigs.set(
+      service.routeConfigName,
+      Object.freeze({
+        name: service.routeConfigName,
+        routes,
+        ...(local === undefined ? {} : { localRateLimit: local }),
+        ...(global === undefined ? {} : { globalRateLimit: global }),
+      }),
+    );
   }
   const clusters = new Map<string, Cluster>();
   for (const c of catalog.clusters()) clusters.set(c.name, c);

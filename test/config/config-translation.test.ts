@@ -145,7 +145,7 @@ describe('config translation', () => {
     ]);
   });
 
-  it('warns about rate limits, gateways and a DestinationRule for an undeclared host without failing', () => {
+  it('warns about gateways and a DestinationRule for an undeclared host without failing, and carries rate limits', () => {
     const snapshot = parse(`${SERVICE}---
 ${router(`    - route:\n        - destination: {host: ${CALC}}\n`)}  gateways: [istio-system/meta-gateway]
   localRateLimit:
@@ -164,10 +164,37 @@ spec:
       snapshot.warnings.map((w) => w.replace(/^a\.yaml:\d+: /, '')),
       [
         "MetaRouter default/calc-route (document 3): spec.gateways: 'gateways' is accepted but not enforced yet",
-        "MetaRouter default/calc-route (document 3): spec.localRateLimit: 'localRateLimit' is accepted but not enforced yet",
         "DestinationRule default/other (document 4): spec.trafficPolicy.connectionPool.tcp.maxConnections: 'maxConnections' is accepted but not enforced yet",
         `DestinationRule default/other (document 4): spec.host: no ServiceEntry declares host 'other.example', so this DestinationRule is ignored; declared hosts: ${CALC}`,
       ],
+    );
+    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9090`)?.localRateLimit, { tokenBucket: { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 60_000 }, conditions: [] });
+  });
+
+  it('translates globalRateLimit and rejects a fill interval Envoy would refuse', () => {
+    const snapshot = parse(`${SERVICE}---
+${router(`    - route:\n        - destination: {host: ${CALC}}\n`)}  globalRateLimit:
+    domain: calc
+    match: {attributes: {method: {exact: add}}}
+    requestTimeout: 50ms
+    denyOnFail: true
+    rateLimitService: outbound|8081||rls.svc
+    descriptors: [{property: User-Id, descriptorKey: user}]
+`);
+    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9090`)?.globalRateLimit, {
+      match: [{ name: 'method', kind: 'exact', value: 'add' }],
+      domain: 'calc',
+      requestTimeoutMs: 50,
+      denyOnFail: true,
+      rateLimitService: 'outbound|8081||rls.svc',
+      descriptors: [{ property: 'user-id', descriptorKey: 'user' }],
+    });
+    assert.throws(
+      () => parse(`${SERVICE}---
+${router(`    - route:\n        - destination: {host: ${CALC}}\n`)}  localRateLimit:
+    tokenBucket: {maxTokens: 10, fillInterval: 10ms}
+`),
+      /localRateLimit\.tokenBucket\.fillInterval: is 10ms; Envoy requires at least 50ms/,
     );
   });
 

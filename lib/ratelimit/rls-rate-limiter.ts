@@ -1,0 +1,114 @@
+// RlsRateLimiter: a client of an Envoy rate limit service
+// (envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit), such as
+// envoyproxy/ratelimit. Unlike the reference, which opens a new channel and
+// blocks a worker thread per call, it keeps one long-lived channel and makes
+// asynchronous calls with a real per-call deadline.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import type { GlobalRateLimiter, GlobalRateLimiterStats, RateLimitDescriptor } from './global-rate-limiter';
+
+export interface RlsRateLimiterOptions {
+  /** gRPC target of the rate limit service: `host:port`, `dns:///host:port`, `ipv4:a:p,b:p`. */
+  readonly target: string;
+  /** Deadline of each ShouldRateLimit call in ms (default 20, the reference's documented default). */
+  readonly requestTimeoutMs?: number;
+  /** Refuse calls when the service fails or times out (default false: allow, as Envoy does). */
+  readonly denyOnFail?: boolean;
+  /** Channel credentials (default insecure, as the reference). */
+  readonly credentials?: grpc.ChannelCredentials;
+  /** Extra grpc-js channel options. */
+  readonly channelOptions?: grpc.ChannelOptions;
+}
+
+/** RateLimitResponse.Code.OVER_LIMIT */
+const OVER_LIMIT = 2;
+
+interface RlsResponse {
+  overall_code?: number;
+}
+
+type ShouldRateLimit = (
+  request: { domain: string; descriptors: { entries: RateLimitDescriptor }[]; hits_addend: number },
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response?: RlsResponse) => void,
+) => grpc.ClientUnaryCall;
+
+let serviceCtor: grpc.ServiceClientConstructor | undefined;
+
+export class RlsRateLimiter implements GlobalRateLimiter {
+  readonly stats: GlobalRateLimiterStats = { ok: 0, overLimit: 0, failed: 0 };
+  private readonly client: grpc.Client;
+  private readonly call: ShouldRateLimit;
+  private readonly timeoutMs: number;
+  private readonly denyOnFail: boolean;
+
+  constructor(options: RlsRateLimiterOptions) {
+    if (typeof options.target !== 'string' || options.target === '') {
+      throw new MeshError(MeshErrorCode.CONFIG, 'rate limit service target is empty; set it to the host:port of the Envoy rate limit service');
+    }
+    const timeout = options.requestTimeoutMs ?? 20;
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new MeshError(MeshErrorCode.CONFIG, `rate limit requestTimeout is ${timeout} ms; set a positive duration such as 20ms`);
+    }
+    this.timeoutMs = timeout;
+    this.denyOnFail = options.denyOnFail === true;
+    const Ctor = loadService();
+    this.client = new Ctor(options.target, options.credentials ?? grpc.credentials.createInsecure(), options.channelOptions ?? {});
+    this.call = (this.client as unknown as { ShouldRateLimit: ShouldRateLimit }).ShouldRateLimit.bind(this.client);
+  }
+
+  shouldLimit(domain: string, descriptors: readonly RateLimitDescriptor[], hits = 1): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const request = {
+        domain,
+        descriptors: descriptors.map((entries) => ({ entries })),
+        // Unset (0) means 1 to the service; only send more when asked to.
+        hits_addend: hits === 1 ? 0 : hits,
+      };
+      try {
+        this.call(request, { deadline: Date.now() + this.timeoutMs }, (error, response) => {
+          if (error !== null || response === undefined) {
+            this.stats.failed++;
+            resolve(this.denyOnFail);
+          } else if (response.overall_code === OVER_LIMIT) {
+            this.stats.overLimit++;
+            resolve(true);
+          } else {
+            this.stats.ok++;
+            resolve(false);
+          }
+        });
+      } catch {
+        // A closed channel throws synchronously.
+        this.stats.failed++;
+        resolve(this.denyOnFail);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
+
+/** Loads meta-mesh's RLS subset once per process. */
+function loadService(): grpc.ServiceClientConstructor {
+  if (serviceCtor !== undefined) return serviceCtor;
+  const dir = protoDir();
+  const definition = protoLoader.loadSync(path.join(dir, 'rls.proto'), { includeDirs: [dir], keepCase: true, defaults: false });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    envoy: { service: { ratelimit: { v3: { RateLimitService: grpc.ServiceClientConstructor } } } };
+  };
+  serviceCtor = pkg.envoy.service.ratelimit.v3.RateLimitService;
+  return serviceCtor;
+}
+
+/** tsc does not copy .proto files: use them beside the compiled file when the build copied them, else from the sources. */
+function protoDir(): string {
+  const candidates = [path.join(__dirname, 'proto'), path.resolve(__dirname, '../../../lib/ratelimit/proto')];
+  for (const dir of candidates) if (fs.existsSync(path.join(dir, 'rls.proto'))) return dir;
+  throw new MeshError(MeshErrorCode.INTERNAL, `meta-mesh's rls.proto is missing (looked in ${candidates.join(', ')}); reinstall meta-mesh`);
+}
