@@ -1,0 +1,136 @@
+// The two load shapes the perf harness drives, both bounded by time so a run
+// has a known length whatever the scenario's speed:
+// - closed loop: `concurrency` callers each send the next call when the last
+//   one answers (measures throughput; latency there hides queueing);
+// - open loop: calls are due at a fixed rate whatever happened before, and each
+//   latency is measured from the call's INTENDED send time, so a stall in the
+//   client or the path is charged to every call it delayed (no coordinated
+//   omission).
+import { quantile } from './stats';
+
+export type Caller = () => Promise<unknown>;
+
+export interface ShapeResult {
+  readonly calls: number;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly callsPerSecond: number;
+  /** Latency percentiles in microseconds. */
+  readonly p50Us: number;
+  readonly p90Us: number;
+  readonly p99Us: number;
+  readonly p999Us: number;
+  readonly maxUs: number;
+  /** Open loop only: how far behind schedule the sender fell at worst (ms). */
+  readonly maxSendLagMs?: number;
+}
+
+/** Growable latency store: a typed array avoids boxing millions of numbers. */
+class Samples {
+  private data = new Float64Array(1 << 16);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  sorted(): Float64Array {
+    return this.data.slice(0, this.length).sort();
+  }
+}
+
+function summarize(samples: Samples, errors: number, seconds: number, maxSendLagMs?: number): ShapeResult {
+  const s = samples.sorted();
+  const us = (ms: number) => ms * 1000;
+  return {
+    calls: samples.length,
+    errors,
+    seconds,
+    callsPerSecond: samples.length / seconds,
+    p50Us: us(quantile(s, 0.5)),
+    p90Us: us(quantile(s, 0.9)),
+    p99Us: us(quantile(s, 0.99)),
+    p999Us: us(quantile(s, 0.999)),
+    maxUs: us(s.length === 0 ? NaN : s[s.length - 1]!),
+    ...(maxSendLagMs === undefined ? {} : { maxSendLagMs }),
+  };
+}
+
+/** Closed loop for `durationMs`; calls in flight at the deadline are awaited and counted. */
+export async function closedLoop(call: Caller, concurrency: number, durationMs: number): Promise<ShapeResult> {
+  const samples = new Samples();
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + durationMs;
+  let last = t0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const start = performance.now();
+      try {
+        await call();
+        last = performance.now();
+        samples.push(last - start);
+      } catch {
+        errors++;
+        last = performance.now();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return summarize(samples, errors, (last - t0) / 1000);
+}
+
+/**
+ * Open loop at `ratePerSecond` for `durationMs`. A 1 ms timer sends every call
+ * whose intended time has come (a busy loop would burn the client CPU we are
+ * measuring); the batching this causes is charged to latency, as it should be.
+ */
+export function openLoop(call: Caller, ratePerSecond: number, durationMs: number, drainMs = 10_000): Promise<ShapeResult> {
+  const samples = new Samples();
+  const total = Math.max(1, Math.round((ratePerSecond * durationMs) / 1000));
+  const interval = 1000 / ratePerSecond;
+  let errors = 0;
+  let sent = 0;
+  let settled = 0;
+  let maxLag = 0;
+  let last = 0;
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let drainTimer: NodeJS.Timeout | undefined;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      if (drainTimer !== undefined) clearTimeout(drainTimer);
+      // Calls still unanswered after the drain window count as errors.
+      errors += sent - settled;
+      resolve(summarize(samples, errors, ((last || performance.now()) - t0) / 1000, maxLag));
+    };
+    const onSettled = (intended: number, ok: boolean): void => {
+      last = performance.now();
+      if (ok) samples.push(last - intended);
+      else errors++;
+      settled++;
+      if (settled === total) finish();
+    };
+    const tick = (): void => {
+      const now = performance.now();
+      while (sent < total) {
+        const intended = t0 + sent * interval;
+        if (intended > now) break;
+        maxLag = Math.max(maxLag, now - intended);
+        sent++;
+        call().then(
+          () => onSettled(intended, true),
+          () => onSettled(intended, false),
+        );
+      }
+      if (sent < total) setTimeout(tick, Math.max(0, t0 + sent * interval - performance.now()));
+      else drainTimer = setTimeout(finish, drainMs);
+    };
+    tick();
+  });
+}

@@ -1,0 +1,57 @@
+// CPU time and peak memory of processes the harness did not write in Node
+// (HAProxy) or does not run in (the server), read from /proc so every process
+// on a path is measured the same way.
+import * as fs from 'node:fs';
+
+/**
+ * CPU time of all threads of `pid` in microseconds. schedstat counts
+ * nanoseconds; /proc/<pid>/stat (10 ms ticks) is the fallback.
+ */
+export function cpuTimeUs(pid: number): number {
+  let total = 0;
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return NaN;
+  }
+  for (const tid of tasks) {
+    try {
+      total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+    } catch {
+      return statCpuUs(pid);
+    }
+  }
+  return total;
+}
+
+function statCpuUs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may hold spaces: utime is field 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Peak resident set (VmHWM) in KB. */
+export function peakRssKb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? NaN : Number(m[1]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resets VmHWM to the current RSS, so the next peak read covers one run only. False if the kernel refuses. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,140 @@
+// Turns the per-round cells into per-(scenario, shape) medians and spreads,
+// and checks the issue's targets against them.
+import { PROCESS_ROLES, type CellResult, type ProcessRole } from './run-cell';
+import type { LoadShape } from './client-worker';
+import { shapeKey } from './perf-options';
+import type { ScenarioName } from './scenarios';
+import { spread, type Spread } from './stats';
+
+export const LATENCY_KEYS = ['p50Us', 'p90Us', 'p99Us', 'p999Us'] as const;
+export type LatencyKey = (typeof LATENCY_KEYS)[number];
+
+export interface Aggregate {
+  readonly scenario: ScenarioName;
+  readonly shape: LoadShape;
+  readonly rounds: number;
+  readonly errors: number;
+  readonly callsPerSecond: Spread;
+  readonly latencyUs: Record<LatencyKey, Spread>;
+  readonly maxSendLagMs: Spread;
+  /** CPU µs per call (= ms per 1,000 calls), per process on the path, and their sum. */
+  readonly cpuPerCallUs: Partial<Record<ProcessRole, Spread>> & { total: Spread };
+  readonly rssKb: Partial<Record<ProcessRole, Spread>>;
+}
+
+/** The processes a scenario's calls cross (the proxies idle in the others). */
+export function rolesOf(scenario: ScenarioName): readonly ProcessRole[] {
+  return scenario === 'two-hop' ? PROCESS_ROLES : ['client', 'server'];
+}
+
+export function aggregate(cells: readonly CellResult[]): Map<string, Aggregate> {
+  const groups = new Map<string, CellResult[]>();
+  for (const c of cells) {
+    const key = `${c.scenario}|${shapeKey(c.shape)}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const out = new Map<string, Aggregate>();
+  for (const [key, cs] of groups) {
+    const { scenario, shape } = cs[0]!;
+    const roles = rolesOf(scenario);
+    const cpu: Partial<Record<ProcessRole, Spread>> = {};
+    const rss: Partial<Record<ProcessRole, Spread>> = {};
+    for (const role of roles) {
+      cpu[role] = spread(cs.map((c) => (c.cpuUs[role] ?? NaN) / c.result.calls));
+      rss[role] = spread(cs.map((c) => c.rssKb[role] ?? NaN));
+    }
+    const total = spread(cs.map((c) => roles.reduce((sum, r) => sum + (c.cpuUs[r] ?? NaN), 0) / c.result.calls));
+    out.set(key, {
+      scenario,
+      shape,
+      rounds: cs.length,
+      errors: cs.reduce((n, c) => n + c.result.errors, 0),
+      callsPerSecond: spread(cs.map((c) => c.result.callsPerSecond)),
+      latencyUs: {
+        p50Us: spread(cs.map((c) => c.result.p50Us)),
+        p90Us: spread(cs.map((c) => c.result.p90Us)),
+        p99Us: spread(cs.map((c) => c.result.p99Us)),
+        p999Us: spread(cs.map((c) => c.result.p999Us)),
+      },
+      maxSendLagMs: spread(cs.map((c) => c.result.maxSendLagMs ?? NaN)),
+      cpuPerCallUs: { ...cpu, total },
+      rssKb: rss,
+    });
+  }
+  return out;
+}
+
+export function find(aggs: Map<string, Aggregate>, scenario: ScenarioName, shape: string): Aggregate | undefined {
+  return aggs.get(`${scenario}|${shape}`);
+}
+
+/**
+ * p99 a scenario adds over raw at one open-loop rate: the median over rounds
+ * of (scenario p99 − raw p99) in the same round, pairing runs that were
+ * measured seconds apart so slow drift in machine noise cancels.
+ */
+export function addedP99Us(cells: readonly CellResult[], scenario: ScenarioName, rate: number): Spread {
+  const at = (s: ScenarioName) => cells.filter((c) => c.scenario === s && c.shape.kind === 'open' && c.shape.rate === rate);
+  const raw = new Map(at('raw').map((c) => [c.round, c.result.p99Us]));
+  return spread(at(scenario).filter((c) => raw.has(c.round)).map((c) => c.result.p99Us - raw.get(c.round)!));
+}
+
+export interface TargetCheck {
+  readonly name: string;
+  readonly rule: string;
+  readonly measured: string;
+  /** undefined: could not be computed from this run (scenario or shape not measured). */
+  readonly pass: boolean | undefined;
+}
+
+export function checkTargets(aggs: Map<string, Aggregate>, cells: readonly CellResult[], rates: readonly number[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const raw64 = find(aggs, 'raw', 'c64');
+  const full64 = find(aggs, 'mesh-full', 'c64');
+  if (raw64 !== undefined && full64 !== undefined) {
+    const ratio = full64.callsPerSecond.median / raw64.callsPerSecond.median;
+    checks.push({
+      name: 'throughput at concurrency 64',
+      rule: 'mesh-full ≥ 90% of raw',
+      measured: `${(100 * ratio).toFixed(1)}% (${Math.round(full64.callsPerSecond.median)} vs ${Math.round(raw64.callsPerSecond.median)} calls/s)`,
+      pass: ratio >= 0.9,
+    });
+    const cpuRatio = full64.cpuPerCallUs.client!.median / raw64.cpuPerCallUs.client!.median;
+    checks.push({
+      name: 'client CPU per call (closed loop, concurrency 64)',
+      rule: 'mesh-full ≤ 1.15× raw',
+      measured: `${cpuRatio.toFixed(2)}× (${full64.cpuPerCallUs.client!.median.toFixed(1)} vs ${raw64.cpuPerCallUs.client!.median.toFixed(1)} µs/call)`,
+      pass: cpuRatio <= 1.15,
+    });
+  } else {
+    checks.push({ name: 'throughput and client CPU at concurrency 64', rule: 'needs raw and mesh-full at c64', measured: 'not measured', pass: undefined });
+  }
+  for (const rate of rates) {
+    const mesh = addedP99Us(cells, 'mesh-full', rate);
+    const hops = addedP99Us(cells, 'two-hop', rate);
+    const name = `p99 added at ${rate} calls/s (open loop)`;
+    const rule = 'mesh-full added ≤ 10% of two-hop added';
+    if (mesh.n === 0 || hops.n === 0) {
+      checks.push({ name, rule, measured: 'not measured (needs raw, mesh-full and two-hop)', pass: undefined });
+    } else if (hops.median <= 0) {
+      checks.push({ name, rule, measured: `two-hop added ${hops.median.toFixed(0)} µs: no cost to compare against (noise)`, pass: undefined });
+    } else {
+      const share = mesh.median / hops.median;
+      checks.push({
+        name,
+        rule,
+        measured: `${(100 * share).toFixed(1)}% (mesh-full ${signed(mesh.median)} µs, two-hop ${signed(hops.median)} µs)`,
+        pass: share <= 0.1,
+      });
+    }
+  }
+  return checks;
+}
+
+function signed(us: number): string {
+  return `${us < 0 ? '−' : '+'}${Math.abs(us).toFixed(0)}`;
+}
+
+export function verdict(pass: boolean | undefined): string {
+  return pass === undefined ? 'N/A' : pass ? 'PASS' : 'MISS';
+}

@@ -1,0 +1,87 @@
+// One cell of the run matrix: forks a client worker for (scenario, shape),
+// samples the CPU time of the server and both proxies around the worker's
+// measured window (the worker measures its own), and resets their peak RSS
+// first so each cell's peak is its own.
+import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { LoadShape, WorkerJob, WorkerMessage } from './client-worker';
+import type { ShapeResult } from './load-shapes';
+import { cpuTimeUs, peakRssKb, resetPeakRss } from './proc-stats';
+import { forkPinned, type Rig } from './rig';
+import type { ScenarioName } from './scenarios';
+
+/** A process on the path: the client worker, the server, or a proxy hop. */
+export type ProcessRole = 'client' | 'server' | 'sidecar-client' | 'sidecar-server';
+export const PROCESS_ROLES: readonly ProcessRole[] = ['client', 'server', 'sidecar-client', 'sidecar-server'];
+
+export interface CellResult {
+  readonly scenario: ScenarioName;
+  readonly shape: LoadShape;
+  readonly round: number;
+  readonly result: ShapeResult;
+  /** CPU time in µs over the measured window, per process. */
+  readonly cpuUs: Partial<Record<ProcessRole, number>>;
+  /** Peak RSS in KB (client: its whole life; others: since the cell began). */
+  readonly rssKb: Partial<Record<ProcessRole, number>>;
+}
+
+export interface CellJob {
+  readonly scenario: ScenarioName;
+  readonly shape: LoadShape;
+  readonly round: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly profileFile?: string;
+}
+
+function jobFor(rig: Rig, cell: CellJob): WorkerJob {
+  const port = cell.scenario === 'two-hop' ? rig.hops[0]!.port : rig.serverPort;
+  const configFile = rig.meshConfigs[cell.scenario];
+  return {
+    scenario: cell.scenario,
+    target: configFile === undefined ? { port } : { port, configFile },
+    shape: cell.shape,
+    warmupMs: cell.warmupMs,
+    durationMs: cell.durationMs,
+    ...(cell.profileFile === undefined ? {} : { profileFile: cell.profileFile }),
+  };
+}
+
+export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined): Promise<CellResult> {
+  const others: [ProcessRole, number][] = [['server', rig.serverPid], ...rig.hops.map((h): [ProcessRole, number] => [h.name as ProcessRole, h.pid])];
+  for (const [, pid] of others) resetPeakRss(pid);
+  const worker: ChildProcess = forkPinned(path.join(__dirname, 'client-worker.js'), [JSON.stringify(jobFor(rig, cell))], clientCore);
+  // Generous: warm-up + window + open-loop drain + process start, so only a hung worker hits it.
+  const limitMs = cell.warmupMs + cell.durationMs + 30_000;
+  return new Promise((resolve, reject) => {
+    let before: number[] = [];
+    let outcome: CellResult | undefined;
+    let failure: string | undefined;
+    const timer = setTimeout(() => {
+      failure = `worker did not finish within ${limitMs} ms`;
+      worker.kill('SIGKILL');
+    }, limitMs);
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'ready') {
+        before = others.map(([, pid]) => cpuTimeUs(pid));
+        worker.send('go');
+      } else if (m.type === 'done') {
+        const after = others.map(([, pid]) => cpuTimeUs(pid));
+        const cpuUs: Partial<Record<ProcessRole, number>> = { client: m.cpuUs };
+        const rssKb: Partial<Record<ProcessRole, number>> = { client: m.maxRssKb };
+        others.forEach(([role, pid], i) => {
+          cpuUs[role] = after[i]! - before[i]!;
+          rssKb[role] = peakRssKb(pid);
+        });
+        outcome = { scenario: cell.scenario, shape: cell.shape, round: cell.round, result: m.result, cpuUs, rssKb };
+      } else if (m.type === 'failed') {
+        failure = m.error;
+      }
+    });
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      if (outcome !== undefined) resolve(outcome);
+      else reject(new Error(`${cell.scenario} ${JSON.stringify(cell.shape)}: ${failure ?? `worker exited with ${code}`}`));
+    });
+  });
+}
