@@ -1,13 +1,28 @@
 // The load balancer plug-in interface and its registry. A balancer picks an
 // endpoint index; it is built once per cluster per config, so a pick is a
-// pure function of its own small state.
+// pure function of its own small state and the context the caller passes.
 import type { Cluster as ClusterConfig, Endpoint } from '../../config/model';
+import type { LbRuntime } from './lb-options';
 
 export interface PickContext {
   /** Hash of the route's hash_policy keys, for consistent-hash balancers. */
   readonly hashKey?: string;
   /** Returns false for endpoints that must not be picked (ejected, draining, tried). */
   readonly isAvailable?: (index: number) => boolean;
+  /**
+   * Changes whenever the answers of isAvailable may have changed (an ejection or a
+   * return). Balancers that keep per-priority availability shares recount only then;
+   * without it they recount every max(1024, n) picks.
+   */
+  readonly availabilityVersion?: number;
+  /** Requests in flight on an endpoint, for LEAST_REQUEST. */
+  readonly activeRequests?: (index: number) => number;
+  /**
+   * When an endpoint's host joined, in milliseconds on the balancer's clock
+   * (performance.now() unless injected), for slow start. Must stay the same for an
+   * index while the balancer lives; -Infinity means "always there".
+   */
+  readonly addedAt?: (index: number) => number;
 }
 
 export interface LoadBalancer {
@@ -15,7 +30,7 @@ export interface LoadBalancer {
   pick(context?: PickContext): number;
 }
 
-export type LoadBalancerFactory = (endpoints: readonly Endpoint[], cluster: ClusterConfig) => LoadBalancer;
+export type LoadBalancerFactory = (endpoints: readonly Endpoint[], cluster: ClusterConfig, runtime?: LbRuntime) => LoadBalancer;
 
 const registry = new Map<string, LoadBalancerFactory>();
 

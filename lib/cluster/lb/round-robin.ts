@@ -1,41 +1,45 @@
-// Weighted round robin. Equal weights rotate through the endpoints; unequal
-// weights use earliest-deadline-first scheduling (each endpoint's next turn
-// advances by 1/weight), which spreads picks smoothly and costs O(log n).
+// Weighted round robin. Equal weights rotate through the endpoints in O(1);
+// unequal weights (or hosts still in slow start) use earliest-deadline-first
+// scheduling, which spreads picks smoothly and costs O(log n).
 import type { Endpoint } from '../../config/model';
+import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
+import { EdfScheduler } from './edf-scheduler';
+import { SlowStart } from './slow-start';
 
 export class RoundRobin implements LoadBalancer {
   private readonly n: number;
   private readonly weighted: boolean;
   private cursor: number;
-  // EDF state for the weighted case: a binary heap of endpoint indices ordered by deadline.
-  private readonly step: Float64Array;
-  private readonly deadline: Float64Array;
-  private readonly heap: Int32Array;
+  private readonly weights: Float64Array;
+  private readonly edf: EdfScheduler | undefined;
+  /** One period of the weighted order, precomputed when weights are small integers. */
+  private readonly schedule: Int32Array | undefined;
+  private readonly slowStart: SlowStart | undefined;
+  /** Warming hosts whose first EDF turn has been spent starting their ramp. */
+  private readonly rampStarted: Uint8Array;
 
-  constructor(endpoints: readonly Endpoint[], start = Math.floor(Math.random() * Math.max(1, endpoints.length))) {
-    this.n = endpoints.length;
-    this.cursor = start;
-    const first = endpoints[0]?.weight ?? 1;
-    this.weighted = endpoints.some((e) => e.weight !== first);
-    this.step = new Float64Array(this.n);
-    this.deadline = new Float64Array(this.n);
-    this.heap = new Int32Array(this.n);
-    if (this.weighted) {
-      for (let i = 0; i < this.n; i++) {
-        this.step[i] = 1 / Math.max(1, endpoints[i]!.weight);
-        this.deadline[i] = this.step[i]!;
-        this.heap[i] = i;
-      }
-      for (let i = (this.n >> 1) - 1; i >= 0; i--) this.siftDown(i);
-    }
+  constructor(endpoints: readonly Endpoint[], options: LbOptions = {}, runtime: LbRuntime = {}) {
+    const n = endpoints.length;
+    this.n = n;
+    this.cursor = Math.floor((runtime.random ?? Math.random)() * Math.max(1, n)) % Math.max(1, n);
+    this.weights = Float64Array.from(endpoints, (e) => Math.max(1, e.weight));
+    const first = this.weights[0] ?? 1;
+    this.weighted = this.weights.some((w) => w !== first);
+    this.slowStart = SlowStart.of(n, options.slowStart, runtime.now ?? performance.now.bind(performance));
+    this.edf = this.weighted || this.slowStart !== undefined ? new EdfScheduler(this.weights) : undefined;
+    this.schedule = this.weighted ? periodOf(this.weights) : undefined;
+    if (this.schedule !== undefined) this.cursor = this.cursor % this.schedule.length;
+    this.rampStarted = new Uint8Array(this.slowStart === undefined ? 0 : n);
   }
 
   pick(context?: PickContext): number {
     const n = this.n;
     if (n === 0) return -1;
     const available = context?.isAvailable;
-    if (!this.weighted) {
+    const slowStart = this.slowStart;
+    const addedAt = context?.addedAt;
+    if (!this.weighted && (slowStart === undefined || addedAt === undefined || slowStart.allWarm)) {
       for (let tries = 0; tries < n; tries++) {
         const i = this.cursor;
         this.cursor = i + 1 === n ? 0 : i + 1;
@@ -43,35 +47,54 @@ export class RoundRobin implements LoadBalancer {
       }
       return -1;
     }
-    for (let tries = 0; tries < n; tries++) {
-      const i = this.heap[0]!;
-      this.deadline[i] = this.deadline[i]! + this.step[i]!;
-      this.siftDown(0);
+    const schedule = this.schedule;
+    if (schedule !== undefined && (slowStart === undefined || addedAt === undefined || slowStart.allWarm)) {
+      const length = schedule.length;
+      for (let tries = 0; tries < length; tries++) {
+        const c = this.cursor;
+        this.cursor = c + 1 === length ? 0 : c + 1;
+        const i = schedule[c]!;
+        if (available === undefined || available(i)) return i;
+      }
+      return -1;
+    }
+    const edf = this.edf!;
+    // 2n: each warming host may spend one turn starting its ramp.
+    for (let tries = 0; tries < 2 * n; tries++) {
+      const i = edf.top();
+      const f = slowStart === undefined ? 1 : slowStart.factor(i, addedAt);
+      edf.reschedule(this.weights[i]! * f);
+      if (f < 1 && this.rampStarted[i] === 0) {
+        // A host new to this balancer would otherwise take its first turn at full weight.
+        this.rampStarted[i] = 1;
+        continue;
+      }
       if (available === undefined || available(i)) return i;
     }
     return -1;
   }
-
-  private siftDown(pos: number): void {
-    const heap = this.heap;
-    const deadline = this.deadline;
-    const n = this.n;
-    const item = heap[pos]!;
-    for (;;) {
-      let child = 2 * pos + 1;
-      if (child >= n) break;
-      if (child + 1 < n && less(deadline, heap[child + 1]!, heap[child]!)) child++;
-      if (!less(deadline, heap[child]!, item)) break;
-      heap[pos] = heap[child]!;
-      pos = child;
-    }
-    heap[pos] = item;
-  }
 }
 
-/** Orders by deadline, then by index so ties are deterministic. */
-function less(deadline: Float64Array, a: number, b: number): boolean {
-  const da = deadline[a]!;
-  const db = deadline[b]!;
-  return da < db || (da === db && a < b);
+/** Largest precomputed period (entries); heavier weight sums use the EDF heap. */
+const MAX_PERIOD = 1 << 18;
+
+/**
+ * With integer weights EDF repeats every sum(weights) picks, so one period is
+ * computed once and picks walk it in O(1); the order is the one EDF produces.
+ */
+function periodOf(weights: Float64Array): Int32Array | undefined {
+  let total = 0;
+  for (const w of weights) {
+    if (!Number.isInteger(w)) return undefined;
+    total += w;
+  }
+  if (total > MAX_PERIOD) return undefined;
+  const edf = new EdfScheduler(weights);
+  const period = new Int32Array(total);
+  for (let k = 0; k < total; k++) {
+    const i = edf.top();
+    edf.reschedule(weights[i]!);
+    period[k] = i;
+  }
+  return period;
 }
