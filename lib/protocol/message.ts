@@ -1,7 +1,12 @@
 // The message types a codec reports, and the shape of one decoded message.
 import type { Metadata } from './metadata';
 
-/** What a decoded message is. Oneway calls are routed and sent like requests. */
+/**
+ * What a decoded message is. Oneway calls are routed and sent like requests.
+ * 'heartbeat' is a liveness probe that needs an answer (the codec's
+ * encodeHeartbeatReply), from either side; a heartbeat's own reply decodes as
+ * a 'response'.
+ */
 export type MessageType = 'request' | 'response' | 'oneway' | 'heartbeat' | 'error';
 
 /** Which side produced the bytes: a caller (requests) or a server (replies). */

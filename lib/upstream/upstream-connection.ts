@@ -175,7 +175,12 @@ export class UpstreamConnection {
   }
 
   private onReply(reply: Message): void {
-    if (reply.type === 'heartbeat') return;
+    if (reply.type === 'heartbeat') {
+      // Servers that probe idle connections (Dubbo providers) close them unless answered.
+      const encode = this.options.codec.encodeHeartbeatReply;
+      if (encode !== undefined && this.state === 'ready') this.write(encode.call(this.options.codec, reply));
+      return;
+    }
     const id = Number(reply.requestId);
     const call = this.pending.get(id);
     if (call === undefined) {

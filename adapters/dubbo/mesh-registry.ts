@@ -1,0 +1,9 @@
+// meshRegistry: the `register` option for a dubbo-js client whose calls go
+// through meta-mesh. Providers come from the mesh config, so this registry
+// connects to nothing: no ZooKeeper session and no dubbo-js sockets, which
+// also means no dubbo-js timers keep the process alive.
+import { Registry } from 'apache-dubbo-js';
+
+export function meshRegistry(): (props: unknown) => Registry {
+  return (props: unknown) => new Registry(props as object);
+}

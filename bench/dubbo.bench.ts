@@ -1,0 +1,175 @@
+// Dubbo costs: metadata extraction for a 1 KB request, and apache-dubbo-js
+// through meta-mesh against apache-dubbo-js straight to the provider (a
+// registry that points at it), interleaved in one run (A B A B ...) so machine
+// noise hits both alike. The provider runs in its own process.
+// Run: node dist/bench/dubbo.bench.js (prints figures, asserts nothing).
+import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Dubbo, java, Registry } from 'apache-dubbo-js';
+import { Mesh } from 'meta-mesh';
+import { createDubboCodec, meshDubbo, meshRegistry } from 'meta-mesh/dubbo';
+import { trackSocketWorkers } from '../test/adapters/dubbo/dubbo-js-capture';
+import { closedLoop, median, type LoadResult } from './support/load';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const hessian = require('hessian.js') as { EncoderV2: new () => { write(v: unknown): unknown; get(): Buffer } };
+const SettingClass = (require('apache-dubbo-js/es7/setting') as { Setting: new () => { match(i: string, s: object): never } }).Setting;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const IFACE = 'org.example.DemoService';
+
+export interface DubboBenchOptions {
+  concurrency?: number;
+  calls?: number;
+  rounds?: number;
+  decodeIterations?: number;
+}
+
+/** A request of about 1 KB: an object, a list and a string argument, seven attachments. */
+export function oneKilobyteRequest(): Buffer {
+  const e = new hessian.EncoderV2();
+  const user = java.combine('org.example.User', { id: java.long(42), name: 'ana', email: 'ana@example.com', roles: java.List([java.String('admin'), java.String('dev')]) });
+  const values = [
+    '2.0.2',
+    IFACE,
+    '1.0.0',
+    'saveUser',
+    'Lorg/example/User;Ljava/util/List;Ljava/lang/String;',
+    user,
+    java.List(Array.from({ length: 20 }, (_, i) => java.String(`tag-${i}`))),
+    'n'.repeat(520),
+    {
+      $class: 'java.util.HashMap',
+      $: {
+        application: 'bench-consumer',
+        interface: IFACE,
+        path: IFACE,
+        version: '1.0.0',
+        group: 'blue',
+        timeout: '3000',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      },
+    },
+  ];
+  for (const v of values) e.write(v);
+  const body = e.get();
+  const h = Buffer.from([0xda, 0xbb, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+  h.writeUInt32BE(body.length, 12);
+  return Buffer.concat([h, body]);
+}
+
+function decodeCost(iterations: number): { bytes: number; nsPerDecode: number; nsPerEncodeWithMutation: number } {
+  const frame = oneKilobyteRequest();
+  const codec = createDubboCodec();
+  for (let i = 0; i < iterations / 10; i++) codec.decode(frame, 'request');
+  let t = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) codec.decode(frame, 'request');
+  const nsPerDecode = Number(process.hrtime.bigint() - t) / iterations;
+  const decoded = codec.decode(frame, 'request');
+  if (decoded.status !== 'done') throw new Error('bench input did not decode');
+  const mutation = new Map([['x-canary', 'true']]);
+  const n = iterations / 4;
+  t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) codec.encode(decoded.message, { requestId: i, mutation });
+  const nsPerEncodeWithMutation = Number(process.hrtime.bigint() - t) / n;
+  return { bytes: frame.length, nsPerDecode: Math.round(nsPerDecode), nsPerEncodeWithMutation: Math.round(nsPerEncodeWithMutation) };
+}
+
+function startProvider(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(path.join(__dirname, 'support/dubbo-provider.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
+    child.once('exit', (code) => reject(new Error(`bench provider exited with ${code}`)));
+  });
+}
+
+function yaml(port: number): string {
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: demo}
+spec:
+  hosts: [${IFACE.toLowerCase()}]
+  ports: [{number: 20880, name: tcp-metaprotocol-dubbo, protocol: TCP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {tcp-metaprotocol-dubbo: ${port}}}]
+`;
+}
+
+type Hello = { sayHello(name: string): Promise<{ err: Error | null; res: unknown }> };
+
+function client(register: (props: unknown) => Registry): Hello {
+  const dubbo = new Dubbo({
+    application: { name: 'bench' },
+    register: register as never,
+    dubboSetting: new SettingClass().match(IFACE, { version: '1.0.0' }),
+    service: { demo: (d: Dubbo) => d.proxyService({ dubboInterface: IFACE, methods: { sayHello: (n: string) => [java.String(n)] } }) },
+  });
+  (client as { last?: Dubbo }).last = dubbo;
+  return (dubbo.service as unknown as Record<string, Hello>).demo!;
+}
+
+export async function runDubboBench(options: DubboBenchOptions = {}): Promise<Record<string, unknown>> {
+  const concurrency = options.concurrency ?? 64;
+  const calls = options.calls ?? 20_000;
+  const rounds = options.rounds ?? 3;
+  const extraction = decodeCost(options.decodeIterations ?? 500_000);
+
+  const { child, port } = await startProvider();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-bench-'));
+  fs.writeFileSync(path.join(dir, 'mesh.yaml'), yaml(port));
+  const mesh = await Mesh.start({ config: path.join(dir, 'mesh.yaml'), watch: false });
+  const tracker = trackSocketWorkers();
+  // dubbo-js straight to the provider: a registry that names it, as ZooKeeper would.
+  class Direct extends Registry {
+    constructor(props: object) {
+      super(props);
+      const self = this as unknown as { _dubboServiceUrlMap: Map<string, object[]>; _subscriber: { onData(s: Set<string>): void } };
+      self._dubboServiceUrlMap.set(IFACE, [{ host: '127.0.0.1', port, path: IFACE, dubboVersion: '2.0.2', version: '1.0.0', group: '' }]);
+      setImmediate(() => self._subscriber.onData(new Set([`127.0.0.1:${port}`])));
+    }
+  }
+  const direct = client((props) => new Direct(props as object));
+  const meshed = client(meshRegistry());
+  meshDubbo((client as { last?: Dubbo }).last!, mesh);
+  const ok = async (svc: Hello) => {
+    const r = await svc.sayHello('bench');
+    if (r.err !== null) throw r.err;
+  };
+  await closedLoop(() => ok(direct), concurrency, 5000);
+  await closedLoop(() => ok(meshed), concurrency, 5000);
+  const results: { direct: LoadResult[]; mesh: LoadResult[] } = { direct: [], mesh: [] };
+  for (let r = 0; r < rounds; r++) {
+    results.direct.push(await closedLoop(() => ok(direct), concurrency, calls));
+    results.mesh.push(await closedLoop(() => ok(meshed), concurrency, calls));
+  }
+  tracker.close();
+  await mesh.close();
+  child.disconnect();
+  child.kill();
+  const summary = (rs: LoadResult[]) => ({
+    callsPerSecond: Math.round(median(rs.map((r) => r.callsPerSecond))),
+    p50Us: Math.round(median(rs.map((r) => r.p50Us))),
+    p99Us: Math.round(median(rs.map((r) => r.p99Us))),
+    cpuUsPerCall: Number(median(rs.map((r) => r.cpuUsPerCall)).toFixed(1)),
+    spread: `${Math.round(Math.min(...rs.map((r) => r.callsPerSecond)))}..${Math.round(Math.max(...rs.map((r) => r.callsPerSecond)))}`,
+  });
+  const d = summary(results.direct);
+  const m = summary(results.mesh);
+  return {
+    metadataExtraction1KB: extraction,
+    concurrency,
+    callsPerRound: calls,
+    rounds,
+    direct: d,
+    mesh: m,
+    throughputRatio: Number((m.callsPerSecond / d.callsPerSecond).toFixed(3)),
+    clientCpuRatio: Number((m.cpuUsPerCall / d.cpuUsPerCall).toFixed(3)),
+  };
+}
+
+if (require.main === module) {
+  const quick = process.env.BENCH_QUICK === '1';
+  runDubboBench(quick ? { calls: 5_000, rounds: 2, decodeIterations: 100_000 } : {}).then((r) => console.log(JSON.stringify(r, null, 2)));
+}
