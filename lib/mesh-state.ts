@@ -3,6 +3,9 @@
 // change builds a new one and swaps the reference, and calls in flight finish
 // on the state they started with.
 import { Cluster } from './cluster/cluster';
+import type { ClusterResilienceRegistry } from './cluster/cluster-resilience';
+import type { FaultInjector } from './filters/fault-injection';
+import type { RouterEvents } from './filters/upstream-send';
 import type { Service, Snapshot } from './config/model';
 import { serviceKey } from './config/model';
 import type { Filter, Handler } from './filters/call';
@@ -16,6 +19,10 @@ export interface MeshStateDeps {
   readonly pool: UpstreamPool;
   readonly mirror: Mirror;
   readonly outboundFilters: readonly Filter[];
+  /** Circuit-breaking state kept across snapshots. */
+  readonly resilience: ClusterResilienceRegistry;
+  readonly faults: FaultInjector;
+  readonly events: RouterEvents;
 }
 
 export class MeshState {
@@ -30,8 +37,9 @@ export class MeshState {
     private readonly deps: MeshStateDeps,
   ) {
     for (const config of snapshot.routeConfigs.values()) this.routeTables.set(config.name, RouteTable.compile(config));
+    const resilience = deps.resilience.apply(snapshot.clusters.values());
     for (const config of snapshot.clusters.values()) {
-      const cluster = new Cluster(config, deps.pool);
+      const cluster = new Cluster(config, deps.pool, resilience.get(config.name));
       if (cluster.balancerFallback) this.warnings.push(`cluster ${config.name}: load balancer ${config.lbPolicy} is not available yet; using ROUND_ROBIN`);
       this.clusters.set(config.name, cluster);
     }
@@ -55,6 +63,8 @@ export class MeshState {
         routeTable: this.routeTables.get(service.routeConfigName),
         clusters: this.clusters,
         mirror: this.deps.mirror,
+        faults: this.deps.faults,
+        events: this.deps.events,
       });
       handler = composeFilters(this.deps.outboundFilters, router);
       this.outbound.set(key, handler);

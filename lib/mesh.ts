@@ -14,14 +14,23 @@ import { MeshError, MeshErrorCode } from './protocol/mesh-error';
 import type { CodecFactory } from './protocol/codec';
 import { Mirror } from './route/mirror';
 import { UpstreamPool } from './upstream/upstream-pool';
-import { ConfigWatcher } from './config-watcher';
+import { ConfigWatcher } from './config/config-watcher';
 import { ServiceRateLimits } from './ratelimit/service-rate-limits';
+import { XdsConfigSource, type XdsConfigSourceOptions } from './xds';
+import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
+import { FaultInjector } from './filters/fault-injection';
+import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
   config?: string | readonly string[];
   /** A ready snapshot instead of files (tests, programmatic config). */
   snapshot?: Snapshot;
+  /**
+   * Take config from a control plane instead of YAML: MetaRDS (Aeraki) for
+   * routes, ADS (istiod or the istio-agent) for clusters and endpoints.
+   */
+  xds?: XdsConfigSourceOptions;
   /** Rebuild the config when a file changes (default true with `config`). */
   watch?: boolean;
   /** Your own filters; the first listed is the outermost. The router (outbound) or the handler (inbound) is last. */
@@ -44,6 +53,11 @@ export interface MeshOptions {
   outboundTrafficPolicy?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** Where warnings go (default console.warn). */
   logger?: (message: string) => void;
+  /**
+   * OpenTelemetry traces and metrics (through @opentelemetry/api: register an SDK to export them) and
+   * access logs, put at the front of every chain. Off unless set.
+   */
+  telemetry?: TelemetryOptions;
 }
 
 export interface MeshEvents {
@@ -59,13 +73,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly openServices = new Map<string, OutboundService>();
   private readonly closers = new Set<() => void | Promise<void>>();
   private watcher: ConfigWatcher | undefined;
+  private xdsSource: XdsConfigSource | undefined;
   private readonly rateLimits: ServiceRateLimits;
+  private readonly resilience: ClusterResilienceRegistry;
+  private readonly faults = new FaultInjector();
+  private readonly outboundFilters: readonly Filter[];
+  private readonly inboundFilters: readonly Filter[];
+  /** Counters for ejections, retries and mirrored calls (OpenTelemetry, created lazily). */
+  readonly metrics: MeshMetrics;
   private closed = false;
   readonly options: Readonly<MeshOptions>;
   readonly defaultTimeoutMs: number;
 
   /** Loads the config and returns a running mesh. */
   static async start(options: MeshOptions = {}): Promise<Mesh> {
+    if (options.xds !== undefined) return Mesh.startFromXds(options, options.xds);
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
     const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths) : parseConfig([]));
@@ -77,6 +99,22 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return mesh;
   }
 
+  private static async startFromXds(options: MeshOptions, xds: XdsConfigSourceOptions): Promise<Mesh> {
+    if (options.config !== undefined || options.snapshot !== undefined) {
+      throw new MeshError(MeshErrorCode.CONFIG, 'Mesh.start takes one config source: `xds`, `config` (YAML files) or `snapshot`, not several');
+    }
+    let mesh: Mesh | undefined;
+    let first: Snapshot | undefined;
+    const source = await XdsConfigSource.start(xds, (snapshot) => {
+      if (mesh === undefined) first = snapshot;
+      else mesh.applySnapshot(snapshot);
+    });
+    mesh = new Mesh(first!, options);
+    mesh.xdsSource = source;
+    mesh.onClose(() => source.close());
+    return mesh;
+  }
+
   private constructor(snapshot: Snapshot, options: MeshOptions) {
     super();
     this.options = options;
@@ -84,6 +122,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1 });
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
+    const telemetry = createTelemetryFilters(options.telemetry);
+    this.metrics = telemetry.metrics;
+    this.resilience = new ClusterResilienceRegistry((cluster) => this.metrics.ejection(cluster));
+    this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
+    this.inboundFilters = [...telemetry.inbound, ...(options.filters?.inbound ?? [])];
     this.pacer =
       options.preconnect === false
         ? undefined
@@ -114,7 +157,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** Reloads the YAML files now (the watcher does this on change). */
   async reload(): Promise<Snapshot> {
-    if (this.watcher === undefined) throw new MeshError(MeshErrorCode.CONFIG, 'this mesh was not started from config files');
+    if (this.watcher === undefined) throw new MeshError(MeshErrorCode.CONFIG, 'this mesh was not started from YAML files (with xds, the control plane pushes changes)');
     return this.watcher.reload();
   }
 
@@ -130,6 +173,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
       service = new OutboundService(this, host, port, codecFactory);
       this.openServices.set(key, service);
       this.preconnect(service);
+      // With a control plane, routes are asked for on demand, as the application opens connections.
+      void this.xdsSource?.watchService(host, port);
     }
     return service;
   }
@@ -141,7 +186,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * chain is recomposed lazily after a config change, never per call.
    */
   inbound(terminal: Handler, served?: { host: string; port: number }): Handler {
-    const user = this.options.filters?.inbound ?? [];
+    const user = this.inboundFilters;
     let composedFor: MeshState | undefined;
     let chain: Handler = terminal;
     return (call) => {
@@ -166,6 +211,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       warnings: [...this.state.snapshot.warnings, ...this.state.warnings],
       upstreams,
       mirror: { ...this.mirror.stats },
+      ...(this.xdsSource === undefined ? {} : { xds: this.xdsSource.dump() }),
     };
   }
 
@@ -185,6 +231,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     await Promise.allSettled(closers.map(async (c) => c()));
     if (this.pacer !== undefined) await this.pacer.stop({ dropWaitingJobs: true }).catch(() => undefined);
     this.mirror.close();
+    this.resilience.close();
     await this.rateLimits.close();
     this.pool.close();
     this.openServices.clear();
@@ -197,7 +244,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** @internal The chain for a host:port no ServiceEntry declares, under ALLOW_ANY. */
   passthrough(host: string, port: number, codecFactory: CodecFactory): Handler | undefined {
     if (this.options.outboundTrafficPolicy !== 'ALLOW_ANY') return undefined;
-    return composeFilters(this.options.filters?.outbound ?? [], async (call: Call): Promise<Reply | undefined> => {
+    return composeFilters(this.outboundFilters, async (call: Call): Promise<Reply | undefined> => {
       const upstream = this.pool.acquire(codecFactory, host, port, 10_000);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
@@ -206,8 +253,27 @@ export class Mesh extends EventEmitter<MeshEvents> {
     });
   }
 
+  /** @internal The chain for a host:port no ServiceEntry declares, under REGISTRY_ONLY: filters see the refusal. */
+  undeclared(host: string, port: number): Handler {
+    return composeFilters(this.outboundFilters, async () => {
+      throw new MeshError(
+        MeshErrorCode.NO_ROUTE,
+        `no ServiceEntry declares ${host} port ${port}; add one to the mesh config, or start the mesh with outboundTrafficPolicy: 'ALLOW_ANY' to call undeclared hosts directly`,
+        { details: { routeConfig: routeConfigName(host, port) } },
+      );
+    });
+  }
+
   private buildState(snapshot: Snapshot): MeshState {
-    const state = new MeshState(snapshot, { pool: this.pool, mirror: this.mirror, outboundFilters: this.options.filters?.outbound ?? [] });
+    const metrics = this.metrics;
+    const state = new MeshState(snapshot, {
+      pool: this.pool,
+      mirror: this.mirror,
+      outboundFilters: this.outboundFilters,
+      resilience: this.resilience,
+      faults: this.faults,
+      events: { retry: (c) => metrics.retry(c), mirrored: (c, dropped) => metrics.mirrored(c, dropped) },
+    });
     this.warnAll(state.warnings);
     return state;
   }
@@ -295,14 +361,6 @@ export class OutboundService {
     }
     this.cachedService = { host: this.host, port: this.port, portName: '', protocol: this.codecFactory.protocol, routeConfigName: routeConfigName(this.host, this.port) };
     const direct = this.mesh.passthrough(this.host, this.port, this.codecFactory);
-    this.cachedHandler =
-      direct ??
-      (async () => {
-        throw new MeshError(
-          MeshErrorCode.NO_ROUTE,
-          `no ServiceEntry declares ${this.host} port ${this.port}; add one to the mesh config, or start the mesh with outboundTrafficPolicy: 'ALLOW_ANY' to call undeclared hosts directly`,
-          { details: { routeConfig: routeConfigName(this.host, this.port) } },
-        );
-      });
+    this.cachedHandler = direct ?? this.mesh.undeclared(this.host, this.port);
   }
 }

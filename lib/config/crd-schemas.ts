@@ -89,24 +89,22 @@ const tcpKeepalive = obj({ probes: int(0), time: dur(), interval: dur() });
 
 const connectionPool = obj({
   tcp: obj({
-    maxConnections: later(int(0)),
+    maxConnections: int(0),
     connectTimeout: dur(),
     tcpKeepalive: later(tcpKeepalive),
     maxConnectionDuration: later(dur()),
     idleTimeout: later(dur()),
   }),
-  http: later(
-    obj({
-      http1MaxPendingRequests: int(0),
-      http2MaxRequests: int(0),
-      maxRequestsPerConnection: int(0),
-      maxRetries: int(0),
-      idleTimeout: dur(),
-      h2UpgradePolicy: str({ enum: ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'] }),
-      useClientProtocol: bool(),
-      maxConcurrentStreams: int(0),
-    }),
-  ),
+  http: obj({
+    http1MaxPendingRequests: int(0),
+    http2MaxRequests: int(0),
+    maxRequestsPerConnection: later(int(0)),
+    maxRetries: int(0),
+    idleTimeout: later(dur()),
+    h2UpgradePolicy: later(str({ enum: ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'] })),
+    useClientProtocol: later(bool()),
+    maxConcurrentStreams: later(int(0)),
+  }),
 });
 
 const outlierDetection = obj({
@@ -132,21 +130,19 @@ const loadBalancer = obj(
         httpCookie: later(obj({ name: req(str()), path: str(), ttl: dur(), attributes: any() }), aerakiHashOnly),
         useSourceIp: later(bool(), aerakiHashOnly),
         httpQueryParameterName: later(str(), aerakiHashOnly),
-        ringHash: obj({ minimumRingSize: later(int(0, UINT32)) }),
-        maglev: obj({ tableSize: later(int(0, UINT32)) }),
-        minimumRingSize: later(int(0, UINT32)),
+        ringHash: obj({ minimumRingSize: int(0, UINT32) }),
+        maglev: obj({ tableSize: int(0, UINT32) }),
+        minimumRingSize: int(0, UINT32),
       },
       { oneOf: [['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'], ['ringHash', 'maglev']] },
     ),
-    localityLbSetting: later(
-      obj({
-        distribute: arr(obj({ from: str(), to: map(int(0)) })),
-        failover: arr(obj({ from: str(), to: str() })),
-        failoverPriority: arr(str()),
-        enabled: bool(),
-      }),
-    ),
-    warmupDurationSecs: later(dur()),
+    localityLbSetting: obj({
+      distribute: arr(obj({ from: str(), to: map(int(0)) })),
+      failover: arr(obj({ from: str(), to: str() })),
+      failoverPriority: arr(str()),
+      enabled: bool(),
+    }),
+    warmupDurationSecs: dur(),
   },
   { oneOf: [['simple', 'consistentHash']] },
 );
@@ -163,10 +159,22 @@ const tls = obj({
   caCrl: str(),
 });
 
+// meta-mesh extensions on trafficPolicy (not Istio fields; documented as ours).
+const errorRateBreaker = obj({
+  errorThresholdPercentage: num(0, 100),
+  volumeThreshold: int(0),
+  resetTimeout: dur(),
+  rollingCountTimeout: dur(),
+  rollingCountBuckets: int(1, 1000),
+});
+const retryBudget = obj({ percent: num(0, 100), minRetryConcurrency: int(0) });
+
 const trafficPolicy = obj({
   loadBalancer,
   connectionPool,
-  outlierDetection: later(outlierDetection),
+  outlierDetection,
+  errorRateBreaker,
+  retryBudget,
   tls: later(tls),
   portLevelSettings: later(
     arr(obj({ port: obj({ number: port() }), loadBalancer, connectionPool, outlierDetection, tls })),
@@ -202,7 +210,7 @@ const metaRoute = obj({
   responseMutation: arr(keyValue),
   // meta-mesh extensions, named as in Istio VirtualService.
   timeout: dur(),
-  retries: obj({ attempts: req(int(0)), perTryTimeout: dur(), retryOn: str() }),
+  retries: obj({ attempts: req(int(0)), perTryTimeout: dur(), retryOn: str(), idempotentMethods: arr(str({ nonEmpty: true })) }),
   fault: obj({
     delay: obj({ percentage: percent, fixedDelay: req(dur()) }),
     abort: obj({ percentage: percent, errorCode: req({ type: 'integerOrString' }) }),

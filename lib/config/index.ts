@@ -7,3 +7,4 @@ export { loadConfigFiles } from './load-config-files';
 export { parseDuration } from './parse-duration';
 export { snapshotToJSON } from './snapshot-to-json';
 export type { SnapshotJSON } from './snapshot-to-json';
+export { ConfigWatcher } from './config-watcher';

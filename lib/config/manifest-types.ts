@@ -40,12 +40,48 @@ export interface ServiceEntrySpec {
 
 export interface LoadBalancerSpec {
   readonly simple?: string;
-  readonly consistentHash?: { readonly httpHeaderName?: string; readonly maglev?: object };
+  readonly consistentHash?: {
+    readonly httpHeaderName?: string;
+    readonly maglev?: { readonly tableSize?: number };
+    readonly ringHash?: { readonly minimumRingSize?: number };
+    readonly minimumRingSize?: number;
+  };
+  readonly localityLbSetting?: {
+    readonly enabled?: boolean;
+    readonly distribute?: List<{ readonly from?: string; readonly to?: Readonly<Record<string, number>> }>;
+    readonly failover?: List<{ readonly from?: string; readonly to?: string }>;
+    readonly failoverPriority?: List<string>;
+  };
+  /** ms after the schema check. */
+  readonly warmupDurationSecs?: number;
 }
 
 export interface TrafficPolicySpec {
   readonly loadBalancer?: LoadBalancerSpec;
-  readonly connectionPool?: { readonly tcp?: { readonly connectTimeout?: number } };
+  readonly connectionPool?: {
+    readonly tcp?: { readonly connectTimeout?: number; readonly maxConnections?: number };
+    readonly http?: { readonly http1MaxPendingRequests?: number; readonly http2MaxRequests?: number; readonly maxRetries?: number };
+  };
+  /** Durations are ms after the schema check. */
+  readonly outlierDetection?: {
+    readonly splitExternalLocalOriginErrors?: boolean;
+    readonly consecutiveLocalOriginFailures?: number;
+    readonly consecutiveGatewayErrors?: number;
+    readonly consecutive5xxErrors?: number;
+    readonly consecutiveErrors?: number;
+    readonly interval?: number;
+    readonly baseEjectionTime?: number;
+    readonly maxEjectionPercent?: number;
+    readonly minHealthPercent?: number;
+  };
+  readonly errorRateBreaker?: {
+    readonly errorThresholdPercentage?: number;
+    readonly volumeThreshold?: number;
+    readonly resetTimeout?: number;
+    readonly rollingCountTimeout?: number;
+    readonly rollingCountBuckets?: number;
+  };
+  readonly retryBudget?: { readonly percent?: number; readonly minRetryConcurrency?: number };
 }
 
 export interface SubsetSpec {
@@ -88,7 +124,7 @@ export interface MetaRouteSpec {
   readonly responseMutation?: List<KeyValueSpec>;
   /** ms (durations are converted by the schema check). */
   readonly timeout?: number;
-  readonly retries?: { readonly attempts?: number; readonly perTryTimeout?: number; readonly retryOn?: string };
+  readonly retries?: { readonly attempts?: number; readonly perTryTimeout?: number; readonly retryOn?: string; readonly idempotentMethods?: List<string> };
   readonly fault?: {
     readonly delay?: { readonly percentage?: PercentSpec; readonly fixedDelay?: number };
     readonly abort?: { readonly percentage?: PercentSpec; readonly errorCode?: string };

@@ -14,11 +14,11 @@ import type { GlobalRateLimit, LocalRateLimit } from './model';
 /** Istio's default retryOn, less retriable-status-codes (HTTP only). */
 const DEFAULT_RETRY_ON = Object.freeze(['connect-failure', 'refused-stream', 'unavailable', 'cancelled']);
 
-/** Envoy/Istio retry_on conditions, plus 'timeout' (a per-try deadline passed). */
+/** Envoy/Istio retry_on conditions, plus 'timeout' (a per-try deadline passed) and 'error' (an error reply). */
 const RETRY_ON = [
   '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited', 'retriable-4xx',
   'refused-stream', 'retriable-status-codes', 'retriable-headers', 'http3-post-connect-failure', 'cancelled',
-  'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable', 'timeout',
+  'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable', 'timeout', 'error',
 ];
 
 interface DestinationRef {
@@ -127,7 +127,13 @@ export class MetaRouterRoutes {
       }
       retryOn = Object.freeze(tokens);
     }
-    return Object.freeze({ attempts: spec.attempts ?? 0, perTryTimeoutMs: spec.perTryTimeout ?? 0, retryOn });
+    const idempotent = spec.idempotentMethods?.filter((m): m is string => m !== undefined);
+    return Object.freeze({
+      attempts: spec.attempts ?? 0,
+      perTryTimeoutMs: spec.perTryTimeout ?? 0,
+      retryOn,
+      ...(idempotent === undefined ? {} : { idempotentMethods: Object.freeze(idempotent) }),
+    });
   }
 
   private fault(spec: NonNullable<MetaRouteSpec['fault']>, path: FieldPath): FaultPolicy {

@@ -38,8 +38,13 @@ export interface RetryPolicy {
   readonly attempts: number;
   /** Milliseconds; 0 = the route timeout applies to each try. */
   readonly perTryTimeoutMs: number;
-  /** Istio retryOn conditions, e.g. connect-failure, reset, unavailable, timeout. */
+  /** Istio retryOn conditions, e.g. connect-failure, reset, unavailable, timeout, error. */
   readonly retryOn: readonly string[];
+  /**
+   * meta-mesh extension: methods safe to send twice. Timeouts and error replies
+   * are retried only for these ('*' = every method).
+   */
+  readonly idempotentMethods?: readonly string[];
 }
 
 export interface FaultPolicy {
@@ -116,6 +121,140 @@ export interface Endpoint {
   readonly healthy?: boolean;
 }
 
+// ---- cluster policies (DestinationRule trafficPolicy), in Istio's field names, durations in ms ----
+
+/** DestinationRule outlierDetection (plus Envoy knobs Istio leaves at their defaults). */
+export interface OutlierDetectionConfig {
+  /** Consecutive errors of any kind (non-split) or error replies (split) before ejection. Default 5; 0 disables. */
+  readonly consecutive5xxErrors?: number;
+  /** Consecutive timeouts, resets and connect failures before ejection. Default 0: disabled (as Istio). */
+  readonly consecutiveGatewayErrors?: number;
+  /** Istio's deprecated field; Istio maps it onto consecutiveGatewayErrors, and so do we. */
+  readonly consecutiveErrors?: number;
+  /** Count local-origin errors (timeout, reset, connect failure) apart from error replies. Default false. */
+  readonly splitExternalLocalOriginErrors?: boolean;
+  /** With splitExternalLocalOriginErrors: consecutive local-origin errors before ejection. Default 5; 0 disables. */
+  readonly consecutiveLocalOriginFailures?: number;
+  /** Ms between sweeps (success rate, failure percentage, ejection-multiplier decay). Default 10 000. */
+  readonly interval?: number;
+  /** Ms; an ejection lasts baseEjectionTime × times ejected, capped by maxEjectionTime. Default 30 000. */
+  readonly baseEjectionTime?: number;
+  /** Ms cap on one ejection (Envoy max_ejection_time). Default max(300 000, baseEjectionTime). */
+  readonly maxEjectionTime?: number;
+  /** At most this share of hosts is ejected at once. Default 10; 0 means the default, as in Istio. */
+  readonly maxEjectionPercent?: number;
+  /** Below this share of healthy (not ejected) hosts, ejections are ignored (panic). Default 0: never. */
+  readonly minHealthPercent?: number;
+  /** Envoy always_eject_one_host: eject one host even when maxEjectionPercent allows none. Default false. */
+  readonly alwaysEjectOneHost?: boolean;
+
+  // Envoy fields Istio does not expose (meta-mesh extension). Istio turns success-rate ejection off,
+  // and Envoy leaves failure-percentage ejection off, so both start disabled here too.
+  /** Percent chance a success-rate outlier is ejected. Default 0 (off). */
+  readonly enforcingSuccessRate?: number;
+  readonly successRateMinimumHosts?: number;
+  readonly successRateRequestVolume?: number;
+  /** The outlier threshold is mean − (factor / 1000) × stdev. Default 1900. */
+  readonly successRateStdevFactor?: number;
+  /** Percent chance a failure-percentage outlier is ejected. Default 0 (off). */
+  readonly enforcingFailurePercentage?: number;
+  readonly failurePercentageThreshold?: number;
+  readonly failurePercentageMinimumHosts?: number;
+  readonly failurePercentageRequestVolume?: number;
+}
+
+/** meta-mesh extension `trafficPolicy.errorRateBreaker`: an error-rate circuit breaker per cluster. */
+export interface ErrorRateBreakerConfig {
+  /** Open when more than this percent of calls in the window failed. Default 50. */
+  readonly errorThresholdPercentage?: number;
+  /** Calls the window must hold before the breaker may open. Default 20. */
+  readonly volumeThreshold?: number;
+  /** Ms the breaker stays open before letting one trial call through. Default 30 000. */
+  readonly resetTimeout?: number;
+  /** Ms of the rolling window. Default 10 000. */
+  readonly rollingCountTimeout?: number;
+  /** Buckets in the window. Default 10. */
+  readonly rollingCountBuckets?: number;
+}
+
+/** meta-mesh extension `trafficPolicy.retryBudget` (Envoy's retry budget). */
+export interface RetryBudgetConfig {
+  /** Share (percent) of active plus pending requests that may be retries at once. Default 20. */
+  readonly percent?: number;
+  /** Retries always allowed at once, however few requests are active. Default 3. */
+  readonly minRetryConcurrency?: number;
+}
+
+/** Envoy circuit-breaker thresholds from DestinationRule connectionPool. */
+export interface ConnectionThresholds {
+  /** connectionPool.tcp.maxConnections */
+  readonly maxConnections?: number;
+  /** connectionPool.http.http1MaxPendingRequests */
+  readonly maxPendingRequests?: number;
+  /** connectionPool.http.http2MaxRequests */
+  readonly maxRequests?: number;
+  /** connectionPool.http.maxRetries */
+  readonly maxRetries?: number;
+}
+
+export interface RingHashOptions {
+  /** Envoy minimum_ring_size; default 1024. */
+  readonly minimumRingSize?: number;
+  /** Envoy maximum_ring_size; default 8M. */
+  readonly maximumRingSize?: number;
+}
+
+export interface MaglevOptions {
+  /** Lookup table size, a prime; default 65537. */
+  readonly tableSize?: number;
+}
+
+export interface LeastRequestOptions {
+  /** Hosts sampled per pick when weights are equal; default 2, minimum 2. */
+  readonly choiceCount?: number;
+  /** Exponent of (active + 1) dividing the weight when weights differ; default 1.0. */
+  readonly activeRequestBias?: number;
+}
+
+/** Istio `warmupDurationSecs` (Envoy slow_start_config). */
+export interface SlowStartOptions {
+  /** Ramp window in milliseconds; 0 disables slow start. */
+  readonly windowMs: number;
+  /** Envoy aggression; 1.0 ramps linearly. */
+  readonly aggression?: number;
+  /** Floor of the ramp as a percentage of the full weight; default 10. */
+  readonly minWeightPercent?: number;
+}
+
+/** Istio DestinationRule `trafficPolicy.loadBalancer.localityLbSetting`. */
+export interface LocalityLbSetting {
+  /** false turns locality balancing off; absent = on. */
+  readonly enabled?: boolean;
+  /** `from` and `to` keys are `region/zone/subzone` with `*` wildcards. */
+  readonly distribute?: readonly { readonly from: string; readonly to: Readonly<Record<string, number>> }[];
+  /** Region to region failover: `{ from: 'us-east', to: 'eu-west' }`. */
+  readonly failover?: readonly { readonly from: string; readonly to: string }[];
+  /** Ordered label keys (or `key=value`); endpoints matching more leading labels come first. */
+  readonly failoverPriority?: readonly string[];
+}
+
+export interface LbOptions {
+  readonly ringHash?: RingHashOptions;
+  readonly maglev?: MaglevOptions;
+  readonly leastRequest?: LeastRequestOptions;
+  readonly slowStart?: SlowStartOptions;
+  readonly locality?: LocalityLbSetting;
+  /** Where this process runs; locality failover and distribute are relative to it. */
+  readonly localLocality?: Locality;
+  /** This process's labels, compared with endpoint labels for failoverPriority. */
+  readonly localLabels?: Readonly<Record<string, string>>;
+  /** Percent of available hosts in a priority below which it balances over all its hosts; default 50, 0 disables. */
+  readonly healthyPanicThreshold?: number;
+  /** Envoy overprovisioning factor as a ratio; default 1.4. */
+  readonly overprovisioningFactor?: number;
+}
+
+/** Sources of time and chance, injectable so tests are reproducible. */
 export type LbPolicy = 'ROUND_ROBIN' | 'RANDOM' | 'LEAST_REQUEST' | 'RING_HASH' | 'MAGLEV' | 'PASSTHROUGH';
 
 export interface Cluster {
@@ -129,6 +268,13 @@ export interface Cluster {
   readonly lbPolicy: LbPolicy;
   /** Connect timeout in ms. */
   readonly connectTimeoutMs: number;
+  /** Balancer tuning: warmup, locality, ring/maglev sizes, panic threshold. */
+  readonly lb?: LbOptions;
+  readonly thresholds?: ConnectionThresholds;
+  /** Present only when the DestinationRule sets outlierDetection (as Envoy). */
+  readonly outlierDetection?: OutlierDetectionConfig;
+  readonly errorRateBreaker?: ErrorRateBreakerConfig;
+  readonly retryBudget?: RetryBudgetConfig;
 }
 
 /** One service port an application can call: a ServiceEntry host x port. */

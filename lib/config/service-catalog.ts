@@ -3,7 +3,7 @@
 // cluster's policy. Route building asks it whether a destination exists and
 // which hash key its DestinationRule sets.
 
-import { Cluster, Endpoint, LbPolicy, Locality, Service, clusterName, routeConfigName } from './model';
+import { Cluster, ConnectionThresholds, Endpoint, ErrorRateBreakerConfig, LbOptions, LbPolicy, Locality, OutlierDetectionConfig, RetryBudgetConfig, Service, clusterName, routeConfigName } from './model';
 import {
   DestinationRuleSpec,
   LoadBalancerSpec,
@@ -31,6 +31,11 @@ interface ClusterPolicy {
   /** Lower-cased metadata key from consistentHash.httpHeaderName. */
   readonly hashKey?: string;
   readonly connectTimeoutMs: number;
+  readonly lb?: LbOptions;
+  readonly thresholds?: ConnectionThresholds;
+  readonly outlierDetection?: OutlierDetectionConfig;
+  readonly errorRateBreaker?: ErrorRateBreakerConfig;
+  readonly retryBudget?: RetryBudgetConfig;
 }
 
 type NamedPort = ServicePortSpec & { readonly number: number; readonly name: string };
@@ -206,12 +211,53 @@ export class ServiceCatalog {
 function policyOf(top: TrafficPolicySpec | undefined, subset?: TrafficPolicySpec): ClusterPolicy {
   const lb = subset?.loadBalancer ?? top?.loadBalancer;
   const pool = subset?.connectionPool ?? top?.connectionPool;
+  const outlier = subset?.outlierDetection ?? top?.outlierDetection;
+  const breaker = subset?.errorRateBreaker ?? top?.errorRateBreaker;
+  const budget = subset?.retryBudget ?? top?.retryBudget;
   const hashKey = lb?.consistentHash?.httpHeaderName?.toLowerCase();
+  const lbOptions = lbOptionsOf(lb, outlier);
+  const thresholds = thresholdsOf(pool);
   return {
     lbPolicy: lbPolicyOf(lb),
     connectTimeoutMs: pool?.tcp?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     ...(hashKey === undefined ? {} : { hashKey }),
+    ...(lbOptions === undefined ? {} : { lb: lbOptions }),
+    ...(thresholds === undefined ? {} : { thresholds }),
+    ...(outlier === undefined ? {} : { outlierDetection: Object.freeze({ ...outlier }) }),
+    ...(breaker === undefined ? {} : { errorRateBreaker: Object.freeze({ ...breaker }) }),
+    ...(budget === undefined ? {} : { retryBudget: Object.freeze({ ...budget }) }),
   };
+}
+
+function thresholdsOf(pool: TrafficPolicySpec['connectionPool']): ConnectionThresholds | undefined {
+  const t: { -readonly [K in keyof ConnectionThresholds]: ConnectionThresholds[K] } = {};
+  if (pool?.tcp?.maxConnections !== undefined) t.maxConnections = pool.tcp.maxConnections;
+  if (pool?.http?.http1MaxPendingRequests !== undefined) t.maxPendingRequests = pool.http.http1MaxPendingRequests;
+  if (pool?.http?.http2MaxRequests !== undefined) t.maxRequests = pool.http.http2MaxRequests;
+  if (pool?.http?.maxRetries !== undefined) t.maxRetries = pool.http.maxRetries;
+  return Object.keys(t).length === 0 ? undefined : Object.freeze(t);
+}
+
+/** Balancer tuning in Istio's terms: warmup, locality settings, ring sizes, and the panic threshold. */
+function lbOptionsOf(lb: LoadBalancerSpec | undefined, outlier: TrafficPolicySpec['outlierDetection']): LbOptions | undefined {
+  const o: { -readonly [K in keyof LbOptions]: LbOptions[K] } = {};
+  const ch = lb?.consistentHash;
+  const minimumRingSize = ch?.ringHash?.minimumRingSize ?? ch?.minimumRingSize;
+  if (minimumRingSize !== undefined && minimumRingSize > 0) o.ringHash = { minimumRingSize };
+  if (ch?.maglev?.tableSize !== undefined && ch.maglev.tableSize > 0) o.maglev = { tableSize: ch.maglev.tableSize };
+  if (lb?.warmupDurationSecs !== undefined && lb.warmupDurationSecs > 0) o.slowStart = { windowMs: lb.warmupDurationSecs };
+  const locality = lb?.localityLbSetting;
+  if (locality !== undefined) {
+    o.locality = {
+      ...(locality.enabled === undefined ? {} : { enabled: locality.enabled }),
+      ...(locality.distribute === undefined ? {} : { distribute: locality.distribute.flatMap((d) => (d?.from === undefined ? [] : [{ from: d.from, to: { ...d.to } }])) }),
+      ...(locality.failover === undefined ? {} : { failover: locality.failover.flatMap((f) => (f?.from === undefined || f.to === undefined ? [] : [{ from: f.from, to: f.to }])) }),
+      ...(locality.failoverPriority === undefined ? {} : { failoverPriority: locality.failoverPriority.filter((k): k is string => k !== undefined) }),
+    };
+  }
+  // Istio sets the panic threshold from outlierDetection.minHealthPercent (0 when unset) once outlier detection is on.
+  if (outlier !== undefined) o.healthyPanicThreshold = outlier.minHealthPercent ?? 0;
+  return Object.keys(o).length === 0 ? undefined : Object.freeze(o);
 }
 
 function lbPolicyOf(lb: LoadBalancerSpec | undefined): LbPolicy {
@@ -228,6 +274,11 @@ function cluster(host: string, port: number, subset: string, endpoints: Endpoint
     endpoints: Object.freeze(endpoints),
     lbPolicy: policy.lbPolicy,
     connectTimeoutMs: policy.connectTimeoutMs,
+    ...(policy.lb === undefined ? {} : { lb: policy.lb }),
+    ...(policy.thresholds === undefined ? {} : { thresholds: policy.thresholds }),
+    ...(policy.outlierDetection === undefined ? {} : { outlierDetection: policy.outlierDetection }),
+    ...(policy.errorRateBreaker === undefined ? {} : { errorRateBreaker: policy.errorRateBreaker }),
+    ...(policy.retryBudget === undefined ? {} : { retryBudget: policy.retryBudget }),
   });
 }
 

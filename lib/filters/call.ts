@@ -34,6 +34,8 @@ export interface Call {
   routeName?: string;
   cluster?: string;
   upstream?: string;
+  /** Tries made so far (1 = no retry yet); set by the router. */
+  tryCount?: number;
 }
 
 export interface Reply {

@@ -1,26 +1,32 @@
 // The router: the terminal filter of every outbound chain. It matches the
-// call's metadata against the service's route table, picks a weighted cluster,
-// fires mirrors, applies the request mutation, and sends the call to an
-// endpoint the cluster's balancer picks.
+// call's metadata against the service's route table, picks a weighted
+// cluster, fires mirrors, applies the request mutation and the route's fault
+// policy, then sends the call through the cluster's circuit breaking and
+// retries (the UpstreamSend handler does the per-try work).
 import type { Cluster } from '../cluster/cluster';
 import type { RouteTable } from '../route/route-table';
 import type { Mirror } from '../route/mirror';
 import { shouldMirror } from '../route/mirror';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import type { EncodeOptions } from '../protocol/codec';
+import type { FaultInjector } from './fault-injection';
 import type { Call, Handler, Reply } from './call';
+import { sendWithRetries, type RouterEvents } from './upstream-send';
 
 export interface RouterContext {
   /** The service's compiled routes; undefined when no route config exists for it. */
   readonly routeTable: RouteTable | undefined;
   readonly clusters: ReadonlyMap<string, Cluster>;
   readonly mirror: Mirror;
+  readonly faults?: FaultInjector;
+  readonly events?: RouterEvents;
   readonly random?: () => number;
 }
 
 export function createRouter(ctx: RouterContext): Handler {
   const random = ctx.random ?? Math.random;
   const table = ctx.routeTable;
+  const events = ctx.events ?? {};
   return async function route(call: Call): Promise<Reply | undefined> {
     if (table === undefined) {
       throw new MeshError(MeshErrorCode.NO_ROUTE, `no route config ${call.service.routeConfigName} for ${call.service.host}:${call.service.port}`, {
@@ -54,12 +60,13 @@ export function createRouter(ctx: RouterContext): Handler {
       if (!shouldMirror(policy, random())) continue;
       const target = ctx.clusters.get(policy.cluster);
       if (target === undefined) continue;
-      ctx.mirror.submit(async () => target.pick(call.codecFactory, { hashKey }).send(call.request, options, timeoutMs, call.expectReply));
+      const accepted = ctx.mirror.submit(async () => target.pick(call.codecFactory, hashKey).send(call.request, options, timeoutMs, call.expectReply));
+      events.mirrored?.(policy.cluster, !accepted);
     }
 
-    const host = cluster.pick(call.codecFactory, hashKey === undefined ? undefined : { hashKey });
-    call.upstream = host.endpoint;
-    const reply = await host.send(call.request, options, timeoutMs, call.expectReply);
+    if (matched.route.fault !== undefined && ctx.faults !== undefined) await ctx.faults.apply(matched.route.fault, random, matched.name);
+
+    const reply = await sendWithRetries(call, cluster, { options, timeoutMs, hashKey, retry: matched.retry, events });
     if (reply === undefined) return undefined;
     return matched.responseMutation === undefined ? { message: reply } : { message: reply, mutation: matched.responseMutation };
   };

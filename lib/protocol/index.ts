@@ -3,3 +3,4 @@ export * from './metadata';
 export * from './message';
 export * from './codec';
 export * from './frame-reader';
+export * from './clock';

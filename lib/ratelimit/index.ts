@@ -1,6 +1,6 @@
 // Rate limiting: local token buckets, global limits (an Envoy rate limit
 // service, or Redis directly) and the filter that enforces them.
-export { TokenBucket, monotonicClock, MIN_FILL_INTERVAL_MS, type MonotonicClock, type TokenBucketConfig } from './token-bucket';
+export { TokenBucket, MIN_FILL_INTERVAL_MS, type TokenBucketConfig } from './token-bucket';
 export { LocalRateLimiter, type LocalRateLimitConfig, type LocalRateLimitCondition } from './local-rate-limiter';
 export type { GlobalRateLimiter, GlobalRateLimiterStats, RateLimitDescriptor, RateLimitEntry } from './global-rate-limiter';
 export { RlsRateLimiter, type RlsRateLimiterOptions } from './rls-rate-limiter';

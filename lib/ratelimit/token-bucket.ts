@@ -2,12 +2,10 @@
 // max_tokens, tokens_per_fill, fill_interval). Refill is computed lazily
 // from a monotonic clock when a token is taken, so a bucket costs no timer
 // and an idle bucket costs nothing at all.
+import { monotonicClock, type MonotonicClock } from '../protocol/clock';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
-/** Milliseconds from a monotonic source; performance.now() unless a test injects its own. */
-export type MonotonicClock = () => number;
-
-export const monotonicClock: MonotonicClock = () => performance.now();
+export { monotonicClock, type MonotonicClock };
 
 /** The reference rejects faster fills: it drives every bucket from one timer at the smallest interval. */
 export const MIN_FILL_INTERVAL_MS = 50;

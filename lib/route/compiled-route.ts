@@ -4,6 +4,17 @@
 import { MeshError, MeshErrorCode, type Metadata } from '../protocol';
 import type { MirrorPolicy, Route } from '../config';
 import { compileMatcher, type MetadataPredicate } from './metadata-matcher';
+import { idempotentMethods, parseRetryOn, type RetryConditions } from './retry-on';
+
+/** A route's retry policy, compiled once. */
+export interface CompiledRetry {
+  /** Retries allowed after the first try (Istio `attempts`). */
+  readonly attempts: number;
+  /** 0 = each try may use what is left of the call's deadline. */
+  readonly perTryTimeoutMs: number;
+  readonly conditions: RetryConditions;
+  readonly isIdempotent: (method?: string) => boolean;
+}
 
 /** Above this many clusters a binary search beats a linear walk. */
 const LINEAR_PICK_MAX = 8;
@@ -19,6 +30,8 @@ export class CompiledRoute {
   readonly mirrors: readonly MirrorPolicy[];
   /** Metadata keys hashed for ring-hash / maglev balancing. */
   readonly hashPolicy: readonly string[];
+  /** Undefined when the route does not retry. */
+  readonly retry: CompiledRetry | undefined;
 
   /** The route's matchers compiled to predicates, in config order. */
   readonly matchers: readonly MetadataPredicate[];
@@ -41,6 +54,17 @@ export class CompiledRoute {
         throw new MeshError(e.code, `route '${route.name}': ${e.message}`, { cause: err, details: { ...e.details, route: route.name } });
       }
     });
+
+    const retries = route.retries;
+    this.retry =
+      retries === undefined || retries.attempts <= 0
+        ? undefined
+        : Object.freeze({
+            attempts: retries.attempts,
+            perTryTimeoutMs: retries.perTryTimeoutMs,
+            conditions: parseRetryOn(retries.retryOn),
+            isIdempotent: idempotentMethods(retries.idempotentMethods),
+          });
 
     const clusters = route.clusters;
     if (clusters.length === 0) {

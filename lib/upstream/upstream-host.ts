@@ -29,6 +29,8 @@ export class UpstreamHost {
   private warmRequested = false;
   /** Calls sent and not yet settled, across all connections. */
   active = 0;
+  /** When this host first joined the mesh (performance.now()), for slow start. */
+  readonly addedAt = performance.now();
 
   constructor(readonly options: UpstreamHostOptions) {
     this.slots = new Array(Math.max(1, options.connections)).fill(undefined);
@@ -44,6 +46,11 @@ export class UpstreamHost {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** True when a connection is open, so a call goes out at once instead of waiting on a connect. */
+  get isReady(): boolean {
+    return this.slots.some((c) => c !== undefined && c.isReady);
   }
 
   /** True once a preconnect was asked for, so it is asked for only once. */

@@ -4,9 +4,9 @@
 // bursts of events into one reload. A reload that fails keeps the old config.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Snapshot } from './config/model';
-import { loadConfigFiles } from './config';
-import { MeshError, MeshErrorCode } from './protocol/mesh-error';
+import type { Snapshot } from './model';
+import { loadConfigFiles } from './load-config-files';
+import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
 const DEBOUNCE_MS = 50;
 

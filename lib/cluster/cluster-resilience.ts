@@ -1,0 +1,119 @@
+// ClusterResilience: a cluster's circuit-breaking state (thresholds, outlier
+// detector, error-rate breaker, retry budget). Unlike the Cluster object,
+// which is rebuilt with every config snapshot, this state is carried from one
+// snapshot to the next: an ejected host stays ejected and an open breaker stays
+// open when an unrelated part of the config changes.
+import type { Cluster as ClusterConfig } from '../config/model';
+import { BucketRotation } from './bucket-rotation';
+import { ClusterThresholds, ISTIO_DEFAULT_THRESHOLDS } from './cluster-thresholds';
+import { ErrorRateBreaker } from './error-rate-breaker';
+import { OutlierDetector } from './outlier-detector';
+import { RetryBudget } from './retry-budget';
+
+function endpointKeys(config: ClusterConfig): string[] {
+  return config.endpoints.map((e) => `${e.address}:${e.port}`);
+}
+
+export class ClusterResilience {
+  thresholds: ClusterThresholds;
+  detector: OutlierDetector | undefined;
+  breaker: ErrorRateBreaker | undefined;
+  retryBudget: RetryBudget | undefined;
+  private keys: string[];
+  private thresholdsKey: string;
+  private breakerKey: string;
+
+  constructor(
+    config: ClusterConfig,
+    private readonly onEject?: (cluster: string) => void,
+  ) {
+    this.keys = endpointKeys(config);
+    this.thresholdsKey = JSON.stringify(config.thresholds ?? {});
+    // Istio writes 2^32-1 into every threshold it does not set: no limit unless the DestinationRule asks.
+    this.thresholds = new ClusterThresholds(config.name, config.thresholds ?? {}, ISTIO_DEFAULT_THRESHOLDS);
+    this.detector = config.outlierDetection === undefined ? undefined : this.newDetector(config);
+    this.breakerKey = JSON.stringify(config.errorRateBreaker ?? null);
+    this.breaker = config.errorRateBreaker === undefined ? undefined : newBreaker(config);
+    this.retryBudget = config.retryBudget === undefined ? undefined : new RetryBudget(config.retryBudget);
+  }
+
+  /** Carries the state over to the cluster's config in a new snapshot. */
+  update(config: ClusterConfig): void {
+    const keys = endpointKeys(config);
+    if (config.outlierDetection === undefined) {
+      this.detector = undefined;
+    } else if (this.detector === undefined) {
+      this.detector = this.newDetector(config);
+    } else {
+      // Endpoints are matched by address, so a host keeps its ejection when others come and go.
+      this.detector.remap(this.keys, keys);
+      this.detector.reconfigure(config.outlierDetection);
+    }
+    this.keys = keys;
+    const thresholdsKey = JSON.stringify(config.thresholds ?? {});
+    if (thresholdsKey !== this.thresholdsKey) {
+      // Calls in flight release on the object they acquired from.
+      this.thresholds = new ClusterThresholds(config.name, config.thresholds ?? {}, ISTIO_DEFAULT_THRESHOLDS);
+      this.thresholdsKey = thresholdsKey;
+    }
+    const breakerKey = JSON.stringify(config.errorRateBreaker ?? null);
+    if (breakerKey !== this.breakerKey) {
+      this.breaker?.shutdown();
+      this.breaker = config.errorRateBreaker === undefined ? undefined : newBreaker(config);
+      this.breakerKey = breakerKey;
+    }
+    this.retryBudget = config.retryBudget === undefined ? undefined : new RetryBudget(config.retryBudget);
+  }
+
+  close(): void {
+    this.breaker?.shutdown();
+    this.breaker = undefined;
+  }
+
+  private newDetector(config: ClusterConfig): OutlierDetector {
+    const detector = new OutlierDetector(config.endpoints.length, config.outlierDetection);
+    const onEject = this.onEject;
+    if (onEject !== undefined) detector.onEject(() => onEject(config.name));
+    return detector;
+  }
+}
+
+const rotations = new Map<number, BucketRotation>();
+
+function newBreaker(config: ClusterConfig): ErrorRateBreaker {
+  const c = config.errorRateBreaker!;
+  const bucketMs = (c.rollingCountTimeout ?? 10_000) / (c.rollingCountBuckets ?? 10);
+  // Breakers with the same bucket length share one rotation (opossum's rotateBucketController).
+  let rotation = rotations.get(bucketMs);
+  if (rotation === undefined) rotations.set(bucketMs, (rotation = BucketRotation.forBucket(bucketMs)));
+  return new ErrorRateBreaker(config.name, c, { rotation });
+}
+
+/** The resilience state of every cluster, kept across snapshots by cluster name. */
+export class ClusterResilienceRegistry {
+  private readonly byName = new Map<string, ClusterResilience>();
+
+  constructor(private readonly onEject?: (cluster: string) => void) {}
+
+  /** The state for each cluster of a new snapshot; clusters that left the config are dropped. */
+  apply(clusters: Iterable<ClusterConfig>): ReadonlyMap<string, ClusterResilience> {
+    const seen = new Set<string>();
+    for (const config of clusters) {
+      seen.add(config.name);
+      const kept = this.byName.get(config.name);
+      if (kept === undefined) this.byName.set(config.name, new ClusterResilience(config, this.onEject));
+      else kept.update(config);
+    }
+    for (const [name, state] of this.byName) {
+      if (seen.has(name)) continue;
+      state.close();
+      this.byName.delete(name);
+    }
+    return this.byName;
+  }
+
+  close(): void {
+    for (const state of this.byName.values()) state.close();
+    this.byName.clear();
+  }
+}

@@ -1,0 +1,25 @@
+// Observability: OpenTelemetry tracing and metrics filters, Istio-named
+// metrics, and access logs. Only @opentelemetry/api is used; the application
+// registers whichever SDK and exporters it likes.
+export { createTracingFilter } from './tracing-filter';
+export { createMetricsFilter } from './metrics-filter';
+export { createAccessLogFilter } from './access-log-filter';
+export type { AccessLogFilter, AccessLogStats } from './access-log-filter';
+export type { AccessLogEntry } from './access-log-entry';
+export { formatAccessLogJson, formatAccessLogText } from './access-log-format';
+export { createTelemetryFilters } from './telemetry-filters';
+export type { TelemetryFilters } from './telemetry-filters';
+export { MeshMetrics } from './mesh-metrics';
+export { MeterInstruments, RPC_DURATION_BUCKETS, ISTIO_DURATION_BUCKETS } from './meter-instruments';
+export { FORWARDED_TRACE_KEYS, metadataGetter, mutationSetter } from './metadata-carrier';
+export { DEFAULT_SYSTEM_NAMES, RPC_STATUS_METADATA_KEY, rpcMethod } from './rpc-attributes';
+export { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from './instrumentation-scope';
+export type {
+  AccessLogOptions,
+  AccessLogStream,
+  IstioOptions,
+  MetricsOptions,
+  NodeMetadata,
+  TelemetryOptions,
+  TracingOptions,
+} from './telemetry-options';

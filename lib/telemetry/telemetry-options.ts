@@ -1,0 +1,78 @@
+// Options of the telemetry filters: tracing, metrics (OpenTelemetry and
+// Istio's standard names) and access logs. All are optional; a Mesh built
+// without them pays nothing.
+import type { MonotonicClock } from '../protocol/clock';
+import type { AccessLogEntry } from './access-log-entry';
+
+export interface TracingOptions {
+  /**
+   * Metadata keys copied into the outbound request's mutation when present,
+   * so ids the caller received travel on (default: the reference's list,
+   * x-request-id, x-b3-*, x-ot-span-context, ...; see FORWARDED_TRACE_KEYS).
+   */
+  forwardKeys?: readonly string[];
+  /** rpc.system.name per codec protocol, on top of the defaults (thrift → apache_thrift, dubbo → dubbo). */
+  systemNames?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Istio's node metadata (the FlatNode fields Istio's stats use). Source labels
+ * of outbound calls and destination labels of inbound calls come from here.
+ */
+export interface NodeMetadata {
+  NAME?: string;
+  NAMESPACE?: string;
+  WORKLOAD_NAME?: string;
+  LABELS?: Readonly<Record<string, string>>;
+}
+
+export interface IstioOptions {
+  /** Also emit istio_requests_total and istio_request_duration_milliseconds. */
+  enabled: boolean;
+  /** This workload's node metadata (default: every label "unknown"). */
+  nodeMetadata?: NodeMetadata;
+  /**
+   * destination_service of inbound calls (Aeraki sets it to the service's
+   * host); default: the service name the server adapter reports.
+   */
+  inboundService?: string;
+}
+
+export interface MetricsOptions {
+  /** rpc.system.name per codec protocol, on top of the defaults. */
+  systemNames?: Readonly<Record<string, string>>;
+  /** Istio's standard metric names and labels, beside the OpenTelemetry ones. */
+  istio?: IstioOptions;
+  /** Clock that call.startTime was read from (default performance.now). */
+  now?: MonotonicClock;
+}
+
+/** Anything with a write(string) method: a file stream, process.stdout, a socket. */
+export interface AccessLogStream {
+  write(chunk: string): unknown;
+  /** Bytes queued and not yet flushed; lines are dropped past `maxBufferedBytes`. */
+  readonly writableLength?: number;
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+export interface AccessLogOptions {
+  /** 'text' (Aeraki's default TEXT format), 'json' (its JSON keys), or your own line formatter. */
+  format: 'text' | 'json' | ((entry: AccessLogEntry) => string);
+  /** Where lines go, one per call, each ending in a newline. */
+  stream: AccessLogStream;
+  /** Drop lines (and count them) while the stream holds more than this many bytes (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Told once when the stream fails; logging then stops (default console.warn). */
+  onError?: (err: Error) => void;
+  /** Clock that call.startTime was read from (default performance.now). */
+  now?: MonotonicClock;
+  /** Epoch ms at which `now()` read 0 (default performance.timeOrigin). */
+  timeOrigin?: number;
+}
+
+/** Everything telemetry, as one Mesh option. Each part is off unless given. */
+export interface TelemetryOptions {
+  tracing?: TracingOptions | boolean;
+  metrics?: MetricsOptions | boolean;
+  accessLog?: AccessLogOptions;
+}

@@ -1,0 +1,110 @@
+// The tracing filter: one CLIENT span per outbound call and one SERVER span
+// per inbound call, named and tagged per the OpenTelemetry RPC conventions.
+// Outbound it injects W3C trace context (and forwards the reference's tracing
+// keys) into the call's mutation, which the codec writes as THeader headers
+// or Dubbo attachments; inbound it continues the trace found in the metadata.
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import type { Call, Filter, Handler, Reply } from '../filters/call';
+import { FORWARDED_TRACE_KEYS, forwardKeys, metadataGetter, mutationSetter } from './metadata-carrier';
+import { errorTypeOf, rpcMethod, splitEndpoint, statusCodeOf, systemNameResolver } from './rpc-attributes';
+import type { TracingOptions } from './telemetry-options';
+import { TracerSource } from './tracer-source';
+
+/**
+ * A Call as a retry feature will extend it. The span covers all tries of the
+ * logical call (semconv); the retry code reports the count here and may add
+ * per-try events or child spans to `trace.getActiveSpan()`, which is this
+ * call's span while the rest of the chain runs (with a context manager set).
+ */
+interface CallWithTries extends Call {
+  tryCount?: number;
+}
+
+export function createTracingFilter(options: TracingOptions = {}): Filter {
+  const source = new TracerSource();
+  const systemName = systemNameResolver(options.systemNames);
+  const forwarded = options.forwardKeys ?? FORWARDED_TRACE_KEYS;
+
+  const traceClient = (tracer: Tracer, call: Call, next: Handler): Promise<Reply | undefined> => {
+    const method = rpcMethod(call);
+    const attributes: Attributes = {
+      'rpc.system.name': systemName(call.codec.protocol),
+      'rpc.method': method,
+      'server.address': call.service.host,
+      'server.port': call.service.port,
+    };
+    const requestId = call.metadata.get('x-request-id');
+    if (requestId !== undefined) attributes['meta_mesh.request_id'] = requestId;
+    const parent = context.active();
+    const span = tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes }, parent);
+    const active = trace.setSpan(parent, span);
+    forwardKeys(forwarded, call.metadata, call.mutation);
+    // After forwarding, so our own traceparent replaces a stale forwarded one.
+    propagation.inject(active, call.mutation, mutationSetter);
+    return finishWith(span, call, context.with(active, invoke, undefined, next, call));
+  };
+
+  const traceServer = (tracer: Tracer, call: Call, next: Handler): Promise<Reply | undefined> => {
+    const method = rpcMethod(call);
+    const attributes: Attributes = {
+      'rpc.system.name': systemName(call.codec.protocol),
+      'rpc.method': method,
+    };
+    if (call.service.port > 0) attributes['server.port'] = call.service.port;
+    const requestId = call.metadata.get('x-request-id');
+    if (requestId !== undefined) attributes['meta_mesh.request_id'] = requestId;
+    // Only what came over the wire parents a server span, never the ambient context of the socket.
+    const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
+    return finishWith(span, call, context.with(trace.setSpan(parent, span), invoke, undefined, next, call));
+  };
+
+  return (next) => (call) => {
+    const tracer = source.current();
+    if (tracer === undefined) return next(call);
+    return call.direction === 'outbound' ? traceClient(tracer, call, next) : traceServer(tracer, call, next);
+  };
+}
+
+/** Runs the rest of the chain; a filter that throws synchronously becomes a rejection. */
+function invoke(next: Handler, call: Call): Promise<Reply | undefined> {
+  try {
+    return next(call);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function finishWith(span: Span, call: Call, pending: Promise<Reply | undefined>): Promise<Reply | undefined> {
+  return pending.then(
+    (reply) => {
+      endSpan(span, call, reply, undefined);
+      return reply;
+    },
+    (err: unknown) => {
+      endSpan(span, call, undefined, err);
+      throw err;
+    },
+  );
+}
+
+function endSpan(span: Span, call: Call, reply: Reply | undefined, error: unknown): void {
+  if (span.isRecording()) {
+    if (call.routeName !== undefined) span.setAttribute('meta_mesh.route', call.routeName);
+    if (call.cluster !== undefined) span.setAttribute('meta_mesh.cluster', call.cluster);
+    if (call.upstream !== undefined) {
+      const peer = splitEndpoint(call.upstream);
+      span.setAttribute('network.peer.address', peer.address);
+      if (peer.port !== undefined) span.setAttribute('network.peer.port', peer.port);
+    }
+    const tries = (call as CallWithTries).tryCount;
+    if (tries !== undefined && tries > 1) span.setAttribute('meta_mesh.try_count', tries);
+    span.setAttribute('rpc.status_code', statusCodeOf(reply, error));
+    const errorType = errorTypeOf(reply, error);
+    if (errorType !== undefined) {
+      span.setAttribute('error.type', errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : errorType });
+    }
+  }
+  span.end();
+}

@@ -1,0 +1,190 @@
+// An Envoy RouteConfiguration from MetaRDS → the model RouteConfig, read as
+// the MetaProtocol proxy reads it (reference §3.2): the single virtual host's
+// routes in order, headers → metadata matchers, headers_to_add → mutations,
+// hash_policy.header → hash keys, request_mirror_policies → mirrors. A route
+// the proxy could not run is refused with a reason, which becomes the NACK.
+import type { MetadataMatcher, MirrorPolicy, RetryPolicy, Route, RouteConfig, WeightedCluster } from '../config/model';
+import { regexCheck } from '../config/regex-check';
+import { MeshError, MeshErrorCode } from '../protocol';
+import type { FractionalPercentProto, HeaderMatcherProto, HeaderValueOptionProto, RouteActionProto, RouteConfigurationProto, RouteProto } from './envoy-types';
+import { durationMs } from './duration-ms';
+
+const DENOMINATORS = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 } as const;
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** Translates `rc`; throws MeshError CONFIG naming the route and field at fault. */
+export function routeConfigFromXds(rc: RouteConfigurationProto): RouteConfig {
+  const name = rc.name ?? '';
+  if (name === '') throw invalid('', 'has no name; a MetaRDS route configuration is named <host>_<port>');
+  const hosts = rc.virtual_hosts ?? [];
+  if (hosts.length !== 1) {
+    throw invalid(name, `has ${hosts.length} virtual hosts; MetaRDS carries exactly one (Aeraki names it "dummy") holding the meta routes`);
+  }
+  const routes = (hosts[0].routes ?? []).map((r, i) => routeFromXds(r, `${name} route[${i}]${r.name ? ` '${r.name}'` : ''}`));
+  return Object.freeze({ name, routes: Object.freeze(routes) });
+}
+
+function routeFromXds(r: RouteProto, where: string): Route {
+  if (r.route === undefined) {
+    const kind = r.action ?? (r.redirect !== undefined ? 'redirect' : r.direct_response !== undefined ? 'direct_response' : 'none');
+    throw invalid(where, `has action '${kind}'; a meta route needs a route action with a cluster or weighted_clusters`);
+  }
+  const action = r.route;
+  const route: {
+    -readonly [K in keyof Route]: Route[K];
+  } = {
+    name: r.name ?? '',
+    match: Object.freeze((r.match?.headers ?? []).map((h, i) => matcherFromXds(h, `${where} match.headers[${i}]`))),
+    clusters: clustersFromXds(action, where),
+    hashPolicy: hashPolicyFromXds(action),
+    mirrors: mirrorsFromXds(action, where),
+    requestMutation: mutationsFromXds(r.request_headers_to_add),
+    responseMutation: mutationsFromXds(r.response_headers_to_add),
+  };
+  const timeoutMs = action.timeout === undefined ? 0 : durationMs(action.timeout);
+  if (timeoutMs > 0) route.timeoutMs = timeoutMs;
+  if (action.retry_policy !== undefined) route.retries = retriesFromXds(action.retry_policy);
+  return Object.freeze(route);
+}
+
+function clustersFromXds(action: RouteActionProto, where: string): readonly WeightedCluster[] {
+  if (action.cluster !== undefined && action.cluster !== '') return Object.freeze([Object.freeze({ cluster: action.cluster, weight: 1 })]);
+  const weighted = action.weighted_clusters?.clusters;
+  if (weighted === undefined || weighted.length === 0) {
+    const why = action.cluster_header !== undefined ? 'uses cluster_header, which has no meaning for meta routes' : 'names no cluster';
+    throw invalid(where, `${why}; set route.cluster or route.weighted_clusters`);
+  }
+  let sum = 0;
+  const out = weighted.map((c, i) => {
+    if (c.name === undefined || c.name === '') throw invalid(where, `weighted_clusters.clusters[${i}] has no name; name a cluster such as outbound|<port>|<subset>|<host>`);
+    // The proxy requires the weight (a missing one is a config error, not 0).
+    if (c.weight?.value === undefined) throw invalid(where, `weighted_clusters.clusters[${i}] '${c.name}' has no weight; set weight`);
+    sum += c.weight.value;
+    return Object.freeze({ cluster: c.name, weight: c.weight.value });
+  });
+  if (sum === 0) throw invalid(where, 'weighted_clusters weights add up to 0, so no cluster can be picked; give one a weight above 0');
+  return Object.freeze(out);
+}
+
+function hashPolicyFromXds(action: RouteActionProto): readonly string[] {
+  const keys: string[] = [];
+  for (const p of action.hash_policy ?? []) {
+    // Only the header kind has a meaning for metadata; the proxy ignores the others.
+    const key = p.header?.header_name?.toLowerCase();
+    if (key !== undefined && key !== '' && !keys.includes(key)) keys.push(key);
+  }
+  return keys.length === 0 ? EMPTY : Object.freeze(keys);
+}
+
+function mirrorsFromXds(action: RouteActionProto, where: string): readonly MirrorPolicy[] {
+  const list = action.request_mirror_policies ?? [];
+  if (list.length === 0) return EMPTY;
+  return Object.freeze(
+    list.map((m, i) => {
+      if (m.cluster === undefined || m.cluster === '') throw invalid(where, `request_mirror_policies[${i}] names no cluster; set cluster`);
+      return Object.freeze({ cluster: m.cluster, fraction: fractionOf(m.runtime_fraction?.default_value) });
+    }),
+  );
+}
+
+/** The proxy copies only default_value; an absent fraction mirrors every call. */
+function fractionOf(p: FractionalPercentProto | undefined): number {
+  if (p === undefined) return 1;
+  const denominator = DENOMINATORS[p.denominator ?? 'HUNDRED'] ?? 100;
+  return Math.min(1, (p.numerator ?? 0) / denominator);
+}
+
+function retriesFromXds(p: NonNullable<RouteActionProto['retry_policy']>): RetryPolicy {
+  const retryOn = (p.retry_on ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  return Object.freeze({
+    // Envoy: num_retries defaults to 1.
+    attempts: p.num_retries?.value ?? 1,
+    perTryTimeoutMs: p.per_try_timeout === undefined ? 0 : durationMs(p.per_try_timeout),
+    retryOn: Object.freeze(retryOn),
+  });
+}
+
+function mutationsFromXds(list: readonly HeaderValueOptionProto[] | undefined): readonly (readonly [string, string])[] {
+  if (list === undefined || list.length === 0) return EMPTY;
+  const out: (readonly [string, string])[] = [];
+  for (const h of list) if (h.header?.key !== undefined && h.header.key !== '') out.push(Object.freeze([h.header.key, h.header.value ?? ''] as const));
+  return Object.freeze(out);
+}
+
+/** One Envoy HeaderMatcher → a metadata matcher (reference §3.3). */
+export function matcherFromXds(h: HeaderMatcherProto, where: string): MetadataMatcher {
+  const name = (h.name ?? '').toLowerCase();
+  if (name === '') throw invalid(where, 'has no name; set name to the metadata key to match');
+  const common: { invert?: boolean; treatMissingAsEmpty?: boolean } = {};
+  if (h.invert_match === true) common.invert = true;
+  if (h.treat_missing_header_as_empty === true) common.treatMissingAsEmpty = true;
+  const kind = h.header_match_specifier ?? specifierOf(h);
+  switch (kind) {
+    case 'exact_match':
+      return Object.freeze({ name, kind: 'exact', value: h.exact_match ?? '', ...common });
+    case 'prefix_match':
+      return Object.freeze({ name, kind: 'prefix', value: nonEmpty(h.prefix_match, where, 'prefix_match'), ...common });
+    case 'suffix_match':
+      return Object.freeze({ name, kind: 'suffix', value: nonEmpty(h.suffix_match, where, 'suffix_match'), ...common });
+    case 'contains_match':
+      return Object.freeze({ name, kind: 'contains', value: nonEmpty(h.contains_match, where, 'contains_match'), ...common });
+    case 'safe_regex_match':
+      return Object.freeze({ name, kind: 'regex', value: regexOf(h.safe_regex_match?.regex, where), ...common });
+    case 'present_match':
+      return Object.freeze({ name, kind: 'present', present: h.present_match === true, ...common });
+    case 'range_match': {
+      const start = Number(h.range_match?.start ?? 0);
+      const end = Number(h.range_match?.end ?? 0);
+      if (!(start < end)) throw invalid(where, `range_match [${start}, ${end}) is empty; set start below end`);
+      return Object.freeze({ name, kind: 'range', rangeStart: start, rangeEnd: end, ...common });
+    }
+    case 'string_match': {
+      const s = h.string_match ?? {};
+      const ignoreCase = s.ignore_case === true ? { ignoreCase: true } : {};
+      switch (s.match_pattern ?? stringPatternOf(s)) {
+        case 'exact':
+          return Object.freeze({ name, kind: 'exact', value: s.exact ?? '', ...common, ...ignoreCase });
+        case 'prefix':
+          return Object.freeze({ name, kind: 'prefix', value: nonEmpty(s.prefix, where, 'string_match.prefix'), ...common, ...ignoreCase });
+        case 'suffix':
+          return Object.freeze({ name, kind: 'suffix', value: nonEmpty(s.suffix, where, 'string_match.suffix'), ...common, ...ignoreCase });
+        case 'contains':
+          return Object.freeze({ name, kind: 'contains', value: nonEmpty(s.contains, where, 'string_match.contains'), ...common, ...ignoreCase });
+        case 'safe_regex':
+          // Envoy refuses ignore_case with safe_regex; RE2 spells it (?i).
+          if (s.ignore_case === true) throw invalid(where, 'string_match sets ignore_case with safe_regex, which Envoy refuses; write (?i) in the regex instead');
+          return Object.freeze({ name, kind: 'regex', value: regexOf(s.safe_regex?.regex, where), ...common });
+        default:
+          throw invalid(where, 'string_match sets no pattern; set exact, prefix, suffix, contains or safe_regex');
+      }
+    }
+    default:
+      // Envoy: a matcher with no specifier is a presence check.
+      return Object.freeze({ name, kind: 'present', present: true, ...common });
+  }
+}
+
+function specifierOf(h: HeaderMatcherProto): string | undefined {
+  const keys = ['exact_match', 'safe_regex_match', 'range_match', 'present_match', 'prefix_match', 'suffix_match', 'contains_match', 'string_match'] as const;
+  return keys.find((k) => h[k] !== undefined);
+}
+
+function stringPatternOf(s: NonNullable<HeaderMatcherProto['string_match']>): string | undefined {
+  return (['exact', 'prefix', 'suffix', 'safe_regex', 'contains'] as const).find((k) => s[k] !== undefined);
+}
+
+function nonEmpty(value: string | undefined, where: string, field: string): string {
+  if (value === undefined || value === '') throw invalid(where, `${field} is empty, which Envoy refuses; use present_match to match any value`);
+  return value;
+}
+
+function regexOf(pattern: string | undefined, where: string): string {
+  if (pattern === undefined || pattern === '') throw invalid(where, 'safe_regex has no regex; set regex');
+  const problem = regexCheck(pattern);
+  if (problem !== undefined) throw invalid(where, problem);
+  return pattern;
+}
+
+function invalid(where: string, message: string): MeshError {
+  return new MeshError(MeshErrorCode.CONFIG, where === '' ? `route configuration ${message}` : `${where} ${message}`);
+}

@@ -1,0 +1,137 @@
+// The options of XdsConfigSource and how they resolve against the bootstrap
+// file and the environment into two stream targets, credentials and a node.
+import * as fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { MeshError, MeshErrorCode } from '../protocol';
+import type { BackoffOptions } from './backoff';
+import { Bootstrap, readBootstrap } from './bootstrap';
+import type { NodeProto } from './envoy-types';
+import { istioNodeId, uniqueNodeId } from './node-identity';
+
+export interface XdsTlsOptions {
+  /** PEM text, or a path to a PEM file: the CA that signs the control plane's certificate (Istio's root-cert.pem). */
+  ca?: string | Buffer;
+  /** Client certificate and key for mutual TLS. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
+export interface XdsOptions {
+  /** Aeraki's MetaRDS server, `host:port` (default: AERAKI_XDS_ADDR/AERAKI_XDS_PORT, else the ADS server). */
+  metaRds?: string;
+  /** istiod (or the istio-agent xDS proxy) for CDS and EDS, `host:port` (default: the bootstrap's first server, else metaRds). */
+  ads?: string;
+  /** Path of a gRPC xDS bootstrap file (default: GRPC_XDS_BOOTSTRAP). */
+  bootstrap?: string;
+  /** Node id; 'istio' = this pod's sidecar id; default: the bootstrap's, else an Istio-shaped id unique to this process. */
+  nodeId?: string;
+  /** TLS (and mTLS with cert+key) to both servers; plaintext when absent (Aeraki 1.4.x). */
+  tls?: XdsTlsOptions;
+  /** Route configs to ask for from the start, as `host:port` or `<host>_<port>`; none = every route config the server has. */
+  services?: readonly string[];
+  /** start() rejects when no complete config arrived by then (default 30000). */
+  waitForConfigMs?: number;
+  /** When the control plane cannot be reached at start: 'error' rejects at once, 'wait' (default) retries until waitForConfigMs. */
+  onControlPlaneDown?: 'error' | 'wait';
+  /** A file holding the last good config, used at start while the control plane is unreachable. */
+  cacheFile?: string;
+  /** A requested resource not delivered within this time counts as absent (default 15000, as gRPC). */
+  resourceTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  /** Environment to read (default process.env); for tests. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ResolvedXdsOptions {
+  readonly rdsTarget: string;
+  readonly adsTarget: string;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly node: NodeProto;
+}
+
+const AERAKI_DEFAULT_PORT = '15010';
+
+export function resolveXdsOptions(options: XdsOptions): ResolvedXdsOptions {
+  const env = options.env ?? process.env;
+  const bootstrap = readBootstrap(options.bootstrap, env);
+  const server = bootstrap?.xdsServers[0];
+  const aeraki = aerakiTarget(env);
+  const ads = options.ads ?? server?.serverUri ?? options.metaRds ?? aeraki;
+  const rds = options.metaRds ?? aeraki ?? ads;
+  if (rds === undefined || ads === undefined) {
+    throw new MeshError(
+      MeshErrorCode.CONFIG,
+      'no xDS server to connect to; set xds.metaRds (Aeraki, e.g. aeraki.istio-system:15010) and xds.ads (istiod), or AERAKI_XDS_ADDR, or a GRPC_XDS_BOOTSTRAP file',
+    );
+  }
+  return {
+    rdsTarget: stripScheme(rds),
+    adsTarget: stripScheme(ads),
+    credentials: credentialsFor(options.tls, bootstrap),
+    node: nodeFor(options.nodeId, bootstrap),
+  };
+}
+
+/** AERAKI_XDS_ADDR and AERAKI_XDS_PORT, as Aeraki's flags spell them (the port may be ":15010"). */
+function aerakiTarget(env: NodeJS.ProcessEnv): string | undefined {
+  const addr = env.AERAKI_XDS_ADDR;
+  if (addr === undefined || addr === '') return undefined;
+  const port = (env.AERAKI_XDS_PORT ?? AERAKI_DEFAULT_PORT).replace(/^:/, '') || AERAKI_DEFAULT_PORT;
+  return `${addr}:${port}`;
+}
+
+function stripScheme(target: string): string {
+  return target.replace(/^(dns|xds|grpc|http|https):\/\/\/?/, '');
+}
+
+function credentialsFor(tls: XdsTlsOptions | undefined, bootstrap: Bootstrap | undefined): grpc.ChannelCredentials {
+  if (tls !== undefined) {
+    const cert = pem(tls.cert, 'tls.cert');
+    const key = pem(tls.key, 'tls.key');
+    if ((cert === null) !== (key === null)) {
+      throw new MeshError(MeshErrorCode.CONFIG, 'xds.tls needs both cert and key for mutual TLS, or neither for server-only TLS');
+    }
+    return grpc.credentials.createSsl(pem(tls.ca, 'tls.ca'), key, cert);
+  }
+  const creds = bootstrap?.xdsServers[0].channelCreds;
+  if (creds?.type === 'tls') {
+    const c = creds.config ?? {};
+    const file = (k: string): Buffer | null => (typeof c[k] === 'string' ? pem(c[k] as string, `bootstrap channel_creds ${k}`) : null);
+    return grpc.credentials.createSsl(file('ca_certificate_file'), file('private_key_file'), file('certificate_file'));
+  }
+  if (creds?.type === 'google_default') return grpc.credentials.createSsl();
+  return grpc.credentials.createInsecure();
+}
+
+/** PEM text as given, or the content of the file it names. */
+function pem(value: string | Buffer | undefined, what: string): Buffer | null {
+  if (value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value;
+  if (value.includes('-----BEGIN')) return Buffer.from(value);
+  try {
+    return fs.readFileSync(value);
+  } catch (err) {
+    throw new MeshError(MeshErrorCode.CONFIG, `xds ${what}: cannot read ${value} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give PEM text or a readable file path`);
+  }
+}
+
+function nodeFor(nodeId: string | undefined, bootstrap: Bootstrap | undefined): NodeProto {
+  const base: NodeProto = { ...(bootstrap?.node ?? {}) };
+  base.id = nodeId === 'istio' ? istioNodeId() : (nodeId ?? bootstrap?.node?.id ?? uniqueNodeId());
+  base.user_agent_name = 'meta-mesh';
+  base.user_agent_version = userAgentVersion();
+  base.client_features = ['envoy.lb.does_not_support_overprovisioning'];
+  return base;
+}
+
+function userAgentVersion(): string {
+  // Built code runs from dist/lib/xds, source from lib/xds.
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      return (require(rel) as { version: string }).version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return 'unknown';
+}

@@ -1,0 +1,88 @@
+// Loads meta-mesh's own .proto subset (lib/xds/proto) once per process and
+// hands out the two xDS services and a codec per resource type. The .proto
+// files ship as source (tsc does not copy them), so they are found relative
+// to this file in both layouts: lib/xds (source) and dist/lib/xds (built).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { MeshError, MeshErrorCode } from '../protocol';
+import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, RouteConfigurationProto } from './envoy-types';
+import { TYPE_CDS, TYPE_EDS, TYPE_RDS } from './type-urls';
+
+/** Decoding options shared with the reference tests: names as in the .proto, 64-bit ints as strings, enums by name. */
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = Object.freeze({
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+});
+
+const PROTO_FILES = ['envoy-discovery.proto', 'envoy-rds.proto', 'resource-codec.proto'];
+
+export interface ResourceCodec<T> {
+  encode(resource: T): Buffer;
+  decode(bytes: Buffer): T;
+}
+
+export interface XdsProtos {
+  readonly ads: grpc.ServiceDefinition;
+  readonly rds: grpc.ServiceDefinition;
+  readonly AdsClient: grpc.ServiceClientConstructor;
+  readonly RdsClient: grpc.ServiceClientConstructor;
+  readonly codecs: {
+    readonly [TYPE_RDS]: ResourceCodec<RouteConfigurationProto>;
+    readonly [TYPE_CDS]: ResourceCodec<ClusterProto>;
+    readonly [TYPE_EDS]: ResourceCodec<ClusterLoadAssignmentProto>;
+  };
+}
+
+let loaded: XdsProtos | undefined;
+
+/** The directory holding meta-mesh's .proto files. */
+export function protoDir(): string {
+  const candidates = [path.join(__dirname, 'proto'), path.resolve(__dirname, '../../../lib/xds/proto')];
+  for (const dir of candidates) if (fs.existsSync(path.join(dir, PROTO_FILES[0]))) return dir;
+  throw new MeshError(
+    MeshErrorCode.INTERNAL,
+    `meta-mesh's xDS .proto files are missing (looked in ${candidates.join(', ')}); reinstall meta-mesh or publish lib/xds/proto with it`,
+  );
+}
+
+export function xdsProtos(): XdsProtos {
+  if (loaded !== undefined) return loaded;
+  const definition = protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
+  const pkg = grpc.loadPackageDefinition(definition);
+  const codecService = definition['meta_mesh.xds.v1.ResourceCodec'] as protoLoader.ServiceDefinition;
+  const codec = <T>(method: string): ResourceCodec<T> => {
+    const m = codecService[method];
+    return { encode: (r) => m.requestSerialize(r as object), decode: (b) => m.requestDeserialize(b) as T };
+  };
+  const AdsClient = lookup(pkg, 'envoy.service.discovery.v3.AggregatedDiscoveryService');
+  const RdsClient = lookup(pkg, 'envoy.service.route.v3.RouteDiscoveryService');
+  loaded = {
+    ads: AdsClient.service,
+    rds: RdsClient.service,
+    AdsClient,
+    RdsClient,
+    codecs: {
+      [TYPE_RDS]: codec<RouteConfigurationProto>('RouteConfiguration'),
+      [TYPE_CDS]: codec<ClusterProto>('Cluster'),
+      [TYPE_EDS]: codec<ClusterLoadAssignmentProto>('ClusterLoadAssignment'),
+    },
+  };
+  return loaded;
+}
+
+/** Packs a resource as the Any a DiscoveryResponse carries. */
+export function packResource(typeUrl: keyof XdsProtos['codecs'], resource: object): AnyResource {
+  const codec = xdsProtos().codecs[typeUrl] as ResourceCodec<object>;
+  return { type_url: typeUrl, value: codec.encode(resource) };
+}
+
+function lookup(pkg: grpc.GrpcObject, name: string): grpc.ServiceClientConstructor {
+  let at: unknown = pkg;
+  for (const part of name.split('.')) at = (at as Record<string, unknown>)[part];
+  return at as grpc.ServiceClientConstructor;
+}

@@ -1,0 +1,194 @@
+// One state-of-the-world xDS stream to one server (MetaRDS StreamRoutes or
+// ADS StreamAggregatedResources). It keeps, per resource type, the names
+// subscribed and the last accepted version and nonce; ACKs and NACKs each
+// response by the book; and on any failure reconnects with backoff and
+// resubscribes everything.
+import * as grpc from '@grpc/grpc-js';
+import { Backoff, BackoffOptions } from './backoff';
+import type { DiscoveryRequestProto, DiscoveryResponseProto, NodeProto } from './envoy-types';
+import { XdsTypeUrl, isXdsTypeUrl } from './type-urls';
+import { xdsProtos } from './xds-protos';
+
+/** google.rpc.Code INVALID_ARGUMENT, what Envoy puts in a NACK. */
+const INVALID_ARGUMENT = 3;
+
+export interface XdsStreamOptions {
+  readonly kind: 'rds' | 'ads';
+  readonly target: string;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly node: NodeProto;
+  readonly backoff?: BackoffOptions;
+  /** Applies one response; returns the reasons its invalid resources were refused (empty = ACK). */
+  readonly onResponse: (typeUrl: XdsTypeUrl, response: DiscoveryResponseProto) => readonly string[];
+  /** The stream went up (first response) or down (with the reason). */
+  readonly onState: (up: boolean, error?: string) => void;
+  /** A new stream was opened and every subscription sent on it. */
+  readonly onOpen?: () => void;
+}
+
+interface Subscription {
+  /** undefined = wildcard (every resource of the type). */
+  names: string[] | undefined;
+  /** Last version accepted on a stream, sent back so the server knows what we have. */
+  version: string;
+  nonce: string;
+}
+
+export interface XdsStreamState {
+  readonly kind: 'rds' | 'ads';
+  readonly target: string;
+  readonly connected: boolean;
+  readonly lastError?: string;
+  readonly versions: Record<string, string>;
+}
+
+export class XdsStream {
+  private readonly client: grpc.Client;
+  private readonly backoff: Backoff;
+  private readonly subs = new Map<XdsTypeUrl, Subscription>();
+  private call: grpc.ClientDuplexStream<DiscoveryRequestProto, DiscoveryResponseProto> | undefined;
+  private sentNode = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private up = false;
+  private lastError: string | undefined;
+
+  constructor(private readonly options: XdsStreamOptions) {
+    const protos = xdsProtos();
+    const Client = options.kind === 'ads' ? protos.AdsClient : protos.RdsClient;
+    this.client = new Client(options.target, options.credentials, {
+      'grpc.keepalive_time_ms': 300_000,
+      // A full MetaRDS snapshot of a large mesh is well above gRPC's 4 MB default.
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+    });
+    this.backoff = new Backoff(options.backoff);
+  }
+
+  /** A stream is open (it may not have answered yet). */
+  get isOpen(): boolean {
+    return this.call !== undefined;
+  }
+
+  get target(): string {
+    return this.options.target;
+  }
+
+  /** Sets the names wanted for a type (undefined = wildcard) and tells the server when they changed. */
+  subscribe(typeUrl: XdsTypeUrl, names: readonly string[] | undefined): void {
+    const sorted = names === undefined ? undefined : [...new Set(names)].sort();
+    let sub = this.subs.get(typeUrl);
+    if (sub !== undefined && sameNames(sub.names, sorted)) return;
+    if (sub === undefined) {
+      sub = { names: sorted, version: '', nonce: '' };
+      this.subs.set(typeUrl, sub);
+    } else {
+      sub.names = sorted;
+    }
+    if (this.call === undefined) this.open();
+    else this.send(typeUrl, sub, sub.version);
+  }
+
+  names(typeUrl: XdsTypeUrl): readonly string[] | undefined {
+    return this.subs.get(typeUrl)?.names;
+  }
+
+  state(): XdsStreamState {
+    const versions: Record<string, string> = {};
+    for (const [t, s] of this.subs) versions[t] = s.version;
+    return { kind: this.options.kind, target: this.options.target, connected: this.up, ...(this.lastError === undefined ? {} : { lastError: this.lastError }), versions };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const call = this.call;
+    this.call = undefined;
+    call?.cancel();
+    this.client.close();
+  }
+
+  private open(): void {
+    if (this.closed || this.call !== undefined) return;
+    const method = this.options.kind === 'ads' ? 'StreamAggregatedResources' : 'StreamRoutes';
+    const call = (this.client as unknown as Record<string, () => XdsStream['call']>)[method]() as NonNullable<XdsStream['call']>;
+    this.call = call;
+    this.sentNode = false;
+    call.on('data', (response: DiscoveryResponseProto) => this.onData(call, response));
+    call.on('error', (err: grpc.ServiceError) => this.onEnd(call, `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`));
+    call.on('end', () => this.onEnd(call, 'the server ended the stream'));
+    // A new stream starts from scratch on the server: no nonce, and every subscription again.
+    for (const [typeUrl, sub] of this.subs) {
+      sub.nonce = '';
+      this.send(typeUrl, sub, sub.version);
+    }
+    this.options.onOpen?.();
+  }
+
+  private onData(call: NonNullable<XdsStream['call']>, response: DiscoveryResponseProto): void {
+    if (call !== this.call) return;
+    this.backoff.reset();
+    if (!this.up) {
+      this.up = true;
+      this.lastError = undefined;
+      this.options.onState(true);
+    }
+    const typeUrl = response.type_url ?? '';
+    const sub = isXdsTypeUrl(typeUrl) ? this.subs.get(typeUrl) : undefined;
+    if (sub === undefined) return; // a type we never asked for: nothing to ACK
+    sub.nonce = response.nonce ?? '';
+    let errors: readonly string[];
+    try {
+      errors = this.options.onResponse(typeUrl as XdsTypeUrl, response);
+    } catch (err) {
+      errors = [`meta-mesh could not apply the response: ${(err as Error).message}`];
+    }
+    if (errors.length === 0) {
+      sub.version = response.version_info ?? '';
+      this.send(typeUrl as XdsTypeUrl, sub, sub.version);
+    } else {
+      // NACK: the version we still run, the nonce we refuse, and why.
+      this.send(typeUrl as XdsTypeUrl, sub, sub.version, { code: INVALID_ARGUMENT, message: errors.join('; ') });
+    }
+  }
+
+  private onEnd(call: NonNullable<XdsStream['call']>, reason: string): void {
+    if (call !== this.call) return;
+    this.call = undefined;
+    call.removeAllListeners('data');
+    // Keep an error listener: grpc-js may still emit one, and an unheard 'error' would crash the process.
+    call.on('error', () => undefined);
+    this.lastError = reason;
+    this.up = false;
+    this.options.onState(false, reason);
+    const delay = this.backoff.next();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.open();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private send(typeUrl: XdsTypeUrl, sub: Subscription, version: string, error?: { code: number; message: string }): void {
+    const call = this.call;
+    if (call === undefined) return;
+    const request: DiscoveryRequestProto = {
+      version_info: version,
+      resource_names: sub.names ?? [],
+      type_url: typeUrl,
+      response_nonce: sub.nonce,
+    };
+    if (!this.sentNode) {
+      request.node = this.options.node;
+      this.sentNode = true;
+    }
+    if (error !== undefined) request.error_detail = error;
+    call.write(request);
+  }
+}
+
+function sameNames(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}

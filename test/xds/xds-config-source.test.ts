@@ -1,0 +1,190 @@
+// XdsConfigSource against meta-mesh's local control plane, over real gRPC
+// streams on 127.0.0.1: config arrives as one Snapshot, bad resources are
+// NACKed while the last good config stays, and a restarted control plane is
+// found again.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfigFiles, snapshotToJSON } from '../../lib/config';
+import type { Snapshot } from '../../lib/config/model';
+import { RouteTable } from '../../lib/route';
+import { ControlPlaneServer, TYPE_RDS, XdsConfigSource } from '../../lib/xds';
+import type { XdsConfigSourceOptions } from '../../lib/xds';
+
+const DEMO = path.resolve(__dirname, '../../../test/fixtures/config/thrift-demo');
+const HOST = 'thrift-sample-server.meta-thrift.svc.cluster.local';
+const RC = `${HOST}_9090`;
+const V1 = `outbound|9090|v1|${HOST}`;
+
+/** Snapshot content without the parts xDS does not carry (fault, version, warnings). */
+function comparable(s: Snapshot): unknown {
+  const json = snapshotToJSON(s);
+  for (const rc of Object.values(json.routeConfigs)) for (const r of rc.routes) delete (r as { fault?: unknown }).fault;
+  return json.routeConfigs;
+}
+
+function nextSnapshot(list: Snapshot[], count: number): Promise<Snapshot> {
+  return new Promise((resolve) => {
+    const poll = () => (list.length >= count ? resolve(list[count - 1]) : setImmediate(poll));
+    poll();
+  });
+}
+
+describe('XdsConfigSource with the local control plane', () => {
+  let cp: ControlPlaneServer | undefined;
+  let source: XdsConfigSource | undefined;
+  afterEach(async () => {
+    source?.close();
+    source = undefined;
+    await cp?.close();
+    cp = undefined;
+  });
+
+  const start = async (opts: Partial<XdsConfigSourceOptions> = {}, seen: Snapshot[] = []) => {
+    const target = `127.0.0.1:${cp!.port}`;
+    source = await XdsConfigSource.start({ metaRds: target, ads: target, backoff: { initialMs: 20, maxMs: 200 }, ...opts }, (s) => seen.push(s));
+    return seen;
+  };
+
+  it('turns MetaRDS routes, CDS clusters and EDS endpoints into one Snapshot equal to the YAML one', async () => {
+    const expected = await loadConfigFiles([DEMO]);
+    cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1', watch: false });
+    const seen = await start();
+    assert.equal(seen.length, 1);
+    const got = seen[0];
+    assert.deepEqual(comparable(got), comparable(expected));
+    assert.deepEqual([...got.services.keys()], [`${HOST}:9090`]);
+    // Only the clusters the routes name are asked for, with their endpoints.
+    const routed = new Set(expected.routeConfigs.get(RC)!.routes.flatMap((r) => r.clusters.map((c) => c.cluster)));
+    assert.deepEqual(new Set(got.clusters.keys()), routed);
+    for (const name of routed) {
+      const want = expected.clusters.get(name)!;
+      const have = got.clusters.get(name)!;
+      assert.equal(have.lbPolicy, want.lbPolicy);
+      assert.equal(have.connectTimeoutMs, want.connectTimeoutMs);
+      assert.deepEqual(have.endpoints.map((e) => [e.address, e.port, e.weight, e.healthy]), want.endpoints.map((e) => [e.address, e.port, e.weight, true]));
+    }
+    assert.equal(source!.dump().resources.every((r) => r.clientStatus === 'ACKED'), true);
+  });
+
+  it('asks for a service on demand and resolves once its routes are in a snapshot', async () => {
+    cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1', watch: false });
+    const seen = await start({ services: ['unknown.svc:1'], resourceTimeoutMs: 200 });
+    assert.equal(seen[0].routeConfigs.size, 0);
+    assert.match(seen[0].warnings.join('\n'), /unknown\.svc_1 is not served/);
+    await source!.watchService(HOST, 9090);
+    assert.ok(source!.snapshot!.routeConfigs.has(RC));
+    assert.ok(source!.snapshot!.clusters.has(V1));
+  });
+
+  it('NACKs a route with a regex RE2 rejects and a route with no cluster, keeping the last good snapshot', async () => {
+    cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1', watch: false });
+    const nacks: string[] = [];
+    cp.on('nack', (_t, message) => nacks.push(message));
+    const seen = await start();
+    const good = seen[0];
+    const before = cp.version(TYPE_RDS);
+    const bad = cp.setRawResources(TYPE_RDS, [
+      {
+        name: RC,
+        virtual_hosts: [
+          {
+            name: 'dummy',
+            routes: [
+              { name: 'lookahead', match: { prefix: '/', headers: [{ name: 'method', safe_regex_match: { regex: '(?=a)b' } }] }, route: { cluster: V1 } },
+              { name: 'nowhere', match: { prefix: '/' }, route: {} },
+            ],
+          },
+        ],
+      },
+    ]);
+    await new Promise<void>((resolve) => cp!.once('nack', () => resolve()));
+    assert.match(nacks[0], /lookahead/);
+    assert.match(nacks[0], /RE2/);
+    assert.equal(seen.length, 1, 'no snapshot for a refused update');
+    assert.equal(source!.snapshot, good);
+    const entry = source!.dump().resources.find((r) => r.name === RC)!;
+    assert.equal(entry.clientStatus, 'NACKED');
+    assert.equal(entry.versionInfo, before, 'the version in use is the last good one');
+    assert.equal(entry.errorState!.versionInfo, bad);
+    assert.match(entry.errorState!.details, /RE2/);
+    assert.match(source!.dump().servers[0].versions[TYPE_RDS], new RegExp(`^${before}$`));
+
+    // The missing cluster alone is refused too, with its own reason.
+    cp.setRawResources(TYPE_RDS, [{ name: RC, virtual_hosts: [{ name: 'dummy', routes: [{ name: 'nowhere', match: { prefix: '/' }, route: {} }] }] }]);
+    await new Promise<void>((resolve) => cp!.once('nack', () => resolve()));
+    assert.match(nacks[1], /'nowhere' names no cluster/);
+    assert.equal(source!.snapshot, good);
+  });
+
+  it('reconnects to a restarted control plane and applies the config it then serves', async () => {
+    cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1', watch: false });
+    const port = cp.port;
+    const seen = await start();
+    await cp.close();
+    cp = undefined;
+    // The control plane is gone: traffic keeps the last good snapshot.
+    assert.equal(source!.snapshot, seen[0]);
+    const changed = await loadConfigFiles([DEMO]);
+    const routes = changed.routeConfigs.get(RC)!.routes;
+    const only = { ...routes[1], name: 'all-to-v1', clusters: [{ cluster: V1, weight: 1 }], mirrors: [], hashPolicy: [] };
+    const next: Snapshot = { ...changed, routeConfigs: new Map([[RC, { name: RC, routes: [only] }]]) };
+    cp = await ControlPlaneServer.start({ snapshot: next, port, host: '127.0.0.1' });
+    const s = await nextSnapshot(seen, 2);
+    assert.deepEqual(s.routeConfigs.get(RC)!.routes.map((r) => r.name), ['all-to-v1']);
+    // The RDS and ADS streams reconnect on their own backoff; the second may come back a moment later.
+    for (let i = 0; i < 200 && !source!.dump().servers.every((x) => x.connected); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(source!.dump().servers.every((x) => x.connected), true);
+  });
+
+  it('applies 10,000 routes pushed at once as one snapshot', async () => {
+    const base = await loadConfigFiles([DEMO]);
+    cp = await ControlPlaneServer.start({ snapshot: base, port: 0, host: '127.0.0.1' });
+    const seen = await start();
+    const template = base.routeConfigs.get(RC)!.routes[0];
+    const routes = Array.from({ length: 10_000 }, (_, i) => ({ ...template, name: `r${i}`, match: [{ name: 'method', kind: 'exact' as const, value: `m${i}` }] }));
+    cp.setSnapshot({ ...base, routeConfigs: new Map([[RC, { name: RC, routes }]]) });
+    const s = await nextSnapshot(seen, 2);
+    assert.equal(s.routeConfigs.get(RC)!.routes.length, 10_000);
+    assert.equal(RouteTable.compile(s.routeConfigs.get(RC)!).size, 10_000);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.length, 2, 'one snapshot for the whole update');
+  });
+
+  it('starts from the cache file while the control plane is unreachable', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-xds-'));
+    const cacheFile = path.join(dir, 'last-good.json');
+    try {
+      cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1', watch: false });
+      const first = await start({ cacheFile });
+      await source!.flushCache();
+      source!.close();
+      const port = cp.port;
+      await cp.close();
+      cp = undefined;
+      const seen: Snapshot[] = [];
+      source = await XdsConfigSource.start({ metaRds: `127.0.0.1:${port}`, ads: `127.0.0.1:${port}`, cacheFile, waitForConfigMs: 2000 }, (s) => seen.push(s));
+      assert.deepEqual(comparable(seen[0]), comparable(first[0]));
+      assert.equal(source.dump().resources.every((r) => r.fromCache === true), true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects start after waitForConfigMs naming what is missing and the unreachable server', async () => {
+    cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1' });
+    const port = cp.port;
+    await cp.close();
+    cp = undefined;
+    await assert.rejects(
+      XdsConfigSource.start({ metaRds: `127.0.0.1:${port}`, services: [`${HOST}:9090`], waitForConfigMs: 300, backoff: { initialMs: 20 } }, () => undefined),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'TIMEOUT');
+        assert.match(err.message, new RegExp(`route configuration ${RC.replace(/\./g, '\\.')}`));
+        assert.match(err.message, /not connected/);
+        return true;
+      },
+    );
+  });
+});
