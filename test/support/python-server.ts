@@ -18,6 +18,14 @@ export function startPythonServer(transport: 'framed' | 'buffered' | 'header', p
   });
   const events: string[] = [];
   let stderr = '';
+  let exitedPromise: Promise<void> | undefined;
+  // Kills the server once; every later stop() resolves on the same exit.
+  const exitedOnce = (): Promise<void> =>
+    (exitedPromise ??= new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill('SIGKILL');
+    }));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
     let out = '';
@@ -39,12 +47,7 @@ export function startPythonServer(transport: 'framed' | 'buffered' | 'header', p
           resolve({
             port: Number(ready[1]),
             events,
-            stop: () =>
-              new Promise<void>((done) => {
-                if (child.exitCode !== null) return done();
-                child.once('exit', () => done());
-                child.kill('SIGKILL');
-              }),
+            stop: exitedOnce,
           });
         } else if (line.startsWith('EVENT ')) {
           events.push(line.slice(6));
