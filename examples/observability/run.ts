@@ -9,10 +9,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Mesh } from 'meta-mesh';
+import { createAccessLogFilter, createMetricsFilter, createTracingFilter, Mesh } from 'meta-mesh';
 import { createThriftConnection } from 'meta-mesh/thrift';
-// Until lib/index.ts re-exports lib/telemetry, the filters come from their folder.
-import { createAccessLogFilter, createMetricsFilter, createTracingFilter } from '../../lib/telemetry';
 import * as Calculator from '../../gen/calculator/js/Calculator';
 import { startCalculatorServer } from '../thrift-canary/servers';
 
