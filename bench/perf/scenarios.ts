@@ -3,7 +3,7 @@
 // meta-mesh scenarios (the clients themselves are in scenario-client.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Filter, MeshOptions } from 'meta-mesh';
+import { createRateLimitFilter, LocalRateLimiter, type Filter, type MeshOptions } from 'meta-mesh';
 import { otelMetricsFilter } from './otel-metrics-filter';
 
 export const SCENARIOS = ['raw', 'mesh-static', 'mesh-full', 'two-hop'] as const;
@@ -34,10 +34,13 @@ export const MESH_CONFIG_FILES: Partial<Record<ScenarioName, string>> = {
  */
 export const FULL_CHAIN = {
   meshOptions: {
-    // telemetry: { metrics: true },
+    // The mesh's own metrics filter, through the OTel API with no SDK registered.
+    telemetry: { metrics: true },
   } as Partial<MeshOptions> & Record<string, unknown>,
-  /** Adds an outbound filter that records OTel API metrics (no SDK: no-op instruments), as the mesh's metrics filter will. */
-  standInMetrics: true,
+  /** Adds an outbound filter that records OTel API metrics (no SDK: no-op instruments); off now the mesh's own filter runs. */
+  standInMetrics: false,
+  /** A client-side local rate limit (the MetaRouter's limit applies on servers), with a bucket no rate can drain. */
+  clientRateLimit: true,
 };
 
 /** Writes the scenario's YAML with the server's port filled in; returns its path. */
@@ -55,6 +58,10 @@ export function meshOptions(scenario: ScenarioName, configFile: string): MeshOpt
   const base: MeshOptions = { config: configFile, watch: false, logger: () => {} };
   if (scenario !== 'mesh-full') return base;
   const outbound: Filter[] = FULL_CHAIN.standInMetrics ? [otelMetricsFilter()] : [];
+  if (FULL_CHAIN.clientRateLimit) {
+    const local = new LocalRateLimiter({ tokenBucket: { maxTokens: 1e9, tokensPerFill: 1e9, fillIntervalMs: 1000 } });
+    outbound.push(createRateLimitFilter({ local }));
+  }
   return { ...base, ...FULL_CHAIN.meshOptions, filters: { outbound } };
 }
 
