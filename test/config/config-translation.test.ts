@@ -137,12 +137,25 @@ describe('config translation', () => {
     assert.equal(snapshot.services.get(`${host}:20880`)?.protocol, 'dubbo');
   });
 
-  it('warns once per field that is accepted but not enforced, naming file and line', () => {
+  it('carries maglev table size and outlier detection into the cluster, with no warning', () => {
     const snapshot = parseConfig([{ file: 'extra.yaml', text: readFileSync(EXTRA_SERVICES, 'utf8') }]);
-    assert.deepEqual(snapshot.warnings, [
-      "extra.yaml:44: DestinationRule cache/redis (document 3): spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize: 'tableSize' is accepted but not enforced yet",
-      "extra.yaml:45: DestinationRule cache/redis (document 3): spec.trafficPolicy.outlierDetection: 'outlierDetection' is accepted but not enforced yet",
-    ]);
+    assert.deepEqual(snapshot.warnings, []);
+    const redis = [...snapshot.clusters.values()].find((c) => c.lbPolicy === 'MAGLEV')!;
+    assert.ok(redis.lb?.maglev?.tableSize !== undefined && redis.lb.maglev.tableSize > 0);
+    assert.ok(redis.outlierDetection !== undefined);
+    // Istio sets the panic threshold from minHealthPercent once outlier detection is on.
+    assert.equal(redis.lb?.healthyPanicThreshold, redis.outlierDetection.minHealthPercent ?? 0);
+  });
+
+  it('warns once per field that is accepted but not enforced, naming file and line', () => {
+    const snapshot = parse(`${SERVICE.replace('  subsets:', '  trafficPolicy:\n    connectionPool:\n      http: {idleTimeout: 5s}\n    tls: {mode: ISTIO_MUTUAL}\n  subsets:')}`);
+    assert.deepEqual(
+      snapshot.warnings.map((w) => w.replace(/^a\.yaml:\d+: /, '')),
+      [
+        "DestinationRule default/calc (document 2): spec.trafficPolicy.connectionPool.http.idleTimeout: 'idleTimeout' is accepted but not enforced yet",
+        "DestinationRule default/calc (document 2): spec.trafficPolicy.tls: 'tls' is accepted but not enforced yet",
+      ],
+    );
   });
 
   it('warns about gateways and a DestinationRule for an undeclared host without failing, and carries rate limits', () => {
@@ -164,7 +177,6 @@ spec:
       snapshot.warnings.map((w) => w.replace(/^a\.yaml:\d+: /, '')),
       [
         "MetaRouter default/calc-route (document 3): spec.gateways: 'gateways' is accepted but not enforced yet",
-        "DestinationRule default/other (document 4): spec.trafficPolicy.connectionPool.tcp.maxConnections: 'maxConnections' is accepted but not enforced yet",
         `DestinationRule default/other (document 4): spec.host: no ServiceEntry declares host 'other.example', so this DestinationRule is ignored; declared hosts: ${CALC}`,
       ],
     );
