@@ -3,6 +3,7 @@
 // subset come from Istio's cluster name `outbound|<port>|<subset>|<host>`.
 import type { Cluster, Endpoint, LbPolicy, Locality } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
+import { policiesFromXds } from './cluster-policies-xds';
 import { durationMs } from './duration-ms';
 import type { ClusterLoadAssignmentProto, ClusterProto, HealthStatusName, StructProto } from './envoy-types';
 
@@ -61,6 +62,7 @@ export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmen
   const { host, port, subset } = parseClusterName(name);
   const cla = c.type === 'EDS' ? assignment : c.load_assignment;
   const lbPolicy: LbPolicy = c.type === 'ORIGINAL_DST' ? 'PASSTHROUGH' : (LB_POLICIES[c.lb_policy ?? 'ROUND_ROBIN'] ?? 'ROUND_ROBIN');
+  const policies = policiesFromXds(c);
   return Object.freeze({
     name,
     host,
@@ -68,7 +70,10 @@ export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmen
     subset,
     endpoints: endpointsFromXds(cla),
     lbPolicy,
-    connectTimeoutMs: c.connect_timeout === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : durationMs(c.connect_timeout),
+    connectTimeoutMs: c.connect_timeout === undefined || c.connect_timeout === null ? DEFAULT_CONNECT_TIMEOUT_MS : durationMs(c.connect_timeout),
+    ...(policies.lb === undefined ? {} : { lb: policies.lb }),
+    ...(policies.thresholds === undefined ? {} : { thresholds: policies.thresholds }),
+    ...(policies.outlierDetection === undefined ? {} : { outlierDetection: policies.outlierDetection }),
   });
 }
 

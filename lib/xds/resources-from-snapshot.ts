@@ -4,6 +4,7 @@
 // Cluster plus ClusterLoadAssignment per cluster, shaped as istiod writes them.
 import type { Cluster, MetadataMatcher, Route, Snapshot } from '../config/model';
 import { durationOf } from './duration-ms';
+import { policiesToXds } from './cluster-policies-xds';
 import type { ClusterLoadAssignmentProto, ClusterProto, HeaderMatcherProto, LocalityLbEndpointsProto, RouteConfigurationProto, RouteProto } from './envoy-types';
 
 export interface XdsResources {
@@ -99,6 +100,7 @@ export function clusterToXds(c: Cluster): ClusterProto {
   if (out.type === 'EDS') out.eds_cluster_config = { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: c.name };
   if (c.lbPolicy === 'RING_HASH') out.ring_hash_lb_config = {};
   if (c.lbPolicy === 'MAGLEV') out.maglev_lb_config = {};
+  policiesToXds(c, out);
   return out;
 }
 
