@@ -23,3 +23,5 @@ export { FaultInjector } from './filters/fault-injection';
 export { parseRetryOn, shouldRetry } from './route/retry-on';
 export { RoundRobin, WeightedRandom, LeastRequest, RingHash, Maglev, LocalityAware } from './cluster/lb';
 export type { LbRuntime } from './cluster/lb';
+export { InboundServer } from './downstream/inbound-server';
+export type { InboundServerOptions } from './downstream/inbound-server';

@@ -4,9 +4,8 @@
 // interface and method name, and read the call's attachments with
 // getCallMetadata().
 import { AsyncLocalStorage } from 'node:async_hooks';
-import * as net from 'node:net';
-import { FrameReader, MeshError, MeshErrorCode, type Call, type Handler, type Mesh, type Message, type Metadata, type Reply, type Service } from 'meta-mesh';
-import { createDubboCodec, dubboCodecFactory, type DubboCodec } from './codec/dubbo-codec';
+import { InboundServer, MeshError, MeshErrorCode, type Call, type Mesh, type Metadata, type Reply } from 'meta-mesh';
+import { createDubboCodec, type DubboCodec } from './codec/dubbo-codec';
 import { dubboStatusReply } from './codec/dubbo-error-reply';
 import { DubboStatus } from './codec/dubbo-frame';
 import { exceptionResponse, readInvocation, resultResponse } from './dubbo-invocation';
@@ -22,6 +21,11 @@ export interface DubboServerOptions {
   maxBodySize?: number;
   /** Names the service in inbound metadata and errors (default `inbound|<port>||`). */
   serviceName?: string;
+  /**
+   * The mesh service this provider is a workload of (its ServiceEntry host and port): that
+   * host's MetaRouter localRateLimit and globalRateLimit then apply here, as Aeraki applies them inbound.
+   */
+  service?: { host: string; port: number };
 }
 
 const inboundCall = new AsyncLocalStorage<Call>();
@@ -32,104 +36,37 @@ export function getCallMetadata(): Metadata | undefined {
 }
 
 export class DubboServer {
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  private readonly chain: Handler;
+  private readonly inbound: InboundServer;
   private readonly services: ReadonlyMap<string, DubboServiceHandlers>;
-  private service: Service;
-  private closed = false;
 
-  constructor(
-    private readonly mesh: Mesh,
-    private readonly options: DubboServerOptions,
-  ) {
+  constructor(mesh: Mesh, options: DubboServerOptions) {
     if (options === null || typeof options !== 'object' || options.services === null || typeof options.services !== 'object') {
       throw new MeshError(MeshErrorCode.CONFIG, "createDubboServer needs { services: { 'org.example.DemoService': { method(...args) { ... } } } }");
     }
     this.services = new Map(Object.entries(options.services));
+    const maxBodySize = options.maxBodySize;
     // Fail on a bad option now, not on the first connection.
-    createDubboCodec({ maxBodySize: options.maxBodySize });
-    const name = options.serviceName ?? 'inbound||';
-    this.service = { host: name, port: 0, portName: '', protocol: 'dubbo', routeConfigName: name };
-    this.chain = mesh.inbound((call) => this.invoke(call));
-    this.server = net.createServer((socket) => this.accept(socket));
-    mesh.onClose(() => this.close());
+    createDubboCodec({ maxBodySize });
+    this.inbound = new InboundServer(mesh, {
+      codecFactory: { protocol: 'dubbo', create: () => createDubboCodec({ maxBodySize }) },
+      terminal: (call) => this.invoke(call),
+      ...(options.service === undefined ? {} : { served: options.service }),
+      ...(options.serviceName === undefined ? {} : { serviceName: options.serviceName }),
+    });
   }
 
   /** Starts listening; resolves with the bound port (pass 0 for any free port). */
   listen(port = 0, host = '127.0.0.1'): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const bound = (this.server.address() as net.AddressInfo).port;
-        const name = this.options.serviceName ?? `inbound|${bound}||`;
-        this.service = { host: name, port: bound, portName: '', protocol: 'dubbo', routeConfigName: name };
-        resolve(bound);
-      });
-    });
+    return this.inbound.listen(port, host);
   }
 
   get port(): number {
-    const address = this.server.address();
-    return address !== null && typeof address === 'object' ? address.port : 0;
+    return this.inbound.port;
   }
 
   /** Stops accepting and closes every connection. */
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.closed = true;
-    for (const socket of this.sockets) socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const codec = createDubboCodec({ maxBodySize: this.options.maxBodySize });
-    const reader = new FrameReader(codec, 'request');
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk, (message) => this.serve(socket, codec, message));
-      } catch (err) {
-        // The stream lost its framing: say why as a Dubbo BAD_REQUEST, then hang up.
-        socket.end(codec.encodeError(undefined, MeshError.from(err, MeshErrorCode.CODEC)));
-      }
-    });
-  }
-
-  private serve(socket: net.Socket, codec: DubboCodec, request: Message): void {
-    if (request.type === 'heartbeat') {
-      if (!socket.destroyed) socket.write(codec.encodeHeartbeatReply(request));
-      return;
-    }
-    if (request.type !== 'request' && request.type !== 'oneway') return; // stray replies from a confused peer
-    const call: Call = {
-      direction: 'inbound',
-      service: this.service,
-      request,
-      metadata: request.metadata,
-      mutation: new Map(),
-      codec,
-      codecFactory: dubboCodecFactory,
-      encodeOptions: undefined,
-      expectReply: request.type !== 'oneway',
-      startTime: performance.now(),
-      timeoutMs: this.mesh.defaultTimeoutMs,
-    };
-    this.chain(call).then(
-      (reply) => {
-        if (reply === undefined || !call.expectReply || socket.destroyed) return;
-        const mutation = reply.mutation === undefined || reply.mutation.size === 0 ? undefined : new Map(reply.mutation);
-        socket.write(codec.encode(reply.message, { requestId: request.requestId, mutation }));
-      },
-      (err: unknown) => {
-        if (!call.expectReply || socket.destroyed) return;
-        socket.write(codec.encodeError(request, MeshError.from(err)));
-      },
-    );
+    return this.inbound.close();
   }
 
   /** The terminal handler: decodes the arguments and runs the application's method. */

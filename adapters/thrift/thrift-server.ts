@@ -4,10 +4,10 @@
 // the generated Processor on each, so replies keep the caller's framing even
 // when handlers answer asynchronously (thrift's own THeader server does not).
 import { AsyncLocalStorage } from 'node:async_hooks';
-import * as net from 'node:net';
 import * as thrift from 'thrift';
-import { FrameReader, MeshError, MeshErrorCode, type Call, type Handler, type Mesh, type Message, type Metadata, type Reply, type Service } from 'meta-mesh';
-import { createThriftCodec, thriftCodecFactory, type ThriftCodec } from './codec/thrift-codec';
+import { InboundServer, MeshError, MeshErrorCode, type Call, type Mesh, type Metadata, type Reply } from 'meta-mesh';
+import { createThriftCodec, type ThriftCodec } from './codec/thrift-codec';
+import type { ThriftEncodeOptions } from './codec/thrift-encode';
 import { ThriftFrameState } from './codec/frame-state';
 import { protocolClass } from './thrift-options';
 import { receiverOf } from './thrift-lib';
@@ -44,94 +44,38 @@ export function getCallMetadata(): Metadata | undefined {
 }
 
 export class ThriftServer {
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  private readonly chain: Handler;
-  private readonly processor: ThriftProcessor;
-  private service: Service;
-  private closed = false;
+  private readonly inbound: InboundServer;
 
   constructor(
-    private readonly mesh: Mesh,
-    processor: ThriftProcessor,
-    private readonly options: ThriftServerOptions = {},
+    mesh: Mesh,
+    private readonly processor: ThriftProcessor,
+    options: ThriftServerOptions = {},
   ) {
-    this.processor = processor;
-    this.service = { host: options.serviceName ?? 'inbound||', port: 0, portName: '', protocol: 'thrift', routeConfigName: options.serviceName ?? 'inbound||' };
-    this.chain = mesh.inbound((call) => this.runProcessor(call), options.service);
-    this.server = net.createServer((socket) => this.accept(socket));
-    mesh.onClose(() => this.close());
+    const maxFrameSize = options.maxFrameSize;
+    // Fail on a bad option now, not on the first connection.
+    createThriftCodec({ maxFrameSize });
+    this.inbound = new InboundServer(mesh, {
+      codecFactory: { protocol: 'thrift', create: () => createThriftCodec({ maxFrameSize }) },
+      terminal: (call) => this.runProcessor(call),
+      ...(options.service === undefined ? {} : { served: options.service }),
+      ...(options.serviceName === undefined ? {} : { serviceName: options.serviceName }),
+      // Replies keep the caller's framing (THeader stays THeader, framed stays framed).
+      replyOptions: (request): ThriftEncodeOptions => ({ transport: ThriftFrameState.of(request).format.transport }),
+    });
   }
 
   /** Starts listening; resolves with the bound port (pass 0 for any free port). */
   listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const bound = (this.server.address() as net.AddressInfo).port;
-        const name = this.options.serviceName ?? `inbound|${bound}||`;
-        this.service = { host: name, port: bound, portName: '', protocol: 'thrift', routeConfigName: name };
-        resolve(bound);
-      });
-    });
+    return this.inbound.listen(port, host);
   }
 
   get port(): number {
-    const address = this.server.address();
-    return address !== null && typeof address === 'object' ? address.port : 0;
+    return this.inbound.port;
   }
 
   /** Stops accepting and closes every connection. */
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.closed = true;
-    for (const socket of this.sockets) socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const codec = createThriftCodec({ maxFrameSize: this.options.maxFrameSize });
-    const reader = new FrameReader(codec, 'request');
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk, (request) => this.serve(socket, codec, request));
-      } catch (err) {
-        // The stream lost its framing: say why in the protocol's own words, then hang up.
-        const error = MeshError.from(err, MeshErrorCode.CODEC);
-        socket.end(codec.encodeError(undefined, error));
-      }
-    });
-  }
-
-  private serve(socket: net.Socket, codec: ThriftCodec, request: Message): void {
-    const call: Call = {
-      direction: 'inbound',
-      service: this.service,
-      request,
-      metadata: request.metadata,
-      mutation: new Map(),
-      codec,
-      codecFactory: thriftCodecFactory,
-      encodeOptions: undefined,
-      expectReply: request.type !== 'oneway',
-      startTime: performance.now(),
-      timeoutMs: this.mesh.defaultTimeoutMs,
-    };
-    this.chain(call).then(
-      (reply) => {
-        if (reply === undefined || socket.destroyed) return;
-        socket.write(codec.encode(reply.message, { requestId: request.requestId, mutation: reply.mutation as Map<string, string> | undefined, transport: ThriftFrameState.of(request).format.transport }));
-      },
-      (err: unknown) => {
-        if (!call.expectReply || socket.destroyed) return;
-        socket.write(codec.encodeError(request, MeshError.from(err)));
-      },
-    );
+    return this.inbound.close();
   }
 
   /** The terminal handler: runs the generated processor on the call's bytes. */
