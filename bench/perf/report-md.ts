@@ -1,5 +1,6 @@
 // Writes bench/results/perf.md: the targets, then throughput, latency, CPU
 // per 1,000 calls and peak RSS tables, then how the run was made.
+import { FULL_CHAIN } from './scenarios';
 import type { PerfOptions } from './perf-options';
 import { addedP99Us, find, rolesOf, verdict, type Aggregate, type TargetCheck } from './results';
 import { PROCESS_ROLES, type CellResult, type ProcessRole } from './run-cell';
@@ -221,7 +222,11 @@ export function renderPerfMarkdown(
     if (info.fullChainWarnings.length > 0) out.push('');
     for (const w of info.fullChainWarnings) out.push(`- ${w}`);
     out.push('');
-    out.push('Its Mesh options are in `bench/perf/scenarios.ts` (`FULL_CHAIN`); an OTel-API metrics filter (no SDK) stands in for the mesh\'s own metrics filter until that lands.');
+    out.push(
+      FULL_CHAIN.standInMetrics
+        ? 'Its Mesh options are in `bench/perf/scenarios.ts` (`FULL_CHAIN`); an OTel-API metrics filter (no SDK) stands in for the mesh\'s own metrics filter.'
+        : 'Its Mesh options are in `bench/perf/scenarios.ts` (`FULL_CHAIN`): the mesh\'s own metrics filter (OTel API, no SDK registered), a client-side local rate limit, and the DestinationRule policies above.',
+    );
   }
   if (info.failures.length > 0) {
     out.push('');
