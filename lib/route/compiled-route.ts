@@ -16,6 +16,8 @@ export interface CompiledRetry {
   readonly isIdempotent: (method?: string) => boolean;
 }
 
+const NO_SCRATCH: string[] = [];
+
 /** Above this many clusters a binary search beats a linear walk. */
 const LINEAR_PICK_MAX = 8;
 
@@ -45,15 +47,16 @@ export class CompiledRoute {
   constructor(route: Route) {
     this.route = route;
     this.name = route.name;
-    this.matchers = route.match.map((m) => {
-      try {
-        return compileMatcher(m);
-      } catch (err) {
-        // Name the route too: a table can hold thousands of matchers on one key.
-        const e = MeshError.from(err, MeshErrorCode.CONFIG);
-        throw new MeshError(e.code, `route '${route.name}': ${e.message}`, { cause: err, details: { ...e.details, route: route.name } });
-      }
-    });
+    const match = route.match;
+    const matchers = new Array<MetadataPredicate>(match.length);
+    try {
+      for (let i = 0; i < match.length; i++) matchers[i] = compileMatcher(match[i]);
+    } catch (err) {
+      // Name the route too: a table can hold thousands of matchers on one key.
+      const e = MeshError.from(err, MeshErrorCode.CONFIG);
+      throw new MeshError(e.code, `route '${route.name}': ${e.message}`, { cause: err, details: { ...e.details, route: route.name } });
+    }
+    this.matchers = matchers;
 
     const retries = route.retries;
     this.retry =
@@ -72,7 +75,9 @@ export class CompiledRoute {
         details: { route: route.name },
       });
     }
-    this.clusterNames = clusters.map((c) => c.cluster);
+    const names = new Array<string>(clusters.length);
+    for (let i = 0; i < clusters.length; i++) names[i] = clusters[i].cluster;
+    this.clusterNames = names;
     this.cumulative = new Float64Array(clusters.length);
     let sum = 0;
     for (let i = 0; i < clusters.length; i++) {
@@ -99,7 +104,8 @@ export class CompiledRoute {
     this.responseMutation = toMap(route.responseMutation);
     this.mirrors = route.mirrors;
     this.hashPolicy = route.hashPolicy;
-    this.hashScratch = new Array<string>(route.hashPolicy.length);
+    // hashKey sorts only when there are two or more keys.
+    this.hashScratch = route.hashPolicy.length < 2 ? NO_SCRATCH : new Array<string>(route.hashPolicy.length);
   }
 
   /** True when every matcher of the route holds for `md` (AND; none = match). */

@@ -36,16 +36,16 @@ export class RouteTable {
     const keyPos = new Map<string, number>();
     const buckets: Map<string, number[]>[] = [];
     const unindexed: number[] = [];
-    const residual: MetadataPredicate[][] = [];
+    const residual: (readonly MetadataPredicate[])[] = new Array(routes.length);
     for (let r = 0; r < routes.length; r++) {
       const at = pick[r];
       const ps = routes[r].matchers;
       if (at < 0) {
         unindexed.push(r);
-        residual.push(ps.slice());
+        residual[r] = ps;
         continue;
       }
-      residual.push(ps.filter((_, i) => i !== at));
+      residual[r] = without(ps, at);
       const m = matchers[r][at];
       let k = keyPos.get(m.name);
       if (k === undefined) {
@@ -60,7 +60,7 @@ export class RouteTable {
     }
     this.residual = residual;
     this.indexKeys = keys;
-    this.indexMaps = buckets.map((b) => new Map([...b].map(([v, rs]) => [v, Int32Array.from(rs)])));
+    this.indexMaps = buckets.map(toIndexMap);
     this.unindexed = unindexed.length === 0 ? NO_ROUTES : Int32Array.from(unindexed);
     this.lists = new Array<Int32Array>(keys.length + 1).fill(NO_ROUTES);
     this.heads = new Int32Array(keys.length + 1);
@@ -162,37 +162,68 @@ function indexable(m: MetadataMatcher): boolean {
  * fewest routes share), so a lookup walks short candidate lists; ties go to
  * the key most routes use (typically "method"), so lookups consult few keys.
  */
-function chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]): number[] {
-  const pairCount = new Map<string, number>();
+function chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]): Int32Array {
+  // name → (value → routes using the pair), and name → routes using the key;
+  // each route counts once per pair and once per key.
+  const pairCount = new Map<string, Map<string, number>>();
   const keyCount = new Map<string, number>();
   for (const ms of matchers) {
-    const seen = new Set<string>();
-    for (const m of ms) {
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
       if (!indexable(m)) continue;
-      const pair = pairId(m);
-      if (!seen.has(pair)) pairCount.set(pair, (pairCount.get(pair) ?? 0) + 1);
-      if (!seen.has(m.name)) keyCount.set(m.name, (keyCount.get(m.name) ?? 0) + 1);
-      seen.add(pair).add(m.name);
+      let sameKey = false;
+      let samePair = false;
+      for (let j = 0; j < i; j++) {
+        const o = ms[j];
+        if (o.name !== m.name || !indexable(o)) continue;
+        sameKey = true;
+        if (o.value === m.value) samePair = true;
+      }
+      const value = m.value as string;
+      let values = pairCount.get(m.name);
+      if (values === undefined) {
+        values = new Map();
+        pairCount.set(m.name, values);
+      }
+      if (!samePair) values.set(value, (values.get(value) ?? 0) + 1);
+      if (!sameKey) keyCount.set(m.name, (keyCount.get(m.name) ?? 0) + 1);
     }
   }
-  const better = (a: MetadataMatcher, b: MetadataMatcher): boolean => {
-    const pa = pairCount.get(pairId(a)) as number;
-    const pb = pairCount.get(pairId(b)) as number;
-    if (pa !== pb) return pa < pb;
-    const ka = keyCount.get(a.name) as number;
-    const kb = keyCount.get(b.name) as number;
-    return ka !== kb ? ka > kb : a.name < b.name;
-  };
-  return matchers.map((ms) => {
+  const pick = new Int32Array(matchers.length);
+  for (let r = 0; r < matchers.length; r++) {
+    const ms = matchers[r];
     let at = -1;
+    let atPairs = 0;
+    let atKeys = 0;
     for (let i = 0; i < ms.length; i++) {
-      if (indexable(ms[i]) && (at < 0 || better(ms[i], ms[at]))) at = i;
+      const m = ms[i];
+      if (!indexable(m)) continue;
+      const pairs = (pairCount.get(m.name) as Map<string, number>).get(m.value as string) as number;
+      const keyUses = keyCount.get(m.name) as number;
+      const better = at < 0 || (pairs !== atPairs ? pairs < atPairs : keyUses !== atKeys ? keyUses > atKeys : m.name < ms[at].name);
+      if (better) {
+        at = i;
+        atPairs = pairs;
+        atKeys = keyUses;
+      }
     }
-    return at;
-  });
+    pick[r] = at;
+  }
+  return pick;
 }
 
-// Length-prefixed so no key/value pair can alias another.
-function pairId(m: MetadataMatcher): string {
-  return `${m.name.length}:${m.name}${m.value as string}`;
+const NO_PREDICATES: readonly MetadataPredicate[] = Object.freeze([]);
+
+/** `ps` without the predicate at `at`. */
+function without(ps: readonly MetadataPredicate[], at: number): readonly MetadataPredicate[] {
+  if (ps.length === 1) return NO_PREDICATES;
+  const out = new Array<MetadataPredicate>(ps.length - 1);
+  for (let i = 0, j = 0; i < ps.length; i++) if (i !== at) out[j++] = ps[i];
+  return out;
+}
+
+function toIndexMap(bucket: Map<string, number[]>): ReadonlyMap<string, Int32Array> {
+  const out = new Map<string, Int32Array>();
+  for (const [value, routes] of bucket) out.set(value, new Int32Array(routes));
+  return out;
 }

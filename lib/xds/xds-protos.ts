@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as protobuf from 'protobufjs';
 import { MeshError, MeshErrorCode } from '../protocol';
+import { plainDecoder } from './plain-decoder';
 import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, RouteConfigurationProto } from './envoy-types';
 import { TYPE_CDS, TYPE_EDS, TYPE_RDS } from './type-urls';
 
@@ -55,9 +57,13 @@ export function xdsProtos(): XdsProtos {
   const definition = protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
   const pkg = grpc.loadPackageDefinition(definition);
   const codecService = definition['meta_mesh.xds.v1.ResourceCodec'] as protoLoader.ServiceDefinition;
+  const codecs = loadRoot(protoDir()).lookupService('meta_mesh.xds.v1.ResourceCodec');
+  // Decoding skips proto-loader's decode-then-toObject copy (see plain-decoder.ts)
+  // but yields the same objects; encoding stays with proto-loader.
   const codec = <T>(method: string): ResourceCodec<T> => {
     const m = codecService[method];
-    return { encode: (r) => m.requestSerialize(r as object), decode: (b) => m.requestDeserialize(b) as T };
+    const decode = plainDecoder<T>(codecs.methods[method].resolvedRequestType as protobuf.Type);
+    return { encode: (r) => m.requestSerialize(r as object), decode };
   };
   const AdsClient = lookup(pkg, 'envoy.service.discovery.v3.AggregatedDiscoveryService');
   const RdsClient = lookup(pkg, 'envoy.service.route.v3.RouteDiscoveryService');
@@ -79,6 +85,20 @@ export function xdsProtos(): XdsProtos {
 export function packResource(typeUrl: keyof XdsProtos['codecs'], resource: object): AnyResource {
   const codec = xdsProtos().codecs[typeUrl] as ResourceCodec<object>;
   return { type_url: typeUrl, value: codec.encode(resource) };
+}
+
+/** The same protobufjs root proto-loader builds (its include-path resolution, keepCase), for plainDecoder. */
+function loadRoot(dir: string): protobuf.Root {
+  const root = new protobuf.Root();
+  const resolveBundled = root.resolvePath;
+  root.resolvePath = (origin, target) => {
+    if (path.isAbsolute(target)) return target;
+    const inDir = path.join(dir, target);
+    return fs.existsSync(inDir) ? inDir : resolveBundled(origin, target);
+  };
+  root.loadSync(PROTO_FILES, { keepCase: true });
+  root.resolveAll();
+  return root;
 }
 
 function lookup(pkg: grpc.GrpcObject, name: string): grpc.ServiceClientConstructor {

@@ -1,0 +1,384 @@
+// Decodes protobuf bytes straight into the plain objects proto-loader would
+// return with PROTO_LOADER_OPTIONS (keepCase, longs and enums as strings, no
+// defaults, oneof markers). proto-loader builds a protobufjs message and then
+// copies it with toObject; for a 10,000-route RouteConfiguration that second
+// object graph is most of the decode time, so this reads the wire once,
+// guided by the same protobufjs reflection.
+import type * as protobuf from 'protobufjs';
+
+const enum Kind {
+  Double,
+  Float,
+  Int32,
+  Uint32,
+  Sint32,
+  Fixed32,
+  Sfixed32,
+  Int64,
+  Uint64,
+  Sint64,
+  Fixed64,
+  Sfixed64,
+  Bool,
+  String,
+  Bytes,
+  Enum,
+  Message,
+}
+
+const KINDS: Readonly<Record<string, Kind>> = {
+  double: Kind.Double,
+  float: Kind.Float,
+  int32: Kind.Int32,
+  uint32: Kind.Uint32,
+  sint32: Kind.Sint32,
+  fixed32: Kind.Fixed32,
+  sfixed32: Kind.Sfixed32,
+  int64: Kind.Int64,
+  uint64: Kind.Uint64,
+  sint64: Kind.Sint64,
+  fixed64: Kind.Fixed64,
+  sfixed64: Kind.Sfixed64,
+  bool: Kind.Bool,
+  string: Kind.String,
+  bytes: Kind.Bytes,
+};
+
+/** The wire type each kind is written with when not packed. */
+function wireTypeOf(kind: Kind): number {
+  switch (kind) {
+    case Kind.Double:
+    case Kind.Fixed64:
+    case Kind.Sfixed64:
+      return 1;
+    case Kind.Float:
+    case Kind.Fixed32:
+    case Kind.Sfixed32:
+      return 5;
+    case Kind.String:
+    case Kind.Bytes:
+    case Kind.Message:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+interface ValuePlan {
+  readonly kind: Kind;
+  /** Set for Kind.Message. */
+  readonly message: MessagePlan | undefined;
+  /** Set for Kind.Enum: number → name. */
+  readonly enumNames: Readonly<Record<number, string>> | undefined;
+}
+
+interface FieldPlan extends ValuePlan {
+  readonly key: string;
+  readonly id: number;
+  readonly wireType: number;
+  readonly repeated: boolean;
+  /** The oneof marker property, when the field belongs to a oneof. */
+  readonly oneof: string | undefined;
+  /** Set for map fields: the entry's key kind (the value is this plan's). */
+  readonly mapKey: Kind | undefined;
+}
+
+interface MessagePlan {
+  /** Indexed by field number; sparse. */
+  fields: (FieldPlan | undefined)[];
+}
+
+/** Returns a decoder for `type`; the plans are built once and shared. */
+export function plainDecoder<T>(type: protobuf.Type): (bytes: Uint8Array) => T {
+  const plan = planOf(type, new Map());
+  return (bytes) => {
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const r = new WireReader(buf);
+    return readMessage(r, plan, buf.length) as T;
+  };
+}
+
+function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan>): MessagePlan {
+  const known = plans.get(type);
+  if (known !== undefined) return known;
+  const plan: MessagePlan = { fields: [] };
+  plans.set(type, plan);
+  for (const f of type.fieldsArray) {
+    f.resolve();
+    const value = valuePlan(f.resolvedType, f.type, plans);
+    const isMap = f.map;
+    const mapKey = isMap ? KINDS[(f as unknown as protobuf.MapField).keyType] : undefined;
+    plan.fields[f.id] = {
+      ...value,
+      key: f.name,
+      id: f.id,
+      wireType: isMap ? 2 : wireTypeOf(value.kind),
+      repeated: f.repeated,
+      oneof: f.partOf === null ? undefined : f.partOf.name,
+      mapKey,
+    };
+  }
+  return plan;
+}
+
+function valuePlan(resolved: protobuf.Type | protobuf.Enum | null, typeName: string, plans: Map<protobuf.Type, MessagePlan>): ValuePlan {
+  if (resolved === null) {
+    const kind = KINDS[typeName];
+    if (kind === undefined) throw new Error(`protobuf type '${typeName}' is not resolved`);
+    return { kind, message: undefined, enumNames: undefined };
+  }
+  if ('fieldsArray' in resolved) return { kind: Kind.Message, message: planOf(resolved, plans), enumNames: undefined };
+  const names: Record<number, string> = {};
+  // valuesById keeps the first name of an aliased value, as toObject does.
+  for (const [id, name] of Object.entries(resolved.valuesById)) names[Number(id)] = name;
+  return { kind: Kind.Enum, message: undefined, enumNames: names };
+}
+
+type Plain = Record<string, unknown>;
+
+function readMessage(r: WireReader, plan: MessagePlan, end: number): Plain {
+  const out: Plain = {};
+  let oneofIds: Record<string, number> | undefined;
+  const fields = plan.fields;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const id = tag >>> 3;
+    const wt = tag & 7;
+    const f = id < fields.length ? fields[id] : undefined;
+    if (f === undefined) {
+      r.skip(wt, end);
+      continue;
+    }
+    if (f.mapKey !== undefined) {
+      if (wt !== 2) {
+        r.skip(wt, end);
+        continue;
+      }
+      readMapEntry(r, f, out);
+    } else if (f.repeated) {
+      if (wt === 2 && f.wireType !== 2) {
+        // Packed scalars; toObject leaves out a list that stays empty.
+        const stop = r.limit(r.uint32(), end);
+        if (r.pos < stop) {
+          const list = listOf(out, f.key);
+          while (r.pos < stop) list.push(readValue(r, f, stop));
+        }
+      } else if (wt === f.wireType) {
+        listOf(out, f.key).push(readValue(r, f, end));
+      } else {
+        r.skip(wt, end);
+        continue;
+      }
+    } else if (wt === f.wireType) {
+      out[f.key] = readValue(r, f, end);
+    } else {
+      r.skip(wt, end);
+      continue;
+    }
+    if (f.oneof !== undefined) {
+      // toObject names the set member with the highest field number.
+      oneofIds ??= {};
+      const prev = oneofIds[f.oneof];
+      if (prev === undefined || prev <= f.id) {
+        oneofIds[f.oneof] = f.id;
+        out[f.oneof] = f.key;
+      }
+    }
+  }
+  if (r.pos !== end) throw new RangeError(`index out of range: ${r.pos} + 0 > ${end}`);
+  return out;
+}
+
+function listOf(out: Plain, key: string): unknown[] {
+  let list = out[key] as unknown[] | undefined;
+  if (list === undefined) {
+    list = [];
+    out[key] = list;
+  }
+  return list;
+}
+
+function readMapEntry(r: WireReader, f: FieldPlan, out: Plain): void {
+  const stop = r.limit(r.uint32(), Infinity);
+  let key: unknown = f.mapKey === Kind.String ? '' : 0;
+  let value: unknown = f.kind === Kind.Message ? {} : undefined;
+  while (r.pos < stop) {
+    const tag = r.uint32();
+    if (tag >>> 3 === 1 && (tag & 7) === wireTypeOf(f.mapKey as Kind)) {
+      key = readValue(r, { kind: f.mapKey as Kind, message: undefined, enumNames: undefined }, stop);
+    } else if (tag >>> 3 === 2 && (tag & 7) === wireTypeOf(f.kind)) {
+      value = readValue(r, f, stop);
+    } else {
+      r.skip(tag & 7, stop);
+    }
+  }
+  let map = out[f.key] as Plain | undefined;
+  if (map === undefined) {
+    map = {};
+    out[f.key] = map;
+  }
+  map[String(key)] = value;
+}
+
+function readValue(r: WireReader, v: ValuePlan, end: number): unknown {
+  switch (v.kind) {
+    case Kind.String:
+      return r.string(end);
+    case Kind.Message: {
+      const stop = r.limit(r.uint32(), end);
+      return readMessage(r, v.message as MessagePlan, stop);
+    }
+    case Kind.Uint32:
+      return r.uint32();
+    case Kind.Int32:
+      return r.uint32() | 0;
+    case Kind.Sint32: {
+      const n = r.uint32();
+      return (n >>> 1) ^ -(n & 1);
+    }
+    case Kind.Bool:
+      return r.uint32() !== 0;
+    case Kind.Enum: {
+      const n = r.uint32() | 0;
+      const name = (v.enumNames as Readonly<Record<number, string>>)[n];
+      return name === undefined ? n : name;
+    }
+    case Kind.Int64:
+      return BigInt.asIntN(64, r.varint64()).toString();
+    case Kind.Uint64:
+      return r.varint64().toString();
+    case Kind.Sint64: {
+      const n = r.varint64();
+      return ((n >> 1n) ^ -(n & 1n)).toString();
+    }
+    case Kind.Fixed64:
+      return r.fixed64(end).toString();
+    case Kind.Sfixed64:
+      return BigInt.asIntN(64, r.fixed64(end)).toString();
+    case Kind.Fixed32:
+      return r.fixed32(end);
+    case Kind.Sfixed32:
+      return r.fixed32(end) | 0;
+    case Kind.Float:
+      return r.float(end);
+    case Kind.Double:
+      return r.double(end);
+    case Kind.Bytes:
+      return r.bytes(end);
+    default:
+      throw new Error(`unknown protobuf kind ${String(v.kind)}`);
+  }
+}
+
+class WireReader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  uint32(): number {
+    const buf = this.buf;
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.pos >= buf.length) throw outOfRange(this.pos, 1, buf.length);
+      const b = buf[this.pos++];
+      value |= (b & 127) << shift;
+      if (b < 128) return value >>> 0;
+    }
+    // Bytes beyond the fifth carry bits above 32; skip them as protobufjs does.
+    for (let i = 0; i < 5; i++) {
+      if (this.pos >= buf.length) throw outOfRange(this.pos, 1, buf.length);
+      if (buf[this.pos++] < 128) return value >>> 0;
+    }
+    throw new Error('invalid varint encoding');
+  }
+
+  varint64(): bigint {
+    const buf = this.buf;
+    let value = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (this.pos >= buf.length) throw outOfRange(this.pos, 1, buf.length);
+      const b = buf[this.pos++];
+      value |= BigInt(b & 127) << shift;
+      if (b < 128) return BigInt.asUintN(64, value);
+    }
+    throw new Error('invalid varint encoding');
+  }
+
+  /** The end of a length-delimited value of `len` bytes, checked against `end`. */
+  limit(len: number, end: number): number {
+    const stop = this.pos + len;
+    if (stop > this.buf.length || stop > end) throw outOfRange(this.pos, len, Math.min(end, this.buf.length));
+    return stop;
+  }
+
+  string(end: number): string {
+    const stop = this.limit(this.uint32(), end);
+    const s = this.buf.toString('utf8', this.pos, stop);
+    this.pos = stop;
+    return s;
+  }
+
+  bytes(end: number): Buffer {
+    const stop = this.limit(this.uint32(), end);
+    const b = Buffer.from(this.buf.subarray(this.pos, stop));
+    this.pos = stop;
+    return b;
+  }
+
+  fixed32(end: number): number {
+    this.limit(4, end);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  fixed64(end: number): bigint {
+    this.limit(8, end);
+    const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  float(end: number): number {
+    this.limit(4, end);
+    const v = this.buf.readFloatLE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  double(end: number): number {
+    this.limit(8, end);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** Skips a field of wire type `wt` whose tag was just read. */
+  skip(wt: number, end: number): void {
+    switch (wt) {
+      case 0:
+        this.uint32();
+        return;
+      case 1:
+        this.pos = this.limit(8, end);
+        return;
+      case 2:
+        this.pos = this.limit(this.uint32(), end);
+        return;
+      case 3:
+        for (;;) {
+          const tag = this.uint32();
+          if ((tag & 7) === 4) return;
+          this.skip(tag & 7, end);
+        }
+      case 5:
+        this.pos = this.limit(4, end);
+        return;
+      default:
+        throw new Error(`invalid wire type ${wt} at offset ${this.pos}`);
+    }
+  }
+}
+
+function outOfRange(pos: number, len: number, limit: number): RangeError {
+  return new RangeError(`index out of range: ${pos} + ${len} > ${limit}`);
+}
