@@ -48,7 +48,12 @@ const cases: Case[] = [
   { label: 'random, equal weights', build: (n) => new WeightedRandom(endpoints(n, false)), contexts: plain },
   { label: 'random, weighted (alias)', build: (n) => new WeightedRandom(endpoints(n, true)), contexts: plain },
   { label: 'least request, P2C', build: (n) => new LeastRequest(endpoints(n, false)), contexts: () => [{ activeRequests }] },
-  { label: 'least request, weighted (EDF)', build: (n) => new LeastRequest(endpoints(n, true)), contexts: () => [{ activeRequests }] },
+  { label: 'least request, weighted (P2C over alias draws)', build: (n) => new LeastRequest(endpoints(n, true)), contexts: () => [{ activeRequests }] },
+  {
+    label: 'least request, weighted, isAvailable',
+    build: (n) => new LeastRequest(endpoints(n, true)),
+    contexts: () => [{ activeRequests, isAvailable }],
+  },
   { label: 'ring hash (1024 keys)', build: (n) => new RingHash(endpoints(n, false)), contexts: withKeys },
   { label: 'maglev (1024 keys)', build: (n) => new Maglev(endpoints(n, false)), contexts: withKeys },
   {

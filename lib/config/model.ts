@@ -210,9 +210,12 @@ export interface MaglevOptions {
 }
 
 export interface LeastRequestOptions {
-  /** Hosts sampled per pick when weights are equal; default 2, minimum 2. */
+  /** Candidates drawn per pick (in proportion to weight); default 2, minimum 2. */
   readonly choiceCount?: number;
-  /** Exponent of (active + 1) dividing the weight when weights differ; default 1.0. */
+  /**
+   * With unequal weights, candidates compare active × (active + 1)^bias / weight; default 1.0.
+   * 0 = plain weighted random, as Envoy's bias 0 ignores load.
+   */
   readonly activeRequestBias?: number;
 }
 

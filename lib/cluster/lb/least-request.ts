@@ -1,11 +1,22 @@
-// LEAST_REQUEST, as Envoy does it. Equal weights: sample choiceCount hosts at
-// random (power of two choices by default) and take the one with the fewest
-// requests in flight. Unequal weights: earliest-deadline-first where a host's
-// weight at each reschedule is weight / (active + 1)^activeRequestBias.
+// LEAST_REQUEST: power of k choices, O(1) per pick at any host count.
+// Each pick draws choiceCount candidates (default 2) in proportion to weight
+// (uniformly when weights are equal, else from an alias table) and keeps the
+// one with the lowest load score, active * (active + 1)^activeRequestBias / weight;
+// ties go to the first drawn.
+//
+// Equal weights: the score orders by requests in flight alone, so this is
+// Envoy's P2C exactly. Unequal weights: Envoy runs EDF on weight / (active +
+// 1)^bias, which costs O(log n) per pick and settles where every host has
+// active * (active + 1)^bias proportional to its weight. The score here is that
+// same quantity over weight: hosts at that balance tie, so the first (weighted)
+// draw wins and picks follow the weights exactly; a host above it loses to any
+// candidate below it. Idle hosts all score 0, so an idle cluster is picked
+// strictly by weight. activeRequestBias 0 ignores requests in flight (weighted
+// random), as Envoy's bias 0 is plain weighted round robin.
 import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
-import { EdfScheduler } from './edf-scheduler';
+import { aliasTable } from './alias-table';
 import { SlowStart } from './slow-start';
 
 /** Draws per sample before falling back to a scan for an available host. */
@@ -15,8 +26,12 @@ export class LeastRequest implements LoadBalancer {
   private readonly n: number;
   private readonly choiceCount: number;
   private readonly bias: number;
-  private readonly weights: Float64Array;
-  private readonly edf: EdfScheduler | undefined;
+  private readonly uniform: boolean;
+  /** 1 / weight, for the load score. */
+  private readonly inverseWeight: Float64Array;
+  /** Alias table over the weights (empty when they are equal). */
+  private readonly keep: Float64Array;
+  private readonly alias: Int32Array;
   private readonly random: () => number;
   private readonly slowStart: SlowStart | undefined;
 
@@ -28,48 +43,77 @@ export class LeastRequest implements LoadBalancer {
     this.bias = Number.isFinite(bias) && bias >= 0 ? bias : 1;
     this.random = runtime.random ?? Math.random;
     this.slowStart = SlowStart.of(n, options.slowStart, runtime.now ?? performance.now.bind(performance));
-    this.weights = Float64Array.from(endpoints, (e) => Math.max(1, e.weight));
-    const first = this.weights[0] ?? 1;
-    this.edf = this.weights.some((w) => w !== first) ? new EdfScheduler(this.weights) : undefined;
+    const weights = endpoints.map((e) => Math.max(1, e.weight));
+    this.uniform = weights.every((w) => w === weights[0]);
+    this.inverseWeight = Float64Array.from(weights, (w) => 1 / w);
+    const table = aliasTable(this.uniform ? [] : weights);
+    this.keep = table.keep;
+    this.alias = table.alias;
   }
 
   pick(context?: PickContext): number {
-    if (this.n === 0) return -1;
-    return this.edf === undefined ? this.pickOfChoices(context) : this.pickWeighted(this.edf, context);
-  }
-
-  private pickOfChoices(context: PickContext | undefined): number {
+    const n = this.n;
+    if (n === 0) return -1;
     const active = context?.activeRequests;
     if (this.choiceCount === 2 && active !== undefined && context!.isAvailable === undefined && this.slowStart === undefined) {
-      // The common case: both samples from one random draw (its fraction is still uniform).
-      const n = this.n;
-      const r = this.random() * n;
-      const a = r | 0;
-      const b = ((r - a) * n) | 0;
-      return active(b) < active(a) ? b : a;
+      if (this.uniform) {
+        // The common case: both samples from one random draw (its fraction is still uniform).
+        const r = this.random() * n;
+        const a = r | 0;
+        const b = ((r - a) * n) | 0;
+        return active(b) < active(a) ? b : a;
+      }
+      if (this.bias === 1) {
+        const a = this.draw();
+        const b = this.draw();
+        const aa = active(a);
+        const ab = active(b);
+        // ab(ab+1)/wb < aa(aa+1)/wa, without dividing.
+        return ab * (ab + 1) * this.inverseWeight[b]! < aa * (aa + 1) * this.inverseWeight[a]! ? b : a;
+      }
     }
+    return this.pickOfChoices(context, active);
+  }
+
+  private pickOfChoices(context: PickContext | undefined, active: ((index: number) => number) | undefined): number {
     let best = this.sample(context);
-    if (best < 0 || active === undefined) return best;
-    let bestActive = active(best);
+    if (best < 0 || active === undefined || (!this.uniform && this.bias === 0)) return best;
+    let bestScore = this.score(best, active(best));
     for (let c = 1; c < this.choiceCount; c++) {
       const i = this.sample(context);
-      const a = active(i);
-      if (a < bestActive) {
+      const s = this.score(i, active(i));
+      if (s < bestScore) {
         best = i;
-        bestActive = a;
+        bestScore = s;
       }
     }
     return best;
   }
 
-  /** One uniform draw among available hosts, thinned by slow start; -1 when none is available. */
+  /** Requests in flight per unit of weight, scaled by the bias (see the header). */
+  private score(i: number, inFlight: number): number {
+    if (this.uniform) return inFlight;
+    const bias = this.bias;
+    const load = bias === 1 ? inFlight * (inFlight + 1) : inFlight * Math.pow(inFlight + 1, bias);
+    return load * this.inverseWeight[i]!;
+  }
+
+  /** One draw in proportion to weight, ignoring availability. */
+  private draw(): number {
+    const r = this.random() * this.n;
+    const i = r | 0;
+    if (this.uniform) return i;
+    return r - i < this.keep[i]! ? i : this.alias[i]!;
+  }
+
+  /** One weighted draw among available hosts, thinned by slow start; -1 when none is available. */
   private sample(context: PickContext | undefined): number {
     const n = this.n;
     const available = context?.isAvailable;
     const addedAt = context?.addedAt;
     const slowStart = this.slowStart;
     for (let tries = 0; tries < MAX_DRAWS; tries++) {
-      const i = (this.random() * n) | 0;
+      const i = this.draw();
       if (available !== undefined && !available(i)) continue;
       if (slowStart !== undefined && addedAt !== undefined) {
         const f = slowStart.factor(i, addedAt);
@@ -77,30 +121,10 @@ export class LeastRequest implements LoadBalancer {
       }
       return i;
     }
+    // Few hosts left: scan from a random start so the survivors still share the load.
     const start = (this.random() * n) | 0;
     for (let k = 0; k < n; k++) {
       const i = start + k < n ? start + k : start + k - n;
-      if (available === undefined || available(i)) return i;
-    }
-    return -1;
-  }
-
-  private pickWeighted(edf: EdfScheduler, context: PickContext | undefined): number {
-    const n = this.n;
-    const available = context?.isAvailable;
-    const active = context?.activeRequests;
-    const addedAt = context?.addedAt;
-    const slowStart = this.slowStart;
-    const bias = this.bias;
-    for (let tries = 0; tries < n; tries++) {
-      const i = edf.top();
-      let w = this.weights[i]!;
-      if (slowStart !== undefined) w *= slowStart.factor(i, addedAt);
-      if (active !== undefined && bias !== 0) {
-        const a = active(i) + 1;
-        w = bias === 1 ? w / a : w / Math.pow(a, bias);
-      }
-      edf.reschedule(w);
       if (available === undefined || available(i)) return i;
     }
     return -1;

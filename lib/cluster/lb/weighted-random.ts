@@ -4,6 +4,7 @@
 import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
+import { aliasTable } from './alias-table';
 import { SlowStart } from './slow-start';
 
 /** Draws before falling back to a scan; a miss this long means most hosts are out. */
@@ -25,9 +26,9 @@ export class WeightedRandom implements LoadBalancer {
     this.slowStart = SlowStart.of(n, options.slowStart, runtime.now ?? performance.now.bind(performance));
     const weights = endpoints.map((e) => Math.max(1, e.weight));
     this.uniform = weights.every((w) => w === weights[0]);
-    this.keep = new Float64Array(this.uniform ? 0 : n);
-    this.alias = new Int32Array(this.uniform ? 0 : n);
-    if (!this.uniform) buildAlias(weights, this.keep, this.alias);
+    const table = aliasTable(this.uniform ? [] : weights);
+    this.keep = table.keep;
+    this.alias = table.alias;
   }
 
   pick(context?: PickContext): number {
@@ -61,27 +62,4 @@ export class WeightedRandom implements LoadBalancer {
     if (this.uniform) return i;
     return r - i < this.keep[i]! ? i : this.alias[i]!;
   }
-}
-
-function buildAlias(weights: readonly number[], keep: Float64Array, alias: Int32Array): void {
-  const n = weights.length;
-  const total = weights.reduce((a, b) => a + b, 0);
-  const scaled = Float64Array.from(weights, (w) => (w * n) / total);
-  const small: number[] = [];
-  const large: number[] = [];
-  for (let i = 0; i < n; i++) (scaled[i]! < 1 ? small : large).push(i);
-  while (small.length > 0 && large.length > 0) {
-    const s = small.pop()!;
-    const l = large[large.length - 1]!;
-    keep[s] = scaled[s]!;
-    alias[s] = l;
-    scaled[l] = scaled[l]! + scaled[s]! - 1;
-    if (scaled[l]! < 1) {
-      large.pop();
-      small.push(l);
-    }
-  }
-  // What is left is 1 up to rounding.
-  for (const i of large) (keep[i] = 1), (alias[i] = i);
-  for (const i of small) (keep[i] = 1), (alias[i] = i);
 }

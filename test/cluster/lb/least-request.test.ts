@@ -22,20 +22,49 @@ describe('LeastRequest (LEAST_REQUEST)', () => {
     assert.ok(counts[0]! < 100_000 / 100, `busy host got ${counts[0]}`);
   });
 
-  it('weights unequal hosts by weight / (active + 1)', () => {
-    // Host 1 has twice the weight but 3 requests in flight: 2/4 vs 1/1.
-    const lb = new LeastRequest(endpoints(2, (i) => i + 1));
-    const counts = histogram(lb, 2, 3_000, { activeRequests: (i) => (i === 1 ? 3 : 0) });
-    assert.deepEqual(counts, [2_000, 1_000]);
-    const idle = histogram(new LeastRequest(endpoints(2, (i) => i + 1)), 2, 3_000, { activeRequests: () => 0 });
-    assert.deepEqual(idle, [1_000, 2_000]);
+  it('picks strictly by weight when every host is idle', () => {
+    const lb = new LeastRequest(endpoints(4, (i) => i + 1), {}, { random: mulberry32(15) });
+    assertShares(histogram(lb, 4, 100_000, { activeRequests: () => 0 }), [1, 2, 3, 4]);
+  });
+
+  it('keeps to the weights when load sits at the balance active * (active + 1) ∝ weight', () => {
+    // Scores 1*2/2 = 2*3/6 = 3*4/12 = 1: every pair ties, so the first weighted draw wins.
+    const weights = [2, 6, 12];
+    const inFlight = [1, 2, 3];
+    const lb = new LeastRequest(endpoints(3, (i) => weights[i]!), {}, { random: mulberry32(16) });
+    assertShares(histogram(lb, 3, 100_000, { activeRequests: (i) => inFlight[i]! }), weights);
+  });
+
+  it('avoids a busy heavy host: it wins only when drawn every time', () => {
+    // Host 3 holds 4/7 of the weight but is swamped: picked only when both draws are host 3.
+    const lb = new LeastRequest(endpoints(4, (i) => (i === 3 ? 4 : 1)), {}, { random: mulberry32(17) });
+    const counts = histogram(lb, 4, 100_000, { activeRequests: (i) => (i === 3 ? 50 : 0) });
+    const busy = (4 / 7) ** 2;
+    assertShares(counts, [(1 - busy) / 3, (1 - busy) / 3, (1 - busy) / 3, busy]);
+  });
+
+  it('avoids busy weighted hosts more with a larger choice count', () => {
+    const lb = new LeastRequest(endpoints(4, (i) => (i === 3 ? 4 : 1)), { leastRequest: { choiceCount: 6 } }, { random: mulberry32(18) });
+    const counts = histogram(lb, 4, 100_000, { activeRequests: (i) => (i === 3 ? 50 : 0) });
+    // (4/7)^6 ≈ 3.5%.
+    assert.ok(counts[3]! < 100_000 * 0.05, `busy host got ${counts[3]}`);
   });
 
   it('applies activeRequestBias as the exponent of (active + 1)', () => {
-    const lb = new LeastRequest(endpoints(2, (i) => (i === 0 ? 1 : 4)), { leastRequest: { activeRequestBias: 2 } });
-    // 4 / (1 + 1)^2 = 1 against 1 / 1: equal turns.
-    const counts = histogram(lb, 2, 2_000, { activeRequests: (i) => (i === 1 ? 1 : 0) });
-    assert.deepEqual(counts, [1_000, 1_000]);
+    // Host 0: weight 1, 1 in flight; host 1: weight 4, 2 in flight.
+    // Bias 1: scores 1*2/1 = 2 against 2*3/4 = 1.5, so host 1 wins a mixed draw.
+    // Bias 2: scores 1*4/1 = 4 against 2*9/4 = 4.5, so host 0 does.
+    const context = { activeRequests: (i: number) => i + 1 };
+    const weight = (i: number): number => (i === 0 ? 1 : 4);
+    const one = new LeastRequest(endpoints(2, weight), {}, { random: mulberry32(19) });
+    assertShares(histogram(one, 2, 50_000, context), [0.2 * 0.2, 1 - 0.2 * 0.2], 'bias 1');
+    const two = new LeastRequest(endpoints(2, weight), { leastRequest: { activeRequestBias: 2 } }, { random: mulberry32(20) });
+    assertShares(histogram(two, 2, 50_000, context), [1 - 0.8 * 0.8, 0.8 * 0.8], 'bias 2');
+  });
+
+  it('ignores requests in flight with activeRequestBias 0 (weighted random)', () => {
+    const lb = new LeastRequest(endpoints(3, (i) => i + 1), { leastRequest: { activeRequestBias: 0 } }, { random: mulberry32(21) });
+    assertShares(histogram(lb, 3, 60_000, { activeRequests: (i) => (i === 2 ? 100 : 0) }), [1, 2, 3]);
   });
 
   it('never picks unavailable hosts', () => {
@@ -45,6 +74,16 @@ describe('LeastRequest (LEAST_REQUEST)', () => {
       assert.equal(counts[0]! + counts[1]! + counts[2]!, 0);
       assert.equal(lb.pick({ isAvailable: () => false }), -1);
     }
+  });
+
+  it('ramps a newly added weighted host with slow start', () => {
+    let now = 0;
+    const lb = new LeastRequest(endpoints(2, (i) => i + 1), { slowStart: { windowMs: 1_000 } }, { random: mulberry32(22), now: () => now });
+    const context = { addedAt: (i: number) => (i === 1 ? 0 : -Infinity), activeRequests: () => 0 };
+    const early = histogram(lb, 2, 30_000, context)[1]!;
+    now = 2_000;
+    assertShares(histogram(lb, 2, 30_000, context), [1, 2], 'once warm');
+    assert.ok(early < 30_000 * 0.3, `newcomer got ${early} of 30000 while warming`);
   });
 
   it('ramps a newly added host with slow start', () => {
