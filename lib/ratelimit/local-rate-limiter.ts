@@ -37,7 +37,11 @@ export class LocalRateLimiter {
   lastRefusedBy = '';
 
   /** Compiles `config` once; throws MeshError CONFIG for bad matchers or buckets. */
+  /** True when the buckets read performance.now(), so a caller may hand in a time it already read. */
+  readonly usesDefaultClock: boolean;
+
   constructor(config: LocalRateLimitConfig, clock: MonotonicClock = monotonicClock) {
+    this.usesDefaultClock = clock === monotonicClock;
     this.conditions = (config.conditions ?? []).map((c, i) => {
       const bucket = new TokenBucket(c.tokenBucket, clock);
       const on = c.match.length === 0 ? 'every call' : c.match.map(describeMatcher).join(', ');
@@ -48,18 +52,18 @@ export class LocalRateLimiter {
   }
 
   /** True when the call may proceed (it took a token, or no bucket applies). */
-  check(metadata: Metadata): boolean {
+  check(metadata: Metadata, now?: number): boolean {
     const conditions = this.conditions;
     for (let i = 0; i < conditions.length; i++) {
       const c = conditions[i]!;
       if (matchesAll(c.predicates, metadata)) {
-        if (c.bucket.take()) return true;
+        if (c.bucket.take(now)) return true;
         this.lastRefusedBy = c.label;
         return false;
       }
     }
     const fallback = this.fallback;
-    if (fallback === undefined || fallback.take()) return true;
+    if (fallback === undefined || fallback.take(now)) return true;
     this.lastRefusedBy = this.fallbackLabel;
     return false;
   }

@@ -67,7 +67,8 @@ export function createRateLimitFilter(options: RateLimitFilterOptions): RateLimi
           };
     if (local === undefined) return afterLocal;
     return (call) => {
-      if (local.check(call.metadata)) {
+      // The call's start time is a performance.now() reading: reusing it saves the clock read, most of a check's cost.
+      if (local.check(call.metadata, local.usesDefaultClock ? call.startTime : undefined)) {
         stats.local.ok++;
         return afterLocal(call);
       }
