@@ -28,6 +28,16 @@ export class Metadata {
     return this;
   }
 
+  /**
+   * Like `set`, for a codec's hot path: the caller guarantees `key` is
+   * already lower case (a literal, or a key it lower-cased once and cached),
+   * so the per-call scan is skipped.
+   */
+  setLowerCased(key: string, value: string): this {
+    this.values.set(key, value);
+    return this;
+  }
+
   delete(key: string): boolean {
     return this.values.delete(lower(key));
   }

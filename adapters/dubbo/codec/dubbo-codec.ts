@@ -120,7 +120,7 @@ export class DubboCodec implements Codec {
     const r = this.reader;
     const end = frame.length;
     r.reset(frame, end);
-    let pos = r.readString(HEADER_LENGTH); // dubbo version
+    let pos = r.skipAnyString(HEADER_LENGTH); // dubbo version
     pos = r.readString(pos);
     const path = r.str;
     pos = r.readString(pos);
@@ -136,10 +136,10 @@ export class DubboCodec implements Codec {
     const attachmentsStart = pos;
     const metadata = new Metadata();
     if (pos < end) this.readAttachments(pos, metadata);
-    if (!metadata.has('interface')) metadata.set('interface', path);
-    metadata.set('method', method);
+    if (!metadata.has('interface')) metadata.setLowerCased('interface', path);
+    metadata.setLowerCased('method', method);
     // Beyond the reference: the body's service version stands in when no attachment names one.
-    if (!metadata.has('version') && serviceVersion !== '') metadata.set('version', serviceVersion);
+    if (!metadata.has('version') && serviceVersion !== '') metadata.setLowerCased('version', serviceVersion);
     const service = metadata.get('interface')!;
     const type: MessageType = (flags & FLAG_TWO_WAY) !== 0 ? 'request' : 'oneway';
     return {
@@ -199,14 +199,14 @@ export class DubboCodec implements Codec {
         pos = r.skipValue(r.skipValue(pos));
         continue;
       }
-      pos = r.readString(pos);
+      pos = r.readKey(pos);
       const key = r.str;
       if (r.isString(pos)) {
         pos = r.readString(pos);
-        metadata.set(key, r.str);
+        metadata.setLowerCased(key, r.str);
       } else if (r.isInt(pos)) {
         pos = r.readInt(pos);
-        metadata.set(key, String(r.int));
+        metadata.setLowerCased(key, String(r.int));
       } else {
         pos = r.skipValue(pos);
       }
@@ -229,8 +229,10 @@ function countParameters(buf: Buffer, start: number, end: number): number {
     while (c === 0x5b && i + 1 < end) c = buf[++i]!; // '[' array prefixes
     if (c === 0x4c) {
       // 'L' ... ';'
-      const semi = buf.indexOf(0x3b, i);
-      if (semi < 0 || semi >= end) throw codecError(`the parameter types "${buf.toString('latin1', start, end)}" have an unterminated class name`);
+      // Class names are short: a loop beats a native indexOf call.
+      let semi = i + 1;
+      while (semi < end && buf[semi] !== 0x3b) semi++;
+      if (semi >= end) throw codecError(`the parameter types "${buf.toString('latin1', start, end)}" have an unterminated class name`);
       i = semi + 1;
     } else if (isPrimitive(c)) {
       i++;

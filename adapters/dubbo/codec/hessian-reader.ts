@@ -3,7 +3,6 @@
 // other value without building it, so a call's arguments are never
 // materialized. Values are located inside one whole frame: running past the
 // body's end is malformed input, not "wait for more".
-import { isAscii } from 'node:buffer';
 import { codecError } from './dubbo-frame';
 import { asciiStrings } from './ascii-string-cache';
 
@@ -16,14 +15,27 @@ export class HessianReader {
   str = '';
   /** The last int read by readInt. */
   int = 0;
-  /** Field counts of the class definitions seen so far, by definition index. */
+  /** Field counts of the class definitions seen so far, by definition index; only the first `classCount` count. */
   private readonly classFields: number[] = [];
+  private classCount = 0;
+  /** A view of buf's whole ArrayBuffer (kept while frames share one, as pooled Buffers do) for reading four bytes at a time. */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private viewBuffer: ArrayBufferLike = this.view.buffer;
+  /** buf's offset in `view`. */
+  private viewBase = 0;
 
   /** Points the reader at `buf[..end)` and forgets class definitions of any earlier body. */
   reset(buf: Buffer, end: number): void {
     this.buf = buf;
     this.end = end;
-    this.classFields.length = 0;
+    // Overwriting in place instead of truncating keeps the array's storage between bodies.
+    this.classCount = 0;
+    const ab = buf.buffer;
+    if (ab !== this.viewBuffer) {
+      this.view = new DataView(ab);
+      this.viewBuffer = ab;
+    }
+    this.viewBase = buf.byteOffset;
   }
 
   /** True when the byte at `pos` starts a string (any of its encodings). */
@@ -62,6 +74,23 @@ export class HessianReader {
     return next;
   }
 
+  /** Reads a string lower-cased into `str` (a metadata key); returns the position after it. */
+  readKey(pos: number): number {
+    if (pos < this.end) {
+      const len = this.buf[pos]!;
+      if (len <= 0x1f && pos + 1 + len <= this.end) {
+        const hit = asciiStrings.findLowerCased(this.buf, this.view, this.viewBase, pos + 1, pos + 1 + len);
+        if (hit !== undefined) {
+          this.str = hit;
+          return pos + 1 + len;
+        }
+      }
+    }
+    pos = this.readString(pos);
+    this.str = lowerCased(this.str);
+    return pos;
+  }
+
   /** Reads an int (any compact form) into `int`; returns the position after it. */
   readInt(pos: number): number {
     const b = this.byte(pos);
@@ -89,7 +118,15 @@ export class HessianReader {
   skipValue(pos: number, depth = 0): number {
     if (depth > MAX_DEPTH) throw codecError(`values nest deeper than ${MAX_DEPTH} levels at offset ${pos}; the message is malformed or hostile`);
     const b = this.byte(pos);
-    if (b <= 0x1f || (b >= 0x30 && b <= 0x33) || b === 0x52 || b === 0x53) return this.skipAnyString(pos);
+    if (b <= 0x1f) {
+      // Short strings dominate argument lists; an all-ASCII one ends after its length in bytes.
+      const stop = pos + 1 + b;
+      if (stop <= this.end && this.isAsciiSpan(pos + 1, stop)) return stop;
+      return this.skipAnyString(pos);
+    }
+    if (b >= 0x60 && b <= 0x6f) return this.skipFields(pos + 1, b - 0x60, depth);
+    if (b >= 0x70 && b <= 0x77) return this.skipItems(this.skipType(pos + 1), b - 0x70, depth);
+    if ((b >= 0x30 && b <= 0x33) || b === 0x52 || b === 0x53) return this.skipAnyString(pos);
     if (b >= 0x80) {
       if (b <= 0xbf) return pos + 1; // compact int
       if (b <= 0xcf) return this.need(pos + 2);
@@ -100,8 +137,6 @@ export class HessianReader {
     if (b >= 0x20 && b <= 0x2f) return this.need(pos + 1 + (b - 0x20)); // short binary
     if (b >= 0x34 && b <= 0x37) return this.need(pos + 2 + ((b - 0x34) << 8) + this.byte(pos + 1));
     if (b >= 0x38 && b <= 0x3f) return this.need(pos + 3); // three-octet long
-    if (b >= 0x60 && b <= 0x6f) return this.skipFields(pos + 1, b - 0x60, depth);
-    if (b >= 0x70 && b <= 0x77) return this.skipItems(this.skipType(pos + 1), b - 0x70, depth);
     if (b >= 0x78 && b <= 0x7f) return this.skipItems(pos + 1, b - 0x78, depth);
     switch (b) {
       case 0x41: // binary chunk, more follow
@@ -111,12 +146,12 @@ export class HessianReader {
       }
       case 0x43: {
         // A class definition, then the value that uses it.
-        pos = this.readString(pos + 1);
+        pos = this.skipAnyString(pos + 1);
         pos = this.readInt(pos);
         const n = this.int;
         if (n < 0 || pos + n > this.end) throw codecError(`a class definition declares ${n} fields at offset ${pos}, more than the body holds`);
         for (let i = 0; i < n; i++) pos = this.skipAnyString(pos);
-        this.classFields.push(n);
+        this.classFields[this.classCount++] = n;
         return this.skipValue(pos, depth);
       }
       case 0x44: // double
@@ -187,6 +222,14 @@ export class HessianReader {
     } else {
       throw codecError(`expected a string at offset ${pos}, found byte 0x${b.toString(16)}`);
     }
+    if (read && at + len <= this.end) {
+      // A cached string proves its bytes ASCII, so it spans exactly `len` bytes.
+      const hit = asciiStrings.find(this.buf, this.view, this.viewBase, at, at + len);
+      if (hit !== undefined) {
+        this.str = hit;
+        return at + len;
+      }
+    }
     const after = this.skipChars(at, len);
     if (read) this.str = this.decodeChars(at, after, len);
     return after;
@@ -212,10 +255,10 @@ export class HessianReader {
   private skipChars(pos: number, n: number): number {
     const buf = this.buf;
     const end = this.end;
-    // The common case: all ASCII. Long runs are checked natively.
+    // The common case: all ASCII, checked four bytes at a time.
     if (pos + n <= end) {
       const stop = pos + n;
-      if (n > 64 && isAscii(buf.subarray(pos, stop))) return stop;
+      if (this.isAsciiSpan(pos, stop)) return stop;
       let i = pos;
       while (i < stop && buf[i]! < 0x80) i++;
       if (i === stop) return stop;
@@ -275,7 +318,7 @@ export class HessianReader {
   }
 
   private skipFields(pos: number, defIndex: number, depth: number): number {
-    const n = this.classFields[defIndex];
+    const n = defIndex < this.classCount ? this.classFields[defIndex] : undefined;
     if (n === undefined) throw codecError(`an object at offset ${pos} refers to class definition ${defIndex}, which the body never defined`);
     return this.skipItems(pos, n, depth);
   }
@@ -283,7 +326,23 @@ export class HessianReader {
   private skipItems(pos: number, n: number, depth: number): number {
     // Every value takes at least one byte: a garbage count fails here instead of looping.
     if (n < 0 || pos + n > this.end) throw codecError(`a list at offset ${pos} claims ${n} items, more than the body holds`);
-    for (let i = 0; i < n; i++) pos = this.skipValue(pos, depth + 1);
+    const buf = this.buf;
+    const end = this.end;
+    for (let i = 0; i < n; i++) {
+      // Short ASCII strings and compact ints (lists of names, ids, tags) skip inline, without a call.
+      const b = pos < end ? buf[pos]! : 0x100;
+      if (b <= 0x1f) {
+        const stop = pos + 1 + b;
+        if (stop <= end && this.isAsciiSpan(pos + 1, stop)) {
+          pos = stop;
+          continue;
+        }
+      } else if (b >= 0x80 && b <= 0xbf) {
+        pos++;
+        continue;
+      }
+      pos = this.skipValue(pos, depth + 1);
+    }
     return pos;
   }
 
@@ -294,6 +353,20 @@ export class HessianReader {
       pos = this.skipValue(pos, depth + 1);
       if (pairs) pos = this.skipValue(pos, depth + 1);
     }
+  }
+
+  /** True when every byte of buf[pos, stop) is ASCII; `stop` must be within the body. */
+  private isAsciiSpan(pos: number, stop: number): boolean {
+    if (stop - pos < 4) {
+      const buf = this.buf;
+      for (let i = pos; i < stop; i++) if (buf[i]! >= 0x80) return false;
+      return true;
+    }
+    const view = this.view;
+    const last = this.viewBase + stop - 4;
+    // Whole words, then one last word that may overlap the previous one.
+    for (let i = this.viewBase + pos; i < last; i += 4) if ((view.getInt32(i) & 0x80808080) !== 0) return false;
+    return (view.getInt32(last) & 0x80808080) === 0;
   }
 
   private byte(pos: number): number {
@@ -311,4 +384,13 @@ export class HessianReader {
     if (next > this.end) throw codecError(`the body ends at offset ${this.end} inside a value that needs ${next - this.end} more bytes`);
     return next;
   }
+}
+
+/** Lower-cases the way Metadata.set does: only when the key holds an ASCII capital. */
+function lowerCased(key: string): string {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 65 && c <= 90) return key.toLowerCase();
+  }
+  return key;
 }
