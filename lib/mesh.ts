@@ -78,7 +78,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly resilience: ClusterResilienceRegistry;
   private readonly faults = new FaultInjector();
   private readonly outboundFilters: readonly Filter[];
-  private readonly inboundFilters: readonly Filter[];
+  /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
+  private readonly inboundTelemetry: readonly Filter[];
+  private readonly inboundUser: readonly Filter[];
   /** Counters for ejections, retries and mirrored calls (OpenTelemetry, created lazily). */
   readonly metrics: MeshMetrics;
   private closed = false;
@@ -126,7 +128,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.metrics = telemetry.metrics;
     this.resilience = new ClusterResilienceRegistry((cluster) => this.metrics.ejection(cluster));
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
-    this.inboundFilters = [...telemetry.inbound, ...(options.filters?.inbound ?? [])];
+    this.inboundTelemetry = telemetry.inbound;
+    this.inboundUser = options.filters?.inbound ?? [];
     this.pacer =
       options.preconnect === false
         ? undefined
@@ -186,7 +189,6 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * chain is recomposed lazily after a config change, never per call.
    */
   inbound(terminal: Handler, served?: { host: string; port: number }): Handler {
-    const user = this.inboundFilters;
     let composedFor: MeshState | undefined;
     let chain: Handler = terminal;
     return (call) => {
@@ -196,7 +198,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const service = served === undefined ? undefined : state.service(served.host, served.port);
         const rateLimit =
           service === undefined ? undefined : this.rateLimits.filterFor(state.snapshot.routeConfigs.get(service.routeConfigName), state.snapshot.clusters);
-        chain = composeFilters(rateLimit === undefined ? user : [rateLimit, ...user], terminal);
+        const filters = rateLimit === undefined ? [...this.inboundTelemetry, ...this.inboundUser] : [...this.inboundTelemetry, rateLimit, ...this.inboundUser];
+        chain = composeFilters(filters, terminal);
       }
       return chain(call);
     };

@@ -56,6 +56,9 @@ export function createRouter(ctx: RouterContext): Handler {
     const timeoutMs = matched.route.timeoutMs ?? call.timeoutMs;
     const hashKey = matched.hashKey(call.metadata);
 
+    // Faults first, as Envoy's fault filter runs before the router: an aborted call is not mirrored either.
+    if (matched.route.fault !== undefined && ctx.faults !== undefined) await ctx.faults.apply(matched.route.fault, random, matched.name);
+
     for (const policy of matched.mirrors) {
       if (!shouldMirror(policy, random())) continue;
       const target = ctx.clusters.get(policy.cluster);
@@ -63,8 +66,6 @@ export function createRouter(ctx: RouterContext): Handler {
       const accepted = ctx.mirror.submit(async () => target.pick(call.codecFactory, hashKey).send(call.request, options, timeoutMs, call.expectReply));
       events.mirrored?.(policy.cluster, !accepted);
     }
-
-    if (matched.route.fault !== undefined && ctx.faults !== undefined) await ctx.faults.apply(matched.route.fault, random, matched.name);
 
     const reply = await sendWithRetries(call, cluster, { options, timeoutMs, hashKey, retry: matched.retry, events });
     if (reply === undefined) return undefined;
