@@ -3,7 +3,7 @@
 // registry that points at it), interleaved in one run (A B A B ...) so machine
 // noise hits both alike. The provider runs in its own process.
 // Run: node dist/bench/dubbo.bench.js (prints figures, asserts nothing).
-import { fork, type ChildProcess } from 'node:child_process';
+import { forkServer } from './support/fork-server';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -77,12 +77,8 @@ function decodeCost(iterations: number): { bytes: number; nsPerDecode: number; n
   return { bytes: frame.length, nsPerDecode: Math.round(nsPerDecode), nsPerEncodeWithMutation: Math.round(nsPerEncodeWithMutation) };
 }
 
-function startProvider(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(path.join(__dirname, 'support/dubbo-provider.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
-    child.once('exit', (code) => reject(new Error(`bench provider exited with ${code}`)));
-  });
+function startProvider(): ReturnType<typeof forkServer> {
+  return forkServer(path.join(__dirname, 'support/dubbo-provider.js'));
 }
 
 function yaml(port: number): string {

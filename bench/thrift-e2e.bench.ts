@@ -1,7 +1,7 @@
 // End-to-end Thrift throughput and latency: a raw thrift client against the
 // same server as a meta-mesh client, interleaved in one run (A B A B ...), so
 // machine noise hits both alike. The server runs in its own process.
-import { fork, type ChildProcess } from 'node:child_process';
+import { forkServer } from './support/fork-server';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,12 +17,8 @@ export interface ThriftE2eOptions {
   rounds?: number;
 }
 
-function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(path.join(__dirname, 'support/raw-thrift-server.js'), ['framed'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
+function startServer(): ReturnType<typeof forkServer> {
+  return forkServer(path.join(__dirname, 'support/raw-thrift-server.js'), ['framed']);
 }
 
 function yaml(port: number): string {

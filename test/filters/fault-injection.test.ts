@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { MeshError, type FaultPolicy } from 'meta-mesh';
 import { FaultInjector } from '../../lib/filters/fault-injection';
-import { mulberry32 } from '../route/mulberry32';
+import { mulberry32 } from '../support/mulberry32';
 
 /** Whether `p` has settled once already-queued work and one macrotask turn have run. */
 async function settledSoon(p: Promise<unknown>): Promise<boolean> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Metadata, MeshError } from '../../lib/protocol';
 import type { Route, WeightedCluster } from '../../lib/config';
 import { CompiledRoute } from '../../lib/route';
-import { mulberry32 } from './mulberry32';
+import { mulberry32 } from '../support/mulberry32';
 
 function route(over: Partial<Route> = {}): Route {
   return {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Metadata, MeshError } from '../../lib/protocol';
 import type { MetadataMatcher, Route, RouteConfig } from '../../lib/config';
 import { RouteTable, type CompiledRoute } from '../../lib/route';
-import { mulberry32 } from './mulberry32';
+import { mulberry32 } from '../support/mulberry32';
 
 function route(name: string, match: MetadataMatcher[], cluster = `outbound|9090|${name}|svc.ns.svc.cluster.local`): Route {
   return { name, match, clusters: [{ cluster, weight: 1 }], hashPolicy: [], mirrors: [], requestMutation: [], responseMutation: [] };

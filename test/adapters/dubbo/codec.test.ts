@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { java } from 'apache-dubbo-js';
 import { MeshError, MeshErrorCode, type Message } from 'meta-mesh';
 import { createDubboCodec, DubboStatus, type DubboCodec } from 'meta-mesh/dubbo';
-import { mulberry32 } from '../../route/mulberry32';
+import { mulberry32 } from '../../support/mulberry32';
 import { captureDubboJsRequests, dubboJsHeartbeat } from './dubbo-js-capture';
 
 /* eslint-disable @typescript-eslint/no-require-imports */

@@ -3,6 +3,7 @@
 // hostile nesting. The only acceptable outcomes are a message, "more", or a
 // CODEC MeshError that says what is wrong.
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../support/mulberry32';
 import { FrameReader, MeshError, type Message } from '../../../lib/protocol';
 import { createThriftCodec, type ThriftCodec } from '../../../adapters/thrift/codec';
 import { allTypesMessage } from './support/all-types';
@@ -13,17 +14,8 @@ function isCodecError(err: unknown, pattern?: RegExp): boolean {
   return err instanceof MeshError && err.code === 'CODEC' && (pattern === undefined || pattern.test(err.message));
 }
 
-/** A small deterministic PRNG (mulberry32) so fuzz failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A deterministic PRNG so fuzz failures reproduce.
+const prng = mulberry32;
 
 /** Runs decode and classifies the outcome, failing on anything but the three allowed ones. */
 function outcome(codec: ThriftCodec, buf: Buffer): 'more' | 'done' | 'codec-error' {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { Cluster, Endpoint } from '../../../lib/config/model';
 import { LocalityAware, RoundRobin, WeightedRandom, localityPriorities, loadBalancerFactory, type LbOptions } from '../../../lib/cluster/lb';
-import { mulberry32 } from '../../route/mulberry32';
+import { mulberry32 } from '../../support/mulberry32';
 import { assertShares, endpoint, endpoints, histogram, keys } from './lb-fixtures';
 
 /** Three hosts each in r1/z1 (local), r1/z2, r2/z3. */

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { RingHash } from '../../../lib/cluster/lb';
-import { mulberry32 } from '../../route/mulberry32';
+import { mulberry32 } from '../../support/mulberry32';
 import { describeConsistentHash } from './consistent-hash';
 import { endpoints } from './lb-fixtures';
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { WeightedRandom } from '../../../lib/cluster/lb';
-import { mulberry32 } from '../../route/mulberry32';
+import { mulberry32 } from '../../support/mulberry32';
 import { assertShares, endpoints, histogram } from './lb-fixtures';
 
 describe('WeightedRandom (RANDOM)', () => {

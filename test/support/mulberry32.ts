@@ -1,4 +1,4 @@
-// A tiny seeded PRNG so randomized route tests are reproducible.
+// A tiny seeded PRNG so randomized tests (routes, balancers, fuzzing) are reproducible.
 
 /** Returns a generator of uniform numbers in [0, 1) for `seed`. */
 export function mulberry32(seed: number): () => number {
