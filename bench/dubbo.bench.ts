@@ -11,7 +11,7 @@ import { Dubbo, java, Registry } from 'apache-dubbo-js';
 import { Mesh } from 'meta-mesh';
 import { createDubboCodec, meshDubbo, meshRegistry } from 'meta-mesh/dubbo';
 import { trackSocketWorkers } from '../test/adapters/dubbo/dubbo-js-capture';
-import { closedLoop, median, type LoadResult } from './support/load';
+import { closedLoop, summarize, type LoadResult } from './support/load';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const hessian = require('hessian.js') as { EncoderV2: new () => { write(v: unknown): unknown; get(): Buffer } };
@@ -144,15 +144,8 @@ export async function runDubboBench(options: DubboBenchOptions = {}): Promise<Re
   await mesh.close();
   child.disconnect();
   child.kill();
-  const summary = (rs: LoadResult[]) => ({
-    callsPerSecond: Math.round(median(rs.map((r) => r.callsPerSecond))),
-    p50Us: Math.round(median(rs.map((r) => r.p50Us))),
-    p99Us: Math.round(median(rs.map((r) => r.p99Us))),
-    cpuUsPerCall: Number(median(rs.map((r) => r.cpuUsPerCall)).toFixed(1)),
-    spread: `${Math.round(Math.min(...rs.map((r) => r.callsPerSecond)))}..${Math.round(Math.max(...rs.map((r) => r.callsPerSecond)))}`,
-  });
-  const d = summary(results.direct);
-  const m = summary(results.mesh);
+  const d = summarize(results.direct);
+  const m = summarize(results.mesh);
   return {
     metadataExtraction1KB: extraction,
     concurrency,

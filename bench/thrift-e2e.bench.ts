@@ -9,7 +9,7 @@ import * as thrift from 'thrift';
 import { Mesh } from 'meta-mesh';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../gen/calculator/js/Calculator';
-import { closedLoop, median, type LoadResult } from './support/load';
+import { closedLoop, summarize, type LoadResult } from './support/load';
 
 export interface ThriftE2eOptions {
   concurrency?: number;
@@ -55,15 +55,8 @@ export async function runThriftE2eBench(options: ThriftE2eOptions = {}): Promise
   rawConn.end();
   await mesh.close();
   child.kill();
-  const summary = (rs: LoadResult[]) => ({
-    callsPerSecond: Math.round(median(rs.map((r) => r.callsPerSecond))),
-    p50Us: Math.round(median(rs.map((r) => r.p50Us))),
-    p99Us: Math.round(median(rs.map((r) => r.p99Us))),
-    cpuUsPerCall: Number(median(rs.map((r) => r.cpuUsPerCall)).toFixed(1)),
-    spread: `${Math.round(Math.min(...rs.map((r) => r.callsPerSecond)))}..${Math.round(Math.max(...rs.map((r) => r.callsPerSecond)))}`,
-  });
-  const rawS = summary(results.raw);
-  const meshS = summary(results.mesh);
+  const rawS = summarize(results.raw);
+  const meshS = summarize(results.mesh);
   return {
     concurrency,
     callsPerRound: calls,

@@ -43,3 +43,15 @@ export function median(values: readonly number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+
+/** Median figures of several rounds of one scenario, with the throughput spread. */
+export function summarize(rounds: readonly LoadResult[]): { callsPerSecond: number; p50Us: number; p99Us: number; cpuUsPerCall: number; spread: string } {
+  const cps = rounds.map((r) => r.callsPerSecond);
+  return {
+    callsPerSecond: Math.round(median(cps)),
+    p50Us: Math.round(median(rounds.map((r) => r.p50Us))),
+    p99Us: Math.round(median(rounds.map((r) => r.p99Us))),
+    cpuUsPerCall: Number(median(rounds.map((r) => r.cpuUsPerCall)).toFixed(1)),
+    spread: `${Math.round(Math.min(...cps))}..${Math.round(Math.max(...cps))}`,
+  };
+}
