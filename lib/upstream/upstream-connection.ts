@@ -33,6 +33,8 @@ export class UpstreamConnection {
   private readonly reader: FrameReader;
   private readonly pending = new Map<number, PendingCall>();
   private outbox: Buffer[] = [];
+  /** Oneway calls written before the socket connected: settled when their bytes leave, or when the connect fails. */
+  private onewayWaiters: { resolve(): void; reject(e: MeshError): void }[] = [];
   private nextId = 1;
   private corked = false;
   private draining = false;
@@ -82,8 +84,16 @@ export class UpstreamConnection {
     if (this.state === 'closed') return Promise.reject(this.closedError());
     if (!expectReply) {
       const bytes = this.options.codec.encode(request, options);
-      this.write(bytes);
-      return Promise.resolve(undefined);
+      if (this.state === 'ready') {
+        this.write(bytes);
+        return Promise.resolve(undefined);
+      }
+      // Not connected yet: the call is sent only once the socket is, and a failed connect
+      // fails it (CONNECT_FAILURE), so a retry policy can send it elsewhere instead of losing it.
+      return new Promise<undefined>((resolve, reject) => {
+        this.onewayWaiters.push({ resolve: () => resolve(undefined), reject });
+        this.write(bytes);
+      });
     }
     const id = this.allocateId();
     const bytes = this.options.codec.encode(request, options === undefined ? { requestId: id } : { ...options, requestId: id });
@@ -130,6 +140,9 @@ export class UpstreamConnection {
       const queued = this.outbox;
       this.outbox = [];
       for (const bytes of queued) this.write(bytes);
+      const sent = this.onewayWaiters;
+      this.onewayWaiters = [];
+      for (const w of sent) w.resolve();
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -222,6 +235,9 @@ export class UpstreamConnection {
     const waiters = this.connectWaiters;
     this.connectWaiters = [];
     for (const w of waiters) w.reject(new MeshError(code, message, { details }));
+    const oneways = this.onewayWaiters;
+    this.onewayWaiters = [];
+    for (const w of oneways) w.reject(new MeshError(code, message, { details }));
     const calls = [...this.pending.values()];
     this.pending.clear();
     // Queued bytes never left: the calls they belong to fail above (or were oneway).

@@ -93,6 +93,15 @@ describe('UpstreamConnection', () => {
     conn.close();
   });
 
+  it('fails a oneway call with CONNECT_FAILURE when its connection cannot open, so it can be retried elsewhere', async () => {
+    const free = net.createServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+    const port = (free.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => free.close(() => r()));
+    const conn = connect(port);
+    await assert.rejects(conn.send(request('log', 'lost?', 3, 3), undefined, 5000, false), (e: MeshError) => e.code === 'CONNECT_FAILURE');
+  });
+
   it('closes a draining connection once its last call is answered', async () => {
     const conn = connect();
     const call = conn.send(request('sleep', '40'), undefined, 5000, true);
