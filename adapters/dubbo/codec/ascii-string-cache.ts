@@ -15,7 +15,7 @@ export class AsciiStringCache {
   private readonly texts: string[] = new Array<string>(1 << SLOT_BITS).fill('');
   /** Each text lower-cased (the same string when it already is), for metadata keys. */
   private readonly lowers: string[] = new Array<string>(1 << SLOT_BITS).fill('');
-  /** Each text's bytes as big-endian words, in the order `slotOf` compares them. */
+  /** Each text's bytes as little-endian words (no byte swap to read), in the order `slotOf` compares them. */
   private readonly words = new Int32Array((1 << SLOT_BITS) * WORDS_PER_SLOT);
 
   /**
@@ -49,8 +49,8 @@ export class AsciiStringCache {
     const words = this.words;
     let w = at * WORDS_PER_SLOT;
     const last = base + end - 4;
-    for (let i = base + start; i < last; i += 4) if (view.getInt32(i) !== words[w++]) return -1;
-    return view.getInt32(last) === words[w] ? at : -1;
+    for (let i = base + start; i < last; i += 4) if (view.getInt32(i, true) !== words[w++]) return -1;
+    return view.getInt32(last, true) === words[w] ? at : -1;
   }
 
   /** Decodes the ASCII string in buf[start, end) (after `find` missed it) and remembers it when short. */
@@ -71,9 +71,9 @@ export class AsciiStringCache {
   }
 }
 
-/** Four characters of ASCII text as DataView.getInt32 reads their bytes. */
+/** Four characters of ASCII text as DataView.getInt32(i, true) reads their bytes. */
 function word(text: string, i: number): number {
-  return (text.charCodeAt(i) << 24) | (text.charCodeAt(i + 1) << 16) | (text.charCodeAt(i + 2) << 8) | text.charCodeAt(i + 3);
+  return text.charCodeAt(i) | (text.charCodeAt(i + 1) << 8) | (text.charCodeAt(i + 2) << 16) | (text.charCodeAt(i + 3) << 24);
 }
 
 function slot(buf: Buffer, start: number, end: number): number {

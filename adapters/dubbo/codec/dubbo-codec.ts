@@ -48,6 +48,10 @@ export class DubboCodec implements Codec {
   readonly protocol = 'dubbo';
   readonly maxBodySize: number;
   private readonly reader = new HessianReader();
+  /** The last `interface` attachment readAttachments stored, if any. */
+  private attachedInterface: string | undefined = undefined;
+  /** Whether readAttachments stored a `version` attachment. */
+  private attachedVersion = false;
 
   constructor(options: DubboCodecOptions = {}) {
     const max = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
@@ -129,18 +133,36 @@ export class DubboCodec implements Codec {
     const method = r.str;
     // Dubbox writes an int (-1) before the parameter types.
     if (pos < end && r.isInt(pos)) pos = r.readInt(pos);
-    const typesStart = pos;
-    pos = r.skipAnyString(pos);
-    const args = countParameters(frame, typesStart, pos);
+    // The parameter types are only counted: when they are short ASCII, one pass
+    // both proves the string's length and counts; anything else takes the
+    // general path, which reports malformed input.
+    let args = -1;
+    const tag = pos < end ? frame[pos]! : 0xff;
+    if (tag <= 0x1f || (tag >= 0x30 && tag <= 0x33 && pos + 1 < end)) {
+      const at = tag <= 0x1f ? pos + 1 : pos + 2;
+      const stop = at + (tag <= 0x1f ? tag : ((tag - 0x30) << 8) + frame[pos + 1]!);
+      if (stop <= end) {
+        args = countAsciiParameters(frame, at, stop);
+        if (args >= 0) pos = stop;
+      }
+    }
+    if (args < 0) {
+      const typesStart = pos;
+      pos = r.skipAnyString(pos);
+      args = countParameters(frame, typesStart, pos);
+    }
     for (let i = 0; i < args; i++) pos = r.skipValue(pos);
     const attachmentsStart = pos;
     const metadata = new Metadata();
+    this.attachedInterface = undefined;
+    this.attachedVersion = false;
     if (pos < end) this.readAttachments(pos, metadata);
-    if (!metadata.has('interface')) metadata.setLowerCased('interface', path);
+    // readAttachments noted the keys looked up here, sparing three map lookups per call.
+    const service = this.attachedInterface ?? path;
+    if (this.attachedInterface === undefined) metadata.setLowerCased('interface', path);
     metadata.setLowerCased('method', method);
     // Beyond the reference: the body's service version stands in when no attachment names one.
-    if (!metadata.has('version') && serviceVersion !== '') metadata.setLowerCased('version', serviceVersion);
-    const service = metadata.get('interface')!;
+    if (!this.attachedVersion && serviceVersion !== '') metadata.setLowerCased('version', serviceVersion);
     const type: MessageType = (flags & FLAG_TWO_WAY) !== 0 ? 'request' : 'oneway';
     return {
       type,
@@ -201,15 +223,20 @@ export class DubboCodec implements Codec {
       }
       pos = r.readKey(pos);
       const key = r.str;
+      let value: string;
       if (r.isString(pos)) {
         pos = r.readString(pos);
-        metadata.setLowerCased(key, r.str);
+        value = r.str;
       } else if (r.isInt(pos)) {
         pos = r.readInt(pos);
-        metadata.setLowerCased(key, String(r.int));
+        value = String(r.int);
       } else {
         pos = r.skipValue(pos);
+        continue;
       }
+      metadata.setLowerCased(key, value);
+      if (key === 'interface') this.attachedInterface = value;
+      else if (key === 'version') this.attachedVersion = true;
     }
   }
 }
@@ -238,6 +265,37 @@ function countParameters(buf: Buffer, start: number, end: number): number {
       i++;
     } else {
       throw codecError(`the parameter types hold "${String.fromCharCode(c)}" at offset ${i}, which is not a JVM type descriptor`);
+    }
+    n++;
+  }
+  return n;
+}
+
+/**
+ * countParameters over buf[start, stop) for a descriptor written in ASCII;
+ * -1 when a byte is not ASCII or the descriptor is malformed, for the caller
+ * to retry on the general path.
+ */
+function countAsciiParameters(buf: Buffer, start: number, stop: number): number {
+  let n = 0;
+  let i = start;
+  while (i < stop) {
+    let c = buf[i]!;
+    while (c === 0x5b && i + 1 < stop) c = buf[++i]!;
+    if (c === 0x4c) {
+      let semi = i + 1;
+      let high = 0;
+      for (; semi < stop; semi++) {
+        const d = buf[semi]!;
+        if (d === 0x3b) break;
+        high |= d;
+      }
+      if (semi >= stop || high >= 0x80) return -1;
+      i = semi + 1;
+    } else if (isPrimitive(c)) {
+      i++;
+    } else {
+      return -1;
     }
     n++;
   }

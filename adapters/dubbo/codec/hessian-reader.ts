@@ -126,7 +126,13 @@ export class HessianReader {
     }
     if (b >= 0x60 && b <= 0x6f) return this.skipFields(pos + 1, b - 0x60, depth);
     if (b >= 0x70 && b <= 0x77) return this.skipItems(this.skipType(pos + 1), b - 0x70, depth);
-    if ((b >= 0x30 && b <= 0x33) || b === 0x52 || b === 0x53) return this.skipAnyString(pos);
+    if (b >= 0x30 && b <= 0x33) {
+      // Medium strings (up to 1023 characters) such as a text argument: one ASCII pass when they are.
+      const stop = pos + 2 + ((b - 0x30) << 8) + (pos + 1 < this.end ? this.buf[pos + 1]! : 0);
+      if (stop <= this.end && this.isAsciiSpan(pos + 2, stop)) return stop;
+      return this.skipAnyString(pos);
+    }
+    if (b === 0x52 || b === 0x53) return this.skipAnyString(pos);
     if (b >= 0x80) {
       if (b <= 0xbf) return pos + 1; // compact int
       if (b <= 0xcf) return this.need(pos + 2);
@@ -313,6 +319,12 @@ export class HessianReader {
 
   /** Skips a string, chunked or not. */
   skipAnyString(pos: number): number {
+    // Short ASCII strings (type and field names) end after their length in bytes.
+    if (pos < this.end) {
+      const b = this.buf[pos]!;
+      const stop = pos + 1 + b;
+      if (b <= 0x1f && stop <= this.end && this.isAsciiSpan(pos + 1, stop)) return stop;
+    }
     const next = this.skipString(pos, false);
     return next === -2 ? this.skipChunkedString(pos) : next;
   }
@@ -328,20 +340,38 @@ export class HessianReader {
     if (n < 0 || pos + n > this.end) throw codecError(`a list at offset ${pos} claims ${n} items, more than the body holds`);
     const buf = this.buf;
     const end = this.end;
-    for (let i = 0; i < n; i++) {
-      // Short ASCII strings and compact ints (lists of names, ids, tags) skip inline, without a call.
+    // Items before this index take the general path: a run of them failed the ASCII check.
+    let slowUntil = 0;
+    for (let i = 0; i < n; ) {
       const b = pos < end ? buf[pos]! : 0x100;
       if (b <= 0x1f) {
-        const stop = pos + 1 + b;
-        if (stop <= end && this.isAsciiSpan(pos + 1, stop)) {
-          pos = stop;
-          continue;
+        if (i >= slowUntil) {
+          // A run of short strings (lists of names, ids, tags): find its end as if
+          // all ASCII, then prove that with one pass; the length bytes are ASCII too.
+          let p = pos;
+          let j = i;
+          while (j < n && p < end) {
+            const c = buf[p]!;
+            if (c > 0x1f || p + 1 + c > end) break;
+            p += 1 + c;
+            j++;
+          }
+          if (j > i && this.isAsciiSpan(pos, p)) {
+            pos = p;
+            i = j;
+            continue;
+          }
+          // Each item of the failed run is read once more, so hostile lists stay linear.
+          slowUntil = j;
         }
       } else if (b >= 0x80 && b <= 0xbf) {
+        // Compact ints skip inline, without a call.
         pos++;
+        i++;
         continue;
       }
       pos = this.skipValue(pos, depth + 1);
+      i++;
     }
     return pos;
   }
@@ -364,9 +394,15 @@ export class HessianReader {
     }
     const view = this.view;
     const last = this.viewBase + stop - 4;
-    // Whole words, then one last word that may overlap the previous one.
-    for (let i = this.viewBase + pos; i < last; i += 4) if ((view.getInt32(i) & 0x80808080) !== 0) return false;
-    return (view.getInt32(last) & 0x80808080) === 0;
+    // Whole words, then one last word that may overlap the previous one. The
+    // high-bit mask is the same in either byte order, so words are read
+    // little-endian (no byte swap), and long spans OR four words per test.
+    let i = this.viewBase + pos;
+    for (const last16 = last - 12; i < last16; i += 16) {
+      if (((view.getInt32(i, true) | view.getInt32(i + 4, true) | view.getInt32(i + 8, true) | view.getInt32(i + 12, true)) & 0x80808080) !== 0) return false;
+    }
+    for (; i < last; i += 4) if ((view.getInt32(i, true) & 0x80808080) !== 0) return false;
+    return (view.getInt32(last, true) & 0x80808080) === 0;
   }
 
   private byte(pos: number): number {
