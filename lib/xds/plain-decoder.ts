@@ -3,7 +3,9 @@
 // defaults, oneof markers). proto-loader builds a protobufjs message and then
 // copies it with toObject; for a 10,000-route RouteConfiguration that second
 // object graph is most of the decode time, so this reads the wire once,
-// guided by the same protobufjs reflection.
+// guided by the same protobufjs reflection. Per message type it generates a
+// decoder (as protobufjs does) and it interns short ASCII strings: a
+// 10,000-route update is mostly the same few names repeated.
 import type * as protobuf from 'protobufjs';
 
 const enum Kind {
@@ -86,7 +88,13 @@ interface FieldPlan extends ValuePlan {
 interface MessagePlan {
   /** Indexed by field number; sparse. */
   fields: (FieldPlan | undefined)[];
+  /** Oneof name → member key → field number, for the oneof marker. */
+  oneofIds: Record<string, Record<string, number>>;
+  /** The generated decoder, built on first use. */
+  decode: MessageDecoder | undefined;
 }
+
+type MessageDecoder = (r: WireReader, end: number) => Plain;
 
 /** Returns a decoder for `type`; the plans are built once and shared. */
 export function plainDecoder<T>(type: protobuf.Type): (bytes: Uint8Array) => T {
@@ -101,15 +109,20 @@ export function plainDecoder<T>(type: protobuf.Type): (bytes: Uint8Array) => T {
 function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan>): MessagePlan {
   const known = plans.get(type);
   if (known !== undefined) return known;
-  const plan: MessagePlan = { fields: [] };
+  const plan: MessagePlan = { fields: [], oneofIds: {}, decode: undefined };
   plans.set(type, plan);
   for (const f of type.fieldsArray) {
     f.resolve();
     const value = valuePlan(f.resolvedType, f.type, plans);
     const isMap = f.map;
     const mapKey = isMap ? KINDS[(f as unknown as protobuf.MapField).keyType] : undefined;
+    if (f.partOf !== null) (plan.oneofIds[f.partOf.name] ??= {})[f.name] = f.id;
+    // Built field by field (not spread) so every plan shares one hidden class
+    // and the hot loop's property reads stay monomorphic.
     plan.fields[f.id] = {
-      ...value,
+      kind: value.kind,
+      message: value.message,
+      enumNames: value.enumNames,
       key: f.name,
       id: f.id,
       wireType: isMap ? 2 : wireTypeOf(value.kind),
@@ -137,56 +150,99 @@ function valuePlan(resolved: protobuf.Type | protobuf.Enum | null, typeName: str
 type Plain = Record<string, unknown>;
 
 function readMessage(r: WireReader, plan: MessagePlan, end: number): Plain {
-  const out: Plain = {};
-  let oneofIds: Record<string, number> | undefined;
-  const fields = plan.fields;
+  return (plan.decode ?? compileDecoder(plan))(r, end);
+}
+
+/**
+ * Generates `plan`'s decoder, as protobufjs does for its own: one switch case
+ * per field tag storing under a literal property name, so every object of a
+ * type is built through the same monomorphic stores. A string or message
+ * field read with its own wire type is handled inline; anything else
+ * (scalars, maps, packed lists, unexpected wire types, unknown fields) goes
+ * to readField. Field names come from the .proto and are quoted with
+ * JSON.stringify, so no input reaches the generated source.
+ */
+function compileDecoder(plan: MessagePlan): MessageDecoder {
+  const subPlans: MessagePlan[] = [];
+  const cases: string[] = [];
+  for (const f of plan.fields) {
+    if (f === undefined || f.mapKey !== undefined || (f.kind !== Kind.String && f.kind !== Kind.Message)) continue;
+    const key = JSON.stringify(f.key);
+    const read = f.kind === Kind.String ? 'r.string(end)' : `readSub(r, end, P[${subPlans.push(f.message as MessagePlan) - 1}])`;
+    const store = f.repeated ? `{ const v = ${read}; const l = out[${key}]; if (l === undefined) out[${key}] = [v]; else l.push(v); }` : `out[${key}] = ${read};`;
+    // toObject names the set member of a oneof with the highest field number.
+    const marker =
+      f.oneof === undefined
+        ? ''
+        : ` { const p = out[${JSON.stringify(f.oneof)}]; if (p === undefined || O[${JSON.stringify(f.oneof)}][p] <= ${f.id}) out[${JSON.stringify(f.oneof)}] = ${key}; }`;
+    cases.push(`      case ${((f.id << 3) | 2) >>> 0}: ${store}${marker} break;`);
+  }
+  const source = `return function decode(r, end) {
+  const out = {};
+  const buf = r.buf;
   while (r.pos < end) {
-    const tag = r.uint32();
-    const id = tag >>> 3;
-    const wt = tag & 7;
-    const f = id < fields.length ? fields[id] : undefined;
-    if (f === undefined) {
-      r.skip(wt, end);
-      continue;
-    }
-    if (f.mapKey !== undefined) {
-      if (wt !== 2) {
-        r.skip(wt, end);
-        continue;
-      }
-      readMapEntry(r, f, out);
-    } else if (f.repeated) {
-      if (wt === 2 && f.wireType !== 2) {
-        // Packed scalars; toObject leaves out a list that stays empty.
-        const stop = r.limit(r.uint32(), end);
-        if (r.pos < stop) {
-          const list = listOf(out, f.key);
-          while (r.pos < stop) list.push(readValue(r, f, stop));
-        }
-      } else if (wt === f.wireType) {
-        listOf(out, f.key).push(readValue(r, f, end));
-      } else {
-        r.skip(wt, end);
-        continue;
-      }
-    } else if (wt === f.wireType) {
-      out[f.key] = readValue(r, f, end);
-    } else {
-      r.skip(wt, end);
-      continue;
-    }
-    if (f.oneof !== undefined) {
-      // toObject names the set member with the highest field number.
-      oneofIds ??= {};
-      const prev = oneofIds[f.oneof];
-      if (prev === undefined || prev <= f.id) {
-        oneofIds[f.oneof] = f.id;
-        out[f.oneof] = f.key;
-      }
+    let tag = buf[r.pos];
+    if (tag < 128) r.pos++;
+    else tag = r.uint32();
+    switch (tag) {
+${cases.join('\n')}
+      default: readField(r, plan, out, tag, end);
     }
   }
-  if (r.pos !== end) throw new RangeError(`index out of range: ${r.pos} + 0 > ${end}`);
+  if (r.pos !== end) throw new RangeError('index out of range: ' + r.pos + ' + 0 > ' + end);
   return out;
+};`;
+  const decode = new Function('plan', 'P', 'O', 'readSub', 'readField', source)(plan, subPlans, plan.oneofIds, readSub, readField) as MessageDecoder;
+  plan.decode = decode;
+  return decode;
+}
+
+function readSub(r: WireReader, end: number, plan: MessagePlan): Plain {
+  const stop = r.limit(r.uint32(), end);
+  return (plan.decode ?? compileDecoder(plan))(r, stop);
+}
+
+/** Reads one field whose tag was just read, the general way. */
+function readField(r: WireReader, plan: MessagePlan, out: Plain, tag: number, end: number): void {
+  const id = tag >>> 3;
+  const wt = tag & 7;
+  const fields = plan.fields;
+  const f = id < fields.length ? fields[id] : undefined;
+  if (f === undefined) {
+    r.skip(wt, end);
+    return;
+  }
+  if (f.mapKey !== undefined) {
+    if (wt !== 2) {
+      r.skip(wt, end);
+      return;
+    }
+    readMapEntry(r, f, out);
+  } else if (f.repeated) {
+    if (wt === 2 && f.wireType !== 2) {
+      // Packed scalars; toObject leaves out a list that stays empty.
+      const stop = r.limit(r.uint32(), end);
+      if (r.pos < stop) {
+        const list = listOf(out, f.key);
+        while (r.pos < stop) list.push(readValue(r, f, stop));
+      }
+    } else if (wt === f.wireType) {
+      listOf(out, f.key).push(readValue(r, f, end));
+    } else {
+      r.skip(wt, end);
+      return;
+    }
+  } else if (wt === f.wireType) {
+    out[f.key] = readValue(r, f, end);
+  } else {
+    r.skip(wt, end);
+    return;
+  }
+  if (f.oneof !== undefined) {
+    // toObject names the set member with the highest field number.
+    const prev = out[f.oneof] as string | undefined;
+    if (prev === undefined || plan.oneofIds[f.oneof][prev] <= f.id) out[f.oneof] = f.key;
+  }
 }
 
 function listOf(out: Plain, key: string): unknown[] {
@@ -270,6 +326,17 @@ function readValue(r: WireReader, v: ValuePlan, end: number): unknown {
   }
 }
 
+/** Node's Buffer slice methods, which toString(encoding, ...) dispatches to; not in @types/node. */
+interface BufferSlices {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+}
+
+const INTERN_MAX_LENGTH = 64;
+const INTERN_SLOTS = 4096;
+/** A direct-mapped cache of recently decoded short ASCII strings; a collision just replaces the slot. */
+const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+
 class WireReader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
@@ -311,9 +378,42 @@ class WireReader {
   }
 
   string(end: number): string {
-    const stop = this.limit(this.uint32(), end);
-    const s = this.buf.toString('utf8', this.pos, stop);
+    return this.stringTo(this.limit(this.uint32(), end));
+  }
+
+  /** The string from here to `stop` (already checked), interning short ASCII ones. */
+  stringTo(stop: number): string {
+    const buf = this.buf;
+    const start = this.pos;
     this.pos = stop;
+    const len = stop - start;
+    if (len === 0) return '';
+    if (len > INTERN_MAX_LENGTH) return (buf as unknown as BufferSlices).utf8Slice(start, stop);
+    // xDS resources repeat the same few names (hosts, clusters, header keys)
+    // thousands of times; handing back one string per value spares the
+    // allocation and the young-generation copies that dominate decode time.
+    let hash = len;
+    let ascii = 0;
+    for (let i = start; i < stop; i++) {
+      const b = buf[i];
+      ascii |= b;
+      hash = Math.imul(hash ^ b, 0x01000193);
+    }
+    if (ascii >= 128) return (buf as unknown as BufferSlices).utf8Slice(start, stop);
+    const slot = (hash ^ (hash >>> 15)) & (INTERN_SLOTS - 1);
+    const known = internTable[slot];
+    if (known !== undefined && known.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (known.charCodeAt(i) !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return known;
+    }
+    const s = (buf as unknown as BufferSlices).latin1Slice(start, stop);
+    internTable[slot] = s;
     return s;
   }
 
