@@ -86,5 +86,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(err);
-  process.exitCode = 1;
+  // Servers and meshes started before the failure would keep the process alive: end it.
+  process.exit(1);
 });

@@ -110,5 +110,6 @@ function printMetrics(all: readonly MetricData[]): void {
 
 main().catch((err: unknown) => {
   console.error(err);
-  process.exitCode = 1;
+  // Servers and meshes started before the failure would keep the process alive: end it.
+  process.exit(1);
 });
