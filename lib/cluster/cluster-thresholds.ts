@@ -7,15 +7,6 @@
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
 /** The DestinationRule connectionPool fields that set thresholds (others are ignored here). */
-export interface ConnectionPoolThresholds {
-  readonly tcp?: { readonly maxConnections?: number };
-  readonly http?: {
-    readonly http1MaxPendingRequests?: number;
-    readonly http2MaxRequests?: number;
-    readonly maxRetries?: number;
-  };
-}
-
 export type ThresholdKind = 'connections' | 'pending' | 'requests' | 'retries';
 
 export interface ThresholdLimits {
@@ -78,21 +69,6 @@ export class ClusterThresholds {
       maxRequests: limit(limits.maxRequests, defaults.maxRequests, 'requests'),
       maxRetries: limit(limits.maxRetries, defaults.maxRetries, 'retries'),
     });
-  }
-
-  /** Thresholds from a DestinationRule connectionPool; unset (or 0, as Istio reads it) fields keep `defaults`. */
-  static fromConnectionPool(cluster: string, pool: ConnectionPoolThresholds | undefined, defaults: ThresholdLimits = ENVOY_DEFAULT_THRESHOLDS): ClusterThresholds {
-    const set = (v: number | undefined): number | undefined => (v === 0 ? undefined : v);
-    const limits: { -readonly [K in keyof ThresholdLimits]?: number } = {};
-    const maxConnections = set(pool?.tcp?.maxConnections);
-    const maxPendingRequests = set(pool?.http?.http1MaxPendingRequests);
-    const maxRequests = set(pool?.http?.http2MaxRequests);
-    const maxRetries = set(pool?.http?.maxRetries);
-    if (maxConnections !== undefined) limits.maxConnections = maxConnections;
-    if (maxPendingRequests !== undefined) limits.maxPendingRequests = maxPendingRequests;
-    if (maxRequests !== undefined) limits.maxRequests = maxRequests;
-    if (maxRetries !== undefined) limits.maxRetries = maxRetries;
-    return new ClusterThresholds(cluster, limits, defaults);
   }
 
   tryAcquireConnection(): boolean {

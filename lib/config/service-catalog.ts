@@ -229,12 +229,14 @@ function policyOf(top: TrafficPolicySpec | undefined, subset?: TrafficPolicySpec
   };
 }
 
+/** Envoy thresholds from connectionPool. Istio reads 0 as unset (no limit), not as "refuse every call". */
 function thresholdsOf(pool: TrafficPolicySpec['connectionPool']): ConnectionThresholds | undefined {
   const t: { -readonly [K in keyof ConnectionThresholds]: ConnectionThresholds[K] } = {};
-  if (pool?.tcp?.maxConnections !== undefined) t.maxConnections = pool.tcp.maxConnections;
-  if (pool?.http?.http1MaxPendingRequests !== undefined) t.maxPendingRequests = pool.http.http1MaxPendingRequests;
-  if (pool?.http?.http2MaxRequests !== undefined) t.maxRequests = pool.http.http2MaxRequests;
-  if (pool?.http?.maxRetries !== undefined) t.maxRetries = pool.http.maxRetries;
+  const set = (v: number | undefined): v is number => v !== undefined && v !== 0;
+  if (set(pool?.tcp?.maxConnections)) t.maxConnections = pool.tcp.maxConnections;
+  if (set(pool?.http?.http1MaxPendingRequests)) t.maxPendingRequests = pool.http.http1MaxPendingRequests;
+  if (set(pool?.http?.http2MaxRequests)) t.maxRequests = pool.http.http2MaxRequests;
+  if (set(pool?.http?.maxRetries)) t.maxRetries = pool.http.maxRetries;
   return Object.keys(t).length === 0 ? undefined : Object.freeze(t);
 }
 

@@ -1,6 +1,6 @@
 // Cluster thresholds cap concurrency per cluster as Envoy's circuit breakers do.
 import assert from 'node:assert/strict';
-import { MeshError } from 'meta-mesh';
+import { MeshError, parseConfig } from 'meta-mesh';
 import { ClusterThresholds, ENVOY_DEFAULT_THRESHOLDS, thresholdOverflowError } from '../../lib/cluster/cluster-thresholds';
 
 const cluster = 'outbound|9090||calc.svc';
@@ -12,10 +12,31 @@ describe('ClusterThresholds', () => {
   });
 
   it('reads the DestinationRule connectionPool fields, 0 meaning unset as in Istio', () => {
-    const t = ClusterThresholds.fromConnectionPool(cluster, {
-      tcp: { maxConnections: 10 },
-      http: { http1MaxPendingRequests: 0, http2MaxRequests: 20, maxRetries: 5 },
-    });
+    const snapshot = parseConfig([
+      {
+        file: 'calc.yaml',
+        text: `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: calc}
+spec:
+  hosts: [calc.svc]
+  ports: [{number: 9090, name: tcp-metaprotocol-thrift}]
+  resolution: STATIC
+  endpoints: [{address: 10.0.0.1}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: calc}
+spec:
+  host: calc.svc
+  trafficPolicy:
+    connectionPool:
+      tcp: {maxConnections: 10}
+      http: {http1MaxPendingRequests: 0, http2MaxRequests: 20, maxRetries: 5}
+`,
+      },
+    ]);
+    const t = new ClusterThresholds(cluster, snapshot.clusters.get(cluster)!.thresholds);
     assert.deepEqual(t.limits, { maxConnections: 10, maxPendingRequests: 1024, maxRequests: 20, maxRetries: 5 });
   });
 
@@ -68,7 +89,7 @@ describe('ClusterThresholds', () => {
 
   it('rejects a negative or fractional limit with a CONFIG error', () => {
     assert.throws(
-      () => ClusterThresholds.fromConnectionPool(cluster, { tcp: { maxConnections: -1 } }),
+      () => new ClusterThresholds(cluster, { maxConnections: -1 }),
       (e: unknown) => e instanceof MeshError && e.code === 'CONFIG' && /tcp\.maxConnections is -1/.test(e.message),
     );
     assert.throws(() => new ClusterThresholds(cluster, { maxRetries: 1.5 }), MeshError);
