@@ -15,6 +15,11 @@ export interface UpstreamHostOptions {
   readonly connections: number;
 }
 
+/** Identifies a host: calls share its sockets only with calls of one protocol variant to one endpoint. */
+export function upstreamHostKey(codecFactory: CodecFactory, address: string, port: number): string {
+  return `${codecFactory.protocol}/${codecFactory.variant ?? ''}|${address}:${port}`;
+}
+
 const BACKOFF_BASE_MS = 50;
 const BACKOFF_MAX_MS = 5_000;
 
@@ -37,7 +42,7 @@ export class UpstreamHost {
   }
 
   get key(): string {
-    return `${this.options.codecFactory.protocol}/${this.options.codecFactory.variant ?? ''}|${this.options.address}:${this.options.port}`;
+    return upstreamHostKey(this.options.codecFactory, this.options.address, this.options.port);
   }
 
   get endpoint(): string {

@@ -3,7 +3,7 @@
 // still names, and hosts it no longer names are retired (their connections
 // close once idle) instead of being cut, so no call fails because config changed.
 import type { CodecFactory } from '../protocol/codec';
-import { UpstreamHost } from './upstream-host';
+import { UpstreamHost, upstreamHostKey } from './upstream-host';
 
 export interface UpstreamPoolOptions {
   readonly connectionsPerEndpoint: number;
@@ -17,7 +17,7 @@ export class UpstreamPool {
 
   /** The host for an endpoint, created on first use. */
   acquire(codecFactory: CodecFactory, address: string, port: number, connectTimeoutMs: number): UpstreamHost {
-    const key = `${codecFactory.protocol}/${codecFactory.variant ?? ''}|${address}:${port}`;
+    const key = upstreamHostKey(codecFactory, address, port);
     let host = this.hosts.get(key);
     if (host !== undefined && !host.isClosed) return host;
     host = this.retired.get(key);
