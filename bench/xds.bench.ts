@@ -1,5 +1,5 @@
 // xDS update cost: time to apply a 10,000-route MetaRDS update (decode the
-// Any + translate to model routes + RouteTable.compile), and the heap held by
+// bytes route by route into model routes + RouteTable.compile), and the heap held by
 // 10,000 routes plus 10,000 endpoints after translation.
 // Run: node --expose-gc dist/bench/xds.bench.js (prints figures, asserts nothing).
 import { performance } from 'node:perf_hooks';
@@ -7,7 +7,7 @@ import type { Cluster, Route } from '../lib/config/model';
 import { RouteTable } from '../lib/route';
 import { clusterFromXds } from '../lib/xds/cluster-from-xds';
 import { assignmentToXds, clusterToXds, routeToXds } from '../lib/xds/resources-from-snapshot';
-import { routeConfigFromXds } from '../lib/xds/route-config-from-xds';
+import { routeConfigFromBytes } from '../lib/xds/route-config-reader';
 import { TYPE_CDS, TYPE_EDS, TYPE_RDS } from '../lib/xds/type-urls';
 import { xdsProtos } from '../lib/xds/xds-protos';
 
@@ -34,24 +34,28 @@ function routes(n: number): Route[] {
 }
 
 export interface XdsBenchResult {
-  readonly applyMs: { readonly decode: number; readonly translate: number; readonly compile: number; readonly total: number };
+  /** The fastest round, and the median round's total. */
+  readonly applyMs: { readonly decodeTranslate: number; readonly compile: number; readonly total: number; readonly medianTotal: number };
   readonly heapMB: number;
 }
 
 export function runXdsBench(rounds = process.env.BENCH_QUICK ? 3 : 10): XdsBenchResult {
   const protos = xdsProtos();
   const bytes = protos.codecs[TYPE_RDS].encode({ name: `${HOST}_20880`, virtual_hosts: [{ name: 'dummy', domains: ['*'], routes: routes(N).map(routeToXds) }] });
-  let best = { decode: Infinity, translate: Infinity, compile: Infinity, total: Infinity };
+  let best = { decodeTranslate: Infinity, compile: Infinity, total: Infinity };
+  const totals: number[] = [];
   for (let i = 0; i < rounds; i++) {
+    // The path an RDS response takes in XdsConfigSource and MeshState.
     const t0 = performance.now();
-    const raw = protos.codecs[TYPE_RDS].decode(bytes);
+    const config = routeConfigFromBytes(bytes, protos.readRoute);
     const t1 = performance.now();
-    const config = routeConfigFromXds(raw);
-    const t2 = performance.now();
     RouteTable.compile(config);
-    const t3 = performance.now();
-    if (t3 - t0 < best.total) best = { decode: t1 - t0, translate: t2 - t1, compile: t3 - t2, total: t3 - t0 };
+    const t2 = performance.now();
+    totals.push(t2 - t0);
+    if (t2 - t0 < best.total) best = { decodeTranslate: t1 - t0, compile: t2 - t1, total: t2 - t0 };
   }
+  totals.sort((a, b) => a - b);
+  const medianTotal = totals[totals.length >> 1];
 
   // Heap: 10,000 translated routes (compiled) + 10,000 endpoints in one cluster.
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -68,18 +72,19 @@ export function runXdsBench(rounds = process.env.BENCH_QUICK ? 3 : 10): XdsBench
   gc?.();
   const before = process.memoryUsage().heapUsed;
   const held = {
-    table: RouteTable.compile(routeConfigFromXds(protos.codecs[TYPE_RDS].decode(bytes))),
+    table: RouteTable.compile(routeConfigFromBytes(bytes, protos.readRoute)),
     cluster: clusterFromXds(protos.codecs[TYPE_CDS].decode(clusterBytes), protos.codecs[TYPE_EDS].decode(claBytes)),
   };
   gc?.();
   const heapMB = (process.memoryUsage().heapUsed - before) / 1e6;
   if (held.table.size !== N || held.cluster.endpoints.length !== N) throw new Error('bench translated the wrong amount');
-  return { applyMs: best, heapMB };
+  return { applyMs: { ...best, medianTotal }, heapMB };
 }
 
 if (require.main === module) {
   const r = runXdsBench();
   const f = (n: number) => n.toFixed(1);
-  console.log(`10,000-route MetaRDS update: decode ${f(r.applyMs.decode)} ms + translate ${f(r.applyMs.translate)} ms + compile ${f(r.applyMs.compile)} ms = ${f(r.applyMs.total)} ms (target <= 100 ms)`);
+  const a = r.applyMs;
+  console.log(`10,000-route MetaRDS update, fastest round: decode+translate ${f(a.decodeTranslate)} ms + compile ${f(a.compile)} ms = ${f(a.total)} ms; median round ${f(a.medianTotal)} ms (target <= 100 ms)`);
   console.log(`heap for 10,000 routes + 10,000 endpoints: ${f(r.heapMB)} MB (target <= 50 MB)${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a steadier figure)'}`);
 }

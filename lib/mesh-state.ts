@@ -6,7 +6,7 @@ import { Cluster } from './cluster/cluster';
 import type { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import type { FaultInjector } from './filters/fault-injection';
 import type { RouterEvents } from './filters/upstream-send';
-import type { Service, Snapshot } from './config/model';
+import type { RouteConfig, Service, Snapshot } from './config/model';
 import { serviceKey } from './config/model';
 import type { Filter, Handler } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
@@ -14,6 +14,22 @@ import { createRouter } from './filters/router';
 import type { Mirror } from './route/mirror';
 import { RouteTable } from './route/route-table';
 import type { UpstreamPool } from './upstream/upstream-pool';
+
+/**
+ * Tables already compiled, per route config object. A snapshot that keeps a
+ * route config (an endpoint or cluster change) reuses its table rather than
+ * compiling thousands of routes again; tables hold no per-call state.
+ */
+const compiledTables = new WeakMap<RouteConfig, RouteTable>();
+
+function tableFor(config: RouteConfig): RouteTable {
+  let table = compiledTables.get(config);
+  if (table === undefined) {
+    table = RouteTable.compile(config);
+    compiledTables.set(config, table);
+  }
+  return table;
+}
 
 export interface MeshStateDeps {
   readonly pool: UpstreamPool;
@@ -36,7 +52,7 @@ export class MeshState {
     readonly snapshot: Snapshot,
     private readonly deps: MeshStateDeps,
   ) {
-    for (const config of snapshot.routeConfigs.values()) this.routeTables.set(config.name, RouteTable.compile(config));
+    for (const config of snapshot.routeConfigs.values()) this.routeTables.set(config.name, tableFor(config));
     const resilience = deps.resilience.apply(snapshot.clusters.values());
     for (const config of snapshot.clusters.values()) {
       const cluster = new Cluster(config, deps.pool, resilience.get(config.name));

@@ -1,6 +1,6 @@
 // One route of a RouteTable, compiled once per config change: its matchers as
 // predicates, its weighted split as a cumulative array, and its mutations as
-// ready Maps, so the per-call work is a few comparisons and no allocation.
+// ready lists, so the per-call work is a few comparisons and no allocation.
 import { MeshError, MeshErrorCode, type Metadata } from '../protocol';
 import type { MirrorPolicy, Route } from '../config';
 import { compileMatcher, type MetadataPredicate } from './metadata-matcher';
@@ -17,6 +17,8 @@ export interface CompiledRetry {
 }
 
 const NO_SCRATCH: string[] = [];
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_WEIGHTS: readonly number[] = Object.freeze([]);
 
 /** Above this many clusters a binary search beats a linear walk. */
 const LINEAR_PICK_MAX = 8;
@@ -25,8 +27,8 @@ export class CompiledRoute {
   /** The model object this was compiled from. */
   readonly route: Route;
   readonly name: string;
-  /** Prebuilt request mutation; undefined when the route has none. */
-  readonly requestMutation: ReadonlyMap<string, string> | undefined;
+  /** The request mutation's key/value pairs, in order; undefined when the route has none. */
+  readonly requestMutation: readonly (readonly [string, string])[] | undefined;
   /** Prebuilt response mutation; undefined when the route has none. */
   readonly responseMutation: ReadonlyMap<string, string> | undefined;
   readonly mirrors: readonly MirrorPolicy[];
@@ -38,7 +40,8 @@ export class CompiledRoute {
   /** The route's matchers compiled to predicates, in config order. */
   readonly matchers: readonly MetadataPredicate[];
   private readonly clusterNames: readonly string[];
-  private readonly cumulative: Float64Array;
+  /** Running sums of the weights; empty for a single cluster. */
+  private readonly cumulative: readonly number[];
   private readonly totalWeight: number;
   private readonly single: string | undefined;
   /** Reused by hashKey so sorting many values does not allocate per call. */
@@ -75,32 +78,42 @@ export class CompiledRoute {
         details: { route: route.name },
       });
     }
-    const names = new Array<string>(clusters.length);
-    for (let i = 0; i < clusters.length; i++) names[i] = clusters[i].cluster;
-    this.clusterNames = names;
-    this.cumulative = new Float64Array(clusters.length);
+    const n = clusters.length;
+    this.single = n === 1 ? clusters[0].cluster : undefined;
+    // Plain arrays: a Float64Array costs three heap objects per route, which
+    // a 10,000-route update pays for in garbage collection.
+    let names = NO_NAMES;
+    let cumulative = NO_WEIGHTS;
     let sum = 0;
-    for (let i = 0; i < clusters.length; i++) {
-      const w = clusters[i].weight;
-      if (clusters.length > 1 && !(Number.isFinite(w) && w >= 0)) {
-        throw new MeshError(
-          MeshErrorCode.CONFIG,
-          `route '${route.name}' gives cluster '${clusters[i].cluster}' weight ${w}; weights must be finite and >= 0`,
-          { details: { route: route.name, cluster: clusters[i].cluster } },
-        );
+    if (n > 1) {
+      const ns = new Array<string>(n);
+      const cs = new Array<number>(n);
+      for (let i = 0; i < n; i++) {
+        const w = clusters[i].weight;
+        if (!(Number.isFinite(w) && w >= 0)) {
+          throw new MeshError(
+            MeshErrorCode.CONFIG,
+            `route '${route.name}' gives cluster '${clusters[i].cluster}' weight ${w}; weights must be finite and >= 0`,
+            { details: { route: route.name, cluster: clusters[i].cluster } },
+          );
+        }
+        sum += w;
+        cs[i] = sum;
+        ns[i] = clusters[i].cluster;
       }
-      sum += clusters.length > 1 ? w : 0;
-      this.cumulative[i] = sum;
+      if (sum <= 0) {
+        throw new MeshError(MeshErrorCode.CONFIG, `route '${route.name}' has weighted clusters whose weights sum to 0; give at least one a positive weight`, {
+          details: { route: route.name },
+        });
+      }
+      names = ns;
+      cumulative = cs;
     }
-    if (clusters.length > 1 && sum <= 0) {
-      throw new MeshError(MeshErrorCode.CONFIG, `route '${route.name}' has weighted clusters whose weights sum to 0; give at least one a positive weight`, {
-        details: { route: route.name },
-      });
-    }
+    this.clusterNames = names;
+    this.cumulative = cumulative;
     this.totalWeight = sum;
-    this.single = clusters.length === 1 ? clusters[0].cluster : undefined;
 
-    this.requestMutation = toMap(route.requestMutation);
+    this.requestMutation = route.requestMutation.length === 0 ? undefined : route.requestMutation;
     this.responseMutation = toMap(route.responseMutation);
     this.mirrors = route.mirrors;
     this.hashPolicy = route.hashPolicy;

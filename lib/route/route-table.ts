@@ -5,9 +5,6 @@
 import { MeshError, MeshErrorCode, type Metadata } from '../protocol';
 import type { MetadataMatcher, RouteConfig } from '../config';
 import { CompiledRoute } from './compiled-route';
-import type { MetadataPredicate } from './metadata-matcher';
-
-const NO_ROUTES = new Int32Array(0);
 
 export class RouteTable {
   /** The route config name, `<host>_<port>`. */
@@ -15,67 +12,63 @@ export class RouteTable {
   /** The compiled routes, in config order. */
   readonly routes: readonly CompiledRoute[];
 
-  /** Per route, the matchers left to check once its index key is proved. */
-  private readonly residual: readonly (readonly MetadataPredicate[])[];
+  /** Per route, the position of the matcher its index key already proved, or -1. */
+  private readonly proved: Int32Array;
   /** The distinct metadata keys the index uses. */
   private readonly indexKeys: readonly string[];
-  /** Parallel to indexKeys: value → ascending indices of routes keyed on it. */
-  private readonly indexMaps: readonly ReadonlyMap<string, Int32Array>[];
-  /** Ascending indices of routes with no index key; checked on every lookup. */
-  private readonly unindexed: Int32Array;
+  /** Parallel to indexKeys: value → bucket number. */
+  private readonly indexMaps: readonly ReadonlyMap<string, number>[];
+  /**
+   * Every bucket's routes, ascending, one bucket after the other; bucket b
+   * spans postings[bucketStart[b]] up to postings[bucketStart[b + 1]]. The
+   * last bucket holds the routes with no index key, checked on every lookup.
+   * One flat array instead of a list per value keeps a 10,000-route compile
+   * to a handful of allocations.
+   */
+  private readonly postings: Int32Array;
+  private readonly bucketStart: Int32Array;
+  private readonly unindexedBucket: number;
   // Lookup scratch, reused because match() is synchronous and never re-entered.
-  private readonly lists: Int32Array[];
-  private readonly heads: Int32Array;
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
 
   private constructor(name: string, routes: CompiledRoute[], matchers: readonly (readonly MetadataMatcher[])[]) {
     this.name = name;
     this.routes = routes;
-
-    const pick = chooseIndexMatchers(matchers);
-    const keys: string[] = [];
-    const keyPos = new Map<string, number>();
-    const buckets: Map<string, number[]>[] = [];
-    const unindexed: number[] = [];
-    const residual: (readonly MetadataPredicate[])[] = new Array(routes.length);
-    for (let r = 0; r < routes.length; r++) {
-      const at = pick[r];
-      const ps = routes[r].matchers;
-      if (at < 0) {
-        unindexed.push(r);
-        residual[r] = ps;
-        continue;
-      }
-      residual[r] = without(ps, at);
-      const m = matchers[r][at];
-      let k = keyPos.get(m.name);
-      if (k === undefined) {
-        k = keys.push(m.name) - 1;
-        keyPos.set(m.name, k);
-        buckets.push(new Map());
-      }
-      const value = m.value as string;
-      const list = buckets[k].get(value);
-      if (list === undefined) buckets[k].set(value, [r]);
-      else list.push(r);
-    }
-    this.residual = residual;
+    const { proved, keys, keyBuckets, bucketOf, buckets } = chooseIndexMatchers(matchers);
+    this.proved = proved;
     this.indexKeys = keys;
-    this.indexMaps = buckets.map(toIndexMap);
-    this.unindexed = unindexed.length === 0 ? NO_ROUTES : Int32Array.from(unindexed);
-    this.lists = new Array<Int32Array>(keys.length + 1).fill(NO_ROUTES);
-    this.heads = new Int32Array(keys.length + 1);
+    this.indexMaps = keyBuckets;
+    this.unindexedBucket = buckets;
+
+    // Counting sort of the routes into their buckets, config order kept.
+    const bucketStart = new Int32Array(buckets + 2);
+    for (let r = 0; r < routes.length; r++) bucketStart[bucketOf[r] + 1]++;
+    for (let b = 0; b <= buckets; b++) bucketStart[b + 1] += bucketStart[b];
+    const fill = bucketStart.slice(0, buckets + 1);
+    const postings = new Int32Array(routes.length);
+    for (let r = 0; r < routes.length; r++) postings[fill[bucketOf[r]]++] = r;
+    this.postings = postings;
+    this.bucketStart = bucketStart;
+    this.starts = new Int32Array(keys.length + 1);
+    this.ends = new Int32Array(keys.length + 1);
   }
 
   /** Compiles `config`; throws MeshError CONFIG when a route cannot be compiled. */
   static compile(config: RouteConfig): RouteTable {
-    let routes: CompiledRoute[];
+    const list = config.routes;
+    const routes = new Array<CompiledRoute>(list.length);
+    const matchers = new Array<readonly MetadataMatcher[]>(list.length);
     try {
-      routes = config.routes.map((r) => new CompiledRoute(r));
+      for (let i = 0; i < list.length; i++) {
+        routes[i] = new CompiledRoute(list[i]);
+        matchers[i] = list[i].match;
+      }
     } catch (err) {
       const e = MeshError.from(err, MeshErrorCode.CONFIG);
       throw new MeshError(e.code, `route config '${config.name}': ${e.message}`, { cause: err, details: { ...e.details, routeConfig: config.name } });
     }
-    return new RouteTable(config.name, routes, config.routes.map((r) => r.match));
+    return new RouteTable(config.name, routes, matchers);
   }
 
   get size(): number {
@@ -84,66 +77,77 @@ export class RouteTable {
 
   /** The first route, in config order, whose matchers all hold for `md`. */
   match(md: Metadata): CompiledRoute | undefined {
-    const lists = this.lists;
+    const starts = this.starts;
+    const ends = this.ends;
+    const bucketStart = this.bucketStart;
     let n = 0;
     const keys = this.indexKeys;
     for (let k = 0; k < keys.length; k++) {
       const v = md.get(keys[k]);
       if (v === undefined) continue;
-      const list = this.indexMaps[k].get(v);
-      if (list !== undefined) lists[n++] = list;
+      const b = this.indexMaps[k].get(v);
+      if (b === undefined) continue;
+      starts[n] = bucketStart[b];
+      ends[n++] = bucketStart[b + 1];
     }
-    if (this.unindexed.length > 0) lists[n++] = this.unindexed;
+    const u = this.unindexedBucket;
+    if (bucketStart[u + 1] > bucketStart[u]) {
+      starts[n] = bucketStart[u];
+      ends[n++] = bucketStart[u + 1];
+    }
     if (n === 0) return undefined;
-    if (n === 1) return this.walk(lists[0], md);
+    if (n === 1) return this.walk(starts[0], ends[0], md);
     // The usual shape: one indexed bucket plus the unindexed routes.
-    if (n === 2) return this.walkTwo(lists[0], lists[1], md);
+    if (n === 2) return this.walkTwo(starts[0], ends[0], starts[1], ends[1], md);
     return this.walkMerged(n, md);
   }
 
-  private walk(list: Int32Array, md: Metadata): CompiledRoute | undefined {
-    for (let i = 0; i < list.length; i++) {
-      const r = list[i];
-      if (holds(this.residual[r], md)) return this.routes[r];
+  private walk(from: number, to: number, md: Metadata): CompiledRoute | undefined {
+    const postings = this.postings;
+    for (let i = from; i < to; i++) {
+      const r = postings[i];
+      if (this.holds(r, md)) return this.routes[r];
     }
     return undefined;
   }
 
-  private walkTwo(a: Int32Array, b: Int32Array, md: Metadata): CompiledRoute | undefined {
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      const r = j >= b.length || (i < a.length && a[i] < b[j]) ? a[i++] : b[j++];
-      if (holds(this.residual[r], md)) return this.routes[r];
+  private walkTwo(i: number, iEnd: number, j: number, jEnd: number, md: Metadata): CompiledRoute | undefined {
+    const postings = this.postings;
+    while (i < iEnd || j < jEnd) {
+      const r = j >= jEnd || (i < iEnd && postings[i] < postings[j]) ? postings[i++] : postings[j++];
+      if (this.holds(r, md)) return this.routes[r];
     }
     return undefined;
   }
 
-  /** Walks `n` ascending candidate lists as one ascending sequence. */
+  /** Walks `n` ascending candidate ranges as one ascending sequence. */
   private walkMerged(n: number, md: Metadata): CompiledRoute | undefined {
-    const lists = this.lists;
-    const heads = this.heads;
-    for (let j = 0; j < n; j++) heads[j] = 0;
+    const postings = this.postings;
+    const heads = this.starts;
+    const ends = this.ends;
     for (;;) {
       let best = -1;
       let bestRoute = 0x7fffffff;
       for (let j = 0; j < n; j++) {
         const h = heads[j];
-        if (h < lists[j].length && lists[j][h] < bestRoute) {
-          bestRoute = lists[j][h];
+        if (h < ends[j] && postings[h] < bestRoute) {
+          bestRoute = postings[h];
           best = j;
         }
       }
       if (best < 0) return undefined;
       heads[best]++;
-      if (holds(this.residual[bestRoute], md)) return this.routes[bestRoute];
+      if (this.holds(bestRoute, md)) return this.routes[bestRoute];
     }
   }
-}
 
-function holds(ps: readonly MetadataPredicate[], md: Metadata): boolean {
-  for (let i = 0; i < ps.length; i++) if (!ps[i](md)) return false;
-  return true;
+  /** Route `r`'s matchers all hold, but for the one its bucket already proved. */
+  private holds(r: number, md: Metadata): boolean {
+    const ps = this.routes[r].matchers;
+    const skip = this.proved[r];
+    for (let i = 0; i < ps.length; i++) if (i !== skip && !ps[i](md)) return false;
+    return true;
+  }
 }
 
 /**
@@ -156,13 +160,26 @@ function indexable(m: MetadataMatcher): boolean {
   return m.kind === 'exact' && m.invert !== true && m.ignoreCase !== true && typeof m.value === 'string' && m.value !== '';
 }
 
+interface IndexPlan {
+  /** Per route, the position of its index matcher, or -1. */
+  readonly proved: Int32Array;
+  /** The distinct metadata keys used as index keys. */
+  readonly keys: string[];
+  /** Parallel to keys: value → bucket number. */
+  readonly keyBuckets: Map<string, number>[];
+  /** Per route, its bucket; routes with no index key get bucket `buckets`. */
+  readonly bucketOf: Int32Array;
+  /** The number of indexed buckets. */
+  readonly buckets: number;
+}
+
 /**
- * For each route, the position of the matcher used as its index key, or -1.
- * A route is indexed on its most selective exact matcher (the key/value
- * fewest routes share), so a lookup walks short candidate lists; ties go to
- * the key most routes use (typically "method"), so lookups consult few keys.
+ * Chooses each route's index matcher and numbers the buckets. A route is
+ * indexed on its most selective exact matcher (the key/value fewest routes
+ * share), so a lookup walks short candidate lists; ties go to the key most
+ * routes use (typically "method"), so lookups consult few keys.
  */
-function chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]): Int32Array {
+function chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]): IndexPlan {
   // name → (value → routes using the pair), and name → routes using the key;
   // each route counts once per pair and once per key.
   const pairCount = new Map<string, Map<string, number>>();
@@ -189,7 +206,13 @@ function chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]):
       if (!sameKey) keyCount.set(m.name, (keyCount.get(m.name) ?? 0) + 1);
     }
   }
-  const pick = new Int32Array(matchers.length);
+  const proved = new Int32Array(matchers.length);
+  const bucketOf = new Int32Array(matchers.length);
+  const keys: string[] = [];
+  const keyBuckets: Map<string, number>[] = [];
+  const keyPos = new Map<string, number>();
+  const unindexed: number[] = [];
+  let buckets = 0;
   for (let r = 0; r < matchers.length; r++) {
     const ms = matchers[r];
     let at = -1;
@@ -207,23 +230,25 @@ function chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]):
         atKeys = keyUses;
       }
     }
-    pick[r] = at;
+    proved[r] = at;
+    if (at < 0) {
+      unindexed.push(r);
+      continue;
+    }
+    const m = ms[at];
+    let k = keyPos.get(m.name);
+    if (k === undefined) {
+      k = keys.push(m.name) - 1;
+      keyPos.set(m.name, k);
+      keyBuckets.push(new Map());
+    }
+    let b = keyBuckets[k].get(m.value as string);
+    if (b === undefined) {
+      b = buckets++;
+      keyBuckets[k].set(m.value as string, b);
+    }
+    bucketOf[r] = b;
   }
-  return pick;
-}
-
-const NO_PREDICATES: readonly MetadataPredicate[] = Object.freeze([]);
-
-/** `ps` without the predicate at `at`. */
-function without(ps: readonly MetadataPredicate[], at: number): readonly MetadataPredicate[] {
-  if (ps.length === 1) return NO_PREDICATES;
-  const out = new Array<MetadataPredicate>(ps.length - 1);
-  for (let i = 0, j = 0; i < ps.length; i++) if (i !== at) out[j++] = ps[i];
-  return out;
-}
-
-function toIndexMap(bucket: Map<string, number[]>): ReadonlyMap<string, Int32Array> {
-  const out = new Map<string, Int32Array>();
-  for (const [value, routes] of bucket) out.set(value, new Int32Array(routes));
-  return out;
+  for (const r of unindexed) bucketOf[r] = buckets;
+  return { proved, keys, keyBuckets, bucketOf, buckets };
 }

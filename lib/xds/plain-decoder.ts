@@ -98,12 +98,17 @@ type MessageDecoder = (r: WireReader, end: number) => Plain;
 
 /** Returns a decoder for `type`; the plans are built once and shared. */
 export function plainDecoder<T>(type: protobuf.Type): (bytes: Uint8Array) => T {
-  const plan = planOf(type, new Map());
+  const read = plainMessageReader<T>(type);
   return (bytes) => {
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const r = new WireReader(buf);
-    return readMessage(r, plan, buf.length) as T;
+    return read(new WireReader(buf), buf.length);
   };
+}
+
+/** Reads one `type` message from `r`'s position up to `end` (a message embedded in a larger one). */
+export function plainMessageReader<T>(type: protobuf.Type): (r: WireReader, end: number) => T {
+  const plan = planOf(type, new Map());
+  return (r, end) => readMessage(r, plan, end) as T;
 }
 
 function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan>): MessagePlan {
@@ -337,7 +342,8 @@ const INTERN_SLOTS = 4096;
 /** A direct-mapped cache of recently decoded short ASCII strings; a collision just replaces the slot. */
 const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
 
-class WireReader {
+/** A position in protobuf bytes, read forwards. */
+export class WireReader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
 

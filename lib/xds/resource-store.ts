@@ -34,7 +34,14 @@ export interface ResourceDump {
 export class ResourceStore<Raw, Value> {
   readonly entries = new Map<string, ResourceEntry<Raw, Value>>();
 
-  constructor(private readonly clock: () => number) {}
+  /**
+   * @param decodeRaw Decodes a resource's bytes again, for a type whose
+   *   entries keep only the bytes and the model (see route-config-reader.ts).
+   */
+  constructor(
+    private readonly clock: () => number,
+    private readonly decodeRaw?: (bytes: Buffer) => Raw,
+  ) {}
 
   /** Makes sure every name has an entry; new ones start REQUESTED. */
   request(names: Iterable<string>): void {
@@ -51,13 +58,19 @@ export class ResourceStore<Raw, Value> {
     return this.entries.get(name);
   }
 
+  /** The raw resource of `e`: kept, or decoded again from its bytes. */
+  rawOf(e: ResourceEntry<Raw, Value>): Raw | undefined {
+    if (e.raw !== undefined) return e.raw;
+    return e.bytes === undefined || this.decodeRaw === undefined ? undefined : this.decodeRaw(e.bytes);
+  }
+
   /** True when the same bytes are already in use (nothing to do). */
   unchanged(name: string, bytes: Buffer): boolean {
     const e = this.entries.get(name);
     return e !== undefined && e.status === 'ACKED' && e.bytes !== undefined && e.bytes.equals(bytes);
   }
 
-  accept(name: string, raw: Raw, bytes: Buffer | undefined, value: Value, version: string, fromCache = false): void {
+  accept(name: string, raw: Raw | undefined, bytes: Buffer | undefined, value: Value, version: string, fromCache = false): void {
     const e = this.entries.get(name) ?? { name, status: 'REQUESTED' as ClientStatus, requestedAt: this.clock() };
     e.status = 'ACKED';
     e.raw = raw;
@@ -104,13 +117,14 @@ export class ResourceStore<Raw, Value> {
   dump(): ResourceDump[] {
     const out: ResourceDump[] = [];
     for (const e of this.entries.values()) {
+      const raw = this.rawOf(e);
       out.push({
         name: e.name,
         clientStatus: e.status,
         ...(e.version === undefined ? {} : { versionInfo: e.version }),
         ...(e.lastUpdated === undefined ? {} : { lastUpdated: new Date(e.lastUpdated).toISOString() }),
         ...(e.fromCache === true ? { fromCache: true } : {}),
-        ...(e.raw === undefined ? {} : { resource: e.raw }),
+        ...(raw === undefined ? {} : { resource: raw }),
         ...(e.error === undefined
           ? {}
           : { errorState: { details: e.error.details, versionInfo: e.error.version, lastUpdateAttempt: new Date(e.error.at).toISOString() } }),

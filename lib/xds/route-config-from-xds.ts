@@ -15,20 +15,27 @@ const EMPTY: readonly never[] = Object.freeze([]);
 /** Translates `rc`; throws MeshError CONFIG naming the route and field at fault. */
 export function routeConfigFromXds(rc: RouteConfigurationProto): RouteConfig {
   const name = rc.name ?? '';
-  if (name === '') throw invalid('', 'has no name; a MetaRDS route configuration is named <host>_<port>');
   const hosts = rc.virtual_hosts ?? [];
-  if (hosts.length !== 1) {
-    throw invalid(name, `has ${hosts.length} virtual hosts; MetaRDS carries exactly one (Aeraki names it "dummy") holding the meta routes`);
-  }
+  checkRouteConfigShape(name, hosts.length);
   const list = hosts[0].routes ?? [];
   const routes = new Array<Route>(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const r = list[i];
-    // Spelled out only when a route is refused: building it for every route
-    // of a 10,000-route update costs more than the rest of the translation.
-    routes[i] = routeFromXds(r, () => `${name} route[${i}]${r.name ? ` '${r.name}'` : ''}`);
-  }
+  for (let i = 0; i < list.length; i++) routes[i] = routeFromXdsAt(name, i, list[i]);
   return Object.freeze({ name, routes: Object.freeze(routes) });
+}
+
+/** Throws unless the configuration has a name and exactly one virtual host, as MetaRDS sends. */
+export function checkRouteConfigShape(name: string, virtualHosts: number): void {
+  if (name === '') throw invalid('', 'has no name; a MetaRDS route configuration is named <host>_<port>');
+  if (virtualHosts !== 1) {
+    throw invalid(name, `has ${virtualHosts} virtual hosts; MetaRDS carries exactly one (Aeraki names it "dummy") holding the meta routes`);
+  }
+}
+
+/** Translates route `index` of configuration `config`. */
+export function routeFromXdsAt(config: string, index: number, r: RouteProto): Route {
+  // Spelled out only when a route is refused: building it for every route
+  // of a 10,000-route update costs more than the rest of the translation.
+  return routeFromXds(r, () => `${config} route[${index}]${r.name ? ` '${r.name}'` : ''}`);
 }
 
 /** Where a problem sits: the text, or a function spelling it out when needed. */

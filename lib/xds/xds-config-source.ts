@@ -13,6 +13,7 @@ import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, DiscoveryRe
 import { CachedTypes, readLastGood, writeLastGood } from './last-good-cache';
 import { ResourceDump, ResourceStore } from './resource-store';
 import { routeConfigFromXds } from './route-config-from-xds';
+import { routeConfigFromBytes, routeConfigNameOf } from './route-config-reader';
 import { TYPE_CDS, TYPE_EDS, TYPE_RDS, TYPE_SHORT, XdsTypeUrl } from './type-urls';
 import { ResolvedXdsOptions, XdsOptions, resolveXdsOptions } from './xds-options';
 import { xdsProtos } from './xds-protos';
@@ -76,7 +77,7 @@ export class XdsConfigSource {
   ) {
     this.clock = options.clock ?? (() => performance.now());
     this.resourceTimeoutMs = options.resourceTimeoutMs ?? DEFAULT_RESOURCE_TIMEOUT_MS;
-    this.routes = new ResourceStore(this.clock);
+    this.routes = new ResourceStore(this.clock, (bytes) => xdsProtos().codecs[TYPE_RDS].decode(bytes));
     this.clusters = new ResourceStore(this.clock);
     this.assignments = new ResourceStore(this.clock);
     const initial = (options.services ?? []).map(toRouteConfigName);
@@ -204,22 +205,24 @@ export class XdsConfigSource {
 
   private onRoutes(response: DiscoveryResponseProto): string[] {
     const version = response.version_info ?? '';
-    const codec = xdsProtos().codecs[TYPE_RDS];
+    const readRoute = xdsProtos().readRoute;
     const errors: string[] = [];
     this.rdsAnswered = true;
     for (const any of response.resources ?? []) {
-      const raw = decode(any, TYPE_RDS, codec.decode, errors);
-      if (raw === undefined) continue;
-      const name = raw.name ?? '';
+      // The name first, so an unwanted or unchanged resource costs no decoding.
+      const name = decode(any, TYPE_RDS, routeConfigNameOf, errors);
+      if (name === undefined) continue;
       if (!this.wildcard && !this.routes.entries.has(name)) continue; // SotW servers may send more than asked
       const bytes = Buffer.from(any.value);
       if (this.routes.unchanged(name, bytes)) continue;
       try {
-        this.routes.accept(name, raw, bytes, routeConfigFromXds(raw), version);
+        // Only the bytes and the model are kept; a dump decodes the bytes again.
+        this.routes.accept(name, undefined, bytes, routeConfigFromBytes(bytes, readRoute), version);
         this.dirty = true;
       } catch (err) {
-        this.routes.reject(name, (err as Error).message, version);
-        errors.push((err as Error).message);
+        const message = err instanceof MeshError ? err.message : `${name}: a RouteConfiguration resource could not be decoded: ${(err as Error).message}`;
+        this.routes.reject(name, message, version);
+        errors.push(message);
       }
     }
     this.updateClusterNames();
@@ -451,8 +454,9 @@ export class XdsConfigSource {
       const resources: R[] = [];
       let version = '';
       for (const e of store.entries.values()) {
-        if (e.raw === undefined) continue;
-        resources.push(e.raw);
+        const raw = store.rawOf(e);
+        if (raw === undefined) continue;
+        resources.push(raw);
         if (e.version !== undefined && e.version > version) version = e.version;
       }
       return { version, resources };
@@ -474,7 +478,7 @@ function decode<T>(any: AnyResource, typeUrl: XdsTypeUrl, fn: (b: Buffer) => T, 
     return undefined;
   }
   try {
-    return fn(Buffer.from(any.value));
+    return fn(Buffer.isBuffer(any.value) ? any.value : Buffer.from(any.value));
   } catch (err) {
     errors.push(`a ${TYPE_SHORT[typeUrl]} resource could not be decoded: ${(err as Error).message}`);
     return undefined;

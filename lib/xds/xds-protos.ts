@@ -8,8 +8,9 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
 import { MeshError, MeshErrorCode } from '../protocol';
-import { plainDecoder } from './plain-decoder';
-import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, RouteConfigurationProto } from './envoy-types';
+import { plainDecoder, plainMessageReader } from './plain-decoder';
+import type { RouteProtoReader } from './route-config-reader';
+import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, RouteConfigurationProto, RouteProto } from './envoy-types';
 import { TYPE_CDS, TYPE_EDS, TYPE_RDS } from './type-urls';
 
 /** Decoding options shared with the reference tests: names as in the .proto, 64-bit ints as strings, enums by name. */
@@ -33,6 +34,8 @@ export interface XdsProtos {
   readonly rds: grpc.ServiceDefinition;
   readonly AdsClient: grpc.ServiceClientConstructor;
   readonly RdsClient: grpc.ServiceClientConstructor;
+  /** Reads one envoy.config.route.v3.Route embedded in a RouteConfiguration (see route-config-reader.ts). */
+  readonly readRoute: RouteProtoReader;
   readonly codecs: {
     readonly [TYPE_RDS]: ResourceCodec<RouteConfigurationProto>;
     readonly [TYPE_CDS]: ResourceCodec<ClusterProto>;
@@ -57,7 +60,8 @@ export function xdsProtos(): XdsProtos {
   const definition = protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
   const pkg = grpc.loadPackageDefinition(definition);
   const codecService = definition['meta_mesh.xds.v1.ResourceCodec'] as protoLoader.ServiceDefinition;
-  const codecs = loadRoot(protoDir()).lookupService('meta_mesh.xds.v1.ResourceCodec');
+  const root = loadRoot(protoDir());
+  const codecs = root.lookupService('meta_mesh.xds.v1.ResourceCodec');
   // Decoding skips proto-loader's decode-then-toObject copy (see plain-decoder.ts)
   // but yields the same objects; encoding stays with proto-loader.
   const codec = <T>(method: string): ResourceCodec<T> => {
@@ -72,6 +76,7 @@ export function xdsProtos(): XdsProtos {
     rds: RdsClient.service,
     AdsClient,
     RdsClient,
+    readRoute: plainMessageReader<RouteProto>(root.lookupType('envoy.config.route.v3.Route')),
     codecs: {
       [TYPE_RDS]: codec<RouteConfigurationProto>('RouteConfiguration'),
       [TYPE_CDS]: codec<ClusterProto>('Cluster'),

@@ -152,6 +152,20 @@ describe('XdsConfigSource with the local control plane', () => {
     assert.equal(seen.length, 2, 'one snapshot for the whole update');
   });
 
+  it('keeps the same route config object when only endpoints change, so its table is not compiled again', async () => {
+    const base = await loadConfigFiles([DEMO]);
+    cp = await ControlPlaneServer.start({ snapshot: base, port: 0, host: '127.0.0.1' });
+    const seen = await start();
+    const v1 = base.clusters.get(V1)!;
+    const moved = { ...v1, endpoints: v1.endpoints.map((e) => ({ ...e, port: e.port + 1 })) };
+    cp.setSnapshot({ ...base, clusters: new Map([...base.clusters, [V1, moved]]) });
+    const s = await nextSnapshot(seen, 2);
+    assert.deepEqual(s.clusters.get(V1)!.endpoints.map((e) => e.port), moved.endpoints.map((e) => e.port), 'the endpoint change arrived');
+    assert.equal(s.routeConfigs.get(RC), seen[0].routeConfigs.get(RC), 'the unchanged route config is the same object');
+    const dumped = source!.dump().resources.find((r) => r.name === RC)!;
+    assert.equal((dumped.resource as { name?: string }).name, RC, 'the dump decodes the kept bytes again');
+  });
+
   it('starts from the cache file while the control plane is unreachable', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-xds-'));
     const cacheFile = path.join(dir, 'last-good.json');

@@ -1,0 +1,72 @@
+// Reads a MetaRDS RouteConfiguration from its bytes straight into the model
+// RouteConfig, one route at a time: each Route is decoded and translated
+// before the next is read. Decoding the whole configuration first kept
+// 10,000 routes' worth of decoded objects alive until translation, and the
+// garbage collector copying them was most of a large update's cost; read
+// this way they die young. The result and the errors are those of decoding
+// in full and then calling routeConfigFromXds.
+import type { Route, RouteConfig } from '../config/model';
+import type { RouteProto } from './envoy-types';
+import { WireReader } from './plain-decoder';
+import { checkRouteConfigShape, routeFromXdsAt } from './route-config-from-xds';
+
+// Field numbers of envoy.config.route.v3.RouteConfiguration and VirtualHost.
+const CONFIG_NAME = 1;
+const CONFIG_VIRTUAL_HOSTS = 2;
+const HOST_ROUTES = 3;
+const LENGTH_DELIMITED = 2;
+
+/** Reads one envoy.config.route.v3.Route from the reader's position up to `end`. */
+export type RouteProtoReader = (r: WireReader, end: number) => RouteProto;
+
+interface Outline {
+  readonly name: string;
+  /** Start and end offsets of each virtual host, in order. */
+  readonly hosts: number[];
+}
+
+/** The configuration's name, without decoding its routes; throws on malformed bytes. */
+export function routeConfigNameOf(bytes: Buffer): string {
+  return outline(bytes).name;
+}
+
+/** Decodes and translates `bytes`; throws MeshError CONFIG for a route the proxy could not run, RangeError/Error for bytes that are not a RouteConfiguration. */
+export function routeConfigFromBytes(bytes: Buffer, readRoute: RouteProtoReader): RouteConfig {
+  const { name, hosts } = outline(bytes);
+  checkRouteConfigShape(name, hosts.length / 2);
+  const r = new WireReader(bytes);
+  r.pos = hosts[0];
+  const end = hosts[1];
+  const routes: Route[] = [];
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag >>> 3 === HOST_ROUTES && (tag & 7) === LENGTH_DELIMITED) {
+      const stop = r.limit(r.uint32(), end);
+      routes.push(routeFromXdsAt(name, routes.length, readRoute(r, stop)));
+    } else {
+      r.skip(tag & 7, end);
+    }
+  }
+  return Object.freeze({ name, routes: Object.freeze(routes) });
+}
+
+function outline(bytes: Buffer): Outline {
+  const r = new WireReader(bytes);
+  const end = bytes.length;
+  let name = '';
+  const hosts: number[] = [];
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if ((tag & 7) === LENGTH_DELIMITED && field === CONFIG_NAME) {
+      name = r.string(end);
+    } else if ((tag & 7) === LENGTH_DELIMITED && field === CONFIG_VIRTUAL_HOSTS) {
+      const stop = r.limit(r.uint32(), end);
+      hosts.push(r.pos, stop);
+      r.pos = stop;
+    } else {
+      r.skip(tag & 7, end);
+    }
+  }
+  return { name, hosts };
+}
