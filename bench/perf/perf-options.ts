@@ -28,7 +28,7 @@ export const USAGE = `usage: node dist/bench/perf/run-perf.js [--quick | --full]
   --rates 2000,5000        open-loop rates in calls/s (default 2000,5000)
   --warmup-ms N            unmeasured warm-up per run (quick 200, full 800)
   --duration-ms N          measured window per closed-loop run (quick 400, full 1500)
-  --open-ms N              measured window per open-loop run (quick 600, full 2500)
+  --open-ms N              measured window per open-loop run (quick 600, full 5000)
   --scenarios a,b          subset of ${SCENARIOS.join(',')}
   --no-pin                 do not pin processes to cores with taskset
   --no-charts              skip the SVG charts
@@ -78,7 +78,7 @@ export function parsePerfOptions(argv: readonly string[], defaultQuick: boolean)
     rates: flags.has('rates') ? list(String(flags.get('rates')), '--rates') : [2000, 5000],
     warmupMs: num('warmup-ms', quick ? 200 : 800),
     closedMs: num('duration-ms', quick ? 400 : 1500),
-    openMs: num('open-ms', quick ? 600 : 2500),
+    openMs: num('open-ms', quick ? 600 : 5000),
     scenarios: flags.has('scenarios') ? String(flags.get('scenarios')).split(',').map(scenarioName) : [...SCENARIOS],
     pin: !flags.has('no-pin'),
     charts: !flags.has('no-charts'),

@@ -116,11 +116,14 @@ export function renderPerfMarkdown(
     }
     out.push(
       table(
-        ['scenario', 'achieved calls/s', 'p50', 'p90', 'p99', 'p99.9', 'p99 added vs raw', 'worst send lag (ms)', 'errors'],
+        ['scenario', 'achieved calls/s', 'p50', 'p90', 'p99', 'p99.9', 'pooled p50 / p99 / p99.9', 'p99 added vs raw: pooled (per round)', 'worst send lag (ms)', 'errors'],
         scenarios.map((s) => {
           const a = find(aggs, s, `r${rate}`);
-          if (a === undefined) return [s, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
-          const added = s === 'raw' ? '—' : fmtSpread(addedP99Us(cells, s, rate));
+          if (a === undefined) return [s, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
+          const d = addedP99Us(cells, s, rate);
+          const added = s === 'raw' ? '—' : `${signedFmt(d.pooled)} (${fmtSpread(d.perRound)})`;
+          const p = a.pooledLatencyUs;
+          const pooledCell = p === undefined ? 'n/a' : `${fmt(p.p50Us)} / ${fmt(p.p99Us)} / ${fmt(p.p999Us)}`;
           // A client that fell behind its schedule measured its own backlog more than the path.
           const behind = a.callsPerSecond.min < 0.95 * rate ? ' ⚠' : '';
           return [
@@ -130,6 +133,7 @@ export function renderPerfMarkdown(
             fmtSpread(a.latencyUs.p90Us),
             fmtSpread(a.latencyUs.p99Us),
             fmtSpread(a.latencyUs.p999Us),
+            pooledCell,
             added,
             fmt(a.maxSendLagMs.median, 1),
             String(a.errors),
@@ -139,8 +143,10 @@ export function renderPerfMarkdown(
     );
     out.push('');
   }
-  out.push('"p99 added" is the median over rounds of (scenario p99 − raw p99 in the same round). "Worst send lag" is how late the');
-  out.push('client\'s 1 ms sender timer fired at worst; that delay is counted in the latencies, as coordinated-omission correction requires.');
+  out.push('Per-percentile cells are median (min..max) over rounds. "Pooled" puts every round\'s latencies into one distribution; "p99 added"');
+  out.push('is the pooled p99 of the scenario minus the pooled p99 of raw over the same rounds (the target uses it), with the spread of');
+  out.push('(scenario p99 − raw p99) per round in brackets. The sender polls when a call is due within 2 ms, so it sends on time to within a');
+  out.push('few µs; "worst send lag" is how late it was at worst, and that delay is counted in the latencies, as coordinated-omission correction requires.');
   out.push('⚠: in some round the scenario completed under 95% of the offered rate (the client or the path could not keep up), so its latencies there are mostly backlog.');
   out.push('');
 
@@ -236,4 +242,8 @@ export function renderPerfMarkdown(
   }
   out.push('');
   return out.join('\n');
+}
+
+function signedFmt(us: number): string {
+  return Number.isFinite(us) ? `${us < 0 ? '−' : '+'}${fmt(Math.abs(us))}` : 'n/a';
 }

@@ -97,7 +97,8 @@ export async function runPerf(argv: readonly string[], defaultQuick = false): Pr
     fs.mkdirSync(options.outDir, { recursive: true });
     const md = renderPerfMarkdown(options, info, scenarios, aggs, cells, targets);
     fs.writeFileSync(path.join(options.outDir, 'perf.md'), md);
-    const json = { info, options, targets, aggregates: [...aggs.values()], cells };
+    // Raw samples stay out of the JSON (megabytes); the pooled percentiles are in the aggregates.
+    const json = { info, options, targets, aggregates: [...aggs.values()], cells: cells.map(({ result: { samplesUs: _, ...result }, ...c }) => ({ ...c, result })) };
     fs.writeFileSync(path.join(options.outDir, 'perf.json'), JSON.stringify(json, null, 2) + '\n');
     const charts = options.charts ? await writeCharts([...aggs.values()], options.outDir) : [];
     console.log('\ntargets:');
