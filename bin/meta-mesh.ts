@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 // The meta-mesh CLI:
-//   meta-mesh control-plane --config <yaml...> [--port 15010] [--host 0.0.0.0]
+//   meta-mesh control-plane --config <yaml...> [--port 15010] [--host 0.0.0.0] [--tls-cert f --tls-key f [--tls-ca f]]
 //   meta-mesh validate <yaml...>
 //   meta-mesh dump --config <yaml...>        (the Envoy resources the YAML makes)
-//   meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...]
+//   meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...] [--tls-ca f [--tls-cert f --tls-key f]]
+import * as fs from 'node:fs';
 import { loadConfigFiles, snapshotToJSON } from '../lib/config';
 import { MeshError } from '../lib/protocol';
 import { ControlPlaneServer, XdsConfigSource, resourcesFromSnapshot } from '../lib/xds';
+import type { XdsTlsOptions } from '../lib/xds';
 
 const USAGE = `usage:
   meta-mesh control-plane --config <yaml...> [--port 15010] [--host 0.0.0.0]
+                          [--tls-cert <pem> --tls-key <pem> [--tls-ca <pem>]]
+      serves MetaRDS + ADS; with --tls-cert/--tls-key over TLS, and with --tls-ca
+      also requires client certificates signed by that CA (mutual TLS)
   meta-mesh validate <yaml...>
   meta-mesh dump --config <yaml...>
-  meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...] [--wait-ms 10000]`;
+  meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...] [--wait-ms 10000]
+                 [--tls-ca <pem> [--tls-cert <pem> --tls-key <pem>]]`;
+
+/** Thrown for a bad command line: printed with the usage, exit code 2. */
+class UsageError extends Error {}
 
 type Flags = Map<string, string[]>;
 
@@ -36,13 +45,52 @@ function one(flags: Flags, name: string): string | undefined {
   return v === undefined ? undefined : v[v.length - 1];
 }
 
+/** The PEM file a --tls-* flag names, read now so a wrong path is reported as such. */
+function pemFile(flags: Flags, name: string): Buffer | undefined {
+  if (!flags.has(name)) return undefined;
+  const file = one(flags, name);
+  if (file === undefined) throw new UsageError(`--${name} needs a PEM file`);
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`--${name} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path`);
+  }
+}
+
+function serverTls(flags: Flags): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  const cert = pemFile(flags, 'tls-cert');
+  const key = pemFile(flags, 'tls-key');
+  const ca = pemFile(flags, 'tls-ca');
+  if (cert === undefined && key === undefined) {
+    if (ca !== undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (the server certificate and its key)');
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) throw new UsageError('TLS needs both --tls-cert and --tls-key');
+  return { cert, key, ...(ca === undefined ? {} : { ca }) };
+}
+
+function clientTls(flags: Flags): XdsTlsOptions | undefined {
+  const ca = pemFile(flags, 'tls-ca');
+  const cert = pemFile(flags, 'tls-cert');
+  const key = pemFile(flags, 'tls-key');
+  if (ca === undefined && cert === undefined && key === undefined) return undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('mutual TLS needs both --tls-cert and --tls-key');
+  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
+}
+
 async function controlPlane(flags: Flags): Promise<number> {
   const config = flags.get('config') ?? [];
   if (config.length === 0) return usage('control-plane needs --config <yaml...>');
-  const port = Number(one(flags, 'port') ?? 15010);
-  const cp = await ControlPlaneServer.start({ config, port, host: one(flags, 'host') ?? '0.0.0.0', logger: (m) => console.error(m) });
+  const portText = one(flags, 'port') ?? '15010';
+  const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 0 && port <= 65535)) return usage(`--port must be a number from 0 to 65535 (0 picks a free one), not '${portText}'`);
+  const tls = serverTls(flags);
+  const cp = await ControlPlaneServer.start({ config, port, host: one(flags, 'host') ?? '0.0.0.0', tls, logger: (m) => console.error(m) });
   cp.on('nack', (typeUrl, message, node) => console.error(`NACK from ${node?.id ?? 'unknown node'} for ${typeUrl}: ${message}`));
-  console.log(`meta-mesh control plane serving MetaRDS and ADS on port ${cp.port} (routes ${cp.version('type.googleapis.com/envoy.config.route.v3.RouteConfiguration')})`);
+  const security = tls === undefined ? 'plaintext' : tls.ca === undefined ? 'TLS' : 'mutual TLS';
+  console.log(
+    `meta-mesh control plane serving MetaRDS and ADS on port ${cp.port} over ${security} (routes ${cp.version('type.googleapis.com/envoy.config.route.v3.RouteConfiguration')})`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -69,16 +117,38 @@ async function dump(flags: Flags): Promise<number> {
   }
   const xds = one(flags, 'xds');
   if (xds === undefined) return usage('dump needs --config <yaml...> or --xds <host:port>');
-  const source = await XdsConfigSource.start(
-    { metaRds: xds, ads: one(flags, 'ads') ?? xds, services: flags.get('service') ?? [], waitForConfigMs: Number(one(flags, 'wait-ms') ?? 10_000) },
-    () => undefined,
-  );
+  const tls = clientTls(flags);
+  let source: XdsConfigSource;
+  try {
+    source = await XdsConfigSource.start(
+      {
+        metaRds: xds,
+        ads: one(flags, 'ads') ?? xds,
+        services: flags.get('service') ?? [],
+        waitForConfigMs: Number(one(flags, 'wait-ms') ?? 10_000),
+        ...(tls === undefined ? {} : { tls }),
+      },
+      () => undefined,
+    );
+  } catch (err) {
+    if (err instanceof MeshError) throw new MeshError(err.code, inFlagTerms(err.message), { cause: err, details: err.details });
+    throw err;
+  }
   try {
     console.log(JSON.stringify({ config: source.snapshot === undefined ? null : snapshotToJSON(source.snapshot), xds: source.dump() }, null, 2));
   } finally {
     source.close();
   }
   return 0;
+}
+
+/** The library's advice names options (xds.tls.cert); on the command line those are flags. */
+function inFlagTerms(message: string): string {
+  return message
+    .replace(/set xds\.tls \(with ca\)/g, 'set --tls-ca')
+    .replace(/remove xds\.tls\b(?!\.)/g, 'drop the --tls-* flags')
+    .replace(/xds\.tls\.(ca|cert|key)\b/g, '--tls-$1')
+    .replace(/xds\.waitForConfigMs/g, '--wait-ms');
 }
 
 function usage(problem?: string): number {
@@ -111,6 +181,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.exitCode = usage(err.message);
+      return;
+    }
     // ConfigError and other MeshErrors already say what to change.
     console.error(err instanceof MeshError ? err.message : `meta-mesh: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;

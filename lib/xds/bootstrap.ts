@@ -25,7 +25,7 @@ export function readBootstrap(file?: string, env: NodeJS.ProcessEnv = process.en
   let where: string;
   const path = file ?? env.GRPC_XDS_BOOTSTRAP;
   if (path !== undefined && path !== '') {
-    where = path;
+    where = file === undefined ? `${path} (named by GRPC_XDS_BOOTSTRAP)` : path;
     try {
       text = fs.readFileSync(path, 'utf8');
     } catch (err) {
@@ -46,7 +46,8 @@ export function readBootstrap(file?: string, env: NodeJS.ProcessEnv = process.en
   return parseBootstrap(json, where);
 }
 
-export function parseBootstrap(json: unknown, where = 'bootstrap'): Bootstrap {
+/** Checks and reads a parsed bootstrap; `where` names its source in errors. */
+export function parseBootstrap(json: unknown, where = ''): Bootstrap {
   if (!isObject(json)) throw bad(where, 'must be a JSON object with xds_servers and node');
   const servers = json.xds_servers;
   if (!Array.isArray(servers) || servers.length === 0) throw bad(where, 'has no xds_servers; list at least one {"server_uri": "host:port"}');
@@ -65,7 +66,7 @@ export function parseBootstrap(json: unknown, where = 'bootstrap'): Bootstrap {
   });
   const node = json.node;
   if (node === undefined) return { xdsServers };
-  if (!isObject(node) || typeof node.id !== 'string' || node.id === '') throw bad(where, 'node needs an id');
+  if (!isObject(node) || typeof node.id !== 'string' || node.id === '') throw bad(where, 'node has no id; give node.id (Istio writes sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local) or leave node out');
   const out: NodeProto = { id: node.id };
   if (typeof node.cluster === 'string') out.cluster = node.cluster;
   if (isObject(node.locality)) {
@@ -101,5 +102,5 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function bad(where: string, message: string): MeshError {
-  return new MeshError(MeshErrorCode.CONFIG, `xDS bootstrap ${where} ${message}`);
+  return new MeshError(MeshErrorCode.CONFIG, `xDS bootstrap${where === '' ? '' : ` ${where}`} ${message}`);
 }

@@ -4,6 +4,7 @@
 // same ServiceEntry / DestinationRule / MetaRouter YAML the static mode reads,
 // and pushes a new version when the files change.
 import { EventEmitter } from 'node:events';
+import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadConfigFiles } from '../config';
 import type { Snapshot } from '../config/model';
@@ -25,7 +26,7 @@ export interface ControlPlaneOptions {
   host?: string;
   /** Push a new version when a config file changes (default true with `config`). */
   watch?: boolean;
-  /** Serve TLS; with `ca`, also require and verify client certificates (as Aeraki does since PR #401). */
+  /** Serve TLS (PEM certificate chain and its key); with `ca`, also require client certificates signed by it (mutual TLS, as Aeraki does since PR #401). */
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
   /** Where problems go (default console.warn). */
   logger?: (message: string) => void;
@@ -140,15 +141,27 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
     this.watcher?.close();
     for (const s of this.streams) s.call.end();
     this.streams.clear();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    // grpc-js waits for every socket to close, and one that never became an
+    // HTTP/2 session (a TLS hello sent to a plaintext port) never does: wait a moment, then cut.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CLOSE_GRACE_MS);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.server.forceShutdown();
   }
 
-  private async listen(host: string, port: number, tls: ControlPlaneOptions['tls']): Promise<void> {
+  private async listen(host: string, port: number, options: ControlPlaneOptions['tls']): Promise<void> {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new MeshError(MeshErrorCode.CONFIG, `control plane port must be a whole number from 0 to 65535 (0 picks a free one), not ${port}`);
+    }
+    if (options !== undefined) checkTls(options);
     const creds =
-      tls === undefined
+      options === undefined
         ? grpc.ServerCredentials.createInsecure()
-        : grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.ca !== undefined);
+        : grpc.ServerCredentials.createSsl(options.ca ?? null, [{ cert_chain: options.cert, private_key: options.key }], options.ca !== undefined);
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, creds, (err, bound) =>
@@ -224,5 +237,20 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
 
   private log(message: string): void {
     (this.options.logger ?? console.warn)(message);
+  }
+}
+
+const CLOSE_GRACE_MS = 1000;
+
+/** grpc-js only finds bad TLS material when binding, and then reads like a port problem; check it first. */
+function checkTls(options: NonNullable<ControlPlaneOptions['tls']>): void {
+  try {
+    tls.createSecureContext({ cert: options.cert, key: options.key, ...(options.ca === undefined ? {} : { ca: options.ca }) });
+  } catch (err) {
+    throw new MeshError(
+      MeshErrorCode.CONFIG,
+      `control plane tls: the certificate, key or CA cannot be used (${(err as Error).message}); give PEM files, with the private key that belongs to the certificate`,
+      { cause: err },
+    );
   }
 }

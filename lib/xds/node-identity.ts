@@ -11,21 +11,25 @@ export interface NodeIdentityEnv {
   readonly pid?: number;
   /** Random suffix; injectable so tests get stable ids. */
   readonly suffix?: string;
+  /** Where POD_NAME, POD_NAMESPACE and INSTANCE_IP are read when not given above (default process.env). */
+  readonly vars?: NodeJS.ProcessEnv;
 }
 
 /** Istio's sidecar id for this pod (the same for every process in it). */
 export function istioNodeId(env: NodeIdentityEnv = {}): string {
-  const ns = env.namespace ?? process.env.POD_NAMESPACE ?? 'default';
-  const pod = env.podName ?? process.env.POD_NAME ?? os.hostname();
-  return `sidecar~${env.ip ?? process.env.INSTANCE_IP ?? firstIp()}~${pod}.${ns}~${ns}.svc.cluster.local`;
+  const vars = env.vars ?? process.env;
+  const ns = env.namespace ?? vars.POD_NAMESPACE ?? 'default';
+  const pod = env.podName ?? vars.POD_NAME ?? os.hostname();
+  return `sidecar~${env.ip ?? vars.INSTANCE_IP ?? firstIp()}~${pod}.${ns}~${ns}.svc.cluster.local`;
 }
 
 /** Istio's id shape, made unique to this process by suffixing the pod part with the pid and a random tag. */
 export function uniqueNodeId(env: NodeIdentityEnv = {}): string {
-  const ns = env.namespace ?? process.env.POD_NAMESPACE ?? 'default';
-  const pod = env.podName ?? process.env.POD_NAME ?? os.hostname();
+  const vars = env.vars ?? process.env;
+  const ns = env.namespace ?? vars.POD_NAMESPACE ?? 'default';
+  const pod = env.podName ?? vars.POD_NAME ?? os.hostname();
   const tag = `${env.pid ?? process.pid}-${env.suffix ?? randomBytes(3).toString('hex')}`;
-  return `sidecar~${env.ip ?? process.env.INSTANCE_IP ?? firstIp()}~${pod}-${tag}.${ns}~${ns}.svc.cluster.local`;
+  return `sidecar~${env.ip ?? vars.INSTANCE_IP ?? firstIp()}~${pod}-${tag}.${ns}~${ns}.svc.cluster.local`;
 }
 
 function firstIp(): string {

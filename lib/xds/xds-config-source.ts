@@ -83,7 +83,7 @@ export class XdsConfigSource {
     const initial = (options.services ?? []).map(toRouteConfigName);
     this.wildcard = initial.length === 0;
     this.routes.request(initial);
-    const common = { credentials: resolved.credentials, node: resolved.node, backoff: options.backoff };
+    const common = { credentials: resolved.credentials, security: resolved.security, node: resolved.node, backoff: options.backoff };
     this.rds = new XdsStream({
       ...common,
       kind: 'rds',
@@ -253,9 +253,13 @@ export class XdsConfigSource {
         errors.push((err as Error).message);
       }
     }
-    // State of the world: a cluster left out of a CDS response was deleted.
-    for (const name of this.clusters.entries.keys()) {
-      if (!seen.has(name) && this.clusters.absent(name)) {
+    // State of the world: a cluster left out of a CDS response does not exist,
+    // if the server knew it was wanted: it was received before, or asked for
+    // in the stream's first CDS request. One asked for later (routes moved to
+    // a new cluster) may be missing only because this response crossed that
+    // request; it is left to the does-not-exist timer, as gRPC does.
+    for (const [name, e] of this.clusters.entries) {
+      if (!seen.has(name) && (e.value !== undefined || this.ads.serverKnowsOf(TYPE_CDS, name)) && this.clusters.absent(name)) {
         this.staleModels.add(name);
         this.dirty = true;
       }

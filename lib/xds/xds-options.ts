@@ -46,11 +46,25 @@ export interface ResolvedXdsOptions {
   readonly rdsTarget: string;
   readonly adsTarget: string;
   readonly credentials: grpc.ChannelCredentials;
+  readonly security: XdsSecurity;
   readonly node: NodeProto;
+}
+
+/** How the streams are secured and which setting chose that, so a failed handshake can name what to change. */
+export interface XdsSecurity {
+  readonly mode: 'plaintext' | 'tls' | 'mtls';
+  readonly source: 'xds.tls' | 'bootstrap' | 'default';
 }
 
 const AERAKI_DEFAULT_PORT = '15010';
 
+/**
+ * Targets: explicit options first, then the bootstrap (its first server is
+ * the ADS server), then AERAKI_XDS_ADDR/AERAKI_XDS_PORT (the MetaRDS server);
+ * each side falls back to the other. Credentials: xds.tls, else the
+ * bootstrap's channel_creds, else plaintext. Node: nodeId, else the
+ * bootstrap's node, else an id unique to this process.
+ */
 export function resolveXdsOptions(options: XdsOptions): ResolvedXdsOptions {
   const env = options.env ?? process.env;
   const bootstrap = readBootstrap(options.bootstrap, env);
@@ -64,11 +78,13 @@ export function resolveXdsOptions(options: XdsOptions): ResolvedXdsOptions {
       'no xDS server to connect to; set xds.metaRds (Aeraki, e.g. aeraki.istio-system:15010) and xds.ads (istiod), or AERAKI_XDS_ADDR, or a GRPC_XDS_BOOTSTRAP file',
     );
   }
+  const { credentials, security } = credentialsFor(options.tls, bootstrap);
   return {
     rdsTarget: stripScheme(rds),
     adsTarget: stripScheme(ads),
-    credentials: credentialsFor(options.tls, bootstrap),
-    node: nodeFor(options.nodeId, bootstrap),
+    credentials,
+    security,
+    node: nodeFor(options.nodeId, bootstrap, env),
   };
 }
 
@@ -84,23 +100,46 @@ function stripScheme(target: string): string {
   return target.replace(/^(dns|xds|grpc|http|https):\/\/\/?/, '');
 }
 
-function credentialsFor(tls: XdsTlsOptions | undefined, bootstrap: Bootstrap | undefined): grpc.ChannelCredentials {
+function credentialsFor(tls: XdsTlsOptions | undefined, bootstrap: Bootstrap | undefined): { credentials: grpc.ChannelCredentials; security: XdsSecurity } {
   if (tls !== undefined) {
-    const cert = pem(tls.cert, 'tls.cert');
-    const key = pem(tls.key, 'tls.key');
+    const cert = pem(tls.cert, 'xds.tls.cert');
+    const key = pem(tls.key, 'xds.tls.key');
     if ((cert === null) !== (key === null)) {
       throw new MeshError(MeshErrorCode.CONFIG, 'xds.tls needs both cert and key for mutual TLS, or neither for server-only TLS');
     }
-    return grpc.credentials.createSsl(pem(tls.ca, 'tls.ca'), key, cert);
+    const credentials = ssl(pem(tls.ca, 'xds.tls.ca'), key, cert, 'xds.tls');
+    return { credentials, security: { mode: cert === null ? 'tls' : 'mtls', source: 'xds.tls' } };
   }
   const creds = bootstrap?.xdsServers[0].channelCreds;
   if (creds?.type === 'tls') {
     const c = creds.config ?? {};
-    const file = (k: string): Buffer | null => (typeof c[k] === 'string' ? pem(c[k] as string, `bootstrap channel_creds ${k}`) : null);
-    return grpc.credentials.createSsl(file('ca_certificate_file'), file('private_key_file'), file('certificate_file'));
+    const file = (k: string): Buffer | null => (typeof c[k] === 'string' && c[k] !== '' ? pem(c[k] as string, `xDS bootstrap channel_creds ${k}`) : null);
+    const cert = file('certificate_file');
+    const key = file('private_key_file');
+    if ((cert === null) !== (key === null)) {
+      throw new MeshError(
+        MeshErrorCode.CONFIG,
+        'xDS bootstrap channel_creds tls needs both certificate_file and private_key_file for mutual TLS, or neither for server-only TLS',
+      );
+    }
+    const credentials = ssl(file('ca_certificate_file'), key, cert, 'the xDS bootstrap channel_creds tls config');
+    return { credentials, security: { mode: cert === null ? 'tls' : 'mtls', source: 'bootstrap' } };
   }
-  if (creds?.type === 'google_default') return grpc.credentials.createSsl();
-  return grpc.credentials.createInsecure();
+  if (creds?.type === 'google_default') return { credentials: grpc.credentials.createSsl(), security: { mode: 'tls', source: 'bootstrap' } };
+  return { credentials: grpc.credentials.createInsecure(), security: { mode: 'plaintext', source: bootstrap === undefined ? 'default' : 'bootstrap' } };
+}
+
+/** grpc-js builds the TLS context here and throws OpenSSL's words (e.g. "key values mismatch"); say which setting they are about. */
+function ssl(ca: Buffer | null, key: Buffer | null, cert: Buffer | null, what: string): grpc.ChannelCredentials {
+  try {
+    return grpc.credentials.createSsl(ca, key, cert);
+  } catch (err) {
+    throw new MeshError(
+      MeshErrorCode.CONFIG,
+      `${what}: the CA, certificate or key cannot be used (${(err as Error).message}); give PEM files, with the private key that belongs to the certificate`,
+      { cause: err },
+    );
+  }
 }
 
 /** PEM text as given, or the content of the file it names. */
@@ -111,13 +150,13 @@ function pem(value: string | Buffer | undefined, what: string): Buffer | null {
   try {
     return fs.readFileSync(value);
   } catch (err) {
-    throw new MeshError(MeshErrorCode.CONFIG, `xds ${what}: cannot read ${value} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give PEM text or a readable file path`);
+    throw new MeshError(MeshErrorCode.CONFIG, `${what}: cannot read ${value} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give PEM text or a readable file path`);
   }
 }
 
-function nodeFor(nodeId: string | undefined, bootstrap: Bootstrap | undefined): NodeProto {
+function nodeFor(nodeId: string | undefined, bootstrap: Bootstrap | undefined, env: NodeJS.ProcessEnv): NodeProto {
   const base: NodeProto = { ...(bootstrap?.node ?? {}) };
-  base.id = nodeId === 'istio' ? istioNodeId() : (nodeId ?? bootstrap?.node?.id ?? uniqueNodeId());
+  base.id = nodeId === 'istio' ? istioNodeId({ vars: env }) : (nodeId ?? bootstrap?.node?.id ?? uniqueNodeId({ vars: env }));
   base.user_agent_name = 'meta-mesh';
   base.user_agent_version = userAgentVersion();
   base.client_features = ['envoy.lb.does_not_support_overprovisioning'];

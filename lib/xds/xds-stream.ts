@@ -6,7 +6,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, BackoffOptions } from './backoff';
 import type { DiscoveryRequestProto, DiscoveryResponseProto, NodeProto } from './envoy-types';
+import { describeStreamFailure } from './stream-failure';
 import { XdsTypeUrl, isXdsTypeUrl } from './type-urls';
+import type { XdsSecurity } from './xds-options';
 import { xdsProtos } from './xds-protos';
 
 /** google.rpc.Code INVALID_ARGUMENT, what Envoy puts in a NACK. */
@@ -16,6 +18,8 @@ export interface XdsStreamOptions {
   readonly kind: 'rds' | 'ads';
   readonly target: string;
   readonly credentials: grpc.ChannelCredentials;
+  /** How `credentials` secure the stream and which setting chose that; failures then name what to change. */
+  readonly security?: XdsSecurity;
   readonly node: NodeProto;
   readonly backoff?: BackoffOptions;
   /** Applies one response; returns the reasons its invalid resources were refused (empty = ACK). */
@@ -32,6 +36,14 @@ interface Subscription {
   /** Last version accepted on a stream, sent back so the server knows what we have. */
   version: string;
   nonce: string;
+  /**
+   * Names asked for in the first request of this type on the current stream
+   * and kept ever since (undefined = not sent on this stream yet). Every
+   * response was made after the server read that first request, so one that
+   * leaves such a name out says it does not exist; a name added later may be
+   * missing only because the response crossed the request that added it.
+   */
+  known: Set<string> | undefined;
 }
 
 export interface XdsStreamState {
@@ -80,10 +92,14 @@ export class XdsStream {
     let sub = this.subs.get(typeUrl);
     if (sub !== undefined && sameNames(sub.names, sorted)) return;
     if (sub === undefined) {
-      sub = { names: sorted, version: '', nonce: '' };
+      sub = { names: sorted, version: '', nonce: '', known: undefined };
       this.subs.set(typeUrl, sub);
     } else {
       sub.names = sorted;
+      if (sub.known !== undefined) {
+        const wanted = new Set(sorted ?? []);
+        for (const n of sub.known) if (!wanted.has(n)) sub.known.delete(n);
+      }
     }
     if (this.call === undefined) this.open();
     else this.send(typeUrl, sub, sub.version);
@@ -91,6 +107,16 @@ export class XdsStream {
 
   names(typeUrl: XdsTypeUrl): readonly string[] | undefined {
     return this.subs.get(typeUrl)?.names;
+  }
+
+  /**
+   * Whether every response from now on has been made knowing `name` is
+   * wanted: true when it was in this stream's first request of the type and
+   * has stayed subscribed, so a state-of-the-world response without it means
+   * the server has no such resource.
+   */
+  serverKnowsOf(typeUrl: XdsTypeUrl, name: string): boolean {
+    return this.subs.get(typeUrl)?.known?.has(name) === true;
   }
 
   state(): XdsStreamState {
@@ -116,11 +142,12 @@ export class XdsStream {
     this.call = call;
     this.sentNode = false;
     call.on('data', (response: DiscoveryResponseProto) => this.onData(call, response));
-    call.on('error', (err: grpc.ServiceError) => this.onEnd(call, `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`));
+    call.on('error', (err: grpc.ServiceError) => this.onEnd(call, describeStreamFailure(err, this.options.security ?? { mode: 'plaintext', source: 'default' })));
     call.on('end', () => this.onEnd(call, 'the server ended the stream'));
     // A new stream starts from scratch on the server: no nonce, and every subscription again.
     for (const [typeUrl, sub] of this.subs) {
       sub.nonce = '';
+      sub.known = undefined;
       this.send(typeUrl, sub, sub.version);
     }
     this.options.onOpen?.();
@@ -183,6 +210,7 @@ export class XdsStream {
       request.node = this.options.node;
       this.sentNode = true;
     }
+    if (sub.known === undefined) sub.known = new Set(sub.names ?? []);
     if (error !== undefined) request.error_detail = error;
     call.write(request);
   }

@@ -138,6 +138,28 @@ describe('XdsConfigSource with the local control plane', () => {
     assert.equal(source!.dump().servers.every((x) => x.connected), true);
   });
 
+  it('moves routes to a cluster not asked for before with no snapshot in between that lacks it', async () => {
+    // The CDS answer to the old subscription can cross the request for the new
+    // cluster; it must not count the new cluster as deleted (gRPC waits for it).
+    const base = await loadConfigFiles([DEMO]);
+    const V2 = `outbound|9090|v2|${HOST}`;
+    const routedTo = (cluster: string): Snapshot => {
+      const route = { ...base.routeConfigs.get(RC)!.routes[1], name: 'all', match: [], clusters: [{ cluster, weight: 1 }], mirrors: [], hashPolicy: [] };
+      return { ...base, routeConfigs: new Map([[RC, { name: RC, routes: [route] }]]) };
+    };
+    cp = await ControlPlaneServer.start({ snapshot: routedTo(V1), port: 0, host: '127.0.0.1' });
+    const seen = await start({ services: [`${HOST}:9090`] });
+    assert.deepEqual([...seen[0].clusters.keys()], [V1]);
+    for (let i = 1; i <= 5; i++) {
+      cp.setSnapshot(routedTo(i % 2 === 1 ? V2 : V1));
+      const s = await nextSnapshot(seen, i + 1);
+      assert.deepEqual([...s.clusters.keys()], [i % 2 === 1 ? V2 : V1], `push ${i}: the snapshot holds the cluster its route names`);
+      assert.deepEqual(s.warnings, []);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.length, 6, 'one snapshot per push');
+  });
+
   it('applies 10,000 routes pushed at once as one snapshot', async () => {
     const base = await loadConfigFiles([DEMO]);
     cp = await ControlPlaneServer.start({ snapshot: base, port: 0, host: '127.0.0.1' });
