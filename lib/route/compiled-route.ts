@@ -1,8 +1,9 @@
 // One route of a RouteTable, compiled once per config change: its matchers as
-// predicates, its weighted split as a cumulative array, and its mutations as
+// predicates, its weighted split (ClusterSplit), and its mutations as
 // ready lists, so the per-call work is a few comparisons and no allocation.
 import { MeshError, MeshErrorCode, type Metadata } from '../protocol';
-import type { MirrorPolicy, Route } from '../config';
+import type { MetadataMatcher, MirrorPolicy, Route, WeightedCluster } from '../config';
+import { ClusterSplit } from './cluster-split';
 import { compileMatcher, type MetadataPredicate } from './metadata-matcher';
 import { idempotentMethods, parseRetryOn, type RetryConditions } from './retry-on';
 
@@ -16,12 +17,17 @@ export interface CompiledRetry {
   readonly isIdempotent: (method?: string) => boolean;
 }
 
-const NO_SCRATCH: string[] = [];
-const NO_NAMES: readonly string[] = Object.freeze([]);
-const NO_WEIGHTS: readonly number[] = Object.freeze([]);
+/** Compiled parts shared by the routes of one table, by the model object they came from. */
+export interface CompileCache {
+  readonly predicates: Map<MetadataMatcher, MetadataPredicate>;
+  readonly splits: Map<readonly WeightedCluster[], ClusterSplit>;
+}
 
-/** Above this many clusters a binary search beats a linear walk. */
-const LINEAR_PICK_MAX = 8;
+export function newCompileCache(): CompileCache {
+  return { predicates: new Map(), splits: new Map() };
+}
+
+const NO_SCRATCH: string[] = [];
 
 export class CompiledRoute {
   /** The model object this was compiled from. */
@@ -39,21 +45,21 @@ export class CompiledRoute {
 
   /** The route's matchers compiled to predicates, in config order. */
   readonly matchers: readonly MetadataPredicate[];
-  private readonly clusterNames: readonly string[];
-  /** Running sums of the weights; empty for a single cluster. */
-  private readonly cumulative: readonly number[];
-  private readonly totalWeight: number;
-  private readonly single: string | undefined;
+  private readonly split: ClusterSplit;
   /** Reused by hashKey so sorting many values does not allocate per call. */
   private readonly hashScratch: string[];
 
-  constructor(route: Route) {
+  /**
+   * @param cache What the other routes of the same table compiled, by the
+   *   model object it came from: xDS routes share matcher and cluster objects.
+   */
+  constructor(route: Route, cache?: CompileCache) {
     this.route = route;
     this.name = route.name;
     const match = route.match;
     const matchers = new Array<MetadataPredicate>(match.length);
     try {
-      for (let i = 0; i < match.length; i++) matchers[i] = compileMatcher(match[i]);
+      for (let i = 0; i < match.length; i++) matchers[i] = predicateFor(match[i], cache?.predicates);
     } catch (err) {
       // Name the route too: a table can hold thousands of matchers on one key.
       const e = MeshError.from(err, MeshErrorCode.CONFIG);
@@ -78,40 +84,8 @@ export class CompiledRoute {
         details: { route: route.name },
       });
     }
-    const n = clusters.length;
-    this.single = n === 1 ? clusters[0].cluster : undefined;
-    // Plain arrays: a Float64Array costs three heap objects per route, which
-    // a 10,000-route update pays for in garbage collection.
-    let names = NO_NAMES;
-    let cumulative = NO_WEIGHTS;
-    let sum = 0;
-    if (n > 1) {
-      const ns = new Array<string>(n);
-      const cs = new Array<number>(n);
-      for (let i = 0; i < n; i++) {
-        const w = clusters[i].weight;
-        if (!(Number.isFinite(w) && w >= 0)) {
-          throw new MeshError(
-            MeshErrorCode.CONFIG,
-            `route '${route.name}' gives cluster '${clusters[i].cluster}' weight ${w}; weights must be finite and >= 0`,
-            { details: { route: route.name, cluster: clusters[i].cluster } },
-          );
-        }
-        sum += w;
-        cs[i] = sum;
-        ns[i] = clusters[i].cluster;
-      }
-      if (sum <= 0) {
-        throw new MeshError(MeshErrorCode.CONFIG, `route '${route.name}' has weighted clusters whose weights sum to 0; give at least one a positive weight`, {
-          details: { route: route.name },
-        });
-      }
-      names = ns;
-      cumulative = cs;
-    }
-    this.clusterNames = names;
-    this.cumulative = cumulative;
-    this.totalWeight = sum;
+    this.split = cache?.splits.get(clusters) ?? ClusterSplit.of(route.name, clusters);
+    cache?.splits.set(clusters, this.split);
 
     this.requestMutation = route.requestMutation.length === 0 ? undefined : route.requestMutation;
     this.responseMutation = toMap(route.responseMutation);
@@ -133,23 +107,7 @@ export class CompiledRoute {
    * cluster is never picked, as with Envoy's `random % Σweights` walk.
    */
   pickCluster(random: number): string {
-    if (this.single !== undefined) return this.single;
-    const cum = this.cumulative;
-    const target = random * this.totalWeight;
-    const n = cum.length;
-    if (n <= LINEAR_PICK_MAX) {
-      for (let i = 0; i < n - 1; i++) if (target < cum[i]) return this.clusterNames[i];
-      return this.lastPositive();
-    }
-    // First index whose cumulative weight exceeds target.
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (target < cum[mid]) hi = mid;
-      else lo = mid + 1;
-    }
-    return target < cum[lo] ? this.clusterNames[lo] : this.lastPositive();
+    return this.split.pick(random);
   }
 
   /**
@@ -178,14 +136,16 @@ export class CompiledRoute {
     for (let i = 0; i < n; i++) out += `${vs[i].length}:${vs[i]}`;
     return out;
   }
+}
 
-  // Floating-point rounding can leave random * total a hair above the last
-  // cumulative value; fall back to the last cluster that can be picked.
-  private lastPositive(): string {
-    const cum = this.cumulative;
-    for (let i = cum.length - 1; i > 0; i--) if (cum[i] > cum[i - 1]) return this.clusterNames[i];
-    return this.clusterNames[0];
+function predicateFor(m: MetadataMatcher, cache: Map<MetadataMatcher, MetadataPredicate> | undefined): MetadataPredicate {
+  if (cache === undefined) return compileMatcher(m);
+  let p = cache.get(m);
+  if (p === undefined) {
+    p = compileMatcher(m);
+    cache.set(m, p);
   }
+  return p;
 }
 
 function toMap(pairs: readonly (readonly [string, string])[]): ReadonlyMap<string, string> | undefined {

@@ -4,7 +4,7 @@
 // routes that could match: cost does not grow with the number of routes.
 import { MeshError, MeshErrorCode, type Metadata } from '../protocol';
 import type { MetadataMatcher, RouteConfig } from '../config';
-import { CompiledRoute } from './compiled-route';
+import { CompiledRoute, newCompileCache } from './compiled-route';
 
 export class RouteTable {
   /** The route config name, `<host>_<port>`. */
@@ -59,9 +59,10 @@ export class RouteTable {
     const list = config.routes;
     const routes = new Array<CompiledRoute>(list.length);
     const matchers = new Array<readonly MetadataMatcher[]>(list.length);
+    const cache = newCompileCache();
     try {
       for (let i = 0; i < list.length; i++) {
-        routes[i] = new CompiledRoute(list[i]);
+        routes[i] = new CompiledRoute(list[i], cache);
         matchers[i] = list[i].match;
       }
     } catch (err) {

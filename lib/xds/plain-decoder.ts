@@ -423,6 +423,31 @@ export class WireReader {
     return s;
   }
 
+  /**
+   * The string at the reader's position: `last` itself when the bytes spell
+   * it in ASCII (one compare, no hashing or allocation), else as string()
+   * reads it. For fields that repeat the previous message's value.
+   */
+  stringLike(end: number, last: string): string {
+    const stop = this.limit(this.uint32(), end);
+    const start = this.pos;
+    const len = stop - start;
+    if (len === last.length && len > 0) {
+      const buf = this.buf;
+      let i = 0;
+      while (i < len) {
+        const b = buf[start + i];
+        if (b !== last.charCodeAt(i) || b >= 128) break;
+        i++;
+      }
+      if (i === len) {
+        this.pos = stop;
+        return last;
+      }
+    }
+    return this.stringTo(stop);
+  }
+
   bytes(end: number): Buffer {
     const stop = this.limit(this.uint32(), end);
     const b = Buffer.from(this.buf.subarray(this.pos, stop));

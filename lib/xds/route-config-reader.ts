@@ -3,11 +3,13 @@
 // before the next is read. Decoding the whole configuration first kept
 // 10,000 routes' worth of decoded objects alive until translation, and the
 // garbage collector copying them was most of a large update's cost; read
-// this way they die young. The result and the errors are those of decoding
-// in full and then calling routeConfigFromXds.
+// this way they die young. A route of the common shape skips the decoded
+// objects altogether (route-common-shape.ts). The result and the errors are
+// those of decoding in full and then calling routeConfigFromXds.
 import type { Route, RouteConfig } from '../config/model';
 import type { RouteProto } from './envoy-types';
 import { WireReader } from './plain-decoder';
+import { commonRouteFromWire, SharedParts } from './route-common-shape';
 import { checkRouteConfigShape, routeFromXdsAt } from './route-config-from-xds';
 
 // Field numbers of envoy.config.route.v3.RouteConfiguration and VirtualHost.
@@ -38,11 +40,12 @@ export function routeConfigFromBytes(bytes: Buffer, readRoute: RouteProtoReader)
   r.pos = hosts[0];
   const end = hosts[1];
   const routes: Route[] = [];
+  const shared = new SharedParts();
   while (r.pos < end) {
     const tag = r.uint32();
     if (tag >>> 3 === HOST_ROUTES && (tag & 7) === LENGTH_DELIMITED) {
       const stop = r.limit(r.uint32(), end);
-      routes.push(routeFromXdsAt(name, routes.length, readRoute(r, stop)));
+      routes.push(commonRouteFromWire(r, stop, shared) ?? routeFromXdsAt(name, routes.length, readRoute(r, stop)));
     } else {
       r.skip(tag & 7, end);
     }

@@ -5,6 +5,9 @@ import { MeshError } from '../../lib/protocol';
 import type { RouteConfigurationProto, RouteProto } from '../../lib/xds/envoy-types';
 import { routeConfigFromXds } from '../../lib/xds/route-config-from-xds';
 import { routeConfigFromBytes, routeConfigNameOf } from '../../lib/xds/route-config-reader';
+import { commonRouteFromWire, SharedParts } from '../../lib/xds/route-common-shape';
+import { WireReader } from '../../lib/xds/plain-decoder';
+import { routeFromXdsAt } from '../../lib/xds/route-config-from-xds';
 import { TYPE_RDS } from '../../lib/xds/type-urls';
 import { xdsProtos } from '../../lib/xds/xds-protos';
 import { mulberry32 } from '../support/mulberry32';
@@ -12,6 +15,17 @@ import { HOST, V1, V2, sampleRouteConfiguration } from './sample-resources';
 import { realEnvoy } from './real-envoy-protos';
 
 const encode = (rc: RouteConfigurationProto): Buffer => xdsProtos().codecs[TYPE_RDS].encode(rc);
+/** One Route's bytes: a configuration holding only it, less the framing around it (each prefix below is one tag and one length). */
+function routeBytes(route: RouteProto): Buffer {
+  const withRoute = encode({ name: 'n', virtual_hosts: [{ routes: [route] }] });
+  const r = new WireReader(withRoute);
+  r.pos = 3; // name: tag, length 1, 'n'
+  r.uint32(); // virtual_hosts tag
+  r.uint32(); // its length
+  r.uint32(); // routes tag
+  const len = r.uint32();
+  return withRoute.subarray(r.pos, r.pos + len);
+}
 const fromBytes = (bytes: Buffer) => routeConfigFromBytes(bytes, xdsProtos().readRoute);
 const viaFullDecode = (bytes: Buffer) => routeConfigFromXds(xdsProtos().codecs[TYPE_RDS].decode(bytes));
 
@@ -106,6 +120,36 @@ describe('RouteConfiguration read route by route from its bytes', () => {
       assert.equal(got.error, 'MeshError');
       assert.deepEqual(got, outcome(() => viaFullDecode(bytes)));
     }
+  });
+
+  it('reads the common route shape directly, sharing parts equal to the previous route, and leaves the rest to the full path', () => {
+    const common = (i: number): RouteProto => ({
+      name: `r${i}`,
+      match: { prefix: '/', headers: [{ name: 'Interface', exact_match: HOST }, { name: 'method', string_match: { prefix: `m${i}`, ignore_case: true } }, { name: 'v', prefix_match: 'x', invert_match: true }] },
+      route: { weighted_clusters: { clusters: [{ name: V1, weight: { value: 9 } }, { name: V2, weight: { value: 1 } }], total_weight: { value: 10 } }, hash_policy: [{ header: { header_name: 'User' } }] },
+      request_headers_to_add: [{ header: { key: 'k', value: `v${i}` } }],
+    });
+    const shared = new SharedParts();
+    const read = (route: RouteProto) => {
+      // The route alone, as the reader meets it inside the virtual host.
+      const bytes = routeBytes(route);
+      const r = new WireReader(bytes);
+      const got = commonRouteFromWire(r, bytes.length, shared);
+      return { got, pos: r.pos, bytes };
+    };
+    const first = read(common(1));
+    const second = read(common(2));
+    assert.ok(first.got !== undefined && second.got !== undefined, 'the common shape is read directly');
+    assert.deepEqual(first.got, routeFromXdsAt('c', 0, common(1)));
+    assert.deepEqual(second.got, routeFromXdsAt('c', 1, common(2)));
+    assert.equal(second.got.clusters, first.got.clusters, 'equal clusters are one shared object');
+    assert.equal(second.got.match[0], first.got.match[0], 'an equal matcher is one shared object');
+    assert.notEqual(second.got.match[1], first.got.match[1]);
+    assert.equal(first.pos, first.bytes.length);
+
+    const withTimeout = read({ ...common(3), route: { cluster: V1, timeout: { seconds: '1', nanos: 0 } } });
+    assert.equal(withTimeout.got, undefined, 'a timeout is for the full path');
+    assert.equal(withTimeout.pos, 0, 'the reader is back at the start of the route');
   });
 
   it('names the configuration without decoding its routes', () => {
