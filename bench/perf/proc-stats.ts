@@ -55,3 +55,19 @@ export function resetPeakRss(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Steal time of the whole machine in ms: time the hypervisor ran something
+ * else while our virtual CPUs wanted to run (/proc/stat, USER_HZ ticks).
+ * It arrives as stalls of milliseconds, far above what a path adds, so a
+ * run's tail latency is read together with it.
+ */
+export function stealMs(): number {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const steal = Number(line.trim().split(/\s+/)[8]);
+    return Number.isFinite(steal) ? steal * 10 : NaN;
+  } catch {
+    return NaN;
+  }
+}

@@ -116,10 +116,10 @@ export function renderPerfMarkdown(
     }
     out.push(
       table(
-        ['scenario', 'achieved calls/s', 'p50', 'p90', 'p99', 'p99.9', 'pooled p50 / p99 / p99.9', 'p99 added vs raw: pooled (per round)', 'worst send lag (ms)', 'errors'],
+        ['scenario', 'achieved calls/s', 'p50', 'p90', 'p99', 'p99.9', 'pooled p50 / p99 / p99.9', 'p99 added vs raw: pooled (per round)', 'worst send lag (ms)', 'steal (ms)', 'errors'],
         scenarios.map((s) => {
           const a = find(aggs, s, `r${rate}`);
-          if (a === undefined) return [s, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
+          if (a === undefined) return [s, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
           const d = addedP99Us(cells, s, rate);
           const added = s === 'raw' ? '—' : `${signedFmt(d.pooled)} (${fmtSpread(d.perRound)})`;
           const p = a.pooledLatencyUs;
@@ -136,6 +136,7 @@ export function renderPerfMarkdown(
             pooledCell,
             added,
             fmt(a.maxSendLagMs.median, 1),
+            fmtSpread(a.stealMs),
             String(a.errors),
           ];
         }),
@@ -147,6 +148,9 @@ export function renderPerfMarkdown(
   out.push('is the pooled p99 of the scenario minus the pooled p99 of raw over the same rounds (the target uses it), with the spread of');
   out.push('(scenario p99 − raw p99) per round in brackets. The sender polls when a call is due within 2 ms, so it sends on time to within a');
   out.push('few µs; "worst send lag" is how late it was at worst, and that delay is counted in the latencies, as coordinated-omission correction requires.');
+  out.push('"Steal" is the time the hypervisor kept this VM\'s CPUs from running during the window (`/proc/stat`, both cores): it comes');
+  out.push('as stalls of milliseconds that land in whatever calls are in flight, in every scenario alike. When raw\'s own p99 moves');
+  out.push('between rounds by more than the two hops add, the p99 target is reported as below the noise floor rather than judged.');
   out.push('⚠: in some round the scenario completed under 95% of the offered rate (the client or the path could not keep up), so its latencies there are mostly backlog.');
   out.push('');
 

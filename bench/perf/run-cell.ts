@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { LoadShape, WorkerJob, WorkerMessage } from './client-worker';
 import type { ShapeResult } from './load-shapes';
-import { cpuTimeUs, peakRssKb, resetPeakRss } from './proc-stats';
+import { cpuTimeUs, peakRssKb, resetPeakRss, stealMs } from './proc-stats';
 import { forkPinned, type Rig } from './rig';
 import type { ScenarioName } from './scenarios';
 
@@ -23,6 +23,8 @@ export interface CellResult {
   readonly cpuUs: Partial<Record<ProcessRole, number>>;
   /** Peak RSS in KB (client: its whole life; others: since the cell began). */
   readonly rssKb: Partial<Record<ProcessRole, number>>;
+  /** Steal time over the measured window, both cores together (ms); NaN where /proc/stat has none. */
+  readonly stealMs: number;
 }
 
 export interface CellJob {
@@ -55,6 +57,7 @@ export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined)
   const limitMs = cell.warmupMs + cell.durationMs + 30_000;
   return new Promise((resolve, reject) => {
     let before: number[] = [];
+    let stealBefore = NaN;
     let outcome: CellResult | undefined;
     let failure: string | undefined;
     const timer = setTimeout(() => {
@@ -64,16 +67,18 @@ export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined)
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'ready') {
         before = others.map(([, pid]) => cpuTimeUs(pid));
+        stealBefore = stealMs();
         worker.send('go');
       } else if (m.type === 'done') {
         const after = others.map(([, pid]) => cpuTimeUs(pid));
+        const steal = stealMs() - stealBefore;
         const cpuUs: Partial<Record<ProcessRole, number>> = { client: m.cpuUs };
         const rssKb: Partial<Record<ProcessRole, number>> = { client: m.maxRssKb };
         others.forEach(([role, pid], i) => {
           cpuUs[role] = after[i]! - before[i]!;
           rssKb[role] = peakRssKb(pid);
         });
-        outcome = { scenario: cell.scenario, shape: cell.shape, round: cell.round, result: m.result, cpuUs, rssKb };
+        outcome = { scenario: cell.scenario, shape: cell.shape, round: cell.round, result: m.result, cpuUs, rssKb, stealMs: steal };
       } else if (m.type === 'failed') {
         failure = m.error;
       }

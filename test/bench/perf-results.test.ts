@@ -2,7 +2,7 @@
 // numbers issue targets are judged on, so they get tests of their own.
 import assert from 'node:assert/strict';
 import { openLoop } from '../../bench/perf/load-shapes';
-import { addedP99Us, aggregate } from '../../bench/perf/results';
+import { addedP99Us, aggregate, checkTargets } from '../../bench/perf/results';
 import type { CellResult } from '../../bench/perf/run-cell';
 import type { ScenarioName } from '../../bench/perf/scenarios';
 
@@ -16,11 +16,14 @@ function cell(scenario: ScenarioName, round: number, samplesUs: number[]): CellR
     result: { calls: sorted.length, errors: 0, seconds: 1, callsPerSecond: sorted.length, p50Us: q(0.5), p90Us: q(0.9), p99Us: q(0.99), p999Us: q(0.999), maxUs: q(1), maxSendLagMs: 0, samplesUs },
     cpuUs: { client: 1, server: 1 },
     rssKb: { client: 1, server: 1 },
+    stealMs: 0,
   };
 }
 
 /** 100 latencies: 99 at `base` µs and one at `tail` µs. */
 const run = (base: number, tail: number): number[] => [...Array<number>(99).fill(base), tail];
+/** 100 latencies at `base` µs but for two calls caught in a 5 ms stall: the run's p99 is the stall. */
+const stalled = (base: number): number[] => [...Array<number>(98).fill(base), 5_000, 5_000];
 
 describe('perf harness', () => {
   it('pools every round into one distribution before taking p99', () => {
@@ -44,6 +47,27 @@ describe('perf harness', () => {
     const cells = [cell('raw', 2, run(100, 100)), cell('two-hop', 1, run(900, 900)), cell('two-hop', 2, run(300, 300))];
     assert.equal(addedP99Us(cells, 'two-hop', 1000).pooled, 200);
     assert.ok(Number.isNaN(addedP99Us(cells, 'mesh-full', 1000).pooled), 'no mesh-full cells: no figure');
+  });
+
+  it('does not judge p99 when raw moves between rounds by more than the two hops add', () => {
+    const cells = [
+      cell('raw', 1, run(100, 100)),
+      cell('raw', 2, stalled(100)),
+      cell('mesh-full', 1, run(100, 100)),
+      cell('mesh-full', 2, stalled(100)),
+      cell('two-hop', 1, run(300, 300)),
+      cell('two-hop', 2, stalled(300)),
+    ];
+    const checks = checkTargets(aggregate(cells), cells, [1000]);
+    const p99 = checks.find((c) => c.name.startsWith('p99 added'))!;
+    assert.equal(p99.pass, undefined);
+    assert.match(p99.measured, /below the noise floor/);
+    const p50 = checks.find((c) => c.name.startsWith('p50 added'))!;
+    assert.equal(p50.pass, true, 'at p50 mesh-full adds nothing and the two hops add 200 µs');
+
+    // Steady raw: the same data without the noisy round is judged.
+    const steady = cells.filter((c) => c.round === 1);
+    assert.equal(checkTargets(aggregate(steady), steady, [1000]).find((c) => c.name.startsWith('p99 added'))!.pass, true);
   });
 
   it('sends every call of an open loop, timed from its intended send time', async () => {
