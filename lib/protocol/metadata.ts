@@ -1,12 +1,21 @@
 // Metadata: the routable key/value strings a codec extracts from a message.
 // Keys are lower-cased on the way in, as the reference's putString does, so
 // MetaRouter rules match regardless of how the protocol spelled them.
+//
+// A message carries a handful of keys, set once per call on the hot path and
+// read a few times by the router: two parallel arrays scanned in order beat
+// a Map (no hashing, no rehash as it grows). Past SMALL_LIMIT keys the
+// entries move into a Map, so a message with thousands of keys stays linear.
+
+const SMALL_LIMIT = 16;
 
 export class Metadata {
-  private readonly values: Map<string, string>;
+  private readonly keys: string[] = [];
+  private readonly vals: string[] = [];
+  /** Every entry once there are more than SMALL_LIMIT; the arrays are then empty. */
+  private map: Map<string, string> | undefined = undefined;
 
   constructor(init?: Iterable<readonly [string, string]> | Record<string, string>) {
-    this.values = new Map();
     if (init === undefined) return;
     const entries = Symbol.iterator in Object(init)
       ? (init as Iterable<readonly [string, string]>)
@@ -15,17 +24,19 @@ export class Metadata {
   }
 
   get(key: string): string | undefined {
-    return this.values.get(key);
+    if (this.map !== undefined) return this.map.get(key);
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === key) return this.vals[i];
+    return undefined;
   }
 
   has(key: string): boolean {
-    return this.values.has(key);
+    return this.map !== undefined ? this.map.has(key) : this.keys.includes(key);
   }
 
   /** Stores `value` under the lower-cased `key`, replacing any previous value. */
   set(key: string, value: string): this {
-    this.values.set(lower(key), value);
-    return this;
+    return this.setLowerCased(lower(key), value);
   }
 
   /**
@@ -34,34 +45,62 @@ export class Metadata {
    * so the per-call scan is skipped.
    */
   setLowerCased(key: string, value: string): this {
-    this.values.set(key, value);
+    if (this.map !== undefined) {
+      this.map.set(key, value);
+      return this;
+    }
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === key) {
+        this.vals[i] = value;
+        return this;
+      }
+    }
+    if (keys.length < SMALL_LIMIT) {
+      keys.push(key);
+      this.vals.push(value);
+      return this;
+    }
+    const map = new Map<string, string>();
+    for (let i = 0; i < keys.length; i++) map.set(keys[i]!, this.vals[i]!);
+    map.set(key, value);
+    keys.length = 0;
+    this.vals.length = 0;
+    this.map = map;
     return this;
   }
 
   delete(key: string): boolean {
-    return this.values.delete(lower(key));
+    const k = lower(key);
+    if (this.map !== undefined) return this.map.delete(k);
+    const i = this.keys.indexOf(k);
+    if (i < 0) return false;
+    this.keys.splice(i, 1);
+    this.vals.splice(i, 1);
+    return true;
   }
 
   get size(): number {
-    return this.values.size;
+    return this.map !== undefined ? this.map.size : this.keys.length;
   }
 
   entries(): IterableIterator<[string, string]> {
-    return this.values.entries();
+    if (this.map !== undefined) return this.map.entries();
+    return this.keys.map((k, i): [string, string] => [k, this.vals[i]!])[Symbol.iterator]();
   }
 
   [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.values.entries();
+    return this.entries();
   }
 
   clone(): Metadata {
     const copy = new Metadata();
-    for (const [k, v] of this.values) copy.values.set(k, v);
+    for (const [k, v] of this.entries()) copy.setLowerCased(k, v);
     return copy;
   }
 
   toJSON(): Record<string, string> {
-    return Object.fromEntries(this.values);
+    return Object.fromEntries(this.entries());
   }
 }
 
