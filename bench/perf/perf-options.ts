@@ -24,9 +24,9 @@ export interface PerfOptions {
 
 export const USAGE = `usage: node dist/bench/perf/run-perf.js [--quick | --full] [options]
   --rounds N               rounds of every scenario × load shape (quick 2, full 5)
-  --concurrency 1,16,64    closed-loop concurrencies (quick 1,64,256; full 1,16,64,256)
+  --concurrency 1,16,64    closed-loop concurrencies (quick 1,64; full 1,16,64,256)
   --rates 2000,5000        open-loop rates in calls/s (default 2000,5000)
-  --warmup-ms N            unmeasured warm-up per run (quick 200, full 800)
+  --warmup-ms N            unmeasured warm-up per run (quick 500, full 800)
   --duration-ms N          measured window per closed-loop run (quick 400, full 1500)
   --open-ms N              measured window per open-loop run (quick 600, full 5000)
   --scenarios a,b          subset of ${SCENARIOS.join(',')}
@@ -74,9 +74,9 @@ export function parsePerfOptions(argv: readonly string[], defaultQuick: boolean)
   return {
     quick,
     rounds: num('rounds', quick ? 2 : 5),
-    concurrencies: flags.has('concurrency') ? list(String(flags.get('concurrency')), '--concurrency') : quick ? [1, 64, 256] : [1, 16, 64, 256],
+    concurrencies: flags.has('concurrency') ? list(String(flags.get('concurrency')), '--concurrency') : quick ? [1, 64] : [1, 16, 64, 256],
     rates: flags.has('rates') ? list(String(flags.get('rates')), '--rates') : [2000, 5000],
-    warmupMs: num('warmup-ms', quick ? 200 : 800),
+    warmupMs: num('warmup-ms', quick ? 500 : 800),
     closedMs: num('duration-ms', quick ? 400 : 1500),
     openMs: num('open-ms', quick ? 600 : 5000),
     scenarios: flags.has('scenarios') ? String(flags.get('scenarios')).split(',').map(scenarioName) : [...SCENARIOS],

@@ -63,11 +63,51 @@ export function resetPeakRss(pid: number): boolean {
  * run's tail latency is read together with it.
  */
 export function stealMs(): number {
+  const f = cpuLine();
+  return f === undefined ? NaN : f[8]! * 10;
+}
+
+/**
+ * CPU time of every process on the machine but `exclude`, in µs, by pid
+ * (/proc/<pid>/stat utime + stime: all threads, from the scheduler's exact
+ * run time). The difference of two snapshots is what other programs and
+ * kernel threads took during a run. /proc/stat's machine-wide counters would
+ * be simpler but are sampled at the tick, and on this VM they miss most of a
+ * process that runs in bursts shorter than a tick (the server's).
+ */
+export function otherProcessesCpuUs(exclude: ReadonlySet<number>): Map<number, number> {
+  const out = new Map<number, number>();
+  let pids: string[];
   try {
-    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-    const steal = Number(line.trim().split(/\s+/)[8]);
-    return Number.isFinite(steal) ? steal * 10 : NaN;
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {
-    return NaN;
+    return out;
+  }
+  for (const d of pids) {
+    const pid = Number(d);
+    if (exclude.has(pid)) continue;
+    const us = statCpuUs(pid);
+    if (Number.isFinite(us)) out.set(pid, us);
+  }
+  return out;
+}
+
+/** CPU ms that processes alive in both snapshots used between them. */
+export function cpuBetweenMs(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let us = 0;
+  for (const [pid, t] of after) {
+    const t0 = before.get(pid);
+    if (t0 !== undefined && t > t0) us += t - t0;
+  }
+  return us / 1000;
+}
+
+/** The fields of /proc/stat's first line ("cpu user nice system idle iowait irq softirq steal ...") as numbers. */
+function cpuLine(): number[] | undefined {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).map(Number);
+    return fields.length > 8 && fields.slice(1, 9).every(Number.isFinite) ? fields : undefined;
+  } catch {
+    return undefined;
   }
 }

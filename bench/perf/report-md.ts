@@ -28,6 +28,21 @@ const ROLE_LABEL: Record<ProcessRole, string> = {
   'sidecar-server': 'HAProxy (server side)',
 };
 
+/**
+ * Why the run cannot be trusted, or undefined: other processes took a real
+ * share of the cores while runs were measured. (The load average says less:
+ * at the end it counts the benchmark itself, and at the start whatever ran
+ * the minute before.)
+ */
+export function busyMachine(cells: readonly CellResult[]): string | undefined {
+  const shares = cells.map((c) => c.otherCpuMs / c.windowMs).filter(Number.isFinite);
+  if (shares.length === 0) return undefined;
+  const s = spread(shares);
+  // Cores' worth of CPU that other processes used while a run was measured.
+  if (s.median <= 0.05 && s.max <= 0.25) return undefined;
+  return `other processes used ${s.median.toFixed(2)} of a core during the median run (up to ${s.max.toFixed(2)}), next to the benchmark's pinned processes`;
+}
+
 /** A Markdown table; the first `textColumns` columns are left-aligned, the numbers right-aligned. */
 function table(header: readonly string[], rows: readonly (readonly string[])[], textColumns = 1): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -52,11 +67,9 @@ export function renderPerfMarkdown(
       `every measured run is a fresh client process. Cells are **median (min..max) over rounds**.`,
   );
   out.push('');
-  if (info.loadAverage.start[0]! > info.cores * 0.75 || info.loadAverage.end[0]! > info.cores * 0.75) {
-    out.push(
-      `> **The machine was busy** (1-minute load average ${info.loadAverage.start[0]!.toFixed(1)} at start, ${info.loadAverage.end[0]!.toFixed(1)} at end, on ${info.cores} cores): ` +
-        'other processes shared the cores the benchmark pinned to, so absolute numbers and even ratios here are unreliable. Rerun on a quiet machine before quoting them.',
-    );
+  const busy = busyMachine(cells);
+  if (busy !== undefined) {
+    out.push(`> **The machine was busy**: ${busy}. Absolute numbers and even ratios here are unreliable; rerun on a quiet machine before quoting them.`);
     out.push('');
   }
   out.push('Scenarios:');
@@ -116,12 +129,12 @@ export function renderPerfMarkdown(
     }
     out.push(
       table(
-        ['scenario', 'achieved calls/s', 'p50', 'p90', 'p99', 'p99.9', 'pooled p50 / p99 / p99.9', 'p99 added vs raw: pooled (per round)', 'worst send lag (ms)', 'steal (ms)', 'errors'],
+        ['scenario', 'achieved calls/s', 'p50', 'p90', 'p99', 'p99.9', 'pooled p50 / p99 / p99.9', 'p99 added vs raw: median (min..max) per round; pooled', 'worst send lag (ms)', 'steal (ms)', 'other CPU (ms)', 'errors'],
         scenarios.map((s) => {
           const a = find(aggs, s, `r${rate}`);
-          if (a === undefined) return [s, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
+          if (a === undefined) return [s, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
           const d = addedP99Us(cells, s, rate);
-          const added = s === 'raw' ? '—' : `${signedFmt(d.pooled)} (${fmtSpread(d.perRound)})`;
+          const added = s === 'raw' ? '—' : `${signedFmt(d.perRound.median)} (${fmt(d.perRound.min)}..${fmt(d.perRound.max)}); ${signedFmt(d.pooled)}`;
           const p = a.pooledLatencyUs;
           const pooledCell = p === undefined ? 'n/a' : `${fmt(p.p50Us)} / ${fmt(p.p99Us)} / ${fmt(p.p999Us)}`;
           // A client that fell behind its schedule measured its own backlog more than the path.
@@ -137,6 +150,7 @@ export function renderPerfMarkdown(
             added,
             fmt(a.maxSendLagMs.median, 1),
             fmtSpread(a.stealMs),
+            fmtSpread(a.otherCpuMs),
             String(a.errors),
           ];
         }),
@@ -144,13 +158,16 @@ export function renderPerfMarkdown(
     );
     out.push('');
   }
-  out.push('Per-percentile cells are median (min..max) over rounds. "Pooled" puts every round\'s latencies into one distribution; "p99 added"');
-  out.push('is the pooled p99 of the scenario minus the pooled p99 of raw over the same rounds (the target uses it), with the spread of');
-  out.push('(scenario p99 − raw p99) per round in brackets. The sender polls when a call is due within 2 ms, so it sends on time to within a');
-  out.push('few µs; "worst send lag" is how late it was at worst, and that delay is counted in the latencies, as coordinated-omission correction requires.');
-  out.push('"Steal" is the time the hypervisor kept this VM\'s CPUs from running during the window (`/proc/stat`, both cores): it comes');
-  out.push('as stalls of milliseconds that land in whatever calls are in flight, in every scenario alike. When raw\'s own p99 moves');
-  out.push('between rounds by more than the two hops add, the p99 target is reported as below the noise floor rather than judged.');
+  out.push('Per-percentile cells are median (min..max) over rounds. "Pooled" puts every round\'s latencies into one distribution. "p99 added"');
+  out.push('is, per round, the scenario\'s p99 minus raw\'s p99 in the same round (rounds interleave the scenarios, so each pair met the');
+  out.push('same machine moment); the targets judge its median over rounds, and the pooled difference follows it for comparison (one');
+  out.push('round with a stall of tens of ms dominates a pooled p99). The sender polls when a call is due within 2 ms, so it sends on time');
+  out.push('to within a few µs; "worst send lag" is how late it was at worst, and that delay is counted in the latencies, as');
+  out.push('coordinated-omission correction requires. "Steal" is the time the hypervisor kept this VM\'s CPUs from running during the');
+  out.push('window (`/proc/stat`, both cores): it comes as stalls of milliseconds that land in whatever calls are in flight, in every');
+  out.push('scenario alike. "Other CPU" is what every other process and kernel thread ran over the window (`/proc/<pid>/stat`).');
+  out.push('When raw\'s own p99 moves between rounds by more than the two hops add, the p99 target is reported as below the noise floor');
+  out.push('rather than judged.');
   out.push('⚠: in some round the scenario completed under 95% of the offered rate (the client or the path could not keep up), so its latencies there are mostly backlog.');
   out.push('');
 

@@ -23,6 +23,8 @@ export interface Aggregate {
   readonly maxSendLagMs: Spread;
   /** Steal time over each run's window, ms (both cores). */
   readonly stealMs: Spread;
+  /** CPU time other processes took over each run's window, ms (see CellResult.otherCpuMs). */
+  readonly otherCpuMs: Spread;
   /** CPU µs per call (= ms per 1,000 calls), per process on the path, and their sum. */
   readonly cpuPerCallUs: Partial<Record<ProcessRole, Spread>> & { total: Spread };
   readonly rssKb: Partial<Record<ProcessRole, Spread>>;
@@ -64,6 +66,7 @@ export function aggregate(cells: readonly CellResult[]): Map<string, Aggregate> 
       },
       maxSendLagMs: spread(cs.map((c) => c.result.maxSendLagMs ?? NaN)),
       stealMs: spread(cs.map((c) => c.stealMs ?? NaN)),
+      otherCpuMs: spread(cs.map((c) => c.otherCpuMs ?? NaN)),
       ...pooled(cs),
       cpuPerCallUs: { ...cpu, total },
       rssKb: rss,
@@ -94,14 +97,18 @@ function pooled(cells: readonly CellResult[]): Pick<Aggregate, 'pooledLatencyUs'
 
 export interface AddedLatency {
   /**
+   * Per round, the scenario's percentile − raw's in the same round: rounds
+   * interleave the scenarios, so each pair met the same machine moment. Its
+   * median is the figure the targets judge (one round hit by a stall of tens
+   * of ms cannot move it); min..max is how far it moves.
+   */
+  readonly perRound: Spread;
+  /**
    * The percentile of the scenario's latencies pooled over rounds − the same
-   * percentile of raw's pooled over the same rounds. One run's p99 rests on
-   * its slowest 1% (a few dozen calls); pooling interleaved rounds puts
-   * hundreds of calls behind the figure.
+   * percentile of raw's pooled over the same rounds: more calls behind the
+   * figure, but one bad round dominates it. Shown beside the median.
    */
   readonly pooled: number;
-  /** Per round, scenario − raw at that percentile: how much the figure moves. */
-  readonly perRound: Spread;
 }
 
 const PERCENTILE_OF: Record<LatencyKey, number> = { p50Us: 0.5, p90Us: 0.9, p99Us: 0.99, p999Us: 0.999 };
@@ -167,42 +174,39 @@ export function checkTargets(aggs: Map<string, Aggregate>, cells: readonly CellR
     const floor = p99NoiseFloorUs(cells, rate);
     const name = `p99 added at ${rate} calls/s (open loop)`;
     const rule = 'mesh-full added ≤ 10% of two-hop added';
-    if (!Number.isFinite(mesh.pooled) || !Number.isFinite(hops.pooled)) {
+    const m = mesh.perRound.median;
+    const h = hops.perRound.median;
+    const detail = `median per round: mesh-full ${signed(m)} µs, two-hop ${signed(h)} µs; pooled: ${signed(mesh.pooled)}, ${signed(hops.pooled)} µs`;
+    if (!Number.isFinite(m) || !Number.isFinite(h)) {
       checks.push({ name, rule, measured: 'not measured (needs raw, mesh-full and two-hop)', pass: undefined });
-    } else if (hops.pooled <= 0) {
-      checks.push({ name, rule, measured: `two-hop added ${hops.pooled.toFixed(0)} µs: no cost to compare against (noise)`, pass: undefined });
-    } else if (floor > hops.pooled) {
+    } else if (h <= 0) {
+      checks.push({ name, rule, measured: `two-hop added no p99 over raw (${detail}): no cost to compare against (noise)`, pass: undefined });
+    } else if (floor > h) {
       // Raw against itself moves more between rounds than the two hops add:
       // a tenth of that cost is below what this run can tell apart.
       checks.push({
         name,
         rule,
-        measured: `below the noise floor: raw's own p99 moved by ${signed(floor).slice(1)} µs between rounds, more than the ${signed(hops.pooled).slice(1)} µs the two hops add (pooled p99: mesh-full ${signed(mesh.pooled)} µs)`,
+        measured: `below the noise floor: raw's own p99 moved by ${signed(floor).slice(1)} µs between rounds, more than the ${signed(h).slice(1)} µs the two hops add (${detail})`,
         pass: undefined,
       });
     } else {
-      const share = mesh.pooled / hops.pooled;
-      checks.push({
-        name,
-        rule,
-        measured: `${(100 * share).toFixed(1)}% (pooled p99: mesh-full ${signed(mesh.pooled)} µs, two-hop ${signed(hops.pooled)} µs)`,
-        pass: share <= 0.1,
-      });
+      checks.push({ name, rule, measured: `${((100 * m) / h).toFixed(1)}% (${detail})`, pass: m / h <= 0.1 });
     }
   }
   // Not targets of their own: the same rule at the middle and upper body of
   // the distribution, which steal and GC stalls of milliseconds leave alone.
   for (const rate of rates) {
     for (const key of ['p50Us', 'p90Us'] as const) {
-      const mesh = addedUs(cells, 'mesh-full', rate, key);
-      const hops = addedUs(cells, 'two-hop', rate, key);
-      if (!Number.isFinite(mesh.pooled) || !Number.isFinite(hops.pooled) || hops.pooled <= 0) continue;
+      const m = addedUs(cells, 'mesh-full', rate, key).perRound.median;
+      const h = addedUs(cells, 'two-hop', rate, key).perRound.median;
+      if (!Number.isFinite(m) || !Number.isFinite(h) || h <= 0) continue;
       const label = key === 'p50Us' ? 'p50' : 'p90';
       checks.push({
         name: `${label} added at ${rate} calls/s (supporting)`,
         rule: 'mesh-full added ≤ 10% of two-hop added',
-        measured: `${((100 * mesh.pooled) / hops.pooled).toFixed(1)}% (pooled ${label}: mesh-full ${signed(mesh.pooled)} µs, two-hop ${signed(hops.pooled)} µs)`,
-        pass: mesh.pooled / hops.pooled <= 0.1,
+        measured: `${((100 * m) / h).toFixed(1)}% (median per round: mesh-full ${signed(m)} µs, two-hop ${signed(h)} µs)`,
+        pass: m / h <= 0.1,
       });
     }
   }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { LoadShape, WorkerJob, WorkerMessage } from './client-worker';
 import type { ShapeResult } from './load-shapes';
-import { cpuTimeUs, peakRssKb, resetPeakRss, stealMs } from './proc-stats';
+import { cpuBetweenMs, cpuTimeUs, otherProcessesCpuUs, peakRssKb, resetPeakRss, stealMs } from './proc-stats';
 import { forkPinned, type Rig } from './rig';
 import type { ScenarioName } from './scenarios';
 
@@ -25,6 +25,14 @@ export interface CellResult {
   readonly rssKb: Partial<Record<ProcessRole, number>>;
   /** Steal time over the measured window, both cores together (ms); NaN where /proc/stat has none. */
   readonly stealMs: number;
+  /**
+   * CPU time (ms) every other process and kernel thread used over the
+   * window (not the harness, the worker, the server or the proxies). Near
+   * zero on a quiet machine.
+   */
+  readonly otherCpuMs: number;
+  /** Length of the measured window (ms), as the worker timed it. */
+  readonly windowMs: number;
 }
 
 export interface CellJob {
@@ -58,6 +66,8 @@ export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined)
   return new Promise((resolve, reject) => {
     let before: number[] = [];
     let stealBefore = NaN;
+    const ours = new Set([process.pid, worker.pid ?? -1, ...others.map(([, pid]) => pid)]);
+    let othersBefore = new Map<number, number>();
     let outcome: CellResult | undefined;
     let failure: string | undefined;
     const timer = setTimeout(() => {
@@ -68,17 +78,20 @@ export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined)
       if (m.type === 'ready') {
         before = others.map(([, pid]) => cpuTimeUs(pid));
         stealBefore = stealMs();
+        othersBefore = otherProcessesCpuUs(ours);
         worker.send('go');
       } else if (m.type === 'done') {
         const after = others.map(([, pid]) => cpuTimeUs(pid));
         const steal = stealMs() - stealBefore;
+        const otherCpuMs = cpuBetweenMs(othersBefore, otherProcessesCpuUs(ours));
         const cpuUs: Partial<Record<ProcessRole, number>> = { client: m.cpuUs };
         const rssKb: Partial<Record<ProcessRole, number>> = { client: m.maxRssKb };
         others.forEach(([role, pid], i) => {
           cpuUs[role] = after[i]! - before[i]!;
           rssKb[role] = peakRssKb(pid);
         });
-        outcome = { scenario: cell.scenario, shape: cell.shape, round: cell.round, result: m.result, cpuUs, rssKb, stealMs: steal };
+        const windowMs = m.result.seconds * 1000;
+        outcome = { scenario: cell.scenario, shape: cell.shape, round: cell.round, result: m.result, cpuUs, rssKb, stealMs: steal, otherCpuMs, windowMs };
       } else if (m.type === 'failed') {
         failure = m.error;
       }

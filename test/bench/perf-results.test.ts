@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { openLoop } from '../../bench/perf/load-shapes';
 import { addedP99Us, aggregate, checkTargets } from '../../bench/perf/results';
+import { busyMachine } from '../../bench/perf/report-md';
 import type { CellResult } from '../../bench/perf/run-cell';
 import type { ScenarioName } from '../../bench/perf/scenarios';
 
-function cell(scenario: ScenarioName, round: number, samplesUs: number[]): CellResult {
+function cell(scenario: ScenarioName, round: number, samplesUs: number[], otherCpuMs = 0): CellResult {
   const sorted = [...samplesUs].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
   return {
@@ -17,6 +18,8 @@ function cell(scenario: ScenarioName, round: number, samplesUs: number[]): CellR
     cpuUs: { client: 1, server: 1 },
     rssKb: { client: 1, server: 1 },
     stealMs: 0,
+    otherCpuMs,
+    windowMs: 1000,
   };
 }
 
@@ -26,7 +29,7 @@ const run = (base: number, tail: number): number[] => [...Array<number>(99).fill
 const stalled = (base: number): number[] => [...Array<number>(98).fill(base), 5_000, 5_000];
 
 describe('perf harness', () => {
-  it('pools every round into one distribution before taking p99', () => {
+  it('gives the added p99 per round (paired with raw) and pooled over rounds', () => {
     // raw: p99 is 100 µs in each round. mesh: one round's whole tail is slow.
     const cells = [
       cell('raw', 1, run(100, 100)),
@@ -68,6 +71,33 @@ describe('perf harness', () => {
     // Steady raw: the same data without the noisy round is judged.
     const steady = cells.filter((c) => c.round === 1);
     assert.equal(checkTargets(aggregate(steady), steady, [1000]).find((c) => c.name.startsWith('p99 added'))!.pass, true);
+  });
+
+  it('judges p99 on the median round, so one stalled round cannot decide it', () => {
+    const cells: CellResult[] = [];
+    for (const round of [1, 2, 3]) {
+      cells.push(cell('raw', round, run(100, 100)));
+      cells.push(cell('mesh-full', round, run(150, 150)));
+      // The two hops add 200 µs, but round 3 caught a 40 ms stall at its tail.
+      cells.push(cell('two-hop', round, round === 3 ? [...Array<number>(97).fill(300), 40_000, 40_000, 40_000] : run(300, 300)));
+    }
+    const p99 = checkTargets(aggregate(cells), cells, [1000]).find((c) => c.name.startsWith('p99 added'))!;
+    // Median round: mesh-full +50 µs of the hops' +200 µs is 25%, over the 10% target.
+    assert.equal(p99.pass, false);
+    assert.match(p99.measured, /^25\.0%/);
+    assert.equal(addedP99Us(cells, 'two-hop', 1000).perRound.median, 200);
+
+    const cheap = cells.map((c) => (c.scenario === 'mesh-full' ? cell('mesh-full', c.round, run(110, 110)) : c));
+    assert.equal(checkTargets(aggregate(cheap), cheap, [1000]).find((c) => c.name.startsWith('p99 added'))!.pass, true);
+  });
+
+  it('calls the machine busy when other processes took CPU while runs were measured', () => {
+    const quiet = [cell('raw', 1, run(100, 100), 10), cell('mesh-full', 1, run(100, 100), 20)];
+    assert.equal(busyMachine(quiet), undefined);
+    const shared = [cell('raw', 1, run(100, 100), 400), cell('mesh-full', 1, run(100, 100), 300)];
+    assert.match(busyMachine(shared)!, /other processes used 0\.35 of a core during the median run \(up to 0\.40\)/);
+    // One run that shared its cores is enough to distrust the comparison.
+    assert.match(busyMachine([...quiet, cell('two-hop', 1, run(100, 100), 600)])!, /up to 0\.60/);
   });
 
   it('sends every call of an open loop, timed from its intended send time', async () => {
