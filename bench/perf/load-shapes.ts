@@ -25,6 +25,12 @@ export interface ShapeResult {
   readonly maxSendLagMs?: number;
   /** Open loop only: every latency in whole µs, so rounds can be pooled into one distribution. */
   readonly samplesUs?: number[];
+  /**
+   * Open loop only: of the calls at or above the run's p99, the share of
+   * their summed latency spent before they were sent (the client's own loop
+   * was late); the rest passed between the send and the answer.
+   */
+  readonly tailSendLagShare?: number;
 }
 
 /** Growable latency store: a typed array avoids boxing millions of numbers. */
@@ -86,8 +92,21 @@ export async function closedLoop(call: Caller, concurrency: number, durationMs: 
   return summarize(samples, errors, (last - t0) / 1000);
 }
 
+/** Of the calls whose latency is at least `thresholdMs`, the share of their summed latency that was send lag. */
+export function tailSendLagShare(latencyMs: ArrayLike<number>, lagMs: ArrayLike<number>, thresholdMs: number): number {
+  let lagSum = 0;
+  let latencySum = 0;
+  for (let i = 0; i < latencyMs.length; i++) {
+    const l = latencyMs[i]!;
+    if (!(l >= thresholdMs)) continue;
+    lagSum += lagMs[i]!;
+    latencySum += l;
+  }
+  return latencySum > 0 ? lagSum / latencySum : NaN;
+}
+
 /**
- * Open loop at `ratePerSecond` for `durationMs`. Node's timers fire a
+ * How the open loop keeps its schedule: Node's timers fire a
  * millisecond or more late, and that lag, charged to every call, drowned the
  * tens of microseconds under study; so within 2 ms of the next due call the
  * sender polls with setImmediate (I/O is still served on every turn of the
@@ -97,44 +116,83 @@ export async function closedLoop(call: Caller, concurrency: number, durationMs: 
  */
 const POLL_WITHIN_MS = 2;
 
-export function openLoop(call: Caller, ratePerSecond: number, durationMs: number, drainMs = 10_000): Promise<ShapeResult> {
+export interface OpenLoopOptions {
+  /** Calls are due at the rate for this long first, unmeasured, in the same loop (default 0). */
+  readonly warmupMs?: number;
+  /** Called once, synchronously, just before the first measured call is sent. */
+  readonly onWindowStart?: () => void;
+  /** Called once, synchronously, `nearMs` before the window (within the warm-up), for work that must not land in it. */
+  readonly onWindowNear?: () => void;
+  /** Default 300 ms. */
+  readonly nearMs?: number;
+  /** How long calls still in flight after the last send are awaited (default 10 s). */
+  readonly drainMs?: number;
+}
+
+/**
+ * Open loop at `ratePerSecond`: `warmupMs` unmeasured, then `durationMs`
+ * measured, in ONE schedule. Restarting the loop after a separate warm-up
+ * made V8 recompile the sender and Node's immediate queue during the first
+ * second of the window, tens of ms of compiler work on the client's one core
+ * that landed in every scenario's tail.
+ */
+export function openLoop(call: Caller, ratePerSecond: number, durationMs: number, options: OpenLoopOptions = {}): Promise<ShapeResult> {
+  const { warmupMs = 0, onWindowStart, onWindowNear, nearMs = 300, drainMs = 10_000 } = options;
   const samples = new Samples();
-  const total = Math.max(1, Math.round((ratePerSecond * durationMs) / 1000));
   const interval = 1000 / ratePerSecond;
+  const first = Math.round((ratePerSecond * warmupMs) / 1000);
+  const near = Math.max(0, first - Math.round((ratePerSecond * nearMs) / 1000));
+  const measured = Math.max(1, Math.round((ratePerSecond * durationMs) / 1000));
+  const total = first + measured;
   let errors = 0;
   let sent = 0;
   let settled = 0;
   let maxLag = 0;
   let last = 0;
+  // Per measured call, by send order (ms): how late it was sent, and its latency (NaN: failed or unanswered).
+  const lag = new Float64Array(measured);
+  const latency = new Float64Array(measured).fill(NaN);
   return new Promise((resolve) => {
     const t0 = performance.now();
+    const windowStart = t0 + first * interval;
     let drainTimer: NodeJS.Timeout | undefined;
     let done = false;
     const finish = (): void => {
       if (done) return;
       done = true;
       if (drainTimer !== undefined) clearTimeout(drainTimer);
-      // Calls still unanswered after the drain window count as errors.
-      errors += sent - settled;
-      resolve(summarize(samples, errors, ((last || performance.now()) - t0) / 1000, maxLag));
+      // Measured calls still unanswered after the drain window count as errors.
+      errors += Math.max(0, sent - first) - settled;
+      const result = summarize(samples, errors, ((last || performance.now()) - windowStart) / 1000, maxLag);
+      resolve({ ...result, tailSendLagShare: tailSendLagShare(latency, lag, result.p99Us / 1000) });
     };
-    const onSettled = (intended: number, ok: boolean): void => {
+    const onSettled = (index: number, intended: number, ok: boolean): void => {
       last = performance.now();
-      if (ok) samples.push(last - intended);
-      else errors++;
+      if (ok) {
+        samples.push(last - intended);
+        latency[index] = last - intended;
+      } else errors++;
       settled++;
-      if (settled === total) finish();
+      if (settled === measured) finish();
     };
     const tick = (): void => {
       const now = performance.now();
       while (sent < total) {
         const intended = t0 + sent * interval;
         if (intended > now) break;
-        maxLag = Math.max(maxLag, now - intended);
-        sent++;
+        const n = sent++;
+        if (n === near) onWindowNear?.();
+        if (n < first) {
+          call().catch(() => undefined);
+          continue;
+        }
+        if (n === first) onWindowStart?.();
+        const index = n - first;
+        lag[index] = now - intended;
+        maxLag = Math.max(maxLag, lag[index]!);
         call().then(
-          () => onSettled(intended, true),
-          () => onSettled(intended, false),
+          () => onSettled(index, intended, true),
+          () => onSettled(index, intended, false),
         );
       }
       if (sent < total) {

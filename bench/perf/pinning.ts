@@ -10,6 +10,8 @@ export interface PinPlan {
   readonly client?: number;
   readonly server?: number;
   readonly proxies?: number;
+  /** The harness process itself. */
+  readonly harness?: number;
   readonly description: string;
 }
 
@@ -32,8 +34,21 @@ export function planPinning(disabled: boolean): PinPlan {
     client: 0,
     server: 1,
     proxies: 1,
-    description: 'taskset: client worker on core 0; thrift server and both HAProxy hops on core 1; the harness itself unpinned (idle while a run is measured)',
+    harness: 1,
+    description:
+      'taskset: client worker on core 0; thrift server, both HAProxy hops and the harness itself on core 1 (the harness reads /proc around each window, milliseconds of CPU that landed in the client\'s tail while it was unpinned)',
   };
+}
+
+/** Moves every thread of this process to `core`; false if taskset refuses. */
+export function pinSelf(core: number | undefined): boolean {
+  if (core === undefined) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(process.pid)], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The command and args that run `cmd args` on `core` (unchanged when core is undefined). taskset execs, so the pid is the program's. */

@@ -171,6 +171,8 @@ export function renderPerfMarkdown(
   out.push('⚠: in some round the scenario completed under 95% of the offered rate (the client or the path could not keep up), so its latencies there are mostly backlog.');
   out.push('');
 
+  out.push(...tailSection(aggs, scenarios, options.rates));
+
   out.push('## CPU time per 1,000 calls (ms), every process on the path');
   out.push('');
   const shapes = [...(cs.includes(64) ? ['c64'] : cs.slice(-1).map((c) => `c${c}`)), ...options.rates.map((r) => `r${r}`)];
@@ -233,8 +235,9 @@ export function renderPerfMarkdown(
       `each round (round 1: A B C D, round 2: B C D A, ...), so drift in machine load spreads over all scenarios.`,
   );
   out.push(
-    `- Each run: a fresh client process, ${options.warmupMs} ms warm-up under the same load (unmeasured), then ${options.closedMs} ms ` +
-      `(closed loop, concurrency ${cs.join(', ')}) or ${options.openMs} ms (open loop, ${options.rates.map((r) => fmt(r)).join(' and ')} calls/s).`,
+    `- Each run: a fresh client process. Closed loop (concurrency ${cs.join(', ')}): ${options.warmupMs} ms warm-up under the same load, then ` +
+      `${options.closedMs} ms measured. Open loop (${options.rates.map((r) => fmt(r)).join(' and ')} calls/s): one schedule of ${options.openWarmupMs} ms ` +
+      `unmeasured calls then ${options.openMs} ms measured, so V8 has compiled the hot code before the window and nothing restarts at its edge.`,
   );
   out.push('- Every client uses one TCP connection and pipelines calls on it (thrift seqids; meta-mesh multiplexes one upstream socket).');
   out.push(`- Load average at start ${info.loadAverage.start.map((l) => l.toFixed(2)).join(' ')}, at end ${info.loadAverage.end.map((l) => l.toFixed(2)).join(' ')} (other work on the machine shows up here).`);
@@ -263,6 +266,37 @@ export function renderPerfMarkdown(
   }
   out.push('');
   return out.join('\n');
+}
+
+/** Where the open-loop tail comes from, inside the client and outside it. */
+function tailSection(aggs: Map<string, Aggregate>, scenarios: readonly ScenarioName[], rates: readonly number[]): string[] {
+  const out = ['## Where the p99 tail comes from (open loop, inside the client)', ''];
+  for (const rate of rates) {
+    out.push(`### ${fmt(rate)} calls/s offered`);
+    out.push('');
+    out.push(
+      table(
+        ['scenario', 'p99', 'calls ≥ p99: share of their latency before the send', 'GC pauses', 'GC total (ms)', 'longest GC (ms)', 'helper threads CPU (ms)', 'preemptions'],
+        scenarios.map((s) => {
+          const a = find(aggs, s, `r${rate}`);
+          const t = a?.tail;
+          if (a === undefined || t === undefined) return [s, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
+          const pct = (v: number) => (Number.isFinite(v) ? `${Math.round(v * 100)}%` : 'n/a');
+          const share = t.sendLagShare.n === 0 ? 'n/a' : `${pct(t.sendLagShare.median)} (${pct(t.sendLagShare.min)}..${pct(t.sendLagShare.max)})`;
+          return [s, fmtSpread(a.latencyUs.p99Us), share, fmtSpread(t.gcCount), fmtSpread(t.gcTotalMs, 1), fmtSpread(t.gcMaxMs, 1), fmtSpread(t.helperCpuMs), fmtSpread(t.involuntarySwitches)];
+        }),
+      ),
+    );
+    out.push('');
+  }
+  out.push('Per run, over the measured window. "Share before the send": of the calls at or above the run\'s p99, how much of their');
+  out.push('summed latency passed before the sender got to them (the client\'s own event loop was busy or descheduled); the rest');
+  out.push('passed between the send and the answer (client receive path, loopback, server). GC pauses are the client\'s main-thread');
+  out.push('pauses (`perf_hooks` gc entries). Helper threads are every client thread but the main one (V8\'s GC and compiler');
+  out.push('threads, libuv), from `/proc/self/task/*/schedstat`: on the client\'s single pinned core they run by preempting the main');
+  out.push('thread, and "preemptions" counts the client\'s involuntary context switches.');
+  out.push('');
+  return out;
 }
 
 function signedFmt(us: number): string {

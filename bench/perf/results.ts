@@ -28,6 +28,30 @@ export interface Aggregate {
   /** CPU µs per call (= ms per 1,000 calls), per process on the path, and their sum. */
   readonly cpuPerCallUs: Partial<Record<ProcessRole, Spread>> & { total: Spread };
   readonly rssKb: Partial<Record<ProcessRole, Spread>>;
+  /** Open loop: what the client did in its window that can make a tail (see ClientWindowStats, ShapeResult.tailSendLagShare). */
+  readonly tail?: TailSources;
+}
+
+export interface TailSources {
+  readonly sendLagShare: Spread;
+  readonly gcCount: Spread;
+  readonly gcTotalMs: Spread;
+  readonly gcMaxMs: Spread;
+  readonly helperCpuMs: Spread;
+  readonly involuntarySwitches: Spread;
+}
+
+function tailSources(cs: readonly CellResult[]): TailSources | undefined {
+  if (cs[0]!.shape.kind !== 'open') return undefined;
+  const of = (f: (c: CellResult) => number | undefined) => spread(cs.map((c) => f(c) ?? NaN));
+  return {
+    sendLagShare: of((c) => c.result.tailSendLagShare),
+    gcCount: of((c) => c.client?.gcCount),
+    gcTotalMs: of((c) => c.client?.gcTotalMs),
+    gcMaxMs: of((c) => c.client?.gcMaxMs),
+    helperCpuMs: of((c) => c.client?.helperCpuMs),
+    involuntarySwitches: of((c) => c.client?.involuntarySwitches),
+  };
 }
 
 /** The processes a scenario's calls cross (the proxies idle in the others). */
@@ -70,6 +94,7 @@ export function aggregate(cells: readonly CellResult[]): Map<string, Aggregate> 
       ...pooled(cs),
       cpuPerCallUs: { ...cpu, total },
       rssKb: rss,
+      ...(shape.kind === 'open' ? { tail: tailSources(cs) } : {}),
     });
   }
   return out;

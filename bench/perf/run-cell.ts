@@ -4,6 +4,7 @@
 // first so each cell's peak is its own.
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import type { ClientWindowStats } from './client-probe';
 import type { LoadShape, WorkerJob, WorkerMessage } from './client-worker';
 import type { ShapeResult } from './load-shapes';
 import { cpuBetweenMs, cpuTimeUs, otherProcessesCpuUs, peakRssKb, resetPeakRss, stealMs } from './proc-stats';
@@ -27,12 +28,14 @@ export interface CellResult {
   readonly stealMs: number;
   /**
    * CPU time (ms) every other process and kernel thread used over the
-   * window (not the harness, the worker, the server or the proxies). Near
-   * zero on a quiet machine.
+   * window (not the harness, the worker, the server or the proxies); for an
+   * open loop, from 300 ms before the window. Near zero on a quiet machine.
    */
   readonly otherCpuMs: number;
   /** Length of the measured window (ms), as the worker timed it. */
   readonly windowMs: number;
+  /** GC pauses, helper-thread CPU and preemptions inside the client over the window. */
+  readonly client?: ClientWindowStats;
 }
 
 export interface CellJob {
@@ -75,11 +78,18 @@ export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined)
       worker.kill('SIGKILL');
     }, limitMs);
     worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') {
+      if (m.type === 'window-near') {
+        // Reading every /proc/<pid>/stat costs milliseconds of CPU; an open-loop worker asks for it 300 ms
+        // ahead so it lands in the warm-up, and "other CPU" then covers those 300 ms too.
+        othersBefore = otherProcessesCpuUs(ours);
+      } else if (m.type === 'ready' || m.type === 'window') {
         before = others.map(([, pid]) => cpuTimeUs(pid));
         stealBefore = stealMs();
-        othersBefore = otherProcessesCpuUs(ours);
-        worker.send('go');
+        if (m.type === 'ready') {
+          othersBefore = otherProcessesCpuUs(ours);
+          // A closed-loop worker waits for this; an open-loop one is already sending.
+          worker.send('go');
+        } else if (othersBefore.size === 0) othersBefore = otherProcessesCpuUs(ours);
       } else if (m.type === 'done') {
         const after = others.map(([, pid]) => cpuTimeUs(pid));
         const steal = stealMs() - stealBefore;
@@ -91,7 +101,7 @@ export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined)
           rssKb[role] = peakRssKb(pid);
         });
         const windowMs = m.result.seconds * 1000;
-        outcome = { scenario: cell.scenario, shape: cell.shape, round: cell.round, result: m.result, cpuUs, rssKb, stealMs: steal, otherCpuMs, windowMs };
+        outcome = { scenario: cell.scenario, shape: cell.shape, round: cell.round, result: m.result, cpuUs, rssKb, stealMs: steal, otherCpuMs, windowMs, client: m.window };
       } else if (m.type === 'failed') {
         failure = m.error;
       }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { writeCharts } from './charts';
 import type { LoadShape } from './client-worker';
 import { parsePerfOptions, shapeKey, type PerfOptions } from './perf-options';
-import { planPinning, type PinPlan } from './pinning';
+import { pinSelf, planPinning, type PinPlan } from './pinning';
 import { printProfileSummary } from './profile-summary';
 import { renderPerfMarkdown, type RunInfo } from './report-md';
 import { aggregate, checkTargets, verdict } from './results';
@@ -30,7 +30,7 @@ async function profile(rig: Rig, options: PerfOptions, pin: PinPlan, scenario: S
   fs.mkdirSync(options.outDir, { recursive: true });
   const file = path.join(options.outDir, `${scenario}-${shapeKey(shape)}.cpuprofile`);
   console.log(`perf: profiling the ${scenario} client at ${shapeKey(shape)} for ${options.closedMs * 2} ms ...`);
-  const cell = await runCell(rig, { scenario, shape, round: 0, warmupMs: Math.max(options.warmupMs, 500), durationMs: options.closedMs * 2, profileFile: file }, pin.client);
+  const cell = await runCell(rig, { scenario, shape, round: 0, warmupMs: Math.max(shape.kind === 'closed' ? options.warmupMs : options.openWarmupMs, 500), durationMs: options.closedMs * 2, profileFile: file }, pin.client);
   console.log(`perf: ${describe(cell)} (sampling profiler on: slower than unprofiled runs)`);
   printProfileSummary(file, cell.result.calls);
   console.log(`\nperf: wrote ${path.relative(process.cwd(), file)} (open it in Chrome DevTools → Performance, or VS Code)`);
@@ -40,6 +40,7 @@ async function profile(rig: Rig, options: PerfOptions, pin: PinPlan, scenario: S
 export async function runPerf(argv: readonly string[], defaultQuick = false): Promise<number> {
   const options = parsePerfOptions(argv, defaultQuick);
   const pin = planPinning(!options.pin);
+  if (pin.harness !== undefined && !pinSelf(pin.harness)) console.warn(`perf: could not pin the harness to core ${pin.harness}; it may take the client's core around each window`);
   const started = Date.now();
   const loadStart = os.loadavg();
   const rig = await startRig(options.profScenario === undefined ? options.scenarios : [options.profScenario], pin);
@@ -69,7 +70,8 @@ export async function runPerf(argv: readonly string[], defaultQuick = false): Pr
           const scenario = scenarios[(i + round - 1) % scenarios.length]!;
           const durationMs = shape.kind === 'closed' ? options.closedMs : options.openMs;
           try {
-            const cell = await runCell(rig, { scenario, shape, round, warmupMs: options.warmupMs, durationMs }, pin.client);
+            const warmupMs = shape.kind === 'closed' ? options.warmupMs : options.openWarmupMs;
+            const cell = await runCell(rig, { scenario, shape, round, warmupMs, durationMs }, pin.client);
             cells.push(cell);
             console.log(`[${round}/${options.rounds}] ${shapeKey(shape).padEnd(6)} ${scenario.padEnd(11)} ${describe(cell)}`);
           } catch (err) {

@@ -1,7 +1,8 @@
 // The perf harness's open-loop sender and its pooled p99 comparison: the
 // numbers issue targets are judged on, so they get tests of their own.
 import assert from 'node:assert/strict';
-import { openLoop } from '../../bench/perf/load-shapes';
+import { openLoop, tailSendLagShare } from '../../bench/perf/load-shapes';
+import { watchClientWindow } from '../../bench/perf/client-probe';
 import { addedP99Us, aggregate, checkTargets } from '../../bench/perf/results';
 import { busyMachine } from '../../bench/perf/report-md';
 import type { CellResult } from '../../bench/perf/run-cell';
@@ -109,7 +110,7 @@ describe('perf harness', () => {
       },
       2000,
       200,
-      1000,
+      { drainMs: 1000 },
     );
     assert.equal(calls, 400);
     assert.equal(result.calls, 400);
@@ -117,5 +118,78 @@ describe('perf harness', () => {
     assert.equal(result.samplesUs!.length, 400);
     // Each call waits on a 5 ms timer (libuv's millisecond clock may fire it up to 1 ms early).
     assert.ok(Math.min(...result.samplesUs!) >= 3_900, `min ${Math.min(...result.samplesUs!)} µs`);
+  });
+
+  it('splits a tail into time before the send and time after it', () => {
+    // Calls 2 and 3 are the tail (≥ 10 ms): 4 + 1 ms of send lag in 10 + 20 ms.
+    const latency = [1, 1, 10, 20, NaN];
+    const lag = [0.5, 0, 4, 1, 30];
+    assert.equal(tailSendLagShare(latency, lag, 10), 5 / 30);
+    assert.ok(Number.isNaN(tailSendLagShare(latency, lag, 100)), 'no calls in the tail: no figure');
+  });
+
+  it('charges a client that blocks its own loop to the send, and a slow answer to the path', async () => {
+    // Something else in the client blocks its event loop for 8 ms every 50 ms: the calls due meanwhile go out late.
+    const hog = setInterval(() => {
+      const until = performance.now() + 8;
+      while (performance.now() < until);
+    }, 50);
+    const blocking = await openLoop(() => Promise.resolve(), 2000, 500, { drainMs: 1000 }).finally(() => clearInterval(hog));
+    assert.ok(blocking.tailSendLagShare! > 0.5, `blocked loop: share ${blocking.tailSendLagShare}`);
+    let n = 0;
+    // Every 50th call's answer takes 8 ms, but the loop stays free: the tail is all after the send.
+    const slowAnswer = await openLoop(
+      () => (++n % 50 === 0 ? new Promise((resolve) => setTimeout(resolve, 8)) : Promise.resolve()),
+      2000,
+      500,
+      { drainMs: 1000 },
+    );
+    assert.ok(slowAnswer.tailSendLagShare! < 0.2, `slow answers: share ${slowAnswer.tailSendLagShare}`);
+  });
+
+  it('counts the GC pauses a client window saw', async () => {
+    const stop = watchClientWindow();
+    let garbage: unknown[] = [];
+    // Far more than a young generation holds: scavenges must run.
+    for (let i = 0; i < 500_000; i++) garbage.push({ i, s: `item ${i}` });
+    garbage = [];
+    // Node reports GC entries from an immediate after the pause.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stats = stop();
+    assert.equal(garbage.length, 0);
+    assert.ok(stats.gcCount >= 1, `gc pauses: ${stats.gcCount}`);
+    assert.ok(stats.gcTotalMs > 0 && stats.gcMaxMs > 0 && stats.gcMaxMs <= stats.gcTotalMs, JSON.stringify(stats));
+    assert.ok(Number.isFinite(stats.helperCpuMs) && stats.helperCpuMs >= 0, JSON.stringify(stats));
+    assert.ok(stats.involuntarySwitches >= 0);
+  });
+
+  it('warms up in the same schedule and measures only the window after it', async () => {
+    let calls = 0;
+    let callsAtWindow = -1;
+    let windows = 0;
+    const result = await openLoop(
+      () => {
+        calls++;
+        return Promise.resolve();
+      },
+      1000,
+      100,
+      {
+        warmupMs: 50,
+        onWindowStart: () => {
+          windows++;
+          callsAtWindow = calls;
+        },
+        drainMs: 1000,
+      },
+    );
+    assert.equal(windows, 1);
+    // 50 warm-up calls went out before the window opened, then 100 measured ones.
+    assert.equal(callsAtWindow, 50);
+    assert.equal(calls, 150);
+    assert.equal(result.calls, 100);
+    assert.equal(result.errors, 0);
+    // The window's length, not the warm-up's: 100 calls at 1000/s take about 0.1 s.
+    assert.ok(result.seconds > 0.05 && result.seconds < 0.5, `seconds ${result.seconds}`);
   });
 });
