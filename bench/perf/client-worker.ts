@@ -23,6 +23,8 @@ export interface WorkerJob {
   readonly shape: LoadShape;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** Open loop: a closed-loop burst (concurrency 16) this long before the schedule, so V8 compiles the hot code sooner. */
+  readonly burstMs?: number;
   /** Write a .cpuprofile of the measured window here. */
   readonly profileFile?: string;
 }
@@ -79,6 +81,7 @@ class WindowMeter {
 async function measure(call: Caller, job: WorkerJob, meter: WindowMeter): Promise<ShapeResult> {
   const { shape } = job;
   if (shape.kind === 'open') {
+    if ((job.burstMs ?? 0) > 0) await closedLoop(call, 16, job.burstMs!);
     return openLoop(call, shape.rate, job.durationMs, {
       warmupMs: job.warmupMs,
       // The parent's scan of every process's CPU takes milliseconds of a core: done before the window, not at its edge.

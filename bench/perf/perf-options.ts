@@ -12,6 +12,8 @@ export interface PerfOptions {
   readonly warmupMs: number;
   /** Open loop: unmeasured calls at the rate before the window, in the same schedule. */
   readonly openWarmupMs: number;
+  /** Open loop: a closed-loop burst before the schedule (quick runs, whose warm-up is too short for V8 to compile the hot code). */
+  readonly openBurstMs: number;
   readonly closedMs: number;
   readonly openMs: number;
   readonly scenarios: readonly ScenarioName[];
@@ -26,16 +28,17 @@ export interface PerfOptions {
 
 export const USAGE = `usage: node dist/bench/perf/run-perf.js [--quick | --full] [options]
   --rounds N               rounds of every scenario × load shape (quick 2, full 5)
-  --concurrency 1,16,64    closed-loop concurrencies (quick 1,64; full 1,16,64,256)
-  --rates 2000,5000        open-loop rates in calls/s (default 2000,5000)
-  --warmup-ms N            unmeasured warm-up per closed-loop run (quick 500, full 800)
-  --open-warmup-ms N       unmeasured calls at the rate before each open-loop window (quick 600, full 2500)
+  --concurrency 1,16,64    closed-loop concurrencies (quick 64; full 1,16,64,256)
+  --rates 2000,5000        open-loop rates in calls/s (quick 5000; full 2000,5000)
+  --warmup-ms N            unmeasured warm-up per closed-loop run (quick 400, full 800)
+  --open-warmup-ms N       unmeasured calls at the rate before each open-loop window (quick 300, full 2500)
+  --open-burst-ms N        closed-loop burst before each open-loop schedule, to compile the hot code (quick 400, full 0)
   --duration-ms N          measured window per closed-loop run (quick 400, full 1200)
-  --open-ms N              measured window per open-loop run (quick 600, full 3000)
+  --open-ms N              measured window per open-loop run (quick 400, full 3000)
   --scenarios a,b          subset of ${SCENARIOS.join(',')}
   --no-pin                 do not pin processes to cores with taskset
   --no-charts              skip the SVG charts
-  --out DIR                where perf.md, perf.json and the charts go (default bench/results)
+  --out DIR                where perf.md, perf.json and the charts go (default bench/results; quick: bench/results/quick)
   --prof-scenario NAME     only profile NAME's client (writes a .cpuprofile, prints top self time)
   --prof-shape c64|r5000   load shape of the profile (default c64: closed loop, concurrency 64)
   --prof-on-miss           after the run, profile mesh-full if a target was missed`;
@@ -77,17 +80,19 @@ export function parsePerfOptions(argv: readonly string[], defaultQuick: boolean)
   return {
     quick,
     rounds: num('rounds', quick ? 2 : 5),
-    concurrencies: flags.has('concurrency') ? list(String(flags.get('concurrency')), '--concurrency') : quick ? [1, 64] : [1, 16, 64, 256],
-    rates: flags.has('rates') ? list(String(flags.get('rates')), '--rates') : [2000, 5000],
-    warmupMs: num('warmup-ms', quick ? 500 : 800),
+    concurrencies: flags.has('concurrency') ? list(String(flags.get('concurrency')), '--concurrency') : quick ? [64] : [1, 16, 64, 256],
+    rates: flags.has('rates') ? list(String(flags.get('rates')), '--rates') : quick ? [5000] : [2000, 5000],
+    warmupMs: num('warmup-ms', quick ? 400 : 800),
     // V8 was still compiling the client's hot code a second into the window after 800 ms at 2,000 calls/s.
-    openWarmupMs: num('open-warmup-ms', quick ? 600 : 2500),
+    openWarmupMs: num('open-warmup-ms', quick ? 300 : 2500),
+    openBurstMs: num('open-burst-ms', quick ? 400 : 0),
     closedMs: num('duration-ms', quick ? 400 : 1200),
-    openMs: num('open-ms', quick ? 600 : 3000),
+    openMs: num('open-ms', quick ? 400 : 3000),
     scenarios: flags.has('scenarios') ? String(flags.get('scenarios')).split(',').map(scenarioName) : [...SCENARIOS],
     pin: !flags.has('no-pin'),
     charts: !flags.has('no-charts'),
-    outDir: flags.has('out') ? path.resolve(String(flags.get('out'))) : path.resolve(__dirname, '../../../bench/results'),
+    // A quick run must not overwrite the full run's results that the README shows.
+    outDir: flags.has('out') ? path.resolve(String(flags.get('out'))) : path.resolve(__dirname, '../../../bench/results', quick ? 'quick' : '.'),
     ...(flags.has('prof-scenario') ? { profScenario: scenarioName(String(flags.get('prof-scenario'))) } : {}),
     profShape: parseShape(flags.has('prof-shape') ? String(flags.get('prof-shape')) : 'c64'),
     profOnMiss: flags.has('prof-on-miss'),

@@ -44,6 +44,8 @@ export interface CellJob {
   readonly round: number;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** Open loop: see WorkerJob.burstMs. */
+  readonly burstMs?: number;
   readonly profileFile?: string;
 }
 
@@ -55,6 +57,7 @@ function jobFor(rig: Rig, cell: CellJob): WorkerJob {
     target: configFile === undefined ? { port } : { port, configFile },
     shape: cell.shape,
     warmupMs: cell.warmupMs,
+    ...(cell.burstMs === undefined ? {} : { burstMs: cell.burstMs }),
     durationMs: cell.durationMs,
     ...(cell.profileFile === undefined ? {} : { profileFile: cell.profileFile }),
   };
@@ -65,7 +68,7 @@ export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined)
   for (const [, pid] of others) resetPeakRss(pid);
   const worker: ChildProcess = forkPinned(path.join(__dirname, 'client-worker.js'), [JSON.stringify(jobFor(rig, cell))], clientCore);
   // Generous: warm-up + window + open-loop drain + process start, so only a hung worker hits it.
-  const limitMs = cell.warmupMs + cell.durationMs + 30_000;
+  const limitMs = cell.warmupMs + (cell.burstMs ?? 0) + cell.durationMs + 30_000;
   return new Promise((resolve, reject) => {
     let before: number[] = [];
     let stealBefore = NaN;

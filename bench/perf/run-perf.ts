@@ -1,7 +1,7 @@
 // The perf harness: measures raw thrift, meta-mesh (static routes and full
 // chain) and a two-hop HAProxy path in one run, interleaved over rounds, and
 // writes perf.md, perf.json and two SVG charts under bench/results/.
-//   node dist/bench/perf/run-perf.js --quick          about a minute
+//   node dist/bench/perf/run-perf.js --quick          about 25 s, a smoke check
 //   node dist/bench/perf/run-perf.js --full           the numbers to quote
 //   node dist/bench/perf/run-perf.js --prof-scenario mesh-full
 import * as fs from 'node:fs';
@@ -70,8 +70,8 @@ export async function runPerf(argv: readonly string[], defaultQuick = false): Pr
           const scenario = scenarios[(i + round - 1) % scenarios.length]!;
           const durationMs = shape.kind === 'closed' ? options.closedMs : options.openMs;
           try {
-            const warmupMs = shape.kind === 'closed' ? options.warmupMs : options.openWarmupMs;
-            const cell = await runCell(rig, { scenario, shape, round, warmupMs, durationMs }, pin.client);
+            const warmup = shape.kind === 'closed' ? { warmupMs: options.warmupMs } : { warmupMs: options.openWarmupMs, burstMs: options.openBurstMs };
+            const cell = await runCell(rig, { scenario, shape, round, ...warmup, durationMs }, pin.client);
             cells.push(cell);
             console.log(`[${round}/${options.rounds}] ${shapeKey(shape).padEnd(6)} ${scenario.padEnd(11)} ${describe(cell)}`);
           } catch (err) {
@@ -103,7 +103,7 @@ export async function runPerf(argv: readonly string[], defaultQuick = false): Pr
     const json = { info, options, targets, aggregates: [...aggs.values()], cells: cells.map(({ result: { samplesUs: _, ...result }, ...c }) => ({ ...c, result })) };
     fs.writeFileSync(path.join(options.outDir, 'perf.json'), JSON.stringify(json, null, 2) + '\n');
     const charts = options.charts ? await writeCharts([...aggs.values()], options.outDir) : [];
-    console.log('\ntargets:');
+    console.log(options.quick ? '\ntargets (quick run: windows too short for these to mean much; judge them on --full):' : '\ntargets:');
     for (const t of targets) console.log(`  ${verdict(t.pass).padEnd(4)}  ${t.name}: ${t.rule}; measured ${t.measured}`);
     const rel = (f: string) => path.relative(process.cwd(), f);
     console.log(`\nperf: wrote ${[path.join(options.outDir, 'perf.md'), path.join(options.outDir, 'perf.json'), ...charts].map(rel).join(', ')} in ${fmt(info.seconds)} s`);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { openLoop, tailSendLagShare } from '../../bench/perf/load-shapes';
 import { watchClientWindow } from '../../bench/perf/client-probe';
+import { parsePerfOptions } from '../../bench/perf/perf-options';
 import { addedP99Us, aggregate, checkTargets } from '../../bench/perf/results';
 import { busyMachine } from '../../bench/perf/report-md';
 import type { CellResult } from '../../bench/perf/run-cell';
@@ -191,5 +192,16 @@ describe('perf harness', () => {
     assert.equal(result.errors, 0);
     // The window's length, not the warm-up's: 100 calls at 1000/s take about 0.1 s.
     assert.ok(result.seconds > 0.05 && result.seconds < 0.5, `seconds ${result.seconds}`);
+  });
+
+  it('keeps a quick run away from the full results and warms its open loop with a burst', () => {
+    const full = parsePerfOptions(['--full'], false);
+    const quick = parsePerfOptions(['--quick'], false);
+    assert.match(full.outDir, /bench\/results$/);
+    assert.match(quick.outDir, /bench\/results\/quick$/);
+    assert.equal(full.openBurstMs, 0);
+    assert.ok(quick.openBurstMs > 0);
+    assert.deepEqual(full.rates, [2000, 5000]);
+    assert.equal(parsePerfOptions(['--quick', '--out', '/tmp/x'], false).outDir, '/tmp/x');
   });
 });
