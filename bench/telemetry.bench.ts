@@ -87,7 +87,7 @@ export interface TelemetryBenchResult {
 
 export async function runTelemetryBench(options: { calls?: number; rounds?: number } = {}): Promise<TelemetryBenchResult> {
   const quick = process.env.BENCH_QUICK === '1';
-  const calls = options.calls ?? (quick ? 10_000 : 40_000);
+  const calls = options.calls ?? (quick ? 5_000 : 40_000);
   const rounds = options.rounds ?? (quick ? 3 : 9);
   const nullStream = new Writable({ write: (_c, _e, cb) => cb() });
   const chains: Record<string, Filter[]> = {

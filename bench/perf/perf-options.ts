@@ -30,11 +30,11 @@ export const USAGE = `usage: node dist/bench/perf/run-perf.js [--quick | --full]
   --rounds N               rounds of every scenario × load shape (quick 2, full 5)
   --concurrency 1,16,64    closed-loop concurrencies (quick 64; full 1,16,64,256)
   --rates 2000,5000        open-loop rates in calls/s (quick 5000; full 2000,5000)
-  --warmup-ms N            unmeasured warm-up per closed-loop run (quick 400, full 800)
+  --warmup-ms N            unmeasured warm-up per closed-loop run (quick 500, full 800)
   --open-warmup-ms N       unmeasured calls at the rate before each open-loop window (quick 300, full 2500)
-  --open-burst-ms N        closed-loop burst before each open-loop schedule, to compile the hot code (quick 400, full 0)
-  --duration-ms N          measured window per closed-loop run (quick 400, full 1200)
-  --open-ms N              measured window per open-loop run (quick 400, full 3000)
+  --open-burst-ms N        closed-loop burst before each open-loop schedule, to compile the hot code (quick 300, full 0)
+  --duration-ms N          measured window per closed-loop run (quick 300, full 1200)
+  --open-ms N              measured window per open-loop run (quick 300, full 3000)
   --scenarios a,b          subset of ${SCENARIOS.join(',')}
   --no-pin                 do not pin processes to cores with taskset
   --no-charts              skip the SVG charts
@@ -82,12 +82,12 @@ export function parsePerfOptions(argv: readonly string[], defaultQuick: boolean)
     rounds: num('rounds', quick ? 2 : 5),
     concurrencies: flags.has('concurrency') ? list(String(flags.get('concurrency')), '--concurrency') : quick ? [64] : [1, 16, 64, 256],
     rates: flags.has('rates') ? list(String(flags.get('rates')), '--rates') : quick ? [5000] : [2000, 5000],
-    warmupMs: num('warmup-ms', quick ? 400 : 800),
+    warmupMs: num('warmup-ms', quick ? 500 : 800),
     // V8 was still compiling the client's hot code a second into the window after 800 ms at 2,000 calls/s.
     openWarmupMs: num('open-warmup-ms', quick ? 300 : 2500),
-    openBurstMs: num('open-burst-ms', quick ? 400 : 0),
-    closedMs: num('duration-ms', quick ? 400 : 1200),
-    openMs: num('open-ms', quick ? 400 : 3000),
+    openBurstMs: num('open-burst-ms', quick ? 300 : 0),
+    closedMs: num('duration-ms', quick ? 300 : 1200),
+    openMs: num('open-ms', quick ? 300 : 3000),
     scenarios: flags.has('scenarios') ? String(flags.get('scenarios')).split(',').map(scenarioName) : [...SCENARIOS],
     pin: !flags.has('no-pin'),
     charts: !flags.has('no-charts'),
