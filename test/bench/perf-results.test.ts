@@ -1,6 +1,8 @@
 // The perf harness's open-loop sender and its pooled p99 comparison: the
 // numbers issue targets are judged on, so they get tests of their own.
 import assert from 'node:assert/strict';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { openLoop, tailSendLagShare } from '../../bench/perf/load-shapes';
 import { watchClientWindow } from '../../bench/perf/client-probe';
 import { parsePerfOptions } from '../../bench/perf/perf-options';
@@ -149,15 +151,14 @@ describe('perf harness', () => {
   });
 
   it('counts the GC pauses a client window saw', async () => {
+    // A young generation may grow large enough to hold any garbage a test makes, so force a collection.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
     const stop = watchClientWindow();
-    let garbage: unknown[] = [];
-    // Far more than a young generation holds: scavenges must run.
-    for (let i = 0; i < 500_000; i++) garbage.push({ i, s: `item ${i}` });
-    garbage = [];
+    gc();
     // Node reports GC entries from an immediate after the pause.
     await new Promise((resolve) => setTimeout(resolve, 20));
     const stats = stop();
-    assert.equal(garbage.length, 0);
     assert.ok(stats.gcCount >= 1, `gc pauses: ${stats.gcCount}`);
     assert.ok(stats.gcTotalMs > 0 && stats.gcMaxMs > 0 && stats.gcMaxMs <= stats.gcTotalMs, JSON.stringify(stats));
     assert.ok(Number.isFinite(stats.helperCpuMs) && stats.helperCpuMs >= 0, JSON.stringify(stats));
