@@ -4,8 +4,8 @@
 // is pinned to one core, so helper threads run by taking that core from the
 // main thread; with the GC pauses this is where a tail of a few ms can come
 // from inside the client.
-import * as fs from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { threadRunNs } from './proc-stats';
 
 export interface ClientWindowStats {
   /** Main-thread GC pauses over the window. */
@@ -18,24 +18,11 @@ export interface ClientWindowStats {
   readonly involuntarySwitches: number;
 }
 
-/** Run time of each of this process's threads but the main one, in ns by tid. */
+/** Run time of each of this process's threads but the main one, in ns by tid (a thread that ended is left out). */
 function helperThreadsNs(): Map<string, number> {
-  const out = new Map<string, number>();
-  let tids: string[];
-  try {
-    tids = fs.readdirSync('/proc/self/task');
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    if (tid === String(process.pid)) continue;
-    try {
-      out.set(tid, Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return out;
+  const byTid = threadRunNs('self')?.byTid ?? new Map<string, number>();
+  byTid.delete(String(process.pid));
+  return byTid;
 }
 
 /** Starts watching; the returned function stops and reports. */

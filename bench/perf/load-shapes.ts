@@ -45,20 +45,21 @@ class Samples {
     }
     this.data[this.length++] = v;
   }
-  sorted(): Float64Array {
-    return this.data.slice(0, this.length).sort();
+  values(): Float64Array {
+    return this.data.subarray(0, this.length);
   }
 }
 
-function summarize(samples: Samples, errors: number, seconds: number, maxSendLagMs?: number): ShapeResult {
-  const s = samples.sorted();
+/** Percentiles and rate of a run from its latencies (ms, any order; not modified). */
+function summarize(latenciesMs: Float64Array, errors: number, seconds: number, maxSendLagMs?: number): ShapeResult {
+  const s = latenciesMs.slice().sort();
   const keep = maxSendLagMs !== undefined;
   const us = (ms: number) => ms * 1000;
   return {
-    calls: samples.length,
+    calls: s.length,
     errors,
     seconds,
-    callsPerSecond: samples.length / seconds,
+    callsPerSecond: s.length / seconds,
     p50Us: us(quantile(s, 0.5)),
     p90Us: us(quantile(s, 0.9)),
     p99Us: us(quantile(s, 0.99)),
@@ -89,7 +90,7 @@ export async function closedLoop(call: Caller, concurrency: number, durationMs: 
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return summarize(samples, errors, (last - t0) / 1000);
+  return summarize(samples.values(), errors, (last - t0) / 1000);
 }
 
 /** Of the calls whose latency is at least `thresholdMs`, the share of their summed latency that was send lag. */
@@ -138,7 +139,6 @@ export interface OpenLoopOptions {
  */
 export function openLoop(call: Caller, ratePerSecond: number, durationMs: number, options: OpenLoopOptions = {}): Promise<ShapeResult> {
   const { warmupMs = 0, onWindowStart, onWindowNear, nearMs = 300, drainMs = 10_000 } = options;
-  const samples = new Samples();
   const interval = 1000 / ratePerSecond;
   const first = Math.round((ratePerSecond * warmupMs) / 1000);
   const near = Math.max(0, first - Math.round((ratePerSecond * nearMs) / 1000));
@@ -163,15 +163,14 @@ export function openLoop(call: Caller, ratePerSecond: number, durationMs: number
       if (drainTimer !== undefined) clearTimeout(drainTimer);
       // Measured calls still unanswered after the drain window count as errors.
       errors += Math.max(0, sent - first) - settled;
-      const result = summarize(samples, errors, ((last || performance.now()) - windowStart) / 1000, maxLag);
+      const answered = latency.filter((ms) => !Number.isNaN(ms));
+      const result = summarize(answered, errors, ((last || performance.now()) - windowStart) / 1000, maxLag);
       resolve({ ...result, tailSendLagShare: tailSendLagShare(latency, lag, result.p99Us / 1000) });
     };
     const onSettled = (index: number, intended: number, ok: boolean): void => {
       last = performance.now();
-      if (ok) {
-        samples.push(last - intended);
-        latency[index] = last - intended;
-      } else errors++;
+      if (ok) latency[index] = last - intended;
+      else errors++;
       settled++;
       if (settled === measured) finish();
     };

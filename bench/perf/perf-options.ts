@@ -59,6 +59,11 @@ export function shapeKey(shape: LoadShape): string {
   return shape.kind === 'closed' ? `c${shape.concurrency}` : `r${shape.rate}`;
 }
 
+/** How a run of `shape` warms up: a closed loop for warmupMs; an open loop for openWarmupMs in its schedule, after an optional burst. */
+export function warmupOf(options: PerfOptions, shape: LoadShape): { warmupMs: number; burstMs?: number } {
+  return shape.kind === 'closed' ? { warmupMs: options.warmupMs } : { warmupMs: options.openWarmupMs, burstMs: options.openBurstMs };
+}
+
 function scenarioName(s: string): ScenarioName {
   if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}"; known: ${SCENARIOS.join(', ')}`);
   return s as ScenarioName;

@@ -4,25 +4,41 @@
 import * as fs from 'node:fs';
 
 /**
- * CPU time of all threads of `pid` in microseconds. schedstat counts
- * nanoseconds; /proc/<pid>/stat (10 ms ticks) is the fallback.
+ * Run time in ns of each thread of `pid` (or of this process), by tid, from
+ * /proc/<pid>/task/<tid>/schedstat; `missed` when some thread could not be
+ * read (it ended, or the kernel has no schedstat). Undefined when the
+ * process is gone.
  */
-export function cpuTimeUs(pid: number): number {
-  let total = 0;
+export function threadRunNs(pid: number | 'self'): { byTid: Map<string, number>; missed: boolean } | undefined {
   let tasks: string[];
   try {
     tasks = fs.readdirSync(`/proc/${pid}/task`);
   } catch {
-    return NaN;
+    return undefined;
   }
+  const byTid = new Map<string, number>();
+  let missed = false;
   for (const tid of tasks) {
     try {
-      total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+      byTid.set(tid, Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
     } catch {
-      return statCpuUs(pid);
+      missed = true;
     }
   }
-  return total;
+  return { byTid, missed };
+}
+
+/**
+ * CPU time of all threads of `pid` in microseconds. schedstat counts
+ * nanoseconds; /proc/<pid>/stat (10 ms ticks) is the fallback.
+ */
+export function cpuTimeUs(pid: number): number {
+  const threads = threadRunNs(pid);
+  if (threads === undefined) return NaN;
+  if (threads.missed) return statCpuUs(pid);
+  let totalNs = 0;
+  for (const ns of threads.byTid.values()) totalNs += ns;
+  return totalNs / 1000;
 }
 
 function statCpuUs(pid: number): number {

@@ -80,19 +80,23 @@ export function runCell(rig: Rig, cell: CellJob, clientCore: number | undefined)
       failure = `worker did not finish within ${limitMs} ms`;
       worker.kill('SIGKILL');
     }, limitMs);
+    const windowOpens = (): void => {
+      before = others.map(([, pid]) => cpuTimeUs(pid));
+      stealBefore = stealMs();
+    };
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'window-near') {
         // Reading every /proc/<pid>/stat costs milliseconds of CPU; an open-loop worker asks for it 300 ms
-        // ahead so it lands in the warm-up, and "other CPU" then covers those 300 ms too.
+        // ahead (always before 'window') so it lands in the warm-up, and "other CPU" then covers those 300 ms too.
         othersBefore = otherProcessesCpuUs(ours);
-      } else if (m.type === 'ready' || m.type === 'window') {
-        before = others.map(([, pid]) => cpuTimeUs(pid));
-        stealBefore = stealMs();
-        if (m.type === 'ready') {
-          othersBefore = otherProcessesCpuUs(ours);
-          // A closed-loop worker waits for this; an open-loop one is already sending.
-          worker.send('go');
-        } else if (othersBefore.size === 0) othersBefore = otherProcessesCpuUs(ours);
+      } else if (m.type === 'window') {
+        // An open-loop worker is already sending its measured calls.
+        windowOpens();
+      } else if (m.type === 'ready') {
+        // A closed-loop worker waits for 'go'.
+        windowOpens();
+        othersBefore = otherProcessesCpuUs(ours);
+        worker.send('go');
       } else if (m.type === 'done') {
         const after = others.map(([, pid]) => cpuTimeUs(pid));
         const steal = stealMs() - stealBefore;

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeCharts } from './charts';
 import type { LoadShape } from './client-worker';
-import { parsePerfOptions, shapeKey, type PerfOptions } from './perf-options';
+import { parsePerfOptions, shapeKey, warmupOf, type PerfOptions } from './perf-options';
 import { pinSelf, planPinning, type PinPlan } from './pinning';
 import { printProfileSummary } from './profile-summary';
 import { renderPerfMarkdown, type RunInfo } from './report-md';
@@ -30,7 +30,7 @@ async function profile(rig: Rig, options: PerfOptions, pin: PinPlan, scenario: S
   fs.mkdirSync(options.outDir, { recursive: true });
   const file = path.join(options.outDir, `${scenario}-${shapeKey(shape)}.cpuprofile`);
   console.log(`perf: profiling the ${scenario} client at ${shapeKey(shape)} for ${options.closedMs * 2} ms ...`);
-  const cell = await runCell(rig, { scenario, shape, round: 0, warmupMs: Math.max(shape.kind === 'closed' ? options.warmupMs : options.openWarmupMs, 500), durationMs: options.closedMs * 2, profileFile: file }, pin.client);
+  const cell = await runCell(rig, { scenario, shape, round: 0, warmupMs: Math.max(warmupOf(options, shape).warmupMs, 500), durationMs: options.closedMs * 2, profileFile: file }, pin.client);
   console.log(`perf: ${describe(cell)} (sampling profiler on: slower than unprofiled runs)`);
   printProfileSummary(file, cell.result.calls);
   console.log(`\nperf: wrote ${path.relative(process.cwd(), file)} (open it in Chrome DevTools → Performance, or VS Code)`);
@@ -70,8 +70,7 @@ export async function runPerf(argv: readonly string[], defaultQuick = false): Pr
           const scenario = scenarios[(i + round - 1) % scenarios.length]!;
           const durationMs = shape.kind === 'closed' ? options.closedMs : options.openMs;
           try {
-            const warmup = shape.kind === 'closed' ? { warmupMs: options.warmupMs } : { warmupMs: options.openWarmupMs, burstMs: options.openBurstMs };
-            const cell = await runCell(rig, { scenario, shape, round, ...warmup, durationMs }, pin.client);
+            const cell = await runCell(rig, { scenario, shape, round, ...warmupOf(options, shape), durationMs }, pin.client);
             cells.push(cell);
             console.log(`[${round}/${options.rounds}] ${shapeKey(shape).padEnd(6)} ${scenario.padEnd(11)} ${describe(cell)}`);
           } catch (err) {
