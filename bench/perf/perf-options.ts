@@ -49,6 +49,13 @@ function list(value: string | undefined, flag: string): number[] {
   return out;
 }
 
+/** A warm-up or burst length: 0 turns it off. */
+function lengthMs(value: string, flag: string): number {
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} wants a length in ms (0 or more)`);
+  return n;
+}
+
 export function parseShape(text: string): LoadShape {
   const m = /^([cr])(\d+)$/.exec(text);
   if (m === null) throw new Error(`a load shape is c<concurrency> or r<rate>, not "${text}"`);
@@ -82,15 +89,16 @@ export function parsePerfOptions(argv: readonly string[], defaultQuick: boolean)
   if (flags.has('help')) throw new Error(USAGE);
   const quick = flags.has('quick') ? true : flags.has('full') ? false : defaultQuick;
   const num = (name: string, fallback: number) => (flags.has(name) ? list(String(flags.get(name)), `--${name}`)[0]! : fallback);
+  const ms = (name: string, fallback: number) => (flags.has(name) ? lengthMs(String(flags.get(name)), `--${name}`) : fallback);
   return {
     quick,
     rounds: num('rounds', quick ? 2 : 5),
     concurrencies: flags.has('concurrency') ? list(String(flags.get('concurrency')), '--concurrency') : quick ? [64] : [1, 16, 64, 256],
     rates: flags.has('rates') ? list(String(flags.get('rates')), '--rates') : quick ? [5000] : [2000, 5000],
-    warmupMs: num('warmup-ms', quick ? 500 : 800),
+    warmupMs: ms('warmup-ms', quick ? 500 : 800),
     // V8 was still compiling the client's hot code a second into the window after 800 ms at 2,000 calls/s.
-    openWarmupMs: num('open-warmup-ms', quick ? 300 : 2500),
-    openBurstMs: num('open-burst-ms', quick ? 300 : 0),
+    openWarmupMs: ms('open-warmup-ms', quick ? 300 : 2500),
+    openBurstMs: ms('open-burst-ms', quick ? 300 : 0),
     closedMs: num('duration-ms', quick ? 300 : 1200),
     openMs: num('open-ms', quick ? 300 : 3000),
     scenarios: flags.has('scenarios') ? String(flags.get('scenarios')).split(',').map(scenarioName) : [...SCENARIOS],

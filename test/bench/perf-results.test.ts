@@ -204,5 +204,10 @@ describe('perf harness', () => {
     assert.ok(quick.openBurstMs > 0);
     assert.deepEqual(full.rates, [2000, 5000]);
     assert.equal(parsePerfOptions(['--quick', '--out', '/tmp/x'], false).outDir, '/tmp/x');
+    // Warm-ups and the burst can be switched off; the measured windows cannot.
+    assert.equal(parsePerfOptions(['--quick', '--open-burst-ms', '0'], false).openBurstMs, 0);
+    assert.equal(parsePerfOptions(['--warmup-ms=0'], false).warmupMs, 0);
+    assert.throws(() => parsePerfOptions(['--open-warmup-ms', '-5'], false), /--open-warmup-ms wants a length in ms/);
+    assert.throws(() => parsePerfOptions(['--open-ms', '0'], false), /--open-ms wants positive numbers/);
   });
 });
