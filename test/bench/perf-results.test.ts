@@ -140,9 +140,10 @@ describe('perf harness', () => {
     const blocking = await openLoop(() => Promise.resolve(), 2000, 500, { drainMs: 1000 }).finally(() => clearInterval(hog));
     assert.ok(blocking.tailSendLagShare! > 0.5, `blocked loop: share ${blocking.tailSendLagShare}`);
     let n = 0;
-    // Every 50th call's answer takes 8 ms, but the loop stays free: the tail is all after the send.
+    // Every 50th call's answer takes 40 ms, but the loop stays free: the tail is all after the send. (At 8 ms a
+    // stall of a loaded CI machine could reach the tail too and bring its own send lag.)
     const slowAnswer = await openLoop(
-      () => (++n % 50 === 0 ? new Promise((resolve) => setTimeout(resolve, 8)) : Promise.resolve()),
+      () => (++n % 50 === 0 ? new Promise((resolve) => setTimeout(resolve, 40)) : Promise.resolve()),
       2000,
       500,
       { drainMs: 1000 },
