@@ -56,10 +56,26 @@ export interface AccessLogStream {
 }
 
 export interface AccessLogOptions {
-  /** 'text' (Aeraki's default TEXT format), 'json' (its JSON keys), or your own line formatter. */
-  format: 'text' | 'json' | ((entry: AccessLogEntry) => string);
+  /**
+   * 'text' (Aeraki's default TEXT format), 'json' (its JSON keys), or your own line formatter.
+   * Default 'text', or 'json' with accessLogEncoding JSON. Not together with accessLogFormat.
+   */
+  format?: 'text' | 'json' | ((entry: AccessLogEntry) => string);
+  /**
+   * Istio MeshConfig `accessLogFormat`: an Envoy format string with command operators
+   * (`%START_TIME%`, `%REQ(X-REQUEST-ID)%`, `%RESPONSE_CODE%`, `%UPSTREAM_HOST%`, `%DURATION%`,
+   * `%RESPONSE_FLAGS%`, ...); with accessLogEncoding JSON, a JSON object of key → format string.
+   */
+  accessLogFormat?: string | Readonly<Record<string, unknown>>;
+  /** Istio MeshConfig `accessLogEncoding`: TEXT (default) or JSON. */
+  accessLogEncoding?: 'TEXT' | 'JSON';
+  /**
+   * Istio MeshConfig `accessLogFile`: `/dev/stdout`, `/dev/stderr` or a file path (appended to).
+   * Use this or `stream`.
+   */
+  accessLogFile?: string;
   /** Where lines go, one per call, each ending in a newline. */
-  stream: AccessLogStream;
+  stream?: AccessLogStream;
   /** Drop lines (and count them) while the stream holds more than this many bytes (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Told once when the stream fails; logging then stops (default console.warn). */
