@@ -2,6 +2,9 @@
 // metrics, and access logs. Only @opentelemetry/api is used; the application
 // registers whichever SDK and exporters it likes.
 export { createTracingFilter } from './tracing-filter';
+export type { SamplingSource } from './tracing-filter';
+export { TraceSampler, traceReasonOf } from './trace-sampler';
+export type { TraceDecision, TraceReason } from './trace-sampler';
 export { createMetricsFilter } from './metrics-filter';
 export { createAccessLogFilter } from './access-log-filter';
 export type { AccessLogFilter, AccessLogStats } from './access-log-filter';

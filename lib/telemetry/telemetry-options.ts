@@ -1,10 +1,11 @@
 // Options of the telemetry filters: tracing, metrics (OpenTelemetry and
 // Istio's standard names) and access logs. All are optional; a Mesh built
 // without them pays nothing.
+import type { TracingSampling } from '../config/model';
 import type { MonotonicClock } from '../protocol/clock';
 import type { AccessLogEntry } from './access-log-entry';
 
-export interface TracingOptions {
+export interface TracingOptions extends TracingSampling {
   /**
    * Metadata keys copied into the outbound request's mutation when present,
    * so ids the caller received travel on (default: the reference's list,
@@ -13,6 +14,8 @@ export interface TracingOptions {
   forwardKeys?: readonly string[];
   /** rpc.system.name per codec protocol, on top of the defaults (thrift → apache_thrift, dubbo → dubbo). */
   systemNames?: Readonly<Record<string, string>>;
+  /** Source of randomness in [0, 1) for sampling without an x-request-id (default Math.random); for tests. */
+  random?: () => number;
 }
 
 /**
