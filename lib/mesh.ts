@@ -19,6 +19,7 @@ import { ServiceRateLimits } from './ratelimit/service-rate-limits';
 import { XdsConfigSource, type XdsConfigSourceOptions } from './xds';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
+import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
 
 export interface MeshOptions {
@@ -77,6 +78,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly rateLimits: ServiceRateLimits;
   private readonly resilience: ClusterResilienceRegistry;
   private readonly faults = new FaultInjector();
+  private readonly deadlines = new CallDeadlines();
   private readonly outboundFilters: readonly Filter[];
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
   private readonly inboundTelemetry: readonly Filter[];
@@ -124,7 +126,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1 });
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
-    const telemetry = createTelemetryFilters(options.telemetry);
+    // Sampling set by the listener config (LDS) of the called service's route config wins over the options.
+    const telemetry = createTelemetryFilters(options.telemetry, (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing);
     this.metrics = telemetry.metrics;
     this.resilience = new ClusterResilienceRegistry((cluster) => this.metrics.ejection(cluster));
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
@@ -183,6 +186,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
+   * The signal for a new call's `Call.signal`: aborted `timeoutMs` after
+   * `startTime` (performance.now(), default now) with a TIMEOUT MeshError, or by
+   * `close()` with CLOSED. Once the call settles through `OutboundService.handle`
+   * or an inbound chain, its timer stops and the signal never aborts.
+   */
+  callSignal(timeoutMs: number, startTime?: number): AbortSignal {
+    return this.deadlines.start(timeoutMs, startTime).signal;
+  }
+
+  /** Calls whose signal is still live (started and not settled): for leak checks. */
+  get liveCalls(): number {
+    return this.deadlines.size;
+  }
+
+  /**
    * Wraps an application handler in the inbound chain: the served service's
    * MetaRouter rate limits (when `served` names it), then the user's inbound
    * filters, then the handler. Server adapters call it once per server; the
@@ -201,7 +219,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = rateLimit === undefined ? [...this.inboundTelemetry, ...this.inboundUser] : [...this.inboundTelemetry, rateLimit, ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return chain(call);
+      return endWhenSettled(call.signal, chain(call));
     };
   }
 
@@ -228,6 +246,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Every wait a call started (fault delays, back-off, queued mirrors) ends now.
+    this.deadlines.close();
+    this.faults.close();
     this.watcher?.close();
     const closers = [...this.closers];
     this.closers.clear();
@@ -349,7 +370,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return this.cachedHandler!(call);
+    return endWhenSettled(call.signal, this.cachedHandler!(call));
   }
 
   private refresh(): void {
