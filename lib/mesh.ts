@@ -19,6 +19,7 @@ import { ServiceRateLimits } from './ratelimit/service-rate-limits';
 import { XdsConfigSource, type XdsConfigSourceOptions } from './xds';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
+import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
 
 export interface MeshOptions {
@@ -85,6 +86,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly rateLimits: ServiceRateLimits;
   private readonly resilience: ClusterResilienceRegistry;
   private readonly faults = new FaultInjector();
+  private readonly deadlines = new CallDeadlines();
   private readonly outboundFilters: readonly Filter[];
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
   private readonly inboundTelemetry: readonly Filter[];
@@ -194,6 +196,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
+   * The signal for a new call's `Call.signal`: aborted `timeoutMs` after
+   * `startTime` (performance.now(), default now) with a TIMEOUT MeshError, or by
+   * `close()` with CLOSED. Once the call settles through `OutboundService.handle`
+   * or an inbound chain, its timer stops and the signal never aborts.
+   */
+  callSignal(timeoutMs: number, startTime?: number): AbortSignal {
+    return this.deadlines.start(timeoutMs, startTime).signal;
+  }
+
+  /** Calls whose signal is still live (started and not settled): for leak checks. */
+  get liveCalls(): number {
+    return this.deadlines.size;
+  }
+
+  /**
    * Wraps an application handler in the inbound chain: the served service's
    * MetaRouter rate limits (when `served` names it), then the user's inbound
    * filters, then the handler. Server adapters call it once per server; the
@@ -212,7 +229,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = rateLimit === undefined ? [...this.inboundTelemetry, ...this.inboundUser] : [...this.inboundTelemetry, rateLimit, ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return chain(call);
+      return endWhenSettled(call.signal, chain(call));
     };
   }
 
@@ -239,6 +256,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Every wait a call started (fault delays, back-off, queued mirrors) ends now.
+    this.deadlines.close();
+    this.faults.close();
     this.watcher?.close();
     const closers = [...this.closers];
     this.closers.clear();
@@ -361,7 +381,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return this.cachedHandler!(call);
+    return endWhenSettled(call.signal, this.cachedHandler!(call));
   }
 
   private refresh(): void {

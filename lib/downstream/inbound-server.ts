@@ -107,6 +107,7 @@ export class InboundServer {
     }
     // Replies from a confused peer are not calls.
     if (request.type !== 'request' && request.type !== 'oneway') return;
+    const startTime = performance.now();
     const call: Call = {
       direction: 'inbound',
       service: this.service,
@@ -117,8 +118,9 @@ export class InboundServer {
       codecFactory: this.options.codecFactory,
       encodeOptions: undefined,
       expectReply: request.type !== 'oneway',
-      startTime: performance.now(),
+      startTime,
       timeoutMs: this.mesh.defaultTimeoutMs,
+      signal: this.mesh.callSignal(this.mesh.defaultTimeoutMs, startTime),
     };
     this.run(call).then(
       (reply) => {
