@@ -24,7 +24,7 @@ import './lb';
 /** The pick context of one protocol's hosts, reused for every pick so a pick allocates nothing. */
 interface HostContext {
   readonly hosts: UpstreamHost[];
-  hashKey: string | undefined;
+  hashKey: bigint | undefined;
   isAvailable: ((i: number) => boolean) | undefined;
   availabilityVersion: number | undefined;
   readonly activeRequests: (i: number) => number;
@@ -80,7 +80,7 @@ export class Cluster {
    * should avoid; they are used again only when nothing else is available.
    * Throws NO_HEALTHY_UPSTREAM when no endpoint can be picked.
    */
-  pickIndex(codecFactory: CodecFactory, hashKey: string | undefined, tried?: readonly number[]): number {
+  pickIndex(codecFactory: CodecFactory, hashKey: bigint | undefined, tried?: readonly number[]): number {
     const ctx = this.context(codecFactory);
     const r = this.resilience;
     const detector = r.detector;
@@ -127,7 +127,7 @@ export class Cluster {
   }
 
   /** Picks the host for one call, or throws NO_HEALTHY_UPSTREAM. */
-  pick(codecFactory: CodecFactory, hashKey?: string): UpstreamHost {
+  pick(codecFactory: CodecFactory, hashKey?: bigint): UpstreamHost {
     return this.context(codecFactory).hosts[this.pickIndex(codecFactory, hashKey)]!;
   }
 
