@@ -61,8 +61,8 @@ describe('Cluster across snapshots', function () {
       const before = config([e0, e1, e2], { lbPolicy: 'RING_HASH', outlierDetection: ejectOnFirstError });
       const old = new Cluster(before, pool, registry.apply([before]).get(NAME));
       // A hash key the ring sends to e1 (index 1 of the old list).
-      let key = '';
-      for (let k = 0; key === ''; k++) if (old.pickIndex(echoCodecFactory, `k${k}`) === 1) key = `k${k}`;
+      let key: bigint | undefined;
+      for (let k = 1n; key === undefined; k++) if (old.pickIndex(echoCodecFactory, k * 0x9e3779b97f4a7c15n) === 1) key = k * 0x9e3779b97f4a7c15n;
       const inFlight = sendWithRetries(echoCall(), old, { options: undefined, timeoutMs: 5000, hashKey: key, retry: undefined, events: {} });
       // While it is in flight, e0 leaves: e1 is now index 0, e2 index 1.
       const after = config([e1, e2], { lbPolicy: 'RING_HASH', outlierDetection: ejectOnFirstError });
