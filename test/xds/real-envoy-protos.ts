@@ -15,7 +15,7 @@ export interface RealCodec {
 }
 
 export interface RealEnvoy {
-  readonly codecs: Record<'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'DiscoveryRequest' | 'DiscoveryResponse', RealCodec>;
+  readonly codecs: Record<'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'DiscoveryRequest' | 'DiscoveryResponse' | 'DeltaDiscoveryRequest' | 'DeltaDiscoveryResponse', RealCodec>;
   readonly ads: grpc.ServiceDefinition;
   readonly rds: grpc.ServiceDefinition;
 }
@@ -40,6 +40,8 @@ export function realEnvoy(): RealEnvoy {
       ClusterLoadAssignment: codec('ClusterLoadAssignment'),
       DiscoveryRequest: codec('DiscoveryRequest'),
       DiscoveryResponse: codec('DiscoveryResponse'),
+      DeltaDiscoveryRequest: codec('DeltaDiscoveryRequest'),
+      DeltaDiscoveryResponse: codec('DeltaDiscoveryResponse'),
     },
     ads: def['envoy.service.discovery.v3.AggregatedDiscoveryService'] as unknown as grpc.ServiceDefinition,
     rds: def['envoy.service.route.v3.RouteDiscoveryService'] as unknown as grpc.ServiceDefinition,
