@@ -21,6 +21,8 @@ import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
 import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
+import { AdminServer, type AdminOptions } from './admin';
+import { meshAdminSource } from './admin/mesh-admin-source';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
@@ -59,6 +61,11 @@ export interface MeshOptions {
    * access logs, put at the front of every chain. Off unless set.
    */
   telemetry?: TelemetryOptions;
+  /**
+   * The admin port (off unless set): /config_dump, /clusters, /ready, /stats and CSDS over gRPC,
+   * on loopback unless `allowRemote`. It shows the whole config: keep it off untrusted networks.
+   */
+  admin?: AdminOptions;
 }
 
 export interface MeshEvents {
@@ -74,6 +81,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly openServices = new Map<string, OutboundService>();
   private readonly closers = new Set<() => void | Promise<void>>();
   private watcher: ConfigWatcher | undefined;
+  private adminServer: AdminServer | undefined;
   private xdsSource: XdsConfigSource | undefined;
   private readonly rateLimits: ServiceRateLimits;
   private readonly resilience: ClusterResilienceRegistry;
@@ -100,6 +108,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e));
       mesh.watcher.start();
     }
+    await mesh.startAdmin();
     return mesh;
   }
 
@@ -116,6 +125,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     mesh = new Mesh(first!, options);
     mesh.xdsSource = source;
     mesh.onClose(() => source.close());
+    await mesh.startAdmin();
     return mesh;
   }
 
@@ -234,6 +244,36 @@ export class Mesh extends EventEmitter<MeshEvents> {
       mirror: { ...this.mirror.stats },
       ...(this.xdsSource === undefined ? {} : { xds: this.xdsSource.dump() }),
     };
+  }
+
+  /** `host:port` of the admin port, when `admin` was given. */
+  get adminAddress(): string | undefined {
+    return this.adminServer?.address;
+  }
+
+  /** Opens the admin port when asked to; a mesh whose admin port cannot open is closed again. */
+  private async startAdmin(): Promise<void> {
+    const options = this.options.admin;
+    if (options === undefined) return;
+    try {
+      const admin = await AdminServer.start(
+        options,
+        meshAdminSource({
+          state: () => this.state,
+          hosts: () => this.pool.all(),
+          counters: () => this.metrics.counters,
+          mirror: () => ({ ...this.mirror.stats }),
+          xds: () => this.xdsSource?.dump(),
+          dump: () => this.dump(),
+          live: () => !this.closed,
+        }),
+      );
+      this.adminServer = admin;
+      this.onClose(() => admin.close());
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   /** Registers something to close with the mesh (servers an adapter created for it). */
