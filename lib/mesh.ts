@@ -40,6 +40,11 @@ export interface MeshOptions {
   filters?: { outbound?: readonly Filter[]; inbound?: readonly Filter[] };
   /** Deadline of a call when its route sets none, in ms (default 30000). */
   defaultTimeoutMs?: number;
+  /**
+   * Connect timeout for hosts no ServiceEntry declares (passthrough under ALLOW_ANY), in ms, like Istio's
+   * meshConfig.connectTimeout (default 10000). Declared hosts take their DestinationRule's connectTimeout.
+   */
+  connectTimeoutMs?: number;
   /** Multiplexed sockets per endpoint (default 1). */
   connectionsPerEndpoint?: number;
   /** Open connections to a service's endpoints before its first call (default true). */
@@ -67,6 +72,9 @@ export interface MeshOptions {
    */
   admin?: AdminOptions;
 }
+
+/** Istio's meshConfig.connectTimeout default, for hosts no ServiceEntry declares. */
+const PASSTHROUGH_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface MeshEvents {
   config: [snapshot: Snapshot];
@@ -133,6 +141,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     super();
     this.options = options;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    if (options.connectTimeoutMs !== undefined && !(Number.isFinite(options.connectTimeoutMs) && options.connectTimeoutMs > 0)) {
+      throw new MeshError(MeshErrorCode.CONFIG, `connectTimeoutMs is ${String(options.connectTimeoutMs)}; set a number of milliseconds above 0`);
+    }
     this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1 });
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
@@ -308,8 +319,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** @internal The chain for a host:port no ServiceEntry declares, under ALLOW_ANY. */
   passthrough(host: string, port: number, codecFactory: CodecFactory): Handler | undefined {
     if (this.options.outboundTrafficPolicy !== 'ALLOW_ANY') return undefined;
+    const transport = { connectTimeoutMs: this.options.connectTimeoutMs ?? PASSTHROUGH_CONNECT_TIMEOUT_MS };
     return composeFilters(this.outboundFilters, async (call: Call): Promise<Reply | undefined> => {
-      const upstream = this.pool.acquire(codecFactory, host, port, 10_000);
+      const upstream = this.pool.acquire(codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
       const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply);
