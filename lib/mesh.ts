@@ -16,7 +16,7 @@ import { Mirror } from './route/mirror';
 import { UpstreamPool } from './upstream/upstream-pool';
 import { ConfigWatcher } from './config/config-watcher';
 import { ServiceRateLimits } from './ratelimit/service-rate-limits';
-import { XdsConfigSource, type XdsConfigSourceOptions } from './xds';
+import { istioNodeId, XdsConfigSource, type XdsConfigSourceOptions } from './xds';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
 import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
@@ -148,7 +148,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
     // Sampling set by the listener config (LDS) of the called service's route config wins over the options.
-    const telemetry = createTelemetryFilters(options.telemetry, (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing);
+    const telemetry = createTelemetryFilters(options.telemetry, {
+      samplingOf: (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing,
+      nodeId: istioNodeId(),
+    });
     this.metrics = telemetry.metrics;
     this.resilience = new ClusterResilienceRegistry((cluster) => this.metrics.ejection(cluster));
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
