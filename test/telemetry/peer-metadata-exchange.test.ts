@@ -20,6 +20,18 @@ const HOST = 'calc.prod.svc.cluster.local';
 const PORT = 9090;
 const CLIENT = { NAME: 'web-7d9f-abc', NAMESPACE: 'shop', WORKLOAD_NAME: 'web', CLUSTER_ID: 'Kubernetes', LABELS: { app: 'web', version: 'v3' } };
 
+/** The client's workload as Istio labels it, on both sides of a call. */
+const CLIENT_LABELS = {
+  source_workload: 'web',
+  source_workload_namespace: 'shop',
+  source_principal: 'unknown',
+  source_app: 'web',
+  source_version: 'v3',
+  source_canonical_service: 'web',
+  source_canonical_revision: 'v3',
+  source_cluster: 'Kubernetes',
+};
+
 interface Point {
   attributes: Attributes;
   value: number | { count: number; sum: number };
@@ -113,16 +125,7 @@ describe('peer metadata exchange', function () {
       const ours = pointsWhere<number>((await sdk.collect()).get('istio_requests_total'), { reporter: 'source' });
       assert.equal(ours.length, 1);
       assert.equal(ours[0]!.value, 5);
-      assert.deepEqual(pick(ours[0]!.attributes, 'source_'), {
-        source_workload: 'web',
-        source_workload_namespace: 'shop',
-        source_principal: 'unknown',
-        source_app: 'web',
-        source_version: 'v3',
-        source_canonical_service: 'web',
-        source_canonical_revision: 'v3',
-        source_cluster: 'Kubernetes',
-      });
+      assert.deepEqual(pick(ours[0]!.attributes, 'source_'), CLIENT_LABELS);
       assert.deepEqual(pick(ours[0]!.attributes, 'destination_'), {
         destination_workload: 'calc-v2',
         destination_workload_namespace: 'prod',
@@ -144,16 +147,7 @@ describe('peer metadata exchange', function () {
       const served = theirs.requests.filter((p) => p.attributes['reporter'] === 'destination');
       assert.equal(served.length, 1);
       assert.equal(served[0]!.value, 5);
-      assert.deepEqual(pick(served[0]!.attributes, 'source_'), {
-        source_workload: 'web',
-        source_workload_namespace: 'shop',
-        source_principal: 'unknown',
-        source_app: 'web',
-        source_version: 'v3',
-        source_canonical_service: 'web',
-        source_canonical_revision: 'v3',
-        source_cluster: 'Kubernetes',
-      });
+      assert.deepEqual(pick(served[0]!.attributes, 'source_'), CLIENT_LABELS);
       assert.equal(served[0]!.attributes['destination_workload'], 'calc-v2');
       assert.equal(served[0]!.attributes['destination_app'], 'calc');
       assert.equal(served[0]!.attributes['connection_security_policy'], 'none');
