@@ -16,7 +16,9 @@ export interface HostStatus {
   readonly outlierEjected: boolean;
   /** Calls sent to it and not yet answered, across protocols. */
   readonly activeRequests: number;
-  /** 'connected' (a socket is open), 'idle' (none yet or closed), 'draining' (left the config, finishing calls). */
+  /** Connections open or opening, across protocols. */
+  readonly connections: number;
+  /** 'connected' (a connection is open or opening), 'idle' (none), 'draining' (left the config, finishing calls). */
   readonly connection: 'connected' | 'idle' | 'draining';
 }
 
@@ -56,11 +58,11 @@ export function clusterStatuses(state: MeshState, hosts: Iterable<UpstreamHost>)
       hosts: cluster.config.endpoints.map((e, i) => {
         const live = byEndpoint.get(`${e.address}:${e.port}`) ?? [];
         let active = 0;
-        let connected = false;
+        let connections = 0;
         let retired = live.length > 0;
         for (const h of live) {
           active += h.active;
-          connected ||= h.isReady;
+          connections += h.connectionCount;
           retired &&= h.isRetired;
         }
         return {
@@ -72,7 +74,8 @@ export function clusterStatuses(state: MeshState, hosts: Iterable<UpstreamHost>)
           healthy: e.healthy !== false,
           outlierEjected: detector?.isEjected(i) ?? false,
           activeRequests: active,
-          connection: retired ? 'draining' : connected ? 'connected' : 'idle',
+          connections,
+          connection: retired ? 'draining' : connections > 0 ? 'connected' : 'idle',
         };
       }),
       thresholds: { maxConnections: limits.maxConnections, maxPendingRequests: limits.maxPendingRequests, maxRequests: limits.maxRequests, maxRetries: limits.maxRetries },
@@ -104,6 +107,7 @@ export function clustersText(statuses: readonly ClusterStatus[]): string {
       const at = `${c.name}::${h.address}:${h.port}`;
       const flags = [h.healthy ? '' : '/failed_eds_health', h.outlierEjected ? '/failed_outlier_check' : ''].join('');
       lines.push(
+        `${at}::cx_active::${h.connections}`,
         `${at}::cx_state::${h.connection}`,
         `${at}::rq_active::${h.activeRequests}`,
         `${at}::health_flags::${flags === '' ? 'healthy' : flags}`,
@@ -135,7 +139,10 @@ export function clustersJson(statuses: readonly ClusterStatus[]): unknown {
       },
       host_statuses: c.hosts.map((h) => ({
         address: { socket_address: { address: h.address, port_value: h.port } },
-        stats: [{ name: 'rq_active', value: String(h.activeRequests), type: 'GAUGE' }],
+        stats: [
+          { name: 'cx_active', value: String(h.connections), type: 'GAUGE' },
+          { name: 'rq_active', value: String(h.activeRequests), type: 'GAUGE' },
+        ],
         health_status: { eds_health_status: h.healthy ? 'HEALTHY' : 'UNHEALTHY', ...(h.outlierEjected ? { failed_outlier_check: true } : {}) },
         weight: h.weight,
         locality: { region: h.locality.region ?? '', zone: h.locality.zone ?? '', sub_zone: h.locality.subZone ?? '' },

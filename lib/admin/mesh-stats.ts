@@ -21,6 +21,7 @@ export function meshStats(input: StatsInput): [name: string, value: number][] {
     stats.set(`${at}.membership_healthy`, c.hosts.filter((h) => h.healthy && !h.outlierEjected).length);
     stats.set(`${at}.upstream_rq_active`, c.activeRequests);
     stats.set(`${at}.upstream_rq_pending_active`, c.pendingRequests);
+    stats.set(`${at}.upstream_cx_active`, c.hosts.reduce((n, h) => n + h.connections, 0));
     stats.set(`${at}.upstream_rq_retry_active`, c.activeRetries);
     stats.set(`${at}.upstream_cx_overflow`, c.overflows['connections'] ?? 0);
     stats.set(`${at}.upstream_rq_pending_overflow`, c.overflows['pending'] ?? 0);

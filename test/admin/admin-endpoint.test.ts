@@ -99,6 +99,7 @@ describe('admin endpoint', function () {
       const lines = clusters.body.split('\n');
       assert.ok(lines.includes(`${cluster}::127.0.0.1:${port}::health_flags::healthy`), clusters.body);
       assert.ok(lines.includes(`${cluster}::127.0.0.1:${port}::cx_state::connected`), clusters.body);
+      assert.ok(lines.some((l) => /::cx_active::[1-9]/.test(l) && l.startsWith(`${cluster}::127.0.0.1:${port}`)), clusters.body);
       assert.ok(lines.some((l) => l.startsWith(`${cluster}::127.0.0.1:${port}::rq_active::`)));
       assert.ok(lines.some((l) => l.startsWith(`${cluster}::default_priority::max_requests::`)));
       const clustersJson = JSON.parse((await get(admin, '/clusters?format=json')).body) as { cluster_statuses: { name: string; host_statuses: { address: { socket_address: { port_value: number } } }[] }[] };
