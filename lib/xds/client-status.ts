@@ -5,7 +5,10 @@
 import type { Snapshot } from '../config/model';
 import type { AnyResource } from './envoy-types';
 import { resourcesFromSnapshot } from './resources-from-snapshot';
-import { TYPE_CDS, TYPE_EDS, TYPE_RDS, type XdsTypeUrl } from './type-urls';
+import { TYPE_CDS, TYPE_EDS, TYPE_RDS } from './type-urls';
+
+/** The types whose resources CSDS can send back encoded (LDS entries carry version and state only). */
+type PackableType = typeof TYPE_RDS | typeof TYPE_CDS | typeof TYPE_EDS;
 import type { XdsDump } from './xds-config-source';
 import { packResource } from './xds-protos';
 
@@ -62,7 +65,7 @@ function dynamicConfigs(dump: XdsDump, exclude: boolean): GenericXdsConfigProto[
 function staticConfigs(input: ClientStatusInput): GenericXdsConfigProto[] {
   const resources = resourcesFromSnapshot(input.snapshot);
   const version = input.snapshot.version;
-  const entry = (typeUrl: XdsTypeUrl, name: string, resource: object): GenericXdsConfigProto => ({
+  const entry = (typeUrl: PackableType, name: string, resource: object): GenericXdsConfigProto => ({
     type_url: typeUrl,
     name,
     version_info: version,
@@ -77,7 +80,7 @@ function staticConfigs(input: ClientStatusInput): GenericXdsConfigProto[] {
   ];
 }
 
-function isPackable(typeUrl: string): typeUrl is typeof TYPE_RDS | typeof TYPE_CDS | typeof TYPE_EDS {
+function isPackable(typeUrl: string): typeUrl is PackableType {
   return typeUrl === TYPE_RDS || typeUrl === TYPE_CDS || typeUrl === TYPE_EDS;
 }
 
