@@ -101,19 +101,30 @@ export function decodePeerMetadata(encoded: string): WorkloadMetadata | undefine
 
 /** Decodes peers once per distinct header value, within a bound. */
 export class PeerCache {
-  private readonly byValue = new Map<string, PeerWorkload | null>();
+  // Keyed by value, then node id: no string is built per call.
+  private readonly byValue = new Map<string, Map<string, PeerWorkload | null>>();
+  private size = 0;
   private nextId = 1;
 
   peer(encoded: string | undefined, nodeId: string | undefined): PeerWorkload | undefined {
     if (encoded === undefined) return undefined;
-    const key = nodeId === undefined ? encoded : `${encoded}|${nodeId}`;
-    const hit = this.byValue.get(key);
+    let byId = this.byValue.get(encoded);
+    const hit = byId?.get(nodeId ?? '');
     if (hit !== undefined) return hit ?? undefined;
     const metadata = decodePeerMetadata(encoded);
     // A peer sending a new value per call would grow the cache: start over past the bound.
-    if (this.byValue.size >= MAX_CACHED_PEERS) this.byValue.clear();
+    if (this.size >= MAX_CACHED_PEERS) {
+      this.byValue.clear();
+      this.size = 0;
+      byId = undefined;
+    }
     const peer = metadata === undefined ? null : { id: this.nextId++, metadata: Object.freeze(metadata), nodeId };
-    this.byValue.set(key, peer);
+    if (byId === undefined) {
+      byId = new Map();
+      this.byValue.set(encoded, byId);
+    }
+    byId.set(nodeId ?? '', peer);
+    this.size++;
     return peer ?? undefined;
   }
 }
