@@ -216,19 +216,29 @@ export class XdsStream {
     this.open();
   }
 
-  private onDeltaData(call: NonNullable<XdsStream['call']>, response: DeltaDiscoveryResponseProto): void {
-    if (call !== this.call) return;
+  /** Takes one response of either variant: the subscription it answers, its nonce noted, and the reasons it was refused. */
+  private receive<R extends { type_url?: string; nonce?: string }>(
+    call: NonNullable<XdsStream['call']>,
+    response: R,
+    apply: (typeUrl: XdsTypeUrl, response: R) => readonly string[],
+  ): { typeUrl: XdsTypeUrl; sub: Subscription; errors: readonly string[] } | undefined {
+    if (call !== this.call) return undefined;
     this.markUp();
     const typeUrl = response.type_url ?? '';
     const sub = isXdsTypeUrl(typeUrl) ? this.subs.get(typeUrl) : undefined;
-    if (sub === undefined) return; // a type we never asked for: nothing to ACK
+    if (sub === undefined) return undefined; // a type we never asked for: nothing to ACK
     sub.nonce = response.nonce ?? '';
-    let errors: readonly string[];
     try {
-      errors = this.options.onDeltaResponse(typeUrl as XdsTypeUrl, response);
+      return { typeUrl: typeUrl as XdsTypeUrl, sub, errors: apply(typeUrl as XdsTypeUrl, response) };
     } catch (err) {
-      errors = [`meta-mesh could not apply the response: ${(err as Error).message}`];
+      return { typeUrl: typeUrl as XdsTypeUrl, sub, errors: [`meta-mesh could not apply the response: ${(err as Error).message}`] };
     }
+  }
+
+  private onDeltaData(call: NonNullable<XdsStream['call']>, response: DeltaDiscoveryResponseProto): void {
+    const got = this.receive(call, response, this.options.onDeltaResponse);
+    if (got === undefined) return;
+    const { typeUrl, sub, errors } = got;
     const ack: DeltaDiscoveryRequestProto = { type_url: typeUrl, response_nonce: sub.nonce };
     if (errors.length === 0) {
       sub.version = response.system_version_info ?? '';
@@ -293,18 +303,9 @@ export class XdsStream {
   }
 
   private onData(call: NonNullable<XdsStream['call']>, response: DiscoveryResponseProto): void {
-    if (call !== this.call) return;
-    this.markUp();
-    const typeUrl = response.type_url ?? '';
-    const sub = isXdsTypeUrl(typeUrl) ? this.subs.get(typeUrl) : undefined;
-    if (sub === undefined) return; // a type we never asked for: nothing to ACK
-    sub.nonce = response.nonce ?? '';
-    let errors: readonly string[];
-    try {
-      errors = this.options.onResponse(typeUrl as XdsTypeUrl, response);
-    } catch (err) {
-      errors = [`meta-mesh could not apply the response: ${(err as Error).message}`];
-    }
+    const got = this.receive(call, response, this.options.onResponse);
+    if (got === undefined) return;
+    const { typeUrl, sub, errors } = got;
     if (errors.length === 0) {
       sub.version = response.version_info ?? '';
       this.send(typeUrl as XdsTypeUrl, sub, sub.version);
