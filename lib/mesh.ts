@@ -20,6 +20,7 @@ import { XdsConfigSource, type XdsConfigSourceOptions } from './xds';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
+import { InboundSecurity, type WorkloadOptions } from './security/inbound-security';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
@@ -58,6 +59,12 @@ export interface MeshOptions {
    * access logs, put at the front of every chain. Off unless set.
    */
   telemetry?: TelemetryOptions;
+  /**
+   * Who this process is, for choosing the PeerAuthentication and AuthorizationPolicy objects that apply
+   * to it as Istio does: `namespace` (default: POD_NAMESPACE, else `default`), `labels` (for
+   * `selector.matchLabels`), `rootNamespace` (mesh-wide policies; default `istio-system`).
+   */
+  workload?: WorkloadOptions;
 }
 
 export interface MeshEvents {
@@ -81,6 +88,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
   private readonly inboundTelemetry: readonly Filter[];
   private readonly inboundUser: readonly Filter[];
+  /** Authorization (and, with TLS, peer authentication) of inbound calls. */
+  private readonly security: InboundSecurity;
   /** Counters for ejections, retries and mirrored calls (OpenTelemetry, created lazily). */
   readonly metrics: MeshMetrics;
   private closed = false;
@@ -130,6 +139,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
     this.inboundTelemetry = telemetry.inbound;
     this.inboundUser = options.filters?.inbound ?? [];
+    this.security = new InboundSecurity(options.workload, (m) => this.log(m));
     this.pacer =
       options.preconnect === false
         ? undefined
@@ -198,7 +208,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const service = served === undefined ? undefined : state.service(served.host, served.port);
         const rateLimit =
           service === undefined ? undefined : this.rateLimits.filterFor(state.snapshot.routeConfigs.get(service.routeConfigName), state.snapshot.clusters);
-        const filters = rateLimit === undefined ? [...this.inboundTelemetry, ...this.inboundUser] : [...this.inboundTelemetry, rateLimit, ...this.inboundUser];
+        // Telemetry first (it sees refused calls), then authorization, then rate limits: a denied call spends no tokens.
+        const authz = this.security.authorizationFilter(state.snapshot);
+        const filters = [...this.inboundTelemetry, ...(authz === undefined ? [] : [authz]), ...(rateLimit === undefined ? [] : [rateLimit]), ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
       return chain(call);
@@ -214,6 +226,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       warnings: [...this.state.snapshot.warnings, ...this.state.warnings],
       upstreams,
       mirror: { ...this.mirror.stats },
+      authorization: { ...this.security.stats },
       ...(this.xdsSource === undefined ? {} : { xds: this.xdsSource.dump() }),
     };
   }

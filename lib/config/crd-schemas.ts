@@ -75,12 +75,12 @@ export const serviceEntrySpecSchema: Schema = obj({
       network: later(str()),
       locality: str(),
       weight: int(0, UINT32),
-      serviceAccount: later(str()),
+      serviceAccount: str({ nonEmpty: true }),
     }),
   ),
   workloadSelector: workloadSelector(),
   exportTo: exportTo(),
-  subjectAltNames: later(arr(str())),
+  subjectAltNames: arr(str({ nonEmpty: true })),
 });
 
 // ---- networking.istio.io DestinationRule ------------------------------------
@@ -175,9 +175,16 @@ const trafficPolicy = obj({
   outlierDetection,
   errorRateBreaker,
   retryBudget,
-  tls: later(tls),
-  portLevelSettings: later(
-    arr(obj({ port: obj({ number: port() }), loadBalancer, connectionPool, outlierDetection, tls })),
+  tls,
+  // Only tls is read per port; the other per-port settings are accepted with a warning.
+  portLevelSettings: arr(
+    obj({
+      port: obj({ number: port() }),
+      loadBalancer: later(loadBalancer),
+      connectionPool: later(connectionPool),
+      outlierDetection: later(outlierDetection),
+      tls,
+    }),
   ),
   proxyProtocol: later(obj({ version: str({ enum: ['V1', 'V2'] }) })),
   tunnel: later(obj({ protocol: str(), targetHost: req(str()), targetPort: req(port()) })),

@@ -6,7 +6,8 @@
 // gets an error reply that says why, then the connection is closed.
 import * as net from 'node:net';
 import type { Service } from '../config/model';
-import type { Call, Handler } from '../filters/call';
+import type { Call, CallPeer, Handler } from '../filters/call';
+import { peerOf, stripPeerLookalikes } from '../security/peer-identity';
 import type { Mesh } from '../mesh';
 import type { Codec, CodecFactory, EncodeOptions } from '../protocol/codec';
 import { FrameReader } from '../protocol/frame-reader';
@@ -81,9 +82,10 @@ export class InboundServer {
     socket.on('error', () => undefined);
     const codec = this.options.codecFactory.create();
     const reader = new FrameReader(codec, 'request');
+    const peer = peerOf(socket);
     socket.on('data', (chunk: Buffer) => {
       try {
-        reader.push(chunk, (message) => this.serve(socket, codec, message));
+        reader.push(chunk, (message) => this.serve(socket, codec, message, peer));
       } catch (err) {
         // The stream lost its framing: say why in the protocol's own words, then hang up.
         socket.end(codec.encodeError(undefined, MeshError.from(err, MeshErrorCode.CODEC)));
@@ -91,13 +93,15 @@ export class InboundServer {
     });
   }
 
-  private serve(socket: net.Socket, codec: Codec, request: Message): void {
+  private serve(socket: net.Socket, codec: Codec, request: Message, peer: CallPeer): void {
     if (request.type === 'heartbeat') {
       if (codec.encodeHeartbeatReply !== undefined && !socket.destroyed) socket.write(codec.encodeHeartbeatReply(request));
       return;
     }
     // Replies from a confused peer are not calls.
     if (request.type !== 'request' && request.type !== 'oneway') return;
+    // The peer's identity comes from the connection only: keys that look like it in the message are dropped.
+    stripPeerLookalikes(request.metadata, peer);
     const call: Call = {
       direction: 'inbound',
       service: this.service,
@@ -110,6 +114,7 @@ export class InboundServer {
       expectReply: request.type !== 'oneway',
       startTime: performance.now(),
       timeoutMs: this.mesh.defaultTimeoutMs,
+      peer,
     };
     this.chain(call).then(
       (reply) => {
