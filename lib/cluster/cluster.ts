@@ -7,6 +7,7 @@ import type { CodecFactory } from '../protocol/codec';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import type { UpstreamHost } from '../upstream/upstream-host';
 import type { UpstreamPool } from '../upstream/upstream-pool';
+import { clusterTransport } from '../upstream/upstream-transport';
 import type { ClusterResilience } from './cluster-resilience';
 import { ClusterResilience as NewResilience } from './cluster-resilience';
 import { loadBalancerFactory, type LoadBalancer } from './lb/load-balancer';
@@ -16,7 +17,7 @@ import './lb';
 /** The pick context of one protocol's hosts, reused for every pick so a pick allocates nothing. */
 interface HostContext {
   readonly hosts: UpstreamHost[];
-  hashKey: string | undefined;
+  hashKey: bigint | undefined;
   isAvailable: ((i: number) => boolean) | undefined;
   readonly activeRequests: (i: number) => number;
   readonly addedAt: (i: number) => number;
@@ -56,7 +57,7 @@ export class Cluster {
    * should avoid; they are used again only when nothing else is available.
    * Throws NO_HEALTHY_UPSTREAM when no endpoint can be picked.
    */
-  pickIndex(codecFactory: CodecFactory, hashKey: string | undefined, tried?: readonly number[]): number {
+  pickIndex(codecFactory: CodecFactory, hashKey: bigint | undefined, tried?: readonly number[]): number {
     const ctx = this.context(codecFactory);
     const detector = this.resilience.detector;
     const available = detector === undefined ? undefined : detector.isAvailable;
@@ -84,14 +85,16 @@ export class Cluster {
   }
 
   /** Picks the host for one call, or throws NO_HEALTHY_UPSTREAM. */
-  pick(codecFactory: CodecFactory, hashKey?: string): UpstreamHost {
+  pick(codecFactory: CodecFactory, hashKey?: bigint): UpstreamHost {
     return this.context(codecFactory).hosts[this.pickIndex(codecFactory, hashKey)]!;
   }
 
   private context(codecFactory: CodecFactory): HostContext {
     let ctx = this.contexts.get(codecFactory);
     if (ctx === undefined) {
-      const hosts = this.config.endpoints.map((e) => this.pool.acquire(codecFactory, e.address, e.port, this.config.connectTimeoutMs));
+      // This snapshot's transport settings (connect timeout, TLS) apply to every connect from now on.
+      const transport = clusterTransport(this.config);
+      const hosts = this.config.endpoints.map((e) => this.pool.acquire(codecFactory, e.address, e.port, transport));
       ctx = {
         hosts,
         hashKey: undefined,

@@ -2,7 +2,7 @@
 // ConfigError listing every problem of every file. Pure and synchronous.
 
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema } from './crd-schemas';
+import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema, workloadEntrySpecSchema } from './crd-schemas';
 import { Diagnostics } from './diagnostics';
 import { didYouMean } from './did-you-mean';
 import { ManifestDocument } from './manifest-document';
@@ -35,6 +35,7 @@ const ISTIO_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'];
 const KINDS: Readonly<Record<string, KindInfo>> = {
   ServiceEntry: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: serviceEntrySpecSchema, list: 'serviceEntries' },
   DestinationRule: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: destinationRuleSpecSchema, list: 'destinationRules' },
+  WorkloadEntry: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: workloadEntrySpecSchema, list: 'workloadEntries' },
   MetaRouter: { group: 'metaprotocol.aeraki.io', versions: ['v1alpha1'], schema: metaRouterSpecSchema, list: 'metaRouters' },
   PeerAuthentication: { group: 'security.istio.io', versions: ['v1beta1', 'v1'], schema: peerAuthenticationSpecSchema, list: 'peerAuthentications' },
   AuthorizationPolicy: { group: 'security.istio.io', versions: ['v1beta1', 'v1'], schema: authorizationPolicySpecSchema, list: 'authorizationPolicies' },
@@ -56,6 +57,7 @@ export function parseConfigInto(sources: readonly ConfigSource[], options: Parse
     serviceEntries: [],
     destinationRules: [],
     metaRouters: [],
+    workloadEntries: [],
     peerAuthentications: [],
     authorizationPolicies: [],
     dubboAuthorizationPolicies: [],

@@ -1,8 +1,9 @@
 // The router: the terminal filter of every outbound chain. It matches the
 // call's metadata against the service's route table, picks a weighted
-// cluster, fires mirrors, applies the request mutation and the route's fault
-// policy, then sends the call through the cluster's circuit breaking and
+// cluster, gives the call an x-request-id when it has none, fires mirrors,
+// applies the request mutation and the route's fault policy, then sends the call through the cluster's circuit breaking and
 // retries (the UpstreamSend handler does the per-try work).
+import { randomUUID } from 'node:crypto';
 import type { Cluster } from '../cluster/cluster';
 import type { RouteTable } from '../route/route-table';
 import type { Mirror } from '../route/mirror';
@@ -12,6 +13,9 @@ import type { EncodeOptions } from '../protocol/codec';
 import type { FaultInjector } from './fault-injection';
 import type { Call, Handler, Reply } from './call';
 import { sendWithRetries, type RouterEvents } from './upstream-send';
+import { deadlineOf } from './call-deadline';
+
+const REQUEST_ID = 'x-request-id';
 
 export interface RouterContext {
   /** The service's compiled routes; undefined when no route config exists for it. */
@@ -50,27 +54,45 @@ export function createRouter(ctx: RouterContext): Handler {
     }
     call.routeName = matched.name;
     call.cluster = clusterName;
+    ensureRequestId(call);
     if (matched.requestMutation !== undefined) for (const [k, v] of matched.requestMutation) call.mutation.set(k, v);
     const options: EncodeOptions | undefined =
       call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
     const timeoutMs = matched.route.timeoutMs ?? call.timeoutMs;
+    // The route's timeout is the call's deadline from here on: its signal follows.
+    if (timeoutMs !== call.timeoutMs) deadlineOf(call.signal)?.reset(timeoutMs);
     const hashKey = matched.hashKey(call.metadata);
 
     // Faults first, as Envoy's fault filter runs before the router: an aborted call is not mirrored either.
-    if (matched.route.fault !== undefined && ctx.faults !== undefined) await ctx.faults.apply(matched.route.fault, random, matched.name);
+    if (matched.route.fault !== undefined && ctx.faults !== undefined) await ctx.faults.apply(matched.route.fault, random, matched.name, call.signal);
 
     for (const policy of matched.mirrors) {
       if (!shouldMirror(policy, random())) continue;
       const target = ctx.clusters.get(policy.cluster);
       if (target === undefined) continue;
-      const accepted = ctx.mirror.submit(async () => target.pick(call.codecFactory, hashKey).send(call.request, options, timeoutMs, call.expectReply));
+      const accepted = ctx.mirror.submit(async () => target.pick(call.codecFactory, hashKey).send(call.request, options, timeoutMs, call.expectReply), call.signal);
       events.mirrored?.(policy.cluster, !accepted);
     }
 
-    const reply = await sendWithRetries(call, cluster, { options, timeoutMs, hashKey, retry: matched.retry, events });
+    const reply = await sendWithRetries(call, cluster, { options, timeoutMs, hashKey, retry: matched.retry, events, random });
     if (reply === undefined) return undefined;
     return matched.responseMutation === undefined ? { message: reply } : { message: reply, mutation: matched.responseMutation };
   };
+}
+
+/**
+ * MetaProtocol Proxy's router gives a call without `x-request-id` a UUID v4 and
+ * writes it into the request mutation, so the codec carries it upstream (THeader
+ * header, Dubbo attachment) and the access log shows it. One the call already
+ * has is carried on unchanged.
+ */
+function ensureRequestId(call: Call): void {
+  let id = call.metadata.get(REQUEST_ID);
+  if (id === undefined || id === '') {
+    id = randomUUID();
+    call.metadata.set(REQUEST_ID, id);
+  }
+  if (!call.mutation.has(REQUEST_ID)) call.mutation.set(REQUEST_ID, id);
 }
 
 /** A short description of the call's metadata for error messages. */
