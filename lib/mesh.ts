@@ -22,6 +22,11 @@ import { FaultInjector } from './filters/fault-injection';
 import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
 import { InboundSecurity, type WorkloadOptions } from './security/inbound-security';
+import { chooseIdentityFiles } from './security/identity-source';
+import { UpstreamTlsResolver } from './security/upstream-tls';
+import { WorkloadIdentity, type IdentityFiles } from './security/workload-identity';
+import { readBootstrap } from './xds/bootstrap';
+import type { DownstreamTlsPolicy } from './downstream/accept-downstream-socket';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
@@ -71,6 +76,12 @@ export interface MeshOptions {
    * `selector.matchLabels`), `rootNamespace` (mesh-wide policies; default `istio-system`).
    */
   workload?: WorkloadOptions;
+  /**
+   * This workload's certificate for mutual TLS (ISTIO_MUTUAL outbound, PeerAuthentication inbound): PEM file
+   * paths, re-read when they change. Default: the gRPC bootstrap's certificate_providers (file_watcher), else
+   * Istio's workload credential files when they exist.
+   */
+  identity?: IdentityFiles;
 }
 
 /** Istio's meshConfig.connectTimeout default, for hosts no ServiceEntry declares. */
@@ -100,6 +111,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly inboundUser: readonly Filter[];
   /** Authorization (and, with TLS, peer authentication) of inbound calls. */
   private readonly security: InboundSecurity;
+  private readonly workloadIdentity: WorkloadIdentity | undefined;
   /** Counters for ejections, retries and mirrored calls (OpenTelemetry, created lazily). */
   readonly metrics: MeshMetrics;
   private closed = false;
@@ -143,7 +155,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (options.connectTimeoutMs !== undefined && !(Number.isFinite(options.connectTimeoutMs) && options.connectTimeoutMs > 0)) {
       throw new MeshError(MeshErrorCode.CONFIG, `connectTimeoutMs is ${String(options.connectTimeoutMs)}; set a number of milliseconds above 0`);
     }
-    this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1 });
+    this.workloadIdentity = loadIdentity(options);
+    const upstreamTls = new UpstreamTlsResolver(() => this.workloadIdentity);
+    this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1, tls: (settings, host) => upstreamTls.resolve(settings, host) });
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
     // Sampling set by the listener config (LDS) of the called service's route config wins over the options.
@@ -153,13 +167,34 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
     this.inboundTelemetry = telemetry.inbound;
     this.inboundUser = options.filters?.inbound ?? [];
-    this.security = new InboundSecurity(options.workload, (m) => this.log(m));
+    this.security = new InboundSecurity(options.workload, (m) => this.log(m), () => this.state.snapshot, () => this.workloadIdentity);
+    this.security.setIdentityNamespace(this.workloadIdentity?.material.spiffeId?.namespace);
+    if (this.workloadIdentity !== undefined) {
+      const identity = this.workloadIdentity;
+      identity.on('error', (e) => this.log(`meta-mesh: the workload certificate files changed but cannot be used; the previous certificate stays: ${e.message}`));
+      this.onClose(() => identity.close());
+    }
     this.pacer =
       options.preconnect === false
         ? undefined
         : new Bottleneck({ maxConcurrent: options.preconnectPacing?.maxConcurrent ?? 8, minTime: options.preconnectPacing?.minTimeMs ?? 5 });
     this.state = this.buildState(snapshot);
     this.warnAll(snapshot.warnings);
+  }
+
+  /** This workload's SPIFFE id (`spiffe://<trust domain>/ns/<ns>/sa/<sa>`) from its certificate; undefined without one. */
+  get identity(): string | undefined {
+    return this.workloadIdentity?.spiffeId;
+  }
+
+  /** @internal PeerAuthentication for servers: the mTLS mode of a port, the certificate, refusals counted. */
+  get downstreamTls(): DownstreamTlsPolicy {
+    return this.security;
+  }
+
+  /** @internal The workload identity (certificate files, rotation), if any. */
+  get workloadCredentials(): WorkloadIdentity | undefined {
+    return this.workloadIdentity;
   }
 
   /** The config in force. */
@@ -256,6 +291,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       upstreams,
       mirror: { ...this.mirror.stats },
       authorization: { ...this.security.stats },
+      peerAuthentication: { ...this.security.tlsStats },
       ...(this.xdsSource === undefined ? {} : { xds: this.xdsSource.dump() }),
     };
   }
@@ -412,4 +448,18 @@ export class OutboundService {
     const direct = this.mesh.passthrough(this.host, this.port, this.codecFactory);
     this.cachedHandler = direct ?? this.mesh.undeclared(this.host, this.port);
   }
+}
+
+/** The workload identity from the options, the gRPC bootstrap or Istio's files; undefined when there is none. */
+function loadIdentity(options: MeshOptions): WorkloadIdentity | undefined {
+  let providers;
+  if (options.identity === undefined) {
+    try {
+      providers = readBootstrap(options.xds?.bootstrap, options.xds?.env ?? process.env)?.certificateProviders;
+    } catch {
+      // An unreadable bootstrap is the xDS source's error to report; identity then falls back to Istio's files.
+    }
+  }
+  const choice = chooseIdentityFiles(options.identity, providers);
+  return choice === undefined ? undefined : WorkloadIdentity.load(choice.files, choice.source);
 }

@@ -85,19 +85,8 @@ export function peerAuthenticationsOf(manifests: readonly Manifest<PeerAuthentic
   });
 }
 
-/** Set when servers terminate TLS; until then STRICT would be a promise not kept, so it is refused. */
-const INBOUND_TLS_ENFORCED = false;
-
 /** Reports ports of portLevelMtls that are not port numbers. */
 export function checkPeerAuthentication(m: Manifest<PeerAuthenticationSpec>): void {
-  if (!INBOUND_TLS_ENFORCED) {
-    const strict: FieldPath[] = [];
-    if (m.spec.mtls?.mode === 'STRICT') strict.push(['spec', 'mtls', 'mode']);
-    for (const [port, s] of Object.entries(m.spec.portLevelMtls ?? {})) if (s.mode === 'STRICT') strict.push(['spec', 'portLevelMtls', port, 'mode']);
-    for (const path of strict) {
-      m.doc.problem(path, 'STRICT is not enforced by this build of meta-mesh yet (its servers do not terminate TLS); it would accept plaintext, so it is refused: use PERMISSIVE or DISABLE');
-    }
-  }
   for (const port of Object.keys(m.spec.portLevelMtls ?? {})) {
     const n = Number(port);
     if (!Number.isInteger(n) || n < 1 || n > 65535) m.doc.problem(['spec', 'portLevelMtls', port], `'${port}' is not a port number (1-65535)`);

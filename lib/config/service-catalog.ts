@@ -262,9 +262,6 @@ export class ServiceCatalog {
     if (picked === undefined) return undefined;
     if (e.tlsCache.has(picked.spec)) return e.tlsCache.get(picked.spec);
     const tls = clusterTlsOf(picked.spec, picked.path, rule.doc, { subjectAltNames: expectedIdentities(e) });
-    if (tls !== undefined && !TLS_ENFORCED) {
-      rule.doc.problem([...picked.path, 'mode'], `tls mode ${tls.mode} is not enforced by this build of meta-mesh yet; it would send plaintext, so it is refused: set mode DISABLE or keep this service behind a sidecar`);
-    }
     e.tlsCache.set(picked.spec, tls);
     return tls;
   }
@@ -364,9 +361,6 @@ function cluster(host: string, port: number, subset: string, endpoints: Endpoint
     ...(policy.retryBudget === undefined ? {} : { retryBudget: policy.retryBudget }),
   });
 }
-
-/** Set when the upstream TLS transport is wired; until then a tls mode other than DISABLE is refused. */
-const TLS_ENFORCED = false;
 
 /**
  * The identities ISTIO_MUTUAL expects of a host when the rule names none, as Istio

@@ -34,6 +34,8 @@ export class InboundServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly chain: Handler;
+  /** The server's transport with the mesh's PeerAuthentication (mTLS) in it. */
+  private readonly transport: DownstreamTransport;
   private service: Service;
   private closed = false;
 
@@ -43,6 +45,7 @@ export class InboundServer {
   ) {
     this.service = this.serviceFor(0);
     this.chain = mesh.inbound(options.terminal, options.served);
+    this.transport = { ...options.transport, tls: options.transport?.tls ?? mesh.downstreamTls };
     this.server = net.createServer((socket) => this.accept(socket));
     mesh.onClose(() => this.close());
   }
@@ -82,7 +85,7 @@ export class InboundServer {
     this.sockets.add(raw);
     raw.on('close', () => this.sockets.delete(raw));
     raw.on('error', () => undefined);
-    acceptDownstreamSocket(raw, this.options.transport, ({ socket }) => this.open(socket));
+    acceptDownstreamSocket(raw, this.transport, ({ socket }) => this.open(socket));
   }
 
   /** A connection ready for the protocol: frame its requests and serve them. */

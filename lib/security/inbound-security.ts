@@ -4,6 +4,9 @@
 // and the (rate-bounded) log of decisions across snapshots.
 import type { Snapshot } from '../config/model';
 import type { SecurityPolicies } from '../config/security-model';
+import type { DownstreamCredentials, DownstreamTlsPolicy } from '../downstream/accept-downstream-socket';
+import { mtlsModeFor, type EffectiveMtlsMode } from './peer-authentication';
+import type { WorkloadIdentity } from './workload-identity';
 import type { Filter } from '../filters/call';
 import { createAuthorizationFilter, type AuthorizationStats } from './authorization-filter';
 import { Authorizer, type AuthzWorkload } from './authorizer';
@@ -20,8 +23,11 @@ export interface WorkloadOptions {
 /** Log lines about decisions, at most this many per second (the rest are counted and summarised). */
 const LOG_LINES_PER_SECOND = 5;
 
-export class InboundSecurity {
+export class InboundSecurity implements DownstreamTlsPolicy {
   readonly stats: AuthorizationStats = { allowed: 0, denied: 0, audited: 0 };
+  /** Connections refused by PeerAuthentication (plaintext on STRICT, failed handshakes). */
+  readonly tlsStats = { refused: 0 };
+  private readonly modes = new WeakMap<SecurityPolicies, Map<number, EffectiveMtlsMode>>();
   private readonly filters = new WeakMap<SecurityPolicies, Filter | null>();
   private namespaceFromIdentity: string | undefined;
   private windowStart = 0;
@@ -31,8 +37,36 @@ export class InboundSecurity {
   constructor(
     private readonly options: WorkloadOptions = {},
     private readonly log: (message: string) => void,
+    private readonly snapshot: () => Snapshot,
+    private readonly identity: () => WorkloadIdentity | undefined,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
+
+  modeFor(port: number): EffectiveMtlsMode {
+    const policies = this.snapshot().security;
+    // Istio's default is PERMISSIVE; without a certificate that is plaintext only, so nothing is sniffed.
+    if (policies === undefined || policies.peerAuthentications.length === 0) return this.identity() === undefined ? 'DISABLE' : 'PERMISSIVE';
+    let byPort = this.modes.get(policies);
+    if (byPort === undefined) {
+      byPort = new Map();
+      this.modes.set(policies, byPort);
+    }
+    let mode = byPort.get(port);
+    if (mode === undefined) {
+      mode = mtlsModeFor(policies.peerAuthentications, this.workload, port);
+      byPort.set(port, mode);
+    }
+    return mode;
+  }
+
+  credentials(): DownstreamCredentials | undefined {
+    return this.identity()?.material;
+  }
+
+  refused(reason: string, remote: string, port: number): void {
+    this.tlsStats.refused++;
+    this.bounded(`meta-mesh: refused a connection from ${remote || 'an unknown peer'} on port ${port}: ${reason}`);
+  }
 
   /** The workload identity's namespace, used when `workload.namespace` is not given. */
   setIdentityNamespace(namespace: string | undefined): void {

@@ -3,11 +3,13 @@
 // still names, and hosts it no longer names are retired (their connections
 // close once idle) instead of being cut, so no call fails because config changed.
 import type { CodecFactory } from '../protocol/codec';
-import type { UpstreamTransport } from './upstream-transport';
+import type { UpstreamTlsResolve, UpstreamTransport } from './upstream-transport';
 import { UpstreamHost, upstreamHostKey } from './upstream-host';
 
 export interface UpstreamPoolOptions {
   readonly connectionsPerEndpoint: number;
+  /** Builds the TLS of clusters that ask for it; without it such clusters cannot connect. */
+  readonly tls?: UpstreamTlsResolve;
 }
 
 export class UpstreamPool {
@@ -20,8 +22,10 @@ export class UpstreamPool {
    * The host for an endpoint, created on first use. `transport` is the
    * calling snapshot's settings: the host's next connects use them.
    */
-  acquire(codecFactory: CodecFactory, address: string, port: number, transport: UpstreamTransport): UpstreamHost {
-    const key = upstreamHostKey(codecFactory, address, port);
+  acquire(codecFactory: CodecFactory, address: string, port: number, plain: UpstreamTransport): UpstreamHost {
+    const transport = this.secured(plain);
+    // Connections made with different TLS settings are never shared: a plaintext cluster never rides an mTLS socket, nor the reverse.
+    const key = transport.secure === undefined ? upstreamHostKey(codecFactory, address, port) : `${upstreamHostKey(codecFactory, address, port)}|${transport.secure.key}`;
     let host = this.hosts.get(key);
     if (host !== undefined && !host.isClosed) {
       host.useTransport(transport);
@@ -37,6 +41,11 @@ export class UpstreamPool {
     }
     this.hosts.set(key, host);
     return host;
+  }
+
+  private secured(transport: UpstreamTransport): UpstreamTransport {
+    if (transport.tls === undefined || transport.secure !== undefined || this.options.tls === undefined) return transport;
+    return { ...transport, secure: this.options.tls(transport.tls, transport.tlsHost ?? '') };
   }
 
   /**
