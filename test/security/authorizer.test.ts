@@ -162,7 +162,7 @@ describe('security manifests: what cannot be enforced is refused, naming the fie
     refused(policy('m', '  rules:\n  - to:\n    - operation:\n        methods: ["a*b"]'), /methods\[0\]: 'a\*b' puts '\*' in the middle/);
   });
 
-  it('refuses a DestinationRule tls mode the transport does not enforce, and MUTUAL without a certificate', () => {
+  it('refuses MUTUAL without a certificate, credentialName, and workload files with ISTIO_MUTUAL', () => {
     const dr = (tls: string) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: s}
