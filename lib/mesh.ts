@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import Bottleneck from 'bottleneck';
 import type { Service, Snapshot } from './config/model';
 import { routeConfigName, serviceKey } from './config/model';
-import { loadConfigFiles, parseConfig, snapshotToJSON } from './config';
+import { loadConfigFiles, parseConfig, setRegexMaxProgramSize, snapshotToJSON } from './config';
 import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { MeshState } from './mesh-state';
@@ -66,6 +66,11 @@ export interface MeshOptions {
   /** Where warnings go (default console.warn). */
   logger?: (message: string) => void;
   /**
+   * Largest RE2 program a config regex may compile to (Envoy's max_program_size, default 100; also
+   * META_MESH_REGEX_MAX_PROGRAM_SIZE). Process-wide, like Envoy's runtime key; set before config is loaded.
+   */
+  regexMaxProgramSize?: number;
+  /**
    * OpenTelemetry traces and metrics (through @opentelemetry/api: register an SDK to export them) and
    * access logs, put at the front of every chain. Off unless set.
    */
@@ -120,6 +125,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** Loads the config and returns a running mesh. */
   static async start(options: MeshOptions = {}): Promise<Mesh> {
+    if (options.regexMaxProgramSize !== undefined) setRegexMaxProgramSize(options.regexMaxProgramSize);
     if (options.xds !== undefined) return Mesh.startFromXds(options, options.xds);
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
@@ -283,7 +289,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** The config in force and the state of every upstream, as plain JSON (like Envoy's config dump). */
   dump(): Record<string, unknown> {
-    const upstreams = [...this.pool.all()].map((h) => ({ key: h.key, active: h.active, inFlight: h.inFlight, retired: h.isRetired }));
+    const upstreams = [...this.pool.all()].map((h) => ({
+      key: h.key,
+      active: h.active,
+      inFlight: h.inFlight,
+      connections: h.connectionCount,
+      idleClosed: h.idleClosed,
+      retired: h.isRetired,
+    }));
     return {
       version: this.state.version,
       config: snapshotToJSON(this.state.snapshot),
@@ -333,7 +346,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       const upstream = this.pool.acquire(codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
-      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply);
+      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, { signal: call.signal });
       return reply === undefined ? undefined : { message: reply };
     });
   }

@@ -21,11 +21,14 @@ export class UpstreamPool {
   /**
    * The host for an endpoint, created on first use. `transport` is the
    * calling snapshot's settings: the host's next connects use them.
+   * `multiplexing` picks the connection model (default: the protocol's own,
+   * `CodecFactory.multiplexing`, false when unset as in MetaProtocol Proxy).
    */
-  acquire(codecFactory: CodecFactory, address: string, port: number, plain: UpstreamTransport): UpstreamHost {
+  acquire(codecFactory: CodecFactory, address: string, port: number, plain: UpstreamTransport, multiplexing = codecFactory.multiplexing === true): UpstreamHost {
     const transport = this.secured(plain);
     // Connections made with different TLS settings are never shared: a plaintext cluster never rides an mTLS socket, nor the reverse.
-    const key = transport.secure === undefined ? upstreamHostKey(codecFactory, address, port) : `${upstreamHostKey(codecFactory, address, port)}|${transport.secure.key}`;
+    const plainKey = upstreamHostKey(codecFactory, address, port, multiplexing);
+    const key = transport.secure === undefined ? plainKey : `${plainKey}|${transport.secure.key}`;
     let host = this.hosts.get(key);
     if (host !== undefined && !host.isClosed) {
       host.useTransport(transport);
@@ -37,7 +40,7 @@ export class UpstreamPool {
       host.revive();
       host.useTransport(transport);
     } else {
-      host = new UpstreamHost({ address, port, codecFactory, transport, connections: this.options.connectionsPerEndpoint });
+      host = new UpstreamHost({ address, port, codecFactory, transport, connections: this.options.connectionsPerEndpoint, multiplexing });
     }
     this.hosts.set(key, host);
     return host;

@@ -22,6 +22,8 @@ export type UpstreamTlsResolve = (settings: ClusterTls, host: string) => Upstrea
 export interface UpstreamTransport {
   /** Deadline for the socket to become usable (TCP connect, and any handshake), in ms. */
   readonly connectTimeoutMs: number;
+  /** Close a pooled connection after it carried no call for this long, in ms (default one hour, as Envoy). */
+  readonly idleTimeoutMs?: number;
   /** The cluster's TLS (DestinationRule tls, CDS transport_socket); absent = plaintext. */
   readonly tls?: ClusterTls;
   /** The service host the cluster belongs to: TLS's default SNI and name to check. */
@@ -32,5 +34,9 @@ export interface UpstreamTransport {
 
 /** The transport settings a cluster's config asks for. */
 export function clusterTransport(config: ClusterConfig): UpstreamTransport {
-  return config.tls === undefined ? { connectTimeoutMs: config.connectTimeoutMs } : { connectTimeoutMs: config.connectTimeoutMs, tls: config.tls, tlsHost: config.host };
+  return {
+    connectTimeoutMs: config.connectTimeoutMs,
+    ...(config.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: config.idleTimeoutMs }),
+    ...(config.tls === undefined ? {} : { tls: config.tls, tlsHost: config.host }),
+  };
 }
