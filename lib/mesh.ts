@@ -167,7 +167,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
     // Sampling set by the listener config (LDS) of the called service's route config wins over the options.
-    const telemetry = createTelemetryFilters(options.telemetry, (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing);
+    const telemetry = createTelemetryFilters(withPrincipal(options.telemetry, this.workloadIdentity?.spiffeId), (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing);
     this.metrics = telemetry.metrics;
     this.resilience = new ClusterResilienceRegistry((cluster) => this.metrics.ejection(cluster));
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
@@ -475,4 +475,11 @@ function loadIdentity(options: MeshOptions): WorkloadIdentity | undefined {
   }
   const choice = chooseIdentityFiles(options.identity, providers);
   return choice === undefined ? undefined : WorkloadIdentity.load(choice.files, choice.source);
+}
+
+/** Istio's source_principal label of outbound calls defaults to this workload's SPIFFE id. */
+function withPrincipal(telemetry: TelemetryOptions | undefined, principal: string | undefined): TelemetryOptions | undefined {
+  const metrics = telemetry?.metrics;
+  if (principal === undefined || metrics === undefined || typeof metrics === 'boolean' || metrics.istio === undefined || metrics.istio.principal !== undefined) return telemetry;
+  return { ...telemetry, metrics: { ...metrics, istio: { ...metrics.istio, principal } } };
 }

@@ -20,17 +20,20 @@ interface Workload {
 export class IstioLabels {
   private readonly local: Workload;
   private readonly inboundService: string | undefined;
+  private readonly principal: string;
   private readonly cache = new Map<string, readonly [ok: Attributes, error: Attributes]>();
 
   constructor(options: IstioOptions) {
     this.local = localWorkload(options.nodeMetadata);
     this.inboundService = options.inboundService;
+    this.principal = options.principal ?? UNKNOWN;
   }
 
   /** The labels of `call`, which ended ok or not (response_code 0 or 1). */
   labels(call: Call, ok: boolean): Attributes {
     const outbound = call.direction === 'outbound';
-    const key = outbound ? (call.cluster ?? `|||${call.service.host}`) : `in|${call.service.host}`;
+    // Inbound sets differ by the caller's verified principal (few per server: the services that call it).
+    const key = outbound ? (call.cluster ?? `|||${call.service.host}`) : `in|${call.service.host}|${call.peer?.principal ?? ''}`;
     let pair = this.cache.get(key);
     if (pair === undefined) {
       pair = [this.build(call, outbound, '0'), this.build(call, outbound, '1')];
@@ -43,7 +46,9 @@ export class IstioLabels {
     let source: Workload;
     let destination: Workload;
     let service: string;
+    let sourcePrincipal: string;
     if (outbound) {
+      sourcePrincipal = this.principal;
       // Peer metadata is not exchanged (yet): the destination is what the cluster name says.
       const target = parseClusterName(call.cluster) ?? { host: call.service.host, subset: '' };
       service = target.host;
@@ -51,7 +56,8 @@ export class IstioLabels {
       destination = { workload: UNKNOWN, namespace: namespaceOf(target.host), app: UNKNOWN, version: target.subset || UNKNOWN };
     } else {
       service = this.inboundService ?? (call.service.host.startsWith('inbound|') ? UNKNOWN : call.service.host);
-      source = { workload: UNKNOWN, namespace: UNKNOWN, app: UNKNOWN, version: UNKNOWN };
+      source = { workload: UNKNOWN, namespace: call.peer?.namespace ?? UNKNOWN, app: UNKNOWN, version: UNKNOWN };
+      sourcePrincipal = call.peer?.principal === undefined ? UNKNOWN : `spiffe://${call.peer.principal}`;
       destination = this.local;
     }
     return Object.freeze({
@@ -60,6 +66,7 @@ export class IstioLabels {
       source_workload_namespace: source.namespace,
       source_app: source.app,
       source_version: source.version,
+      source_principal: sourcePrincipal,
       destination_workload: destination.workload,
       destination_workload_namespace: destination.namespace,
       destination_service: service,

@@ -182,6 +182,7 @@ describe('telemetry of Thrift calls through meta-mesh', function () {
       source_workload_namespace: 'web',
       source_app: 'web',
       source_version: 'v3',
+      source_principal: 'unknown',
       destination_workload: 'unknown',
       destination_workload_namespace: 'test',
       destination_service: HOST,
