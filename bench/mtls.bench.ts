@@ -3,6 +3,10 @@
 // (thrift.createSSLConnection with the workload certificate) and a meta-mesh
 // client (DestinationRule ISTIO_MUTUAL with the same identity) call the same
 // thrift server, which requires client certificates, in its own process.
+// The meta-mesh client runs twice: multiplexed over one connection, the raw
+// client's own connection model (DestinationRule connectionPool.multiplexing),
+// and with Thrift's default, one call in flight per connection (a pool of up
+// to 64 TLS connections at concurrency 64).
 // Rounds are interleaved (A B A B ...) so machine noise hits both alike;
 // client CPU per call is measured the same way for both.
 // Run: node dist/bench/mtls.bench.js (prints figures, asserts nothing).
@@ -28,25 +32,23 @@ async function main(): Promise<void> {
   const client = pki.workload('client', 'front', 'web');
   const { child, port } = await forkServer(path.join(__dirname, 'support/raw-thrift-tls-server.js'), [server.certificateFile, server.privateKeyFile, server.caCertificateFile]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-bench-mtls-'));
-  fs.writeFileSync(
-    path.join(dir, 'mesh.yaml'),
-    `apiVersion: networking.istio.io/v1
+  const service = (name: string, multiplexing: boolean) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
-metadata: {name: calc, namespace: shop}
+metadata: {name: ${name}, namespace: shop}
 spec:
-  hosts: [calc.bench.svc]
+  hosts: [${name}.bench.svc]
   ports: [{number: 9090, name: tcp-metaprotocol-thrift}]
   resolution: STATIC
   endpoints: [{address: 127.0.0.1, ports: {tcp-metaprotocol-thrift: ${port}}, serviceAccount: calc}]
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
-metadata: {name: calc, namespace: shop}
+metadata: {name: ${name}, namespace: shop}
 spec:
-  host: calc.bench.svc
-  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
-`,
-  );
+  host: ${name}.bench.svc
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, connectionPool: {multiplexing: ${multiplexing}}}
+`;
+  fs.writeFileSync(path.join(dir, 'mesh.yaml'), `${service('calc', true)}---\n${service('calc-pool', false)}`);
   const mesh = await Mesh.start({ config: path.join(dir, 'mesh.yaml'), watch: false, identity: client });
   const rawConn = thrift.createSSLConnection('127.0.0.1', port, {
     transport: thrift.TFramedTransport,
@@ -59,12 +61,15 @@ spec:
   } as unknown as thrift.ConnectOptions);
   const raw = thrift.createClient(Calculator, rawConn);
   const meshed = thrift.createClient(Calculator, createThriftConnection(mesh, 'calc.bench.svc', 9090, { transport: 'framed' }));
+  const pooled = thrift.createClient(Calculator, createThriftConnection(mesh, 'calc-pool.bench.svc', 9090, { transport: 'framed' }));
   await closedLoop(() => raw.add(1, 2), concurrency, 5000);
   await closedLoop(() => meshed.add(1, 2), concurrency, 5000);
-  const results: { raw: LoadResult[]; mesh: LoadResult[] } = { raw: [], mesh: [] };
+  await closedLoop(() => pooled.add(1, 2), concurrency, 5000);
+  const results: { raw: LoadResult[]; mesh: LoadResult[]; pool: LoadResult[] } = { raw: [], mesh: [], pool: [] };
   for (let r = 0; r < rounds; r++) {
     results.raw.push(await closedLoop(() => raw.add(1, 2), concurrency, calls));
     results.mesh.push(await closedLoop(() => meshed.add(1, 2), concurrency, calls));
+    results.pool.push(await closedLoop(() => pooled.add(1, 2), concurrency, calls));
   }
   rawConn.end();
   await mesh.close();
@@ -72,6 +77,7 @@ spec:
   pki.remove();
   const rawS = summarize(results.raw);
   const meshS = summarize(results.mesh);
+  const poolS = summarize(results.pool);
   console.log(
     JSON.stringify(
       {
@@ -79,9 +85,12 @@ spec:
         callsPerRound: calls,
         rounds,
         rawThriftOverMtls: rawS,
-        metaMeshIstioMutual: meshS,
+        metaMeshIstioMutualMultiplexed: meshS,
+        metaMeshIstioMutualPerCallConnections: poolS,
         throughputRatio: Number((meshS.callsPerSecond / rawS.callsPerSecond).toFixed(3)),
         clientCpuRatio: Number((meshS.cpuUsPerCall / rawS.cpuUsPerCall).toFixed(3)),
+        perCallConnectionsThroughputRatio: Number((poolS.callsPerSecond / rawS.callsPerSecond).toFixed(3)),
+        perCallConnectionsClientCpuRatio: Number((poolS.cpuUsPerCall / rawS.cpuUsPerCall).toFixed(3)),
       },
       null,
       2,
