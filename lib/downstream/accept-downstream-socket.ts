@@ -33,8 +33,13 @@ interface Handshake {
   failed(err: Error & { code?: string }): void;
 }
 
-/** Handshakes in progress, by the accepted socket the TLS socket wraps. */
+/** Handshakes in progress, by the accepted socket the TLS socket wraps, and by the peer's address and port. */
 const handshakes = new WeakMap<net.Socket, Handshake>();
+const handshakesByPeer = new Map<string, Handshake>();
+
+function peerKey(socket: net.Socket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
+}
 
 function tlsServerFor(credentials: DownstreamCredentials): tls.Server {
   let server = tlsServers.get(credentials);
@@ -47,12 +52,16 @@ function tlsServerFor(credentials: DownstreamCredentials): tls.Server {
   return server;
 }
 
-/** Node keeps the wrapped socket as `_parent`: the one link from a server-made TLS socket to the accepted one. */
+/**
+ * Node keeps the wrapped socket as `_parent`, the direct link from a server-made TLS socket to the
+ * accepted one; the peer's address and port (unique among open connections) are the fallback.
+ */
 function handshakeOf(secure: tls.TLSSocket): Handshake | undefined {
-  const raw = (secure as unknown as { _parent?: net.Socket })._parent;
-  if (raw === undefined) return undefined;
-  const h = handshakes.get(raw);
-  handshakes.delete(raw);
+  const raw = (secure as unknown as { _parent?: net.Socket | null })._parent;
+  const key = peerKey(raw ?? secure);
+  const h = (raw === undefined || raw === null ? undefined : handshakes.get(raw)) ?? handshakesByPeer.get(key);
+  if (raw !== undefined && raw !== null) handshakes.delete(raw);
+  handshakesByPeer.delete(key);
   return h;
 }
 
@@ -113,13 +122,19 @@ export function acceptDownstreamSocket(raw: net.Socket, transport: DownstreamTra
     const credentials = policy.credentials();
     if (credentials === undefined) return refuse('a TLS handshake, but this workload has no certificate (set Mesh.start({ identity }))');
     const server = tlsServerFor(credentials);
-    handshakes.set(raw, {
+    const handshake: Handshake = {
       secured: (secure) => {
         clearTimeout(timer);
         secure.setNoDelay(true);
         onReady({ socket: secure });
       },
       failed: (err) => refuse(`TLS handshake failed (${err.code ?? err.message}); the client must present a certificate signed by the mesh CA`),
+    };
+    const key = peerKey(raw);
+    handshakes.set(raw, handshake);
+    handshakesByPeer.set(key, handshake);
+    raw.once('close', () => {
+      if (handshakesByPeer.get(key) === handshake) handshakesByPeer.delete(key);
     });
     server.emit('connection', raw);
   });
