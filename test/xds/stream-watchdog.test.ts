@@ -4,7 +4,7 @@
 // The server is a real gRPC server on the real Envoy protos.
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { TYPE_RDS, XdsConfigSource } from '../../lib/xds';
+import { ControlPlaneServer, TYPE_RDS, XdsConfigSource } from '../../lib/xds';
 import { realEnvoy } from './real-envoy-protos';
 import { HOST, sampleRouteConfiguration } from './sample-resources';
 
@@ -48,19 +48,24 @@ describe('xDS stream watchdog and receive limit', function () {
   this.timeout(20_000);
   let server: SilentRds | undefined;
   let source: XdsConfigSource | undefined;
-  afterEach(() => {
+  let ads: ControlPlaneServer | undefined;
+  afterEach(async () => {
     source?.close();
     server?.close();
+    await ads?.close();
     source = undefined;
     server = undefined;
+    ads = undefined;
   });
 
   it('opens a new stream and subscribes again when the server goes silent without ending the stream', async () => {
     server = new SilentRds(sampleRouteConfiguration());
     await server.start();
+    // An ADS server with no clusters: the routes' clusters are then known to be absent.
+    ads = await ControlPlaneServer.start({ port: 0, host: '127.0.0.1' });
     const seen: unknown[] = [];
     source = await XdsConfigSource.start(
-      { metaRds: `127.0.0.1:${server.port}`, services: [`${HOST}:9090`], streamWatchdogMs: 300, backoff: { initialMs: 10, maxMs: 50 }, resourceTimeoutMs: 100 },
+      { metaRds: `127.0.0.1:${server.port}`, ads: `127.0.0.1:${ads.port}`, services: [`${HOST}:9090`], streamWatchdogMs: 300, backoff: { initialMs: 10, maxMs: 50 } },
       (s) => seen.push(s),
     );
     await server.waitForStreams(2);
