@@ -123,6 +123,8 @@ export class XdsConfigSource {
       backoff: options.backoff,
       protocol: resolved.protocol,
       onDeltaResponse: (t: XdsTypeUrl, r: DeltaDiscoveryResponseProto) => this.onDeltaResponse(t, r),
+      maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+      watchdogMs: options.streamWatchdogMs,
     };
     this.rds = new XdsStream({
       ...common,

@@ -44,6 +44,18 @@ export interface XdsOptions {
    * stream with UNIMPLEMENTED. 'delta' or 'sotw' speak only that one.
    */
   protocol?: XdsProtocol;
+  /**
+   * Largest xDS message accepted, in bytes (default 32 MiB). A bigger one fails
+   * the stream (RESOURCE_EXHAUSTED) and is retried with backoff; the last good config stays.
+   */
+  maxReceiveMessageBytes?: number;
+  /**
+   * A stream on which nothing arrives for this long is taken as abandoned and
+   * opened again, with every subscription (default 60000 ms). gRPC keepalive
+   * (every 30 s, 20 s to answer) finds dead connections; this finds a stream
+   * a control plane dropped without a status.
+   */
+  streamWatchdogMs?: number;
   /** Environment to read (default process.env); for tests. */
   env?: NodeJS.ProcessEnv;
 }
