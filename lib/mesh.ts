@@ -100,6 +100,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Loads the config and returns a running mesh. */
   static async start(options: MeshOptions = {}): Promise<Mesh> {
     if (options.xds !== undefined) return Mesh.startFromXds(options, options.xds);
+    if (options.config !== undefined && options.snapshot !== undefined) {
+      // Either would silently lose: the snapshot first, then the first file edit would replace it.
+      throw new MeshError(MeshErrorCode.CONFIG, 'Mesh.start takes one config source: `config` (YAML files) or `snapshot`, not both');
+    }
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
     const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths) : parseConfig([]));
