@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import Bottleneck from 'bottleneck';
 import type { Service, Snapshot } from './config/model';
 import { routeConfigName, serviceKey } from './config/model';
-import { loadConfigFiles, parseConfig, snapshotToJSON } from './config';
+import { loadConfigFiles, parseConfig, setRegexMaxProgramSize, snapshotToJSON } from './config';
 import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { MeshState } from './mesh-state';
@@ -60,6 +60,11 @@ export interface MeshOptions {
   /** Where warnings go (default console.warn). */
   logger?: (message: string) => void;
   /**
+   * Largest RE2 program a config regex may compile to (Envoy's max_program_size, default 100; also
+   * META_MESH_REGEX_MAX_PROGRAM_SIZE). Process-wide, like Envoy's runtime key; set before config is loaded.
+   */
+  regexMaxProgramSize?: number;
+  /**
    * OpenTelemetry traces and metrics (through @opentelemetry/api: register an SDK to export them) and
    * access logs, put at the front of every chain. Off unless set.
    */
@@ -99,6 +104,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** Loads the config and returns a running mesh. */
   static async start(options: MeshOptions = {}): Promise<Mesh> {
+    if (options.regexMaxProgramSize !== undefined) setRegexMaxProgramSize(options.regexMaxProgramSize);
     if (options.xds !== undefined) return Mesh.startFromXds(options, options.xds);
     if (options.config !== undefined && options.snapshot !== undefined) {
       // Either would silently lose: the snapshot first, then the first file edit would replace it.

@@ -8,3 +8,4 @@ export { parseDuration } from './parse-duration';
 export { snapshotToJSON } from './snapshot-to-json';
 export type { SnapshotJSON } from './snapshot-to-json';
 export { ConfigWatcher } from './config-watcher';
+export { DEFAULT_REGEX_MAX_PROGRAM_SIZE, REGEX_MAX_PROGRAM_SIZE_ENV, setRegexMaxProgramSize } from './regex-check';
