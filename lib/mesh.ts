@@ -177,6 +177,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (this.closed) return;
     this.state = this.buildState(snapshot);
     this.pool.retain(this.state.endpoints());
+    this.rateLimits.retain(snapshot.routeConfigs);
     this.warnAll(snapshot.warnings);
     for (const service of this.openServices.values()) this.preconnect(service);
     this.emit('config', snapshot);
@@ -194,7 +195,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
    */
   outbound(host: string, port: number, codecFactory: CodecFactory): OutboundService {
     this.assertOpen();
-    const key = `${codecFactory.protocol}|${serviceKey(host, port)}`;
+    // The codec variant is part of the key: a framed client and a THeader client of one host:port
+    // must never share an OutboundService (its passthrough hosts), or one socket would carry both formats.
+    const key = `${codecFactory.protocol}/${codecFactory.variant ?? ''}|${serviceKey(host, port)}`;
     let service = this.openServices.get(key);
     if (service === undefined) {
       service = new OutboundService(this, host, port, codecFactory);
@@ -289,16 +292,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.openServices.clear();
   }
 
+  /** Sends a warning to the mesh's logger: adapters report here the errors no listener takes. */
+  warn(message: string): void {
+    this.log(message);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
 
   /** @internal The chain for a host:port no ServiceEntry declares, under ALLOW_ANY. */
-  passthrough(host: string, port: number, codecFactory: CodecFactory): Handler | undefined {
+  passthrough(host: string, port: number): Handler | undefined {
     if (this.options.outboundTrafficPolicy !== 'ALLOW_ANY') return undefined;
     const transport = { connectTimeoutMs: this.options.connectTimeoutMs ?? PASSTHROUGH_CONNECT_TIMEOUT_MS };
     return composeFilters(this.outboundFilters, async (call: Call): Promise<Reply | undefined> => {
-      const upstream = this.pool.acquire(codecFactory, host, port, transport);
+      const upstream = this.pool.acquire(call.codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
       const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, { signal: call.signal });
@@ -413,7 +421,7 @@ export class OutboundService {
       return;
     }
     this.cachedService = { host: this.host, port: this.port, portName: '', protocol: this.codecFactory.protocol, routeConfigName: routeConfigName(this.host, this.port) };
-    const direct = this.mesh.passthrough(this.host, this.port, this.codecFactory);
+    const direct = this.mesh.passthrough(this.host, this.port);
     this.cachedHandler = direct ?? this.mesh.undeclared(this.host, this.port);
   }
 }

@@ -35,6 +35,8 @@ export class InboundServer {
   private readonly chain: Handler;
   private service: Service;
   private closed = false;
+  /** Takes this server off the mesh's close list: a server closed by itself must not stay referenced there. */
+  private readonly unregister: () => void;
 
   constructor(
     private readonly mesh: Mesh,
@@ -43,7 +45,8 @@ export class InboundServer {
     this.service = this.serviceFor(0);
     this.chain = mesh.inbound(options.terminal, options.served);
     this.server = net.createServer((socket) => this.accept(socket));
-    mesh.onClose(() => this.close());
+    this.unregister = mesh.onClose(() => this.close());
+    this.server.on('close', () => this.unregister());
   }
 
   /** Starts listening; resolves with the bound port (pass 0 for any free port). */
@@ -68,6 +71,7 @@ export class InboundServer {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.unregister();
     for (const socket of this.sockets) socket.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
