@@ -118,7 +118,7 @@ describe('Call.signal', function () {
     const file = writeMeshYaml({ host: HOST, port: PORT, endpoints: [{ port: echo.port, version: 'v1' }], routes: delayRoute('') });
     const mesh = await Mesh.start({ config: file, watch: false, preconnect: false, logger: () => undefined });
     try {
-      const call = newCall(mesh, 'echo', 'hi', 30);
+      const call = newCall(mesh, 'echo', 'hi', 60_000);
       await mesh.outbound(HOST, PORT, echoCodecFactory).handle(call);
       assert.equal(mesh.liveCalls, 0);
       await mesh.close();
