@@ -10,6 +10,7 @@ import { Manifest, MetaRouterSpec, Manifests } from './manifest-types';
 import { MetaRouterRoutes } from './meta-router-routes';
 import { Cluster, Route, RouteConfig, Service, Snapshot, clusterName, serviceKey } from './model';
 import { ServiceCatalog } from './service-catalog';
+import { securityPoliciesOf } from './security-policies';
 
 export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, version: string): Snapshot {
   const catalog = new ServiceCatalog(manifests.serviceEntries, manifests.destinationRules, manifests.workloadEntries);
@@ -36,7 +37,8 @@ export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, ve
   const clusters = new Map<string, Cluster>();
   for (const c of catalog.clusters()) clusters.set(c.name, c);
 
-  return Object.freeze({ version, services, clusters, routeConfigs, warnings: Object.freeze([...diagnostics.warnings]) });
+  const security = securityPoliciesOf(manifests.peerAuthentications, manifests.authorizationPolicies, manifests.dubboAuthorizationPolicies);
+  return Object.freeze({ version, services, clusters, routeConfigs, security, warnings: Object.freeze([...diagnostics.warnings]) });
 }
 
 /**
