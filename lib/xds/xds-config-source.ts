@@ -108,7 +108,14 @@ export class XdsConfigSource {
     const initial = (options.services ?? []).map(toRouteConfigName);
     this.wildcard = initial.length === 0;
     this.routes.request(initial);
-    const common = { credentials: resolved.credentials, security: resolved.security, node: resolved.node, backoff: options.backoff };
+    const common = {
+      credentials: resolved.credentials,
+      security: resolved.security,
+      node: resolved.node,
+      backoff: options.backoff,
+      maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+      watchdogMs: options.streamWatchdogMs,
+    };
     this.rds = new XdsStream({
       ...common,
       kind: 'rds',
