@@ -51,6 +51,11 @@ export interface MeshOptions {
    * straight to that address.
    */
   outboundTrafficPolicy?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /**
+   * Where Kubernetes secrets are mounted, read as `<secretDir>/<name>/<field>` for RedisService and
+   * RedisDestination `auth.secret` (default /var/run/secrets/meta-mesh).
+   */
+  secretDir?: string;
   /** Where warnings go (default console.warn). */
   logger?: (message: string) => void;
   /**
@@ -92,10 +97,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (options.xds !== undefined) return Mesh.startFromXds(options, options.xds);
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
-    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths) : parseConfig([]));
+    const parseOptions = options.secretDir === undefined ? {} : { secretDir: options.secretDir };
+    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths, parseOptions) : parseConfig([]));
     const mesh = new Mesh(snapshot, options);
     if (paths.length > 0 && options.watch !== false) {
-      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e));
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e), parseOptions);
       mesh.watcher.start();
     }
     return mesh;
@@ -136,6 +142,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
         : new Bottleneck({ maxConcurrent: options.preconnectPacing?.maxConcurrent ?? 8, minTime: options.preconnectPacing?.minTimeMs ?? 5 });
     this.state = this.buildState(snapshot);
     this.warnAll(snapshot.warnings);
+  }
+
+  /** @internal The bounded mirror queue; adapters that route themselves (Redis) submit shadow sends to it. */
+  get mirrorQueue(): Mirror {
+    return this.mirror;
   }
 
   /** The config in force. */

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Snapshot } from './model';
 import { loadConfigFiles } from './load-config-files';
+import type { ParseConfigOptions } from './parse-config';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
 const DEBOUNCE_MS = 50;
@@ -21,6 +22,7 @@ export class ConfigWatcher {
     private readonly paths: readonly string[],
     private readonly onSnapshot: (snapshot: Snapshot) => void,
     private readonly onError: (error: MeshError) => void,
+    private readonly parseOptions: ParseConfigOptions = {},
   ) {}
 
   start(): void {
@@ -58,7 +60,7 @@ export class ConfigWatcher {
   /** Reloads now; resolves with the new snapshot, which is also handed to onSnapshot. */
   reload(): Promise<Snapshot> {
     if (this.reloading !== undefined) return this.reloading;
-    const reloading = loadConfigFiles([...this.paths])
+    const reloading = loadConfigFiles([...this.paths], this.parseOptions)
       .then((snapshot) => {
         if (!this.closed) this.onSnapshot(snapshot);
         return snapshot;

@@ -8,3 +8,5 @@ export { parseDuration } from './parse-duration';
 export { snapshotToJSON } from './snapshot-to-json';
 export type { SnapshotJSON } from './snapshot-to-json';
 export { ConfigWatcher } from './config-watcher';
+export * from './redis-model';
+export { DEFAULT_SECRET_DIR } from './redis-policies';

@@ -4,6 +4,7 @@
 // undefined so indexes still match the file.
 
 import { ManifestDocument } from './manifest-document';
+import type { RedisDestinationSpec, RedisServiceSpec } from './redis-policies';
 
 /** A checked Kubernetes object of one of the kinds meta-mesh reads. */
 export interface Manifest<Spec> {
@@ -159,4 +160,6 @@ export interface Manifests {
   readonly serviceEntries: Manifest<ServiceEntrySpec>[];
   readonly destinationRules: Manifest<DestinationRuleSpec>[];
   readonly metaRouters: Manifest<MetaRouterSpec>[];
+  readonly redisServices: Manifest<RedisServiceSpec>[];
+  readonly redisDestinations: Manifest<RedisDestinationSpec>[];
 }

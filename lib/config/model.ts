@@ -1,6 +1,7 @@
 // The in-memory configuration model. YAML (ServiceEntry, DestinationRule,
 // MetaRouter) and xDS (MetaRDS, CDS, EDS) are both validated at the edge and
 // translated into these immutable objects; the engine only ever sees these.
+import type { RedisConfig } from './redis-model';
 
 /** A metadata matcher with Envoy HeaderMatcher semantics. */
 export interface MetadataMatcher {
@@ -301,6 +302,8 @@ export interface Snapshot {
   readonly routeConfigs: ReadonlyMap<string, RouteConfig>;
   /** Non-fatal notes from validation (fields accepted but not enforced yet). */
   readonly warnings: readonly string[];
+  /** RedisService / RedisDestination (absent when the config declares none, e.g. from xDS). */
+  readonly redis?: RedisConfig;
 }
 
 /** `outbound|<port>|<subset>|<host>`, as Istio's BuildSubsetKey writes it. */

@@ -10,6 +10,8 @@ import { Manifest, Manifests } from './manifest-types';
 import { Snapshot } from './model';
 import { Schema, checkSchema, describe, isPlainObject } from './schema';
 import { buildSnapshot } from './snapshot-builder';
+import { redisDestinationSpecSchema, redisServiceSpecSchema } from './redis-schemas';
+import { DEFAULT_SECRET_DIR } from './redis-policies';
 
 export interface ConfigSource {
   /** Shown in problems; usually the path the text was read from. */
@@ -20,6 +22,8 @@ export interface ConfigSource {
 export interface ParseConfigOptions {
   /** Snapshot.version; a process-wide counter when absent. */
   readonly version?: string;
+  /** Where Kubernetes secrets are mounted (`<secretDir>/<name>/<field>`), for RedisService/RedisDestination auth. */
+  readonly secretDir?: string;
 }
 
 interface KindInfo {
@@ -35,6 +39,8 @@ const KINDS: Readonly<Record<string, KindInfo>> = {
   ServiceEntry: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: serviceEntrySpecSchema, list: 'serviceEntries' },
   DestinationRule: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: destinationRuleSpecSchema, list: 'destinationRules' },
   MetaRouter: { group: 'metaprotocol.aeraki.io', versions: ['v1alpha1'], schema: metaRouterSpecSchema, list: 'metaRouters' },
+  RedisService: { group: 'redis.aeraki.io', versions: ['v1alpha1'], schema: redisServiceSpecSchema, list: 'redisServices' },
+  RedisDestination: { group: 'redis.aeraki.io', versions: ['v1alpha1'], schema: redisDestinationSpecSchema, list: 'redisDestinations' },
 };
 
 const TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
@@ -48,7 +54,7 @@ export function parseConfig(sources: readonly ConfigSource[], options: ParseConf
 
 /** parseConfig, adding to problems already found (e.g. files that could not be read). */
 export function parseConfigInto(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Snapshot {
-  const manifests: Manifests = { serviceEntries: [], destinationRules: [], metaRouters: [] };
+  const manifests: Manifests = { serviceEntries: [], destinationRules: [], metaRouters: [], redisServices: [], redisDestinations: [] };
   const seen = new Map<string, ManifestDocument>();
   for (const source of sources) {
     diagnostics.file(source.file);
@@ -73,7 +79,7 @@ export function parseConfigInto(sources: readonly ConfigSource[], options: Parse
       readManifest(value, doc, manifests, seen);
     });
   }
-  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion));
+  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion), options.secretDir ?? DEFAULT_SECRET_DIR);
   diagnostics.throwIfProblems();
   return snapshot;
 }

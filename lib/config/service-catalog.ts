@@ -14,6 +14,7 @@ import {
   TrafficPolicySpec,
   WorkloadEntrySpec,
 } from './manifest-types';
+import { isRedisPortName } from './redis-model';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -286,6 +287,7 @@ function cluster(host: string, port: number, subset: string, endpoints: Endpoint
 
 /** "thrift" from tcp-metaprotocol-thrift-hello, as Aeraki reads port names; else the port's protocol. */
 function protocolToken(p: NamedPort): string {
+  if (isRedisPortName(p.name)) return 'redis';
   const prefix = 'tcp-metaprotocol-';
   if (p.name.startsWith(prefix)) {
     const rest = p.name.slice(prefix.length);

@@ -7,8 +7,9 @@ import { Manifest, MetaRouterSpec, Manifests } from './manifest-types';
 import { MetaRouterRoutes } from './meta-router-routes';
 import { Cluster, Route, RouteConfig, Service, Snapshot, clusterName, serviceKey } from './model';
 import { ServiceCatalog } from './service-catalog';
+import { buildRedisConfig } from './redis-policies';
 
-export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, version: string): Snapshot {
+export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, version: string, secretDir: string): Snapshot {
   const catalog = new ServiceCatalog(manifests.serviceEntries, manifests.destinationRules);
   const routers = routersByHost(manifests.metaRouters, catalog);
 
@@ -33,7 +34,8 @@ export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, ve
   const clusters = new Map<string, Cluster>();
   for (const c of catalog.clusters()) clusters.set(c.name, c);
 
-  return Object.freeze({ version, services, clusters, routeConfigs, warnings: Object.freeze([...diagnostics.warnings]) });
+  const redis = buildRedisConfig(manifests, [...services.values()], secretDir);
+  return Object.freeze({ version, services, clusters, routeConfigs, redis, warnings: Object.freeze([...diagnostics.warnings]) });
 }
 
 /** Aeraki uses the first MetaRouter found for a host; two are ambiguous, so that is a problem here. */
