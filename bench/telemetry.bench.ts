@@ -19,6 +19,8 @@ const reply: Reply = { message: { type: 'response', requestId: 1, metadata: new 
 const codec = { protocol: 'thrift' } as Codec;
 const service = { host: 'calc.demo.svc.cluster.local', port: 9090, portName: 'tcp-metaprotocol-thrift', protocol: 'thrift', routeConfigName: 'calc.demo.svc.cluster.local_9090' };
 
+const NEVER_ABORTED = new AbortController().signal;
+
 function newCall(): Call {
   return {
     direction: 'outbound',
@@ -32,6 +34,7 @@ function newCall(): Call {
     expectReply: true,
     startTime: performance.now(),
     timeoutMs: 1000,
+    signal: NEVER_ABORTED,
   };
 }
 

@@ -19,6 +19,7 @@ import { ServiceRateLimits } from './ratelimit/service-rate-limits';
 import { XdsConfigSource, type XdsConfigSourceOptions } from './xds';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
+import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
 
 export interface MeshOptions {
@@ -37,6 +38,11 @@ export interface MeshOptions {
   filters?: { outbound?: readonly Filter[]; inbound?: readonly Filter[] };
   /** Deadline of a call when its route sets none, in ms (default 30000). */
   defaultTimeoutMs?: number;
+  /**
+   * Connect timeout for hosts no ServiceEntry declares (passthrough under ALLOW_ANY), in ms, like Istio's
+   * meshConfig.connectTimeout (default 10000). Declared hosts take their DestinationRule's connectTimeout.
+   */
+  connectTimeoutMs?: number;
   /** Multiplexed sockets per endpoint (default 1). */
   connectionsPerEndpoint?: number;
   /** Open connections to a service's endpoints before its first call (default true). */
@@ -65,6 +71,9 @@ export interface MeshOptions {
   telemetry?: TelemetryOptions;
 }
 
+/** Istio's meshConfig.connectTimeout default, for hosts no ServiceEntry declares. */
+const PASSTHROUGH_CONNECT_TIMEOUT_MS = 10_000;
+
 export interface MeshEvents {
   config: [snapshot: Snapshot];
   configError: [error: MeshError];
@@ -82,6 +91,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly rateLimits: ServiceRateLimits;
   private readonly resilience: ClusterResilienceRegistry;
   private readonly faults = new FaultInjector();
+  private readonly deadlines = new CallDeadlines();
   private readonly outboundFilters: readonly Filter[];
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
   private readonly inboundTelemetry: readonly Filter[];
@@ -127,10 +137,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     super();
     this.options = options;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    if (options.connectTimeoutMs !== undefined && !(Number.isFinite(options.connectTimeoutMs) && options.connectTimeoutMs > 0)) {
+      throw new MeshError(MeshErrorCode.CONFIG, `connectTimeoutMs is ${String(options.connectTimeoutMs)}; set a number of milliseconds above 0`);
+    }
     this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1 });
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
-    const telemetry = createTelemetryFilters(options.telemetry);
+    // Sampling set by the listener config (LDS) of the called service's route config wins over the options.
+    const telemetry = createTelemetryFilters(options.telemetry, (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing);
     this.metrics = telemetry.metrics;
     this.resilience = new ClusterResilienceRegistry((cluster) => this.metrics.ejection(cluster));
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
@@ -194,6 +208,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
+   * The signal for a new call's `Call.signal`: aborted `timeoutMs` after
+   * `startTime` (performance.now(), default now) with a TIMEOUT MeshError, or by
+   * `close()` with CLOSED. Once the call settles through `OutboundService.handle`
+   * or an inbound chain, its timer stops and the signal never aborts.
+   */
+  callSignal(timeoutMs: number, startTime?: number): AbortSignal {
+    return this.deadlines.start(timeoutMs, startTime).signal;
+  }
+
+  /** Calls whose signal is still live (started and not settled): for leak checks. */
+  get liveCalls(): number {
+    return this.deadlines.size;
+  }
+
+  /**
    * Wraps an application handler in the inbound chain: the served service's
    * MetaRouter rate limits (when `served` names it), then the user's inbound
    * filters, then the handler. Server adapters call it once per server; the
@@ -212,7 +241,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = rateLimit === undefined ? [...this.inboundTelemetry, ...this.inboundUser] : [...this.inboundTelemetry, rateLimit, ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return chain(call);
+      return endWhenSettled(call.signal, chain(call));
     };
   }
 
@@ -239,6 +268,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Every wait a call started (fault delays, back-off, queued mirrors) ends now.
+    this.deadlines.close();
+    this.faults.close();
     this.watcher?.close();
     const closers = [...this.closers];
     this.closers.clear();
@@ -258,8 +290,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** @internal The chain for a host:port no ServiceEntry declares, under ALLOW_ANY. */
   passthrough(host: string, port: number, codecFactory: CodecFactory): Handler | undefined {
     if (this.options.outboundTrafficPolicy !== 'ALLOW_ANY') return undefined;
+    const transport = { connectTimeoutMs: this.options.connectTimeoutMs ?? PASSTHROUGH_CONNECT_TIMEOUT_MS };
     return composeFilters(this.outboundFilters, async (call: Call): Promise<Reply | undefined> => {
-      const upstream = this.pool.acquire(codecFactory, host, port, 10_000);
+      const upstream = this.pool.acquire(codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
       const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply);
@@ -360,7 +393,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return this.cachedHandler!(call);
+    return endWhenSettled(call.signal, this.cachedHandler!(call));
   }
 
   private refresh(): void {

@@ -81,6 +81,7 @@ export class DubboMeshTransport {
   private newCall(ctx: DubboJsContext, request: Message): Call {
     const target = this.target(ctx.request.dubboInterface);
     const seconds = ctx.timeout || dubboJs.defaultTimeoutSeconds;
+    const startTime = performance.now();
     return {
       direction: 'outbound',
       service: target.service,
@@ -91,8 +92,9 @@ export class DubboMeshTransport {
       codecFactory: dubboCodecFactory,
       encodeOptions: undefined,
       expectReply: request.type !== 'oneway',
-      startTime: performance.now(),
+      startTime,
       timeoutMs: seconds * 1000,
+      signal: this.mesh.callSignal(seconds * 1000, startTime),
     };
   }
 

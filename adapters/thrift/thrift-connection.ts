@@ -153,6 +153,7 @@ export class ThriftConnection extends EventEmitter {
         if (withHeaders) mutation.set(k, extra[k]!);
       }
     }
+    const startTime = performance.now();
     return {
       direction: 'outbound',
       service: this.outbound.service,
@@ -163,8 +164,9 @@ export class ThriftConnection extends EventEmitter {
       codecFactory: this.codecFactory,
       encodeOptions: this.encodeUpstream,
       expectReply: request.type !== 'oneway',
-      startTime: performance.now(),
+      startTime,
       timeoutMs: this.timeoutMs,
+      signal: this.mesh.callSignal(this.timeoutMs, startTime),
     };
   }
 

@@ -128,9 +128,52 @@ export function createThriftServer(
   options?: ThriftServerOptions,
 ): ThriftServer {
   let processor: ThriftProcessor;
-  if (typeof service === 'function') processor = new service(handler);
-  else if ('Processor' in service && typeof service.Processor === 'function') processor = new service.Processor(handler);
+  if (typeof service === 'function') processor = new service(settleThrows(handler));
+  else if ('Processor' in service && typeof service.Processor === 'function') processor = new service.Processor(settleThrows(handler));
   else if (typeof (service as ThriftProcessor).process === 'function') processor = service as ThriftProcessor;
   else throw new MeshError(MeshErrorCode.CONFIG, 'createThriftServer needs a generated service module, its Processor class, or a processor with process(input, output)');
   return new ThriftServer(mesh, processor, options);
+}
+
+/**
+ * The handler with every method made to fail the same way whether it throws
+ * synchronously or rejects: a promise-style method's throw becomes a rejected
+ * promise, a callback-style method's throw goes to its callback. The generated
+ * processor then answers with the declared exception (or a
+ * TApplicationException) for that call alone. Each wrapper keeps its method's
+ * arity, which the processor reads to tell the two styles apart.
+ */
+/** What a handler threw, as something with a readable `message` (the processor writes that message into its TApplicationException). */
+function readable(err: unknown): unknown {
+  if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return err;
+  return MeshError.from(err, MeshErrorCode.INTERNAL);
+}
+
+function settleThrows(handler: unknown): unknown {
+  if (handler === null || typeof handler !== 'object') return handler;
+  const methods = new Map<string, (...args: unknown[]) => unknown>();
+  for (let o: object | null = handler; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      const fn = (handler as Record<string, unknown>)[name];
+      if (name === 'constructor' || methods.has(name) || typeof fn !== 'function') continue;
+      methods.set(name, fn as (...args: unknown[]) => unknown);
+    }
+  }
+  const wrapped: Record<string, unknown> = Object.create(handler) as Record<string, unknown>;
+  for (const [name, fn] of methods) {
+    const method = function (this: unknown, ...args: unknown[]): unknown {
+      // Thrift arguments are never functions: a function last is the processor's callback.
+      const callback = args.length > 0 ? args[args.length - 1] : undefined;
+      try {
+        const result = fn.apply(handler, args);
+        return typeof callback !== 'function' && result instanceof Promise ? result.catch((err: unknown) => Promise.reject(readable(err))) : result;
+      } catch (err) {
+        if (typeof callback === 'function') return (callback as (e: unknown) => void)(readable(err));
+        return Promise.reject(readable(err));
+      }
+    };
+    Object.defineProperty(method, 'length', { value: fn.length });
+    wrapped[name] = method;
+  }
+  return wrapped;
 }

@@ -7,6 +7,7 @@ import type { CodecFactory } from '../protocol/codec';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import type { UpstreamHost } from '../upstream/upstream-host';
 import type { UpstreamPool } from '../upstream/upstream-pool';
+import { clusterTransport } from '../upstream/upstream-transport';
 import type { ClusterResilience } from './cluster-resilience';
 import { ClusterResilience as NewResilience } from './cluster-resilience';
 import { loadBalancerFactory, type LoadBalancer } from './lb/load-balancer';
@@ -91,7 +92,9 @@ export class Cluster {
   private context(codecFactory: CodecFactory): HostContext {
     let ctx = this.contexts.get(codecFactory);
     if (ctx === undefined) {
-      const hosts = this.config.endpoints.map((e) => this.pool.acquire(codecFactory, e.address, e.port, this.config.connectTimeoutMs));
+      // This snapshot's transport settings (connect timeout, TLS) apply to every connect from now on.
+      const transport = clusterTransport(this.config);
+      const hosts = this.config.endpoints.map((e) => this.pool.acquire(codecFactory, e.address, e.port, transport));
       ctx = {
         hosts,
         hashKey: undefined,

@@ -102,6 +102,25 @@ export interface RouteConfig {
   /** Enforced on the inbound side of servers that serve this service, as Aeraki does. */
   readonly localRateLimit?: LocalRateLimit;
   readonly globalRateLimit?: GlobalRateLimit;
+  /**
+   * Trace sampling of this service's calls, from the MetaProtocolProxy listener config
+   * (LDS); overrides the Mesh's telemetry.tracing sampling fields it sets.
+   */
+  readonly tracing?: TracingSampling;
+}
+
+/**
+ * MetaProtocol Proxy's (and Envoy's) tracing sampling, each a percentage
+ * 0-100 with 0.01 resolution, named as in its Tracing config message. Unset
+ * fields default to 100, as there.
+ */
+export interface TracingSampling {
+  /** Share of calls carrying x-client-trace-id that are traced because of it. */
+  readonly client_sampling?: number;
+  /** Share of calls traced when no caller decided (stable per x-request-id). */
+  readonly random_sampling?: number;
+  /** Upper bound on everything traced, applied after the other checks. */
+  readonly overall_sampling?: number;
 }
 
 export interface Locality {

@@ -6,12 +6,13 @@
 // gets an error reply that says why, then the connection is closed.
 import * as net from 'node:net';
 import type { Service } from '../config/model';
-import type { Call, Handler } from '../filters/call';
+import type { Call, Handler, Reply } from '../filters/call';
 import type { Mesh } from '../mesh';
 import type { Codec, CodecFactory, EncodeOptions } from '../protocol/codec';
 import { FrameReader } from '../protocol/frame-reader';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import { acceptDownstreamSocket, type DownstreamTransport } from './accept-downstream-socket';
 
 export interface InboundServerOptions {
   /** Makes the codec of each accepted connection. */
@@ -24,6 +25,8 @@ export interface InboundServerOptions {
   readonly serviceName?: string;
   /** Extra encode options for a reply to `request` (Thrift keeps the caller's transport). */
   readonly replyOptions?: (request: Message) => EncodeOptions | undefined;
+  /** How accepted connections are secured before the codec reads them (TLS settings plug in here). */
+  readonly transport?: DownstreamTransport;
 }
 
 export class InboundServer {
@@ -74,11 +77,17 @@ export class InboundServer {
     return { host: name, port, portName: '', protocol: this.options.codecFactory.protocol, routeConfigName: name };
   }
 
-  private accept(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined);
+  private accept(raw: net.Socket): void {
+    this.sockets.add(raw);
+    raw.on('close', () => this.sockets.delete(raw));
+    raw.on('error', () => undefined);
+    acceptDownstreamSocket(raw, this.options.transport, ({ socket }) => this.open(socket));
+  }
+
+  /** A connection ready for the protocol: frame its requests and serve them. */
+  private open(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    if (!this.sockets.has(socket)) socket.on('error', () => undefined);
     const codec = this.options.codecFactory.create();
     const reader = new FrameReader(codec, 'request');
     socket.on('data', (chunk: Buffer) => {
@@ -98,6 +107,7 @@ export class InboundServer {
     }
     // Replies from a confused peer are not calls.
     if (request.type !== 'request' && request.type !== 'oneway') return;
+    const startTime = performance.now();
     const call: Call = {
       direction: 'inbound',
       service: this.service,
@@ -108,10 +118,11 @@ export class InboundServer {
       codecFactory: this.options.codecFactory,
       encodeOptions: undefined,
       expectReply: request.type !== 'oneway',
-      startTime: performance.now(),
+      startTime,
       timeoutMs: this.mesh.defaultTimeoutMs,
+      signal: this.mesh.callSignal(this.mesh.defaultTimeoutMs, startTime),
     };
-    this.chain(call).then(
+    this.run(call).then(
       (reply) => {
         if (reply === undefined || !call.expectReply || socket.destroyed) return;
         const mutation = reply.mutation === undefined || reply.mutation.size === 0 ? undefined : new Map(reply.mutation);
@@ -123,5 +134,14 @@ export class InboundServer {
         socket.write(codec.encodeError(request, MeshError.from(err)));
       },
     );
+  }
+
+  /** One rule for every throw: a filter or handler that throws synchronously fails its own call, never the connection. */
+  private run(call: Call): Promise<Reply | undefined> {
+    try {
+      return this.chain(call);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 }

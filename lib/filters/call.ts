@@ -30,6 +30,14 @@ export interface Call {
   readonly startTime: number;
   /** Deadline for the whole call in ms; a route's timeout overrides it. */
   timeoutMs: number;
+  /**
+   * Aborted when the call's deadline passes (reason: a TIMEOUT MeshError; a
+   * route's timeout moves it) or when the mesh closes (reason: CLOSED). The
+   * mesh's own waits (fault delays, retry back-off, queued mirrors) end with it;
+   * a filter that waits on anything should pass it on or listen to it.
+   * Adapters get one from `mesh.callSignal(timeoutMs)`.
+   */
+  readonly signal: AbortSignal;
   /** Set by the router: the matched route's name, the cluster and the endpoint picked. */
   routeName?: string;
   cluster?: string;

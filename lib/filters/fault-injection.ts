@@ -9,6 +9,10 @@
 // caller gets the local reply the codec writes for that code) or a protocol
 // status (a Thrift TApplicationException type, a Dubbo status byte) the codec
 // writes as it is. Either way it travels in the error's `details.errorCode`.
+//
+// A delay ends early when the call's signal aborts (its deadline, the mesh
+// closing), and `close()` ends every delay still running, so no delay timer
+// outlives the mesh.
 import type { FaultPolicy } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
@@ -21,6 +25,9 @@ const NOTHING: Promise<void> = Promise.resolve();
 
 export class FaultInjector {
   private readonly counters = { delays: 0, aborts: 0 };
+  /** Delays in progress: close() ends them. */
+  private readonly pending = new Set<() => void>();
+  private closed = false;
 
   get stats(): FaultStats {
     return { ...this.counters };
@@ -30,8 +37,9 @@ export class FaultInjector {
    * Applies `policy` to one call: resolves (perhaps after the delay) when the
    * call goes on, rejects with FAULT_ABORT when it is aborted. `random` is
    * uniform in [0, 1); the delay and the abort each draw once, independently.
+   * A delay rejects with `signal.reason` as soon as `signal` aborts.
    */
-  apply(policy: FaultPolicy | undefined, random: () => number = Math.random, routeName?: string): Promise<void> {
+  apply(policy: FaultPolicy | undefined, random: () => number = Math.random, routeName?: string, signal?: AbortSignal): Promise<void> {
     if (policy === undefined) return NOTHING;
     const { delay, abort } = policy;
     const delayed = delay !== undefined && delay.delayMs > 0 && random() < delay.fraction;
@@ -39,10 +47,38 @@ export class FaultInjector {
     if (delayed) this.counters.delays++;
     if (aborted) this.counters.aborts++;
     if (!delayed) return aborted ? Promise.reject(abortError(abort!, routeName)) : NOTHING;
+    if (this.closed) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
-      setTimeout(() => (aborted ? reject(abortError(abort!, routeName)) : resolve()), delay!.delayMs);
+      const settle = (error: unknown): void => {
+        clearTimeout(timer);
+        this.pending.delete(cancel);
+        signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onAbort = (): void => settle(signal!.reason);
+      const cancel = (): void => settle(closedError());
+      const timer = setTimeout(() => settle(aborted ? abortError(abort!, routeName) : undefined), delay!.delayMs);
+      this.pending.add(cancel);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
+
+  /** Delays still running (for leak checks). */
+  get activeDelays(): number {
+    return this.pending.size;
+  }
+
+  /** Ends every delay in progress with CLOSED; later delays fail at once. */
+  close(): void {
+    this.closed = true;
+    for (const cancel of [...this.pending]) cancel();
+  }
+}
+
+function closedError(): MeshError {
+  return new MeshError(MeshErrorCode.CLOSED, 'the mesh was closed during a fault-injection delay');
 }
 
 function abortError(abort: NonNullable<FaultPolicy['abort']>, routeName: string | undefined): MeshError {

@@ -12,6 +12,7 @@ import type { EncodeOptions } from '../protocol/codec';
 import type { FaultInjector } from './fault-injection';
 import type { Call, Handler, Reply } from './call';
 import { sendWithRetries, type RouterEvents } from './upstream-send';
+import { deadlineOf } from './call-deadline';
 
 export interface RouterContext {
   /** The service's compiled routes; undefined when no route config exists for it. */
@@ -54,20 +55,22 @@ export function createRouter(ctx: RouterContext): Handler {
     const options: EncodeOptions | undefined =
       call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
     const timeoutMs = matched.route.timeoutMs ?? call.timeoutMs;
+    // The route's timeout is the call's deadline from here on: its signal follows.
+    if (timeoutMs !== call.timeoutMs) deadlineOf(call.signal)?.reset(timeoutMs);
     const hashKey = matched.hashKey(call.metadata);
 
     // Faults first, as Envoy's fault filter runs before the router: an aborted call is not mirrored either.
-    if (matched.route.fault !== undefined && ctx.faults !== undefined) await ctx.faults.apply(matched.route.fault, random, matched.name);
+    if (matched.route.fault !== undefined && ctx.faults !== undefined) await ctx.faults.apply(matched.route.fault, random, matched.name, call.signal);
 
     for (const policy of matched.mirrors) {
       if (!shouldMirror(policy, random())) continue;
       const target = ctx.clusters.get(policy.cluster);
       if (target === undefined) continue;
-      const accepted = ctx.mirror.submit(async () => target.pick(call.codecFactory, hashKey).send(call.request, options, timeoutMs, call.expectReply));
+      const accepted = ctx.mirror.submit(async () => target.pick(call.codecFactory, hashKey).send(call.request, options, timeoutMs, call.expectReply), call.signal);
       events.mirrored?.(policy.cluster, !accepted);
     }
 
-    const reply = await sendWithRetries(call, cluster, { options, timeoutMs, hashKey, retry: matched.retry, events });
+    const reply = await sendWithRetries(call, cluster, { options, timeoutMs, hashKey, retry: matched.retry, events, random });
     if (reply === undefined) return undefined;
     return matched.responseMutation === undefined ? { message: reply } : { message: reply, mutation: matched.responseMutation };
   };

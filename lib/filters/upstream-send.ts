@@ -3,6 +3,8 @@
 // an endpoint (avoiding endpoints already tried), sends through the cluster's
 // error-rate breaker, reports the outcome to the outlier detector, and retries
 // as the route's retry policy, the retry budget and the deadline allow.
+// Between tries it backs off as Envoy does (fully jittered exponential, 25 ms
+// base, 250 ms cap); the wait ends early when the call's signal aborts.
 import type { Cluster } from '../cluster/cluster';
 import { outlierOutcomeOf } from '../cluster/outlier-detector';
 import type { EncodeOptions } from '../protocol/codec';
@@ -10,6 +12,17 @@ import type { Message } from '../protocol/message';
 import type { CompiledRetry } from '../route/compiled-route';
 import { shouldRetry } from '../route/retry-on';
 import type { Call } from './call';
+import { abortableDelay } from './call-deadline';
+
+/** Envoy's default retry back-off: base interval 25 ms, maximum 10 × base. */
+export const RETRY_BACKOFF_BASE_MS = 25;
+export const RETRY_BACKOFF_MAX_MS = 250;
+
+/** The wait before retry number `retry` (1 = the first retry): uniform in [0, min((2^retry − 1) × base, max)). */
+export function retryBackoffMs(retry: number, random: () => number): number {
+  const ceiling = Math.min(RETRY_BACKOFF_BASE_MS * (2 ** Math.min(retry, 16) - 1), RETRY_BACKOFF_MAX_MS);
+  return Math.floor(random() * ceiling);
+}
 
 /** Hooks for metrics: called as things happen, never awaited. */
 export interface RouterEvents {
@@ -24,6 +37,8 @@ export interface SendPlan {
   readonly hashKey: string | undefined;
   readonly retry: CompiledRetry | undefined;
   readonly events: RouterEvents;
+  /** Uniform in [0, 1): draws the retry back-off jitter. Default Math.random. */
+  readonly random?: () => number;
 }
 
 const isErrorReply = (reply: Message | undefined): boolean => reply !== undefined && reply.type === 'error';
@@ -85,7 +100,14 @@ export async function sendWithRetries(call: Call, cluster: Cluster, plan: SendPl
       }
       retrying = true;
       if (index >= 0) (tried ??= []).push(index);
+      const backoff = retryBackoffMs(attempt + 1, plan.random ?? Math.random);
+      // A back-off that would outlast the deadline cannot lead to a useful try: end with what the last one got.
+      if (backoff > 0 && performance.now() + backoff >= deadline) {
+        if (errorReply !== undefined) return errorReply;
+        throw failure;
+      }
       plan.events.retry?.(cluster.name);
+      if (backoff > 0) await abortableDelay(backoff, call.signal);
     }
   } finally {
     if (retrying) thresholds.releaseRetry();

@@ -62,7 +62,27 @@ export class MeshError extends Error {
   /** Wraps anything thrown into a MeshError, keeping MeshErrors as they are. */
   static from(reason: unknown, code: MeshErrorCode = MeshErrorCode.INTERNAL): MeshError {
     if (reason instanceof MeshError) return reason;
-    const message = reason instanceof Error ? reason.message : String(reason);
-    return new MeshError(code, message, { cause: reason });
+    return new MeshError(code, describeThrown(reason), { cause: reason });
   }
+}
+
+/**
+ * A readable message for anything thrown: an Error's message, the `message`
+ * of an error-like object (a Thrift exception struct), else its JSON, so no
+ * caller ever reads "[object Object]".
+ */
+function describeThrown(reason: unknown): string {
+  if (reason instanceof Error) return reason.message || reason.name;
+  if (typeof reason !== 'object' || reason === null) return String(reason);
+  const own = reason as { message?: unknown; name?: unknown; constructor?: { name?: unknown } };
+  const kind = typeof own.name === 'string' ? own.name : typeof own.constructor?.name === 'string' && own.constructor.name !== 'Object' ? own.constructor.name : '';
+  if (typeof own.message === 'string' && own.message !== '') return kind === '' ? own.message : `${kind}: ${own.message}`;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(reason);
+  } catch {
+    json = undefined;
+  }
+  const text = json === undefined || json === '{}' ? Object.prototype.toString.call(reason) : json.length > 500 ? `${json.slice(0, 500)}...` : json;
+  return kind === '' ? `thrown value ${text}` : `${kind} ${text}`;
 }

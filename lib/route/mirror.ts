@@ -1,7 +1,9 @@
 // Shadow traffic: fire-and-forget sends to a mirror cluster that can never
 // delay or fail the primary call. Bounded in flight and in queue, so a slow
 // or dead mirror cluster costs a bounded amount of memory, then drops.
-// No timers: queued sends start as running ones settle.
+// No timers: queued sends start as running ones settle. A queued send whose
+// call's signal has aborted (its deadline passed, the mesh closed) is dropped
+// rather than sent late.
 import type { MirrorPolicy } from '../config';
 
 export interface MirrorOptions {
@@ -14,7 +16,7 @@ export interface MirrorOptions {
 export interface MirrorStats {
   /** Sends started (run at once or taken from the queue). */
   readonly sent: number;
-  /** Sends refused because the queue was full, dropped by close(), or submitted after it. */
+  /** Sends refused because the queue was full, dropped by close(), submitted after it, or whose signal aborted first. */
   readonly dropped: number;
   /** Started sends that threw or rejected; the error goes nowhere else. */
   readonly failed: number;
@@ -35,6 +37,7 @@ export class Mirror {
   private readonly counters = { sent: 0, dropped: 0, failed: 0, running: 0, queued: 0 };
   // Ring buffer: a burst of queued sends costs no array shifting.
   private readonly ring: (Send | undefined)[];
+  private readonly signals: (AbortSignal | undefined)[];
   private head = 0;
   private closed = false;
   private readonly onSettled = (): void => {
@@ -50,20 +53,22 @@ export class Mirror {
     this.maxConcurrent = positiveInt(options.maxConcurrent, 16);
     this.maxQueued = Math.max(0, Math.floor(options.maxQueued ?? 256));
     this.ring = new Array<Send | undefined>(this.maxQueued).fill(undefined);
+    this.signals = new Array<AbortSignal | undefined>(this.maxQueued).fill(undefined);
   }
 
-  /** Live counters; read them, do not keep expecting a snapshot. */
+  /** A copy of the counters as they are now. */
   get stats(): MirrorStats {
-    return this.counters;
+    return { ...this.counters };
   }
 
   /**
    * Runs `send` now if a slot is free, else queues it, else drops it.
    * Returns false when dropped. Never throws and never waits for `send`.
+   * A send still queued when `signal` aborts is dropped, not started.
    */
-  submit(send: Send): boolean {
+  submit(send: Send, signal?: AbortSignal): boolean {
     const c = this.counters;
-    if (this.closed) {
+    if (this.closed || signal?.aborted === true) {
       c.dropped++;
       return false;
     }
@@ -72,7 +77,9 @@ export class Mirror {
       return true;
     }
     if (c.queued < this.maxQueued) {
-      this.ring[(this.head + c.queued) % this.maxQueued] = send;
+      const slot = (this.head + c.queued) % this.maxQueued;
+      this.ring[slot] = send;
+      this.signals[slot] = signal;
       c.queued++;
       return true;
     }
@@ -86,6 +93,7 @@ export class Mirror {
     const c = this.counters;
     c.dropped += c.queued;
     this.ring.fill(undefined);
+    this.signals.fill(undefined);
     this.head = 0;
     c.queued = 0;
   }
@@ -111,10 +119,13 @@ export class Mirror {
     const c = this.counters;
     while (c.queued > 0 && c.running < this.maxConcurrent) {
       const send = this.ring[this.head] as Send;
+      const signal = this.signals[this.head];
       this.ring[this.head] = undefined;
+      this.signals[this.head] = undefined;
       this.head = (this.head + 1) % this.maxQueued;
       c.queued--;
-      this.start(send);
+      if (signal?.aborted === true) c.dropped++;
+      else this.start(send);
     }
   }
 }

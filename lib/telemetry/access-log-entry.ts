@@ -3,6 +3,8 @@
 // from which the text and JSON lines are written.
 import type { Call, Reply } from '../filters/call';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import type { Metadata } from '../protocol/metadata';
+import { responseFlagsOf } from './response-flags';
 import { isErrorReply } from './rpc-attributes';
 
 export interface AccessLogEntry {
@@ -31,6 +33,14 @@ export interface AccessLogEntry {
   readonly routeName: string | undefined;
   /** "Service/method" or "method". */
   readonly operationName: string;
+  /** %RESPONSE_FLAGS%: Envoy's short flags for why meta-mesh answered itself (NR, UH, UO, UT, ...), "-" when it did not. */
+  readonly responseFlags: string;
+  /** %UPSTREAM_REQUEST_ATTEMPT_COUNT%: tries made (1 without retries). */
+  readonly attemptCount: number;
+  /** %REQ(...)%: the request's metadata (codec keys, THeader headers, Dubbo attachments), not copied. */
+  readonly requestMetadata: Metadata;
+  /** %RESP(...)%: the reply's metadata, when there was a reply. */
+  readonly responseMetadata: Metadata | undefined;
 }
 
 /**
@@ -57,8 +67,9 @@ export function accessLogEntry(call: Call, reply: Reply | undefined, error: unkn
   const md = call.metadata;
   let details = 'via_upstream';
   let failure: string | undefined;
+  let code: MeshErrorCode | undefined;
   if (error !== undefined) {
-    const code = error instanceof MeshError ? error.code : MeshErrorCode.INTERNAL;
+    code = error instanceof MeshError ? error.code : MeshErrorCode.INTERNAL;
     details = DETAILS[code] ?? code.toLowerCase();
     if (code === MeshErrorCode.CONNECT_FAILURE || code === MeshErrorCode.UPSTREAM_RESET) failure = (error as Error).message;
   }
@@ -78,5 +89,9 @@ export function accessLogEntry(call: Call, reply: Reply | undefined, error: unkn
     upstreamHost: call.upstream,
     routeName: call.routeName,
     operationName: call.request.operationName,
+    responseFlags: responseFlagsOf(code),
+    attemptCount: call.tryCount ?? 1,
+    requestMetadata: md,
+    responseMetadata: reply?.message.metadata,
   };
 }

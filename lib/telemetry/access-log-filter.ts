@@ -4,8 +4,10 @@
 import type { Call, Filter, Reply } from '../filters/call';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import { accessLogEntry, type AccessLogEntry } from './access-log-entry';
+import * as fs from 'node:fs';
 import { formatAccessLogJson, formatAccessLogText } from './access-log-format';
-import type { AccessLogOptions } from './telemetry-options';
+import { compileJsonFormat, compileTextFormat } from './access-log-format-string';
+import type { AccessLogOptions, AccessLogStream } from './telemetry-options';
 
 export interface AccessLogStats {
   /** Lines handed to the stream. */
@@ -18,11 +20,8 @@ export interface AccessLogStats {
 export type AccessLogFilter = Filter & { readonly stats: Readonly<AccessLogStats> };
 
 export function createAccessLogFilter(options: AccessLogOptions): AccessLogFilter {
-  const format = resolveFormat(options?.format);
-  const stream = options.stream;
-  if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function') {
-    throw new MeshError(MeshErrorCode.CONFIG, 'accessLog.stream must be a writable stream (anything with write(string)), e.g. process.stdout or fs.createWriteStream(path)');
-  }
+  const format = resolveFormat(options);
+  const stream = resolveStream(options);
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
   const now = options.now ?? (() => performance.now());
   const timeOrigin = options.timeOrigin ?? performance.timeOrigin;
@@ -73,9 +72,36 @@ export function createAccessLogFilter(options: AccessLogOptions): AccessLogFilte
   return Object.assign(filter, { stats });
 }
 
-function resolveFormat(format: AccessLogOptions['format'] | undefined): (entry: AccessLogEntry) => string {
+/** The line formatter, compiled once: a format string is parsed here, never per call. */
+function resolveFormat(options: AccessLogOptions): (entry: AccessLogEntry) => string {
+  const encoding = options.accessLogEncoding ?? 'TEXT';
+  if (encoding !== 'TEXT' && encoding !== 'JSON') throw new MeshError(MeshErrorCode.CONFIG, `accessLog.accessLogEncoding is ${JSON.stringify(encoding)}; use TEXT or JSON`);
+  if (options.accessLogFormat !== undefined) {
+    if (options.format !== undefined) throw new MeshError(MeshErrorCode.CONFIG, 'accessLog takes `format` or `accessLogFormat`, not both');
+    const custom = options.accessLogFormat;
+    if (encoding === 'JSON') return compileJsonFormat(custom);
+    if (typeof custom !== 'string') throw new MeshError(MeshErrorCode.CONFIG, 'accessLog.accessLogFormat must be a string with accessLogEncoding TEXT');
+    return compileTextFormat(custom);
+  }
+  const format = options.format ?? (encoding === 'JSON' ? 'json' : 'text');
   if (typeof format === 'function') return format;
   if (format === 'text') return formatAccessLogText;
   if (format === 'json') return formatAccessLogJson;
   throw new MeshError(MeshErrorCode.CONFIG, `accessLog.format is ${JSON.stringify(format)}; use 'text', 'json' or a function (entry) => string`);
+}
+
+function resolveStream(options: AccessLogOptions): AccessLogStream {
+  const file = options.accessLogFile;
+  if (file !== undefined) {
+    if (options.stream !== undefined) throw new MeshError(MeshErrorCode.CONFIG, 'accessLog takes `stream` or `accessLogFile`, not both');
+    if (typeof file !== 'string' || file === '') throw new MeshError(MeshErrorCode.CONFIG, 'accessLog.accessLogFile must be a path, /dev/stdout or /dev/stderr');
+    if (file === '/dev/stdout') return process.stdout;
+    if (file === '/dev/stderr') return process.stderr;
+    return fs.createWriteStream(file, { flags: 'a' });
+  }
+  const stream = options.stream;
+  if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function') {
+    throw new MeshError(MeshErrorCode.CONFIG, 'accessLog.stream must be a writable stream (anything with write(string)), e.g. process.stdout or fs.createWriteStream(path); or set accessLogFile');
+  }
+  return stream;
 }

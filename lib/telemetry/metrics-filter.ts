@@ -33,6 +33,12 @@ export function createMetricsFilter(options: MetricsOptions = {}, instruments: M
     const errorType = errorTypeOf(reply, error);
     if (errorType !== undefined) attributes['error.type'] = errorType;
     (outbound ? set.clientDuration : set.serverDuration).record(ms / 1000, attributes);
+    // Sizes the codec framed: the whole request, and the reply when there was one (a local reply's bytes are not known here).
+    const requestBytes = call.request.frame.length;
+    const responseBytes = reply?.message.frame.length ?? 0;
+    const sizes = outbound ? set.sizes.client : set.sizes.server;
+    sizes[0].record(requestBytes, attributes);
+    if (reply !== undefined) sizes[1].record(responseBytes, attributes);
 
     if (error instanceof MeshError) {
       const local: Attributes = { 'meta_mesh.reason': error.code, 'meta_mesh.direction': call.direction, 'rpc.system.name': system };
@@ -41,9 +47,11 @@ export function createMetricsFilter(options: MetricsOptions = {}, instruments: M
     }
     if (istio !== undefined) {
       const labels = istio.labels(call, errorType === undefined);
-      const { requests, duration } = set.istioInstruments();
-      requests.add(1, labels);
-      duration.record(ms, labels);
+      const instruments = set.istioInstruments();
+      instruments.requests.add(1, labels);
+      instruments.duration.record(ms, labels);
+      instruments.requestBytes.record(requestBytes, labels);
+      instruments.responseBytes.record(responseBytes, labels);
     }
   };
 

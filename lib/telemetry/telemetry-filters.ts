@@ -7,7 +7,7 @@ import { createAccessLogFilter } from './access-log-filter';
 import { MeshMetrics } from './mesh-metrics';
 import { createMetricsFilter } from './metrics-filter';
 import type { TelemetryOptions } from './telemetry-options';
-import { createTracingFilter } from './tracing-filter';
+import { createTracingFilter, type SamplingSource } from './tracing-filter';
 
 export interface TelemetryFilters {
   /** Put these first in the outbound chain, in this order. */
@@ -18,9 +18,10 @@ export interface TelemetryFilters {
   readonly metrics: MeshMetrics;
 }
 
-export function createTelemetryFilters(options: TelemetryOptions = {}): TelemetryFilters {
+/** @param samplingOf the route config's tracing sampling for a call (listener config over xDS), overriding the options'. */
+export function createTelemetryFilters(options: TelemetryOptions = {}, samplingOf?: SamplingSource): TelemetryFilters {
   const filters: Filter[] = [];
-  if (options.tracing !== undefined && options.tracing !== false) filters.push(createTracingFilter(options.tracing === true ? {} : options.tracing));
+  if (options.tracing !== undefined && options.tracing !== false) filters.push(createTracingFilter(options.tracing === true ? {} : options.tracing, samplingOf));
   const metricsOn = options.metrics !== undefined && options.metrics !== false;
   if (metricsOn) filters.push(createMetricsFilter(options.metrics === true ? {} : (options.metrics as Exclude<TelemetryOptions['metrics'], boolean | undefined>)));
   if (options.accessLog !== undefined) filters.push(createAccessLogFilter(options.accessLog));

@@ -1,10 +1,11 @@
 // Options of the telemetry filters: tracing, metrics (OpenTelemetry and
 // Istio's standard names) and access logs. All are optional; a Mesh built
 // without them pays nothing.
+import type { TracingSampling } from '../config/model';
 import type { MonotonicClock } from '../protocol/clock';
 import type { AccessLogEntry } from './access-log-entry';
 
-export interface TracingOptions {
+export interface TracingOptions extends TracingSampling {
   /**
    * Metadata keys copied into the outbound request's mutation when present,
    * so ids the caller received travel on (default: the reference's list,
@@ -13,6 +14,8 @@ export interface TracingOptions {
   forwardKeys?: readonly string[];
   /** rpc.system.name per codec protocol, on top of the defaults (thrift → apache_thrift, dubbo → dubbo). */
   systemNames?: Readonly<Record<string, string>>;
+  /** Source of randomness in [0, 1) for sampling without an x-request-id (default Math.random); for tests. */
+  random?: () => number;
 }
 
 /**
@@ -56,10 +59,26 @@ export interface AccessLogStream {
 }
 
 export interface AccessLogOptions {
-  /** 'text' (Aeraki's default TEXT format), 'json' (its JSON keys), or your own line formatter. */
-  format: 'text' | 'json' | ((entry: AccessLogEntry) => string);
+  /**
+   * 'text' (Aeraki's default TEXT format), 'json' (its JSON keys), or your own line formatter.
+   * Default 'text', or 'json' with accessLogEncoding JSON. Not together with accessLogFormat.
+   */
+  format?: 'text' | 'json' | ((entry: AccessLogEntry) => string);
+  /**
+   * Istio MeshConfig `accessLogFormat`: an Envoy format string with command operators
+   * (`%START_TIME%`, `%REQ(X-REQUEST-ID)%`, `%RESPONSE_CODE%`, `%UPSTREAM_HOST%`, `%DURATION%`,
+   * `%RESPONSE_FLAGS%`, ...); with accessLogEncoding JSON, a JSON object of key → format string.
+   */
+  accessLogFormat?: string | Readonly<Record<string, unknown>>;
+  /** Istio MeshConfig `accessLogEncoding`: TEXT (default) or JSON. */
+  accessLogEncoding?: 'TEXT' | 'JSON';
+  /**
+   * Istio MeshConfig `accessLogFile`: `/dev/stdout`, `/dev/stderr` or a file path (appended to).
+   * Use this or `stream`.
+   */
+  accessLogFile?: string;
   /** Where lines go, one per call, each ending in a newline. */
-  stream: AccessLogStream;
+  stream?: AccessLogStream;
   /** Drop lines (and count them) while the stream holds more than this many bytes (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Told once when the stream fails; logging then stops (default console.warn). */

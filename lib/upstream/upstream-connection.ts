@@ -2,18 +2,20 @@
 // calls. Each call gets a connection-unique request id written into its bytes
 // by the codec, and replies are matched back by that id, so callers never wait
 // for each other (the reference takes an exclusive connection per request).
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { Codec, EncodeOptions } from '../protocol/codec';
 import { FrameReader } from '../protocol/frame-reader';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import { openUpstreamSocket } from './open-upstream-socket';
+import type { UpstreamTransport } from './upstream-transport';
 
-export interface UpstreamConnectionOptions {
+/** The endpoint, its codec, and the transport settings (connect deadline, TLS) of the connect this connection makes. */
+export interface UpstreamConnectionOptions extends UpstreamTransport {
   readonly address: string;
   readonly port: number;
   /** Frames the reply stream; one instance per connection. */
   readonly codec: Codec;
-  readonly connectTimeoutMs: number;
 }
 
 interface PendingCall {
@@ -124,13 +126,10 @@ export class UpstreamConnection {
 
   private open(): void {
     this.state = 'connecting';
-    const socket = net.connect({ host: this.options.address, port: this.options.port });
-    this.socket = socket;
-    socket.setNoDelay(true);
     const connectTimer = setTimeout(() => {
       this.fail(MeshErrorCode.CONNECT_FAILURE, `connect to ${this.endpoint} timed out after ${this.options.connectTimeoutMs} ms`);
     }, this.options.connectTimeoutMs);
-    socket.once('connect', () => {
+    const socket = openUpstreamSocket(this.options, this.options, () => {
       clearTimeout(connectTimer);
       if (this.state !== 'connecting') return;
       this.state = 'ready';
@@ -144,6 +143,7 @@ export class UpstreamConnection {
       this.onewayWaiters = [];
       for (const w of sent) w.resolve();
     });
+    this.socket = socket;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);

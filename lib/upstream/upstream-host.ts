@@ -4,13 +4,15 @@
 import type { CodecFactory, EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import type { UpstreamTransport } from './upstream-transport';
 import { UpstreamConnection } from './upstream-connection';
 
 export interface UpstreamHostOptions {
   readonly address: string;
   readonly port: number;
   readonly codecFactory: CodecFactory;
-  readonly connectTimeoutMs: number;
+  /** Transport settings for the first connects; `useTransport` replaces them when a new snapshot names this host. */
+  readonly transport: UpstreamTransport;
   /** Sockets per endpoint; calls spread over them round robin. */
   readonly connections: number;
 }
@@ -36,9 +38,28 @@ export class UpstreamHost {
   active = 0;
   /** When this host first joined the mesh (performance.now()), for slow start. */
   readonly addedAt = performance.now();
+  private transport: UpstreamTransport;
 
   constructor(readonly options: UpstreamHostOptions) {
     this.slots = new Array(Math.max(1, options.connections)).fill(undefined);
+    this.transport = options.transport;
+  }
+
+  /**
+   * The transport settings (connect timeout, TLS) of the snapshot in force:
+   * every later connect uses them; connections already open keep theirs.
+   */
+  useTransport(transport: UpstreamTransport): void {
+    if (sameTransport(this.transport, transport)) return;
+    this.transport = transport;
+    // New settings may well connect where the old ones failed: try them at once, not after the backoff.
+    this.failures = 0;
+    this.retryAt = 0;
+  }
+
+  /** The transport settings the next connect uses. */
+  get currentTransport(): UpstreamTransport {
+    return this.transport;
   }
 
   get key(): string {
@@ -143,10 +164,10 @@ export class UpstreamHost {
     let conn = this.slots[i];
     if (conn === undefined || conn.isClosed) {
       conn = new UpstreamConnection({
+        ...this.transport,
         address: this.options.address,
         port: this.options.port,
         codec: this.options.codecFactory.create(),
-        connectTimeoutMs: this.options.connectTimeoutMs,
       });
       this.slots[i] = conn;
     }
@@ -159,4 +180,10 @@ export class UpstreamHost {
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.failures - 1, 10));
     this.retryAt = performance.now() + backoff;
   }
+}
+
+function sameTransport(a: UpstreamTransport, b: UpstreamTransport): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a) as (keyof UpstreamTransport)[];
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

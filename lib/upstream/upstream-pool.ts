@@ -3,6 +3,7 @@
 // still names, and hosts it no longer names are retired (their connections
 // close once idle) instead of being cut, so no call fails because config changed.
 import type { CodecFactory } from '../protocol/codec';
+import type { UpstreamTransport } from './upstream-transport';
 import { UpstreamHost, upstreamHostKey } from './upstream-host';
 
 export interface UpstreamPoolOptions {
@@ -15,17 +16,24 @@ export class UpstreamPool {
 
   constructor(private readonly options: UpstreamPoolOptions) {}
 
-  /** The host for an endpoint, created on first use. */
-  acquire(codecFactory: CodecFactory, address: string, port: number, connectTimeoutMs: number): UpstreamHost {
+  /**
+   * The host for an endpoint, created on first use. `transport` is the
+   * calling snapshot's settings: the host's next connects use them.
+   */
+  acquire(codecFactory: CodecFactory, address: string, port: number, transport: UpstreamTransport): UpstreamHost {
     const key = upstreamHostKey(codecFactory, address, port);
     let host = this.hosts.get(key);
-    if (host !== undefined && !host.isClosed) return host;
+    if (host !== undefined && !host.isClosed) {
+      host.useTransport(transport);
+      return host;
+    }
     host = this.retired.get(key);
     if (host !== undefined && !host.isClosed) {
       this.retired.delete(key);
       host.revive();
+      host.useTransport(transport);
     } else {
-      host = new UpstreamHost({ address, port, codecFactory, connectTimeoutMs, connections: this.options.connectionsPerEndpoint });
+      host = new UpstreamHost({ address, port, codecFactory, transport, connections: this.options.connectionsPerEndpoint });
     }
     this.hosts.set(key, host);
     return host;

@@ -34,6 +34,7 @@ function echoCall(mesh: Mesh, host: string, port: number, method: string, payloa
     expectReply: true,
     startTime: performance.now(),
     timeoutMs: 5000,
+    signal: mesh.callSignal(5000),
   };
   return { call, run: async () => payloadOf((await outbound.handle(call))!.message) };
 }

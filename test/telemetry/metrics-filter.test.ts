@@ -133,6 +133,34 @@ describe('metrics filter', () => {
     await provider.shutdown();
   });
 
+  it('records request and response sizes: rpc.*.request.size / response.size and istio_request_bytes / istio_response_bytes', async () => {
+    const { collect, provider } = registerMetrics();
+    const filter = createMetricsFilter({ istio: { enabled: true } });
+    await chain([filter], async () => testReply({ bytes: 1500 }))(testCall({ bytes: 41 }));
+    await chain([filter], async () => testReply({ bytes: 7 }))(testCall({ bytes: 20000 }));
+    await chain([filter], async () => testReply({ bytes: 90 }))(testCall({ bytes: 300, direction: 'inbound', port: 19091 }));
+    const metrics = await collect();
+    type Bucketed = { count: number; sum: number; buckets: { boundaries: number[]; counts: number[] } };
+    const one = (name: string, where = {}) => {
+      const points = pointsWhere<Bucketed>(metrics.get(name), where);
+      assert.equal(points.length, 1, name);
+      return points[0]!.value;
+    };
+    assert.deepEqual([one('rpc.client.request.size').count, one('rpc.client.request.size').sum], [2, 20041]);
+    assert.deepEqual([one('rpc.client.response.size').count, one('rpc.client.response.size').sum], [2, 1507]);
+    assert.equal(one('rpc.server.request.size').sum, 300);
+    assert.equal(one('rpc.server.response.size').sum, 90);
+    const sent = one('istio_request_bytes', { reporter: 'source' });
+    assert.equal(sent.sum, 20041);
+    // Istio's buckets: 41 falls in (10, 100], 20000 in (10000, 100000].
+    assert.deepEqual(sent.buckets.boundaries, [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000]);
+    assert.deepEqual(sent.buckets.counts, [0, 0, 1, 0, 0, 1, 0, 0, 0]);
+    assert.equal(one('istio_response_bytes', { reporter: 'source' }).sum, 1507);
+    assert.equal(one('istio_request_bytes', { reporter: 'destination' }).sum, 300);
+    assert.equal(one('istio_response_bytes', { reporter: 'destination' }).sum, 90);
+    await provider.shutdown();
+  });
+
   it('passes calls through and returns the same reply while no SDK is registered', async () => {
     const reply = testReply();
     assert.equal(await chain([createMetricsFilter()], async () => reply)(testCall()), reply);

@@ -38,6 +38,7 @@ export function testCall(options: TestCallOptions = {}): Call {
     expectReply: true,
     startTime: options.startTime ?? performance.now(),
     timeoutMs: 1000,
+    signal: new AbortController().signal,
   };
 }
 
