@@ -4,8 +4,8 @@
 import type { Cluster, Endpoint, LbPolicy, Locality } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { policiesFromXds } from './cluster-policies-xds';
-import { durationMs } from './duration-ms';
-import type { ClusterLoadAssignmentProto, ClusterProto, HealthStatusName, StructProto } from './envoy-types';
+import { durationMs, durationProblem } from './duration-ms';
+import type { ClusterLoadAssignmentProto, ClusterProto, DurationProto, HealthStatusName, StructProto } from './envoy-types';
 
 /** Envoy's default connect_timeout. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -25,18 +25,84 @@ const UNHEALTHY: ReadonlySet<HealthStatusName> = new Set(['UNHEALTHY', 'DRAINING
 /** The filter_metadata namespace Envoy's subset balancer reads labels from. */
 const LABELS_NAMESPACE = 'envoy.lb';
 
-/** Checks a CDS resource before it is accepted; throws MeshError CONFIG with the reason. */
+/** Envoy's DiscoveryType and LbPolicy values (validate.rules enum defined_only). */
+const DISCOVERY_TYPES: ReadonlySet<string> = new Set(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST']);
+const HEALTH_STATUSES: ReadonlySet<string> = new Set(['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED']);
+/** Envoy's upper bounds: RingHashLbConfig ring sizes, MaglevLbConfig table size, LocalityLbEndpoints priority. */
+const MAX_RING_SIZE = 8_388_608;
+const MAX_MAGLEV_TABLE = 5_000_011;
+const MAX_PRIORITY = 128;
+
+/**
+ * Checks a CDS resource before it is accepted, by Envoy's validation rules
+ * for the fields meta-mesh reads: an enum value Envoy does not define, a
+ * duration that is not above 0, a percentage above 100, a size beyond
+ * Envoy's bound make the resource invalid. Throws MeshError CONFIG with the reason.
+ */
 export function checkClusterFromXds(c: ClusterProto): void {
   if (c.name === undefined || c.name === '') throw invalid('', 'has no name');
-  if (c.lb_policy === 'LOAD_BALANCING_POLICY_CONFIG') {
-    throw invalid(c.name, 'uses lb_policy LOAD_BALANCING_POLICY_CONFIG, which meta-mesh does not read; use ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV');
+  const name = c.name;
+  if (c.type !== undefined && !DISCOVERY_TYPES.has(String(c.type))) {
+    throw invalid(name, `has type ${c.type}, which is not a discovery type Envoy defines; use STATIC, STRICT_DNS, LOGICAL_DNS, EDS or ORIGINAL_DST`);
   }
-  if (c.load_assignment !== undefined) checkAssignment(c.load_assignment, c.name);
+  if (c.lb_policy === 'LOAD_BALANCING_POLICY_CONFIG') {
+    throw invalid(name, 'uses lb_policy LOAD_BALANCING_POLICY_CONFIG, which meta-mesh does not read; use ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV');
+  }
+  if (c.lb_policy !== undefined && LB_POLICIES[String(c.lb_policy)] === undefined) {
+    throw invalid(name, `has lb_policy ${c.lb_policy}, which is not a policy Envoy defines; use ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV`);
+  }
+  checkDuration(name, 'connect_timeout', c.connect_timeout);
+  checkPolicies(c);
+  if (c.load_assignment !== undefined && c.load_assignment !== null) checkAssignment(c.load_assignment, name);
 }
 
-/** Checks an EDS resource before it is accepted. */
-export function checkAssignment(cla: ClusterLoadAssignmentProto, where = cla.cluster_name ?? ''): void {
+function checkPolicies(c: ClusterProto): void {
+  const name = c.name as string;
+  for (const [i, t] of (c.circuit_breakers?.thresholds ?? []).entries()) {
+    if (t?.priority !== undefined && t.priority !== 'DEFAULT' && t.priority !== 'HIGH') {
+      throw invalid(name, `circuit_breakers.thresholds[${i}] has priority ${t.priority}; use DEFAULT or HIGH`);
+    }
+  }
+  const od = c.outlier_detection;
+  if (od !== undefined && od !== null) {
+    checkDuration(name, 'outlier_detection.interval', od.interval);
+    checkDuration(name, 'outlier_detection.base_ejection_time', od.base_ejection_time);
+    checkAtMost(name, 'outlier_detection.max_ejection_percent', od.max_ejection_percent?.value, 100);
+    checkAtMost(name, 'outlier_detection.enforcing_consecutive_5xx', od.enforcing_consecutive_5xx?.value, 100);
+  }
+  const minRing = c.ring_hash_lb_config?.minimum_ring_size?.value;
+  const maxRing = c.ring_hash_lb_config?.maximum_ring_size?.value;
+  checkAtMost(name, 'ring_hash_lb_config.minimum_ring_size', minRing, MAX_RING_SIZE);
+  checkAtMost(name, 'ring_hash_lb_config.maximum_ring_size', maxRing, MAX_RING_SIZE);
+  if (minRing !== undefined && minRing !== null && maxRing !== undefined && maxRing !== null && Number(minRing) > Number(maxRing)) {
+    throw invalid(name, `ring_hash_lb_config.minimum_ring_size ${minRing} is above maximum_ring_size ${maxRing}; Envoy refuses it`);
+  }
+  const table = c.maglev_lb_config?.table_size?.value;
+  checkAtMost(name, 'maglev_lb_config.table_size', table, MAX_MAGLEV_TABLE);
+  if (table !== undefined && table !== null && !isPrime(Number(table))) {
+    throw invalid(name, `maglev_lb_config.table_size ${table} is not a prime number, which Maglev needs; use a prime such as 65537`);
+  }
+  const panic = c.common_lb_config?.healthy_panic_threshold?.value;
+  if (panic !== undefined && panic !== null && !(Number(panic) >= 0 && Number(panic) <= 100)) {
+    throw invalid(name, `common_lb_config.healthy_panic_threshold ${panic} is not a percentage; set a value from 0 to 100`);
+  }
+}
+
+/**
+ * Checks a ClusterLoadAssignment (an EDS resource, or a cluster's inline
+ * load_assignment) before it is accepted. `resource`: an EDS resource, which
+ * must be named.
+ */
+export function checkAssignment(cla: ClusterLoadAssignmentProto, where = cla.cluster_name ?? '', resource = false): void {
+  if (resource && (cla.cluster_name === undefined || cla.cluster_name === '')) {
+    throw new MeshError(MeshErrorCode.CONFIG, 'a ClusterLoadAssignment has no cluster_name; name the EDS resource');
+  }
   (cla.endpoints ?? []).forEach((group, g) => {
+    const weight = group.load_balancing_weight?.value;
+    if (weight !== undefined && weight !== null && Number(weight) < 1) {
+      throw invalid(where, `endpoints[${g}].load_balancing_weight is ${weight}; a locality weight must be at least 1`);
+    }
+    if ((group.priority ?? 0) > MAX_PRIORITY) throw invalid(where, `endpoints[${g}].priority is ${group.priority}; Envoy allows 0 to ${MAX_PRIORITY}`);
     (group.lb_endpoints ?? []).forEach((e, i) => {
       const sa = e.endpoint?.address?.socket_address;
       if (sa?.address === undefined || sa.address === '') {
@@ -45,8 +111,31 @@ export function checkAssignment(cla: ClusterLoadAssignmentProto, where = cla.clu
       if (sa.port_value === undefined || sa.port_value === 0 || sa.port_value > 65535) {
         throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has port ${sa.port_value ?? 'unset'}; set port_value to a TCP port`);
       }
+      const w = e.load_balancing_weight?.value;
+      if (w !== undefined && w !== null && Number(w) < 1) {
+        throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has load_balancing_weight ${w}; an endpoint weight must be at least 1`);
+      }
+      if (e.health_status !== undefined && !HEALTH_STATUSES.has(String(e.health_status))) {
+        throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has health_status ${e.health_status}, which Envoy does not define`);
+      }
     });
   });
+}
+
+function checkDuration(name: string, field: string, d: DurationProto | null | undefined): void {
+  if (d === undefined || d === null) return;
+  const problem = durationProblem(d, true);
+  if (problem !== undefined) throw invalid(name, `${field} ${problem}`);
+}
+
+function checkAtMost(name: string, field: string, value: number | string | null | undefined, max: number): void {
+  if (value !== undefined && value !== null && Number(value) > max) throw invalid(name, `${field} is ${value}; Envoy allows at most ${max}`);
+}
+
+function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
 }
 
 /** Whether the cluster's endpoints come from EDS, and under which name. */

@@ -33,6 +33,8 @@ export interface ResourceDump {
 
 export class ResourceStore<Raw, Value> {
   readonly entries = new Map<string, ResourceEntry<Raw, Value>>();
+  /** The last response refused as a whole, until one is applied: its reasons name what no single entry can (bytes that did not decode). */
+  lastRefusal: { readonly details: string; readonly version: string; readonly at: number } | undefined;
 
   /**
    * @param decodeRaw Decodes a resource's bytes again, for a type whose
@@ -89,6 +91,16 @@ export class ResourceStore<Raw, Value> {
     e.status = 'NACKED';
     e.error = { details, version, at: Date.now() };
     this.entries.set(name, e);
+  }
+
+  /** A whole response was refused (NACK); no entry changed. */
+  refuse(details: string, version: string): void {
+    this.lastRefusal = { details, version, at: Date.now() };
+  }
+
+  /** A whole response was applied (ACK). */
+  accepted(): void {
+    this.lastRefusal = undefined;
   }
 
   /** The server says (or the timer decided) the resource does not exist. */

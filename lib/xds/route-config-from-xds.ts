@@ -6,8 +6,8 @@
 import type { MetadataMatcher, MirrorPolicy, RetryPolicy, Route, RouteConfig, WeightedCluster } from '../config/model';
 import { regexCheck } from '../config/regex-check';
 import { MeshError, MeshErrorCode } from '../protocol';
-import type { FractionalPercentProto, HeaderMatcherProto, HeaderValueOptionProto, RouteActionProto, RouteConfigurationProto, RouteProto } from './envoy-types';
-import { durationMs } from './duration-ms';
+import type { DurationProto, FractionalPercentProto, HeaderMatcherProto, HeaderValueOptionProto, RouteActionProto, RouteConfigurationProto, RouteProto } from './envoy-types';
+import { durationMs, durationProblem } from './duration-ms';
 
 const DENOMINATORS = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 } as const;
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -58,9 +58,9 @@ function routeFromXds(r: RouteProto, where: Where): Route {
     requestMutation: mutationsFromXds(r.request_headers_to_add),
     responseMutation: mutationsFromXds(r.response_headers_to_add),
   };
-  const timeoutMs = action.timeout === undefined ? 0 : durationMs(action.timeout);
+  const timeoutMs = action.timeout === undefined ? 0 : durationMs(checkedDuration(action.timeout, where, 'route.timeout'));
   if (timeoutMs > 0) route.timeoutMs = timeoutMs;
-  if (action.retry_policy !== undefined) route.retries = retriesFromXds(action.retry_policy);
+  if (action.retry_policy !== undefined) route.retries = retriesFromXds(action.retry_policy, where);
   return Object.freeze(route);
 }
 
@@ -106,24 +106,27 @@ function mirrorsFromXds(action: RouteActionProto, where: Where): readonly Mirror
   return Object.freeze(
     list.map((m, i) => {
       if (m.cluster === undefined || m.cluster === '') throw invalid(where, `request_mirror_policies[${i}] names no cluster; set cluster`);
-      return Object.freeze({ cluster: m.cluster, fraction: fractionOf(m.runtime_fraction?.default_value) });
+      return Object.freeze({ cluster: m.cluster, fraction: fractionOf(m.runtime_fraction?.default_value, where, i) });
     }),
   );
 }
 
 /** The proxy copies only default_value; an absent fraction mirrors every call. */
-function fractionOf(p: FractionalPercentProto | undefined): number {
+function fractionOf(p: FractionalPercentProto | undefined, where: Where, index: number): number {
   if (p === undefined) return 1;
-  const denominator = DENOMINATORS[p.denominator ?? 'HUNDRED'] ?? 100;
+  const denominator = DENOMINATORS[p.denominator ?? 'HUNDRED'];
+  if (denominator === undefined) {
+    throw invalid(where, `request_mirror_policies[${index}] has denominator ${p.denominator}, which Envoy does not define; use HUNDRED, TEN_THOUSAND or MILLION`);
+  }
   return Math.min(1, (p.numerator ?? 0) / denominator);
 }
 
-function retriesFromXds(p: NonNullable<RouteActionProto['retry_policy']>): RetryPolicy {
+function retriesFromXds(p: NonNullable<RouteActionProto['retry_policy']>, where: Where): RetryPolicy {
   const retryOn = (p.retry_on ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
   return Object.freeze({
     // Envoy: num_retries defaults to 1.
     attempts: p.num_retries?.value ?? 1,
-    perTryTimeoutMs: p.per_try_timeout === undefined ? 0 : durationMs(p.per_try_timeout),
+    perTryTimeoutMs: p.per_try_timeout === undefined ? 0 : durationMs(checkedDuration(p.per_try_timeout, where, 'retry_policy.per_try_timeout')),
     retryOn: Object.freeze(retryOn),
   });
 }
@@ -219,6 +222,13 @@ function regexOf(pattern: string | undefined, route: Where, index: number): stri
   const problem = regexCheck(pattern);
   if (problem !== undefined) throw invalidAt(route, index, problem);
   return pattern;
+}
+
+/** A Duration must be valid and not negative (Envoy refuses both; 0 means no timeout). */
+function checkedDuration(d: DurationProto, where: Where, field: string): DurationProto {
+  const problem = durationProblem(d, false);
+  if (problem !== undefined) throw invalid(where, `${field} ${problem}`);
+  return d;
 }
 
 function place(where: Where): string {

@@ -8,15 +8,17 @@ import { performance } from 'node:perf_hooks';
 import type { Cluster, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
-import { checkAssignment, checkClusterFromXds, clusterFromXds, edsServiceName } from './cluster-from-xds';
-import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, DiscoveryResponseProto, NodeProto, RouteConfigurationProto } from './envoy-types';
+import { applyResponse } from './apply-response';
+import { cdsResourceType } from './cds-resource-type';
+import { clusterFromXds, edsServiceName } from './cluster-from-xds';
+import { edsResourceType } from './eds-resource-type';
+import type { ClusterLoadAssignmentProto, ClusterProto, DiscoveryResponseProto, NodeProto, RouteConfigurationProto } from './envoy-types';
 import { CachedTypes, readLastGood, writeLastGood } from './last-good-cache';
+import { rdsResourceType } from './rds-resource-type';
 import { ResourceDump, ResourceStore } from './resource-store';
-import { routeConfigFromXds } from './route-config-from-xds';
-import { routeConfigFromBytes, routeConfigNameOf } from './route-config-reader';
-import { TYPE_CDS, TYPE_EDS, TYPE_RDS, TYPE_SHORT, XdsTypeUrl } from './type-urls';
+import { TYPE_CDS, TYPE_EDS, TYPE_RDS, XdsTypeUrl } from './type-urls';
 import { ResolvedXdsOptions, XdsOptions, resolveXdsOptions } from './xds-options';
-import { xdsProtos } from './xds-protos';
+import type { XdsResourceType } from './xds-resource-type';
 import { XdsStream, XdsStreamState } from './xds-stream';
 
 const DEFAULT_WAIT_MS = 30_000;
@@ -36,6 +38,23 @@ export interface XdsDump {
 
 type Waiter = { readonly names: readonly string[]; readonly resolve: () => void };
 
+/**
+ * One resource type the client watches: its handler, its state, the stream
+ * it comes on, and what the client does once a response of it was applied.
+ * A new type (LDS) is one more TypeWatch registered in the constructor.
+ */
+interface TypeWatch<Raw, Value> {
+  readonly type: XdsResourceType<Raw, Value>;
+  readonly store: ResourceStore<Raw, Value>;
+  readonly stream: XdsStream;
+  /** Whether a resource of this name is wanted (a server may send more than asked). */
+  wanted(name: string): boolean;
+  /** Follows up an applied response: dependent subscriptions, models to rebuild. */
+  applied(changed: readonly string[], removed: readonly string[]): void;
+}
+
+type AnyTypeWatch = TypeWatch<any, any>;
+
 export class XdsConfigSource {
   private readonly rds: XdsStream;
   private readonly ads: XdsStream;
@@ -48,6 +67,8 @@ export class XdsConfigSource {
   private readonly clock: () => number;
   private readonly resourceTimeoutMs: number;
   private readonly wildcard: boolean;
+  /** Every watched type by type URL; one handler each. */
+  private readonly watches = new Map<XdsTypeUrl, AnyTypeWatch>();
   private rdsAnswered = false;
   private dirty = false;
   private closed = false;
@@ -77,7 +98,7 @@ export class XdsConfigSource {
   ) {
     this.clock = options.clock ?? (() => performance.now());
     this.resourceTimeoutMs = options.resourceTimeoutMs ?? DEFAULT_RESOURCE_TIMEOUT_MS;
-    this.routes = new ResourceStore(this.clock, (bytes) => xdsProtos().codecs[TYPE_RDS].decode(bytes));
+    this.routes = new ResourceStore(this.clock, rdsResourceType.decodeRaw);
     this.clusters = new ResourceStore(this.clock);
     this.assignments = new ResourceStore(this.clock);
     const initial = (options.services ?? []).map(toRouteConfigName);
@@ -88,7 +109,7 @@ export class XdsConfigSource {
       ...common,
       kind: 'rds',
       target: resolved.rdsTarget,
-      onResponse: (_t, r) => this.onRoutes(r),
+      onResponse: (t, r) => this.onResponse(t, r),
       onState: (up, error) => this.onState(this.rds, up, error),
       onOpen: () => this.onOpen(this.rds),
     });
@@ -96,10 +117,42 @@ export class XdsConfigSource {
       ...common,
       kind: 'ads',
       target: resolved.adsTarget,
-      onResponse: (t, r) => (t === TYPE_CDS ? this.onClusters(r) : t === TYPE_EDS ? this.onAssignments(r) : []),
+      onResponse: (t, r) => this.onResponse(t, r),
       onState: (up, error) => this.onState(this.ads, up, error),
       onOpen: () => this.onOpen(this.ads),
     });
+    this.watch({
+      type: rdsResourceType,
+      store: this.routes,
+      stream: this.rds,
+      wanted: (name) => this.wildcard || this.routes.entries.has(name),
+      applied: () => this.updateClusterNames(),
+    });
+    this.watch({
+      type: cdsResourceType,
+      store: this.clusters,
+      stream: this.ads,
+      wanted: (name) => this.clusters.entries.has(name),
+      applied: (changed, removed) => {
+        for (const name of changed) this.staleModels.add(name);
+        for (const name of removed) this.staleModels.add(name);
+        this.updateAssignmentNames();
+      },
+    });
+    this.watch({
+      type: edsResourceType,
+      store: this.assignments,
+      stream: this.ads,
+      wanted: (name) => this.assignments.entries.has(name),
+      applied: (changed, removed) => {
+        for (const name of changed) this.markClustersOf(name);
+        for (const name of removed) this.markClustersOf(name);
+      },
+    });
+  }
+
+  private watch<Raw, Value>(w: TypeWatch<Raw, Value>): void {
+    this.watches.set(w.type.typeUrl, w);
   }
 
   /** The latest snapshot handed out. */
@@ -135,7 +188,7 @@ export class XdsConfigSource {
       node: { id: this.resolved.node.id ?? '', ...(this.resolved.node.cluster ? { cluster: this.resolved.node.cluster } : {}) },
       ...(this.current === undefined ? {} : { snapshotVersion: this.current.version }),
       servers: [this.rds.state(), this.ads.state()],
-      resources: [...tag(TYPE_RDS, this.routes.dump()), ...tag(TYPE_CDS, this.clusters.dump()), ...tag(TYPE_EDS, this.assignments.dump())],
+      resources: [...this.watches.values()].flatMap((w) => tag(w.type.typeUrl, w.store.dump())),
     };
   }
 
@@ -203,95 +256,23 @@ export class XdsConfigSource {
     }
   }
 
-  private onRoutes(response: DiscoveryResponseProto): string[] {
-    const version = response.version_info ?? '';
-    const readRoute = xdsProtos().readRoute;
-    const errors: string[] = [];
-    this.rdsAnswered = true;
-    for (const any of response.resources ?? []) {
-      // The name first, so an unwanted or unchanged resource costs no decoding.
-      const name = decode(any, TYPE_RDS, routeConfigNameOf, errors);
-      if (name === undefined) continue;
-      if (!this.wildcard && !this.routes.entries.has(name)) continue; // SotW servers may send more than asked
-      const bytes = Buffer.from(any.value);
-      if (this.routes.unchanged(name, bytes)) continue;
-      try {
-        // Only the bytes and the model are kept; a dump decodes the bytes again.
-        this.routes.accept(name, undefined, bytes, routeConfigFromBytes(bytes, readRoute), version);
-        this.dirty = true;
-      } catch (err) {
-        const message = err instanceof MeshError ? err.message : `${name}: a RouteConfiguration resource could not be decoded: ${(err as Error).message}`;
-        this.routes.reject(name, message, version);
-        errors.push(message);
-      }
-    }
-    this.updateClusterNames();
+  /**
+   * One response of any type, through that type's handler: all of it is
+   * applied, or (any resource invalid) none of it and the reasons go back as the NACK.
+   */
+  private onResponse(typeUrl: XdsTypeUrl, response: DiscoveryResponseProto): readonly string[] {
+    const w = this.watches.get(typeUrl);
+    if (w === undefined) return [];
+    if (typeUrl === TYPE_RDS) this.rdsAnswered = true;
+    const result = applyResponse(w.type, w.store, response, {
+      wanted: (name) => w.wanted(name),
+      serverKnowsOf: (name) => w.stream.serverKnowsOf(typeUrl, name),
+    });
+    if (result.errors.length > 0) return result.errors;
+    if (result.changed.length > 0 || result.removed.length > 0) this.dirty = true;
+    w.applied(result.changed, result.removed);
     this.maybeEmit();
-    return errors;
-  }
-
-  private onClusters(response: DiscoveryResponseProto): string[] {
-    const version = response.version_info ?? '';
-    const codec = xdsProtos().codecs[TYPE_CDS];
-    const errors: string[] = [];
-    const seen = new Set<string>();
-    for (const any of response.resources ?? []) {
-      const raw = decode(any, TYPE_CDS, codec.decode, errors);
-      if (raw === undefined) continue;
-      const name = raw.name ?? '';
-      if (!this.clusters.entries.has(name)) continue;
-      seen.add(name);
-      const bytes = Buffer.from(any.value);
-      if (this.clusters.unchanged(name, bytes)) continue;
-      try {
-        checkClusterFromXds(raw);
-        this.clusters.accept(name, raw, bytes, true, version);
-        this.staleModels.add(name);
-        this.dirty = true;
-      } catch (err) {
-        this.clusters.reject(name, (err as Error).message, version);
-        errors.push((err as Error).message);
-      }
-    }
-    // State of the world: a cluster left out of a CDS response does not exist,
-    // if the server knew it was wanted: it was received before, or asked for
-    // in the stream's first CDS request. One asked for later (routes moved to
-    // a new cluster) may be missing only because this response crossed that
-    // request; it is left to the does-not-exist timer, as gRPC does.
-    for (const [name, e] of this.clusters.entries) {
-      if (!seen.has(name) && (e.value !== undefined || this.ads.serverKnowsOf(TYPE_CDS, name)) && this.clusters.absent(name)) {
-        this.staleModels.add(name);
-        this.dirty = true;
-      }
-    }
-    this.updateAssignmentNames();
-    this.maybeEmit();
-    return errors;
-  }
-
-  private onAssignments(response: DiscoveryResponseProto): string[] {
-    const version = response.version_info ?? '';
-    const codec = xdsProtos().codecs[TYPE_EDS];
-    const errors: string[] = [];
-    for (const any of response.resources ?? []) {
-      const raw = decode(any, TYPE_EDS, codec.decode, errors);
-      if (raw === undefined) continue;
-      const name = raw.cluster_name ?? '';
-      if (!this.assignments.entries.has(name)) continue;
-      const bytes = Buffer.from(any.value);
-      if (this.assignments.unchanged(name, bytes)) continue;
-      try {
-        checkAssignment(raw);
-        this.assignments.accept(name, raw, bytes, true, version);
-        this.markClustersOf(name);
-        this.dirty = true;
-      } catch (err) {
-        this.assignments.reject(name, (err as Error).message, version);
-        errors.push((err as Error).message);
-      }
-    }
-    this.maybeEmit();
-    return errors;
+    return [];
   }
 
   /** CDS asks for exactly the clusters the routes in use name (targets and mirrors). */
@@ -362,7 +343,6 @@ export class XdsConfigSource {
     const services = new Map<string, Service>();
     const routeConfigs = new Map<string, RouteConfig>();
     for (const e of this.routes.entries.values()) {
-      this.warnAbout(TYPE_RDS, e, warnings);
       if (e.value === undefined) continue;
       routeConfigs.set(e.name, e.value);
       const service = serviceOf(e.name);
@@ -381,22 +361,11 @@ export class XdsConfigSource {
     this.staleModels.clear();
     const clusters = new Map<string, Cluster>();
     for (const e of this.clusters.entries.values()) {
-      this.warnAbout(TYPE_CDS, e, warnings);
       const model = this.models.get(e.name);
       if (model !== undefined) clusters.set(e.name, model);
     }
-    for (const e of this.assignments.entries.values()) this.warnAbout(TYPE_EDS, e, warnings);
+    for (const w of this.watches.values()) for (const e of w.store.entries.values()) warnAbout(w.type.short, e, warnings);
     return Object.freeze({ version: `xds-${++this.emitted}`, services, clusters, routeConfigs, warnings: Object.freeze(warnings) });
-  }
-
-  private warnAbout(typeUrl: XdsTypeUrl, e: { name: string; status: string; error?: { details: string; version: string }; value?: unknown }, out: string[]): void {
-    const kind = TYPE_SHORT[typeUrl];
-    if (e.status === 'NACKED' && e.error !== undefined) {
-      const kept = e.value === undefined ? 'there is no earlier version to use' : 'the last good version stays in force';
-      out.push(`xDS ${kind} ${e.name} version ${e.error.version} was refused (${e.error.details}); ${kept}`);
-    } else if (e.status === 'DOES_NOT_EXIST') {
-      out.push(`xDS ${kind} ${e.name} is not served by the control plane; calls that need it fail until it is`);
-    }
   }
 
   private armResourceTimer(): void {
@@ -411,44 +380,40 @@ export class XdsConfigSource {
   /** Names requested on a working stream and not delivered in time are taken as absent (gRPC's ResourceTimer). */
   private expireMissing(): void {
     const deadline = this.clock() - this.resourceTimeoutMs;
-    const rdsUp = this.rds.isOpen;
-    const adsUp = this.ads.isOpen;
-    const expire = (store: ResourceStore<unknown, unknown>, up: boolean): boolean => {
-      let changed = false;
-      if (!up) return false;
-      for (const e of store.entries.values()) if (e.status === 'REQUESTED' && e.requestedAt <= deadline && store.absent(e.name)) changed = true;
-      return changed;
-    };
-    const routesGone = expire(this.routes as ResourceStore<unknown, unknown>, rdsUp);
-    const clustersGone = expire(this.clusters as ResourceStore<unknown, unknown>, adsUp);
-    const edsGone = expire(this.assignments as ResourceStore<unknown, unknown>, adsUp);
-    if (routesGone || clustersGone || edsGone) this.dirty = true;
-    if (clustersGone) this.updateAssignmentNames();
-    for (const e of this.assignments.entries.values()) if (e.status === 'DOES_NOT_EXIST') this.markClustersOf(e.name);
+    for (const w of this.watches.values()) {
+      if (!w.stream.isOpen) continue;
+      const removed: string[] = [];
+      for (const e of w.store.entries.values()) if (e.status === 'REQUESTED' && e.requestedAt <= deadline && w.store.absent(e.name)) removed.push(e.name);
+      if (removed.length === 0) continue;
+      this.dirty = true;
+      w.applied([], removed);
+    }
     this.maybeEmit();
     this.armResourceTimer();
   }
 
+  /** The cached resources go through the same checks as resources from the wire; one that fails them is left to the server. */
   private loadCache(cached: CachedTypes): void {
-    const keep = (name: string) => this.wildcard || this.routes.entries.has(name);
-    for (const raw of cached.routeConfigurations.resources) {
-      if (raw.name === undefined || !keep(raw.name)) continue;
-      try {
-        this.routes.accept(raw.name, raw, undefined, routeConfigFromXds(raw), cached.routeConfigurations.version, true);
-        this.dirty = true;
-      } catch {
-        // a cache written by another version that no longer passes the checks: ask the server instead
+    const load = <Raw, Value>(store: ResourceStore<Raw, Value>, type: XdsResourceType<Raw, Value>, list: CachedTypes[keyof CachedTypes], keep: (name: string) => boolean): string[] => {
+      const names: string[] = [];
+      for (const raw of list.resources as Raw[]) {
+        const name = type.nameOfRaw(raw);
+        if (name === undefined || name === '' || !keep(name)) continue;
+        try {
+          store.accept(name, raw, undefined, type.fromRaw(raw), list.version, true);
+          names.push(name);
+        } catch {
+          // a cache written by another version that no longer passes the checks: ask the server instead
+        }
       }
-    }
+      return names;
+    };
+    const routes = load(this.routes, rdsResourceType, cached.routeConfigurations, (name) => this.wildcard || this.routes.entries.has(name));
+    if (routes.length > 0) this.dirty = true;
     if (this.wildcard && this.routes.entries.size > 0) this.rdsAnswered = true;
-    for (const raw of cached.clusters.resources) {
-      if (raw.name === undefined) continue;
-      this.clusters.accept(raw.name, raw, undefined, true, cached.clusters.version, true);
-      this.staleModels.add(raw.name);
-    }
-    for (const raw of cached.assignments.resources) {
-      if (raw.cluster_name !== undefined) this.assignments.accept(raw.cluster_name, raw, undefined, true, cached.assignments.version, true);
-    }
+    // Clusters and endpoints are all kept; the routes' subscriptions then retain the ones in use.
+    for (const name of load(this.clusters, cdsResourceType, cached.clusters, () => true)) this.staleModels.add(name);
+    load(this.assignments, edsResourceType, cached.assignments, () => true);
   }
 
   private saveCache(): void {
@@ -476,16 +441,12 @@ export class XdsConfigSource {
   }
 }
 
-function decode<T>(any: AnyResource, typeUrl: XdsTypeUrl, fn: (b: Buffer) => T, errors: string[]): T | undefined {
-  if (any.type_url !== typeUrl) {
-    errors.push(`a ${TYPE_SHORT[typeUrl]} response carried a resource of type ${any.type_url}; send ${typeUrl}`);
-    return undefined;
-  }
-  try {
-    return fn(Buffer.isBuffer(any.value) ? any.value : Buffer.from(any.value));
-  } catch (err) {
-    errors.push(`a ${TYPE_SHORT[typeUrl]} resource could not be decoded: ${(err as Error).message}`);
-    return undefined;
+function warnAbout(kind: string, e: { name: string; status: string; error?: { details: string; version: string }; value?: unknown }, out: string[]): void {
+  if (e.status === 'NACKED' && e.error !== undefined) {
+    const kept = e.value === undefined ? 'there is no earlier version to use' : 'the last good version stays in force';
+    out.push(`xDS ${kind} ${e.name} version ${e.error.version} was refused (${e.error.details}); ${kept}`);
+  } else if (e.status === 'DOES_NOT_EXIST') {
+    out.push(`xDS ${kind} ${e.name} is not served by the control plane; calls that need it fail until it is`);
   }
 }
 
