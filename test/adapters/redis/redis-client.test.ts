@@ -142,7 +142,8 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
       RedisServer.start(),
       RedisServer.start(),
       RedisServer.start(),
-      RedisCluster.start(),
+      // A generous node timeout: a busy machine must not make the cluster see a node as failed.
+      RedisCluster.start({ nodeTimeoutMs: 5000 }),
     ]);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-redis-'));
     fs.writeFileSync(
@@ -280,6 +281,14 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
       for (const p of ports) n += commandCalls(await cluster.cli(p, 'info', 'commandstats'), 'get');
       return n;
     };
+    // The cluster client learns the replicas from CLUSTER SLOTS; a node that has not yet seen a
+    // replica join leaves it out, and the next refresh (every second) adds it. Wait for that.
+    const start = await gets(replicas);
+    for (let i = 0; (await gets(replicas)) === start; i++) {
+      assert.ok(i < 500, 'no GET reached a replica');
+      await reader.get(keys[0]!);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const [mastersBefore, replicasBefore] = [await gets(masters), await gets(replicas)];
     for (const k of keys) assert.equal(await reader.get(k), k);
     assert.equal((await gets(replicas)) - replicasBefore, keys.length);
