@@ -3,7 +3,7 @@
 // panic threshold on, availability checked), measured side by side in one run.
 // Run: node dist/bench/load-balancers.bench.js (prints a table, asserts nothing).
 import type { Endpoint } from '../lib/config/model';
-import { LeastRequest, Maglev, RingHash, RoundRobin, WeightedRandom, loadBalancerFactory, murmur3 } from '../lib/cluster/lb';
+import { LeastRequest, Maglev, RingHash, RoundRobin, WeightedRandom, loadBalancerFactory, xxhash64 } from '../lib/cluster/lb';
 import type { Cluster } from '../lib/config/model';
 import type { LoadBalancer, PickContext } from '../lib/cluster/lb';
 
@@ -27,7 +27,9 @@ interface Case {
 const active = new Int32Array(10_000).map((_, i) => i % 7);
 const activeRequests = (i: number): number => active[i]!;
 const isAvailable = (): boolean => true;
-const hashKeys = Array.from({ length: 1024 }, (_, k) => `user-${k * 7919}`);
+const keyNames = Array.from({ length: 1024 }, (_, k) => `user-${k * 7919}`);
+/** The 64-bit hashes the route hands to consistent-hash balancers. */
+const hashKeys = keyNames.map((k) => xxhash64(k));
 const plain = (): PickContext[] => [{}];
 const withKeys = (): PickContext[] => hashKeys.map((hashKey) => ({ hashKey }));
 
@@ -42,7 +44,7 @@ function viaRegistry(policy: Cluster['lbPolicy'], weighted = false): (n: number)
 const cases: Case[] = [
   // Baselines, so figures from a loaded machine can be read as ratios.
   { label: 'baseline: Math.random() alone', build: () => ({ pick: () => (Math.random() * 2) | 0 }), contexts: plain },
-  { label: 'baseline: murmur3(hashKey) alone', build: () => ({ pick: (c) => murmur3(c!.hashKey!) & 1 }), contexts: withKeys },
+  { label: 'baseline: xxhash64(key) alone (the route does this once per call)', build: () => { let i = 0; return { pick: () => Number(xxhash64(keyNames[i++ & 1023]!) & 1n) }; }, contexts: withKeys },
   { label: 'round robin, equal weights', build: (n) => new RoundRobin(endpoints(n, false)), contexts: plain },
   { label: 'round robin, weighted (one EDF period, precomputed)', build: (n) => new RoundRobin(endpoints(n, true)), contexts: plain },
   { label: 'random, equal weights', build: (n) => new WeightedRandom(endpoints(n, false)), contexts: plain },

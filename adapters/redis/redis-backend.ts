@@ -9,6 +9,7 @@ import { Cluster, Redis, type Command } from 'ioredis';
 import type { Endpoint, OutlierDetectionConfig } from '../../lib/config/model';
 import type { RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
 import { Maglev } from '../../lib/cluster/lb/maglev';
+import { xxhash64 } from '../../lib/protocol/xxhash64';
 import { OutlierDetector } from '../../lib/cluster/outlier-detector';
 import { BatchWriter } from './batch-writer';
 import { replyError } from './reply-error';
@@ -69,7 +70,7 @@ export class ProxyBackend implements RedisBackend {
   private readonly writers: (BatchWriter | undefined)[];
   private readonly maglev: Maglev;
   private readonly outliers: OutlierDetector | undefined;
-  private readonly pick: { hashKey: string; isAvailable?: (i: number) => boolean };
+  private readonly pick: { hashKey: bigint; isAvailable?: (i: number) => boolean };
   private open = 0;
   private next = 0;
 
@@ -84,7 +85,7 @@ export class ProxyBackend implements RedisBackend {
     const endpoints: Endpoint[] = spec.endpoints.map((e) => ({ address: e.address, port: e.port, labels: {}, weight: 1 }));
     this.maglev = new Maglev(endpoints);
     this.outliers = spec.outlierDetection === undefined ? undefined : new OutlierDetector(n, spec.outlierDetection);
-    this.pick = { hashKey: '', ...(this.outliers === undefined ? {} : { isAvailable: this.outliers.isAvailable }) };
+    this.pick = { hashKey: 0n, ...(this.outliers === undefined ? {} : { isAvailable: this.outliers.isAvailable }) };
   }
 
   get connections(): number {
@@ -94,7 +95,8 @@ export class ProxyBackend implements RedisBackend {
   shardOf(key: string): number {
     const n = this.conns.length;
     if (n <= 1) return 0;
-    this.pick.hashKey = this.spec.enableHashtagging ? hashtagOf(key) : key;
+    // xxHash64 of the key into Envoy's maglev table (the mesh's consistent hash; see README on Envoy's key hash).
+    this.pick.hashKey = xxhash64(this.spec.enableHashtagging ? hashtagOf(key) : key);
     return this.maglev.pick(this.pick);
   }
 

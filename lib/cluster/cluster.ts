@@ -17,7 +17,7 @@ import './lb';
 /** The pick context of one protocol's hosts, reused for every pick so a pick allocates nothing. */
 interface HostContext {
   readonly hosts: UpstreamHost[];
-  hashKey: string | undefined;
+  hashKey: bigint | undefined;
   isAvailable: ((i: number) => boolean) | undefined;
   readonly activeRequests: (i: number) => number;
   readonly addedAt: (i: number) => number;
@@ -57,7 +57,7 @@ export class Cluster {
    * should avoid; they are used again only when nothing else is available.
    * Throws NO_HEALTHY_UPSTREAM when no endpoint can be picked.
    */
-  pickIndex(codecFactory: CodecFactory, hashKey: string | undefined, tried?: readonly number[]): number {
+  pickIndex(codecFactory: CodecFactory, hashKey: bigint | undefined, tried?: readonly number[]): number {
     const ctx = this.context(codecFactory);
     const detector = this.resilience.detector;
     const available = detector === undefined ? undefined : detector.isAvailable;
@@ -85,7 +85,7 @@ export class Cluster {
   }
 
   /** Picks the host for one call, or throws NO_HEALTHY_UPSTREAM. */
-  pick(codecFactory: CodecFactory, hashKey?: string): UpstreamHost {
+  pick(codecFactory: CodecFactory, hashKey?: bigint): UpstreamHost {
     return this.context(codecFactory).hosts[this.pickIndex(codecFactory, hashKey)]!;
   }
 

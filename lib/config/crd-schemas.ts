@@ -27,7 +27,17 @@ const later = (s: Schema, note = ''): Schema => ({ ...s, notEnforced: note });
 const UINT32 = 4_294_967_295;
 const port = () => int(1, 65535);
 const labels = () => map(str());
-const workloadSelector = () => later(obj({ labels: labels() }));
+/** A WorkloadEntry spec; the same shape is a ServiceEntry's inline endpoint. */
+const workloadEntry = (addressRequired: boolean): Schema =>
+  obj({
+    address: addressRequired ? req(str({ nonEmpty: true })) : str(),
+    ports: map(port()),
+    labels: labels(),
+    network: later(str()),
+    locality: str(),
+    weight: int(0, UINT32),
+    serviceAccount: later(str()),
+  });
 const exportTo = () => later(arr(str()), 'every manifest is visible to this process');
 
 // ---- kubernetes object -------------------------------------------------------
@@ -67,21 +77,16 @@ export const serviceEntrySpecSchema: Schema = obj({
   ),
   location: str({ enum: ['MESH_EXTERNAL', 'MESH_INTERNAL'] }),
   resolution: str({ enum: ['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'] }),
-  endpoints: arr(
-    obj({
-      address: req(str({ nonEmpty: true })),
-      ports: map(port()),
-      labels: labels(),
-      network: later(str()),
-      locality: str(),
-      weight: int(0, UINT32),
-      serviceAccount: later(str()),
-    }),
-  ),
-  workloadSelector: workloadSelector(),
+  endpoints: arr(workloadEntry(true)),
+  workloadSelector: obj({ labels: labels() }),
   exportTo: exportTo(),
   subjectAltNames: later(arr(str())),
 });
+
+// ---- networking.istio.io WorkloadEntry --------------------------------------
+
+/** Istio allows an empty address only for workloads that register themselves; here there is nothing to call without one. */
+export const workloadEntrySpecSchema: Schema = workloadEntry(true);
 
 // ---- networking.istio.io DestinationRule ------------------------------------
 
@@ -188,7 +193,7 @@ export const destinationRuleSpecSchema: Schema = obj({
   trafficPolicy,
   subsets: arr(obj({ name: req(str({ nonEmpty: true })), labels: labels(), trafficPolicy })),
   exportTo: exportTo(),
-  workloadSelector: workloadSelector(),
+  workloadSelector: later(obj({ labels: labels() })),
 });
 
 // ---- metaprotocol.aeraki.io MetaRouter --------------------------------------

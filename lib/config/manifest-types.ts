@@ -37,6 +37,8 @@ export interface ServiceEntrySpec {
   readonly ports?: List<ServicePortSpec>;
   readonly resolution?: string;
   readonly endpoints?: List<WorkloadEntrySpec>;
+  /** Selects WorkloadEntry documents of the same namespace by their labels. */
+  readonly workloadSelector?: { readonly labels?: Labels };
 }
 
 export interface LoadBalancerSpec {
@@ -160,6 +162,7 @@ export interface Manifests {
   readonly serviceEntries: Manifest<ServiceEntrySpec>[];
   readonly destinationRules: Manifest<DestinationRuleSpec>[];
   readonly metaRouters: Manifest<MetaRouterSpec>[];
+  readonly workloadEntries: Manifest<WorkloadEntrySpec>[];
   readonly redisServices: Manifest<RedisServiceSpec>[];
   readonly redisDestinations: Manifest<RedisDestinationSpec>[];
 }

@@ -4,6 +4,7 @@
 
 import { attributeMatchers } from './attribute-matchers';
 import { didYouMean } from './did-you-mean';
+import { isWildcardHost, resolveHostName } from './host-name';
 import { FieldPath, ManifestDocument } from './manifest-document';
 import { DestinationSpec, KeyValueSpec, Manifest, MetaRouteSpec, MetaRouterSpec } from './manifest-types';
 import { FaultPolicy, MetadataMatcher, MirrorPolicy, RetryPolicy, Route, WeightedCluster, clusterName } from './model';
@@ -53,14 +54,24 @@ export class MetaRouterRoutes {
     private readonly catalog: ServiceCatalog,
   ) {
     this.doc = router.doc;
-    if ((router.spec.routes ?? []).length === 0) {
-      this.doc.warn(['spec'], 'has no routes, so every call to its hosts fails with NO_ROUTE; add a route');
-    }
     (router.spec.routes ?? []).forEach((r, i) => {
       if (r !== undefined) this.templates.push(this.compile(r, ['spec', 'routes', i]));
     });
     this.localRateLimit = localRateLimitOf(router.spec.localRateLimit, this.doc);
     this.globalRateLimit = globalRateLimitOf(router.spec.globalRateLimit, this.doc);
+    // Aeraki's admission check rejects a MetaRouter with neither; with only rate limits it is valid
+    // (its own global-rate-limit demo) and the hosts keep their default route.
+    if ((router.spec.routes ?? []).length === 0 && router.spec.localRateLimit === undefined && router.spec.globalRateLimit === undefined) {
+      this.doc.warn(['spec'], 'has no routes and no rate limits, so it changes nothing: its hosts keep the default route; add a route or a rate limit');
+    }
+  }
+
+  /**
+   * False for a MetaRouter without routes (rate limits only): as in Aeraki, its hosts keep the
+   * default route to `outbound|<port>||<host>` and the router's rate limits still apply.
+   */
+  get hasRoutes(): boolean {
+    return (this.router.spec.routes ?? []).length > 0;
   }
 
   /** The routes for the route config `<host>_<port>`, built once per port. */
@@ -160,12 +171,18 @@ export class MetaRouterRoutes {
   private ref(d: DestinationSpec, path: FieldPath): DestinationRef | undefined {
     if (d.host === undefined) return undefined;
     const { catalog, doc } = this;
-    const host = d.host;
+    // Istio: a short name is a service in the router's namespace.
+    const host = resolveHostName(d.host, this.router.namespace);
+    if (isWildcardHost(host)) {
+      doc.problem([...path, 'host'], `'${d.host}' is a wildcard; a destination names one service, e.g. one of: ${catalog.hostNames().join(', ') || 'none'}`);
+      return undefined;
+    }
     if (!catalog.has(host)) {
       const known = catalog.hostNames();
       const guess = didYouMean(host, known);
       const hint = guess === undefined ? '' : ` did you mean '${guess}'?`;
-      doc.problem([...path, 'host'], `host '${host}' is not declared by any ServiceEntry;${hint} declared hosts: ${known.join(', ') || 'none'}`);
+      const as = host === d.host ? `'${host}'` : `'${d.host}' (${host} in namespace ${this.router.namespace})`;
+      doc.problem([...path, 'host'], `host ${as} is not declared by any ServiceEntry;${hint} declared hosts: ${known.join(', ') || 'none'}`);
       return undefined;
     }
     const subset = d.subset ?? '';

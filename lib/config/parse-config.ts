@@ -2,7 +2,7 @@
 // ConfigError listing every problem of every file. Pure and synchronous.
 
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema } from './crd-schemas';
+import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema, workloadEntrySpecSchema } from './crd-schemas';
 import { Diagnostics } from './diagnostics';
 import { didYouMean } from './did-you-mean';
 import { ManifestDocument } from './manifest-document';
@@ -38,6 +38,7 @@ const ISTIO_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'];
 const KINDS: Readonly<Record<string, KindInfo>> = {
   ServiceEntry: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: serviceEntrySpecSchema, list: 'serviceEntries' },
   DestinationRule: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: destinationRuleSpecSchema, list: 'destinationRules' },
+  WorkloadEntry: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: workloadEntrySpecSchema, list: 'workloadEntries' },
   MetaRouter: { group: 'metaprotocol.aeraki.io', versions: ['v1alpha1'], schema: metaRouterSpecSchema, list: 'metaRouters' },
   RedisService: { group: 'redis.aeraki.io', versions: ['v1alpha1'], schema: redisServiceSpecSchema, list: 'redisServices' },
   RedisDestination: { group: 'redis.aeraki.io', versions: ['v1alpha1'], schema: redisDestinationSpecSchema, list: 'redisDestinations' },
@@ -54,7 +55,7 @@ export function parseConfig(sources: readonly ConfigSource[], options: ParseConf
 
 /** parseConfig, adding to problems already found (e.g. files that could not be read). */
 export function parseConfigInto(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Snapshot {
-  const manifests: Manifests = { serviceEntries: [], destinationRules: [], metaRouters: [], redisServices: [], redisDestinations: [] };
+  const manifests: Manifests = { serviceEntries: [], destinationRules: [], metaRouters: [], workloadEntries: [], redisServices: [], redisDestinations: [] };
   const seen = new Map<string, ManifestDocument>();
   for (const source of sources) {
     diagnostics.file(source.file);

@@ -6,6 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { resolveHostName } from './host-name';
 import { Manifest } from './manifest-types';
 import { FieldPath, ManifestDocument } from './manifest-document';
 import { Service, clusterName, serviceKey } from './model';
@@ -88,8 +89,9 @@ export function buildRedisConfig(manifests: RedisManifests, services: readonly S
   const out = new Map<string, RedisServicePolicy>();
   const owner = new Map<string, Manifest<RedisServiceSpec>>();
   for (const m of manifests.redisServices) {
-    (m.spec.host ?? []).forEach((host, i) => {
-      if (host === undefined) return;
+    (m.spec.host ?? []).forEach((written, i) => {
+      if (written === undefined) return;
+      const host = resolveHostName(written, m.namespace);
       const where: FieldPath = ['spec', 'host', i];
       const first = owner.get(host);
       if (first !== undefined) {
@@ -108,8 +110,8 @@ export function buildRedisConfig(manifests: RedisManifests, services: readonly S
   const destinations = new Map<string, RedisDestinationPolicy>();
   const destOwner = new Map<string, Manifest<RedisDestinationSpec>>();
   for (const m of manifests.redisDestinations) {
-    const host = m.spec.host;
-    if (host === undefined) continue;
+    if (m.spec.host === undefined) continue;
+    const host = resolveHostName(m.spec.host, m.namespace);
     const first = destOwner.get(host);
     if (first !== undefined) {
       m.doc.problem(['spec', 'host'], `host '${host}' already has a RedisDestination, ${first.doc.label} at ${first.doc.where(['spec', 'host'])}; keep one`);
@@ -137,11 +139,11 @@ function servicePolicy(
   (m.spec.redis ?? []).forEach((r, i) => {
     if (r?.route === undefined) return;
     const at: FieldPath = ['spec', 'redis', i];
-    const target = resolveTarget(r.route, [...at, 'route'], doc, listen, portsByHost);
+    const target = resolveTarget(r.route, [...at, 'route'], m.namespace, doc, listen, portsByHost);
     const mirrors: RedisMirrorPolicy[] = [];
     (r.mirror ?? []).forEach((mr, j) => {
       if (mr?.route === undefined) return;
-      const mt = resolveTarget(mr.route, [...at, 'mirror', j, 'route'], doc, listen, portsByHost);
+      const mt = resolveTarget(mr.route, [...at, 'mirror', j, 'route'], m.namespace, doc, listen, portsByHost);
       if (mt === undefined) return;
       mirrors.push(Object.freeze({ target: mt, fraction: (mr.percentage?.value ?? 100) / 100, excludeReadCommands: mr.excludeReadCommands === true }));
     });
@@ -207,12 +209,14 @@ function targetOf(host: string, port: number): RedisTarget {
 function resolveTarget(
   d: DestinationSpec,
   at: FieldPath,
+  namespace: string,
   doc: ManifestDocument,
   listen: Service,
   portsByHost: ReadonlyMap<string, Service[]>,
 ): RedisTarget | undefined {
-  const host = d.host;
-  if (host === undefined) return undefined;
+  if (d.host === undefined) return undefined;
+  // Short names resolve as Istio resolves them: <name>.<namespace>.svc.cluster.local.
+  const host = resolveHostName(d.host, namespace);
   const ports = portsByHost.get(host);
   if (ports === undefined || ports.length === 0) {
     doc.problem([...at, 'host'], `no ServiceEntry declares host '${host}'; declare it (with a port named tcp-redis) or route to a declared host`);

@@ -1,7 +1,10 @@
 // What ServiceEntries and DestinationRules declare, joined by host: the
 // services, their clusters (one per port, plus one per subset) and each
 // cluster's policy. Route building asks it whether a destination exists and
-// which hash key its DestinationRule sets.
+// which hash key its DestinationRule sets. DestinationRule hosts resolve as in
+// Istio (short names in the rule's namespace, `*.` wildcards, most specific
+// wins); endpoints come from the ServiceEntry or the WorkloadEntries its
+// workloadSelector picks.
 
 import { Cluster, ConnectionThresholds, Endpoint, ErrorRateBreakerConfig, LbOptions, LbPolicy, Locality, OutlierDetectionConfig, RetryBudgetConfig, Service, clusterName, routeConfigName } from './model';
 import {
@@ -14,6 +17,8 @@ import {
   TrafficPolicySpec,
   WorkloadEntrySpec,
 } from './manifest-types';
+import { hostMatches, isWildcardHost, resolveHostName } from './host-name';
+import { WorkloadEntries } from './workload-entries';
 import { isRedisPortName } from './redis-model';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -56,9 +61,20 @@ interface HostEntry {
 export class ServiceCatalog {
   private readonly hosts = new Map<string, HostEntry>();
 
-  constructor(serviceEntries: readonly Manifest<ServiceEntrySpec>[], destinationRules: readonly Manifest<DestinationRuleSpec>[]) {
+  private readonly workloads: WorkloadEntries;
+
+  constructor(
+    serviceEntries: readonly Manifest<ServiceEntrySpec>[],
+    destinationRules: readonly Manifest<DestinationRuleSpec>[],
+    workloadEntries: readonly Manifest<WorkloadEntrySpec>[] = [],
+  ) {
+    this.workloads = new WorkloadEntries(workloadEntries);
     for (const se of serviceEntries) this.addServiceEntry(se);
-    for (const dr of destinationRules) this.addDestinationRule(dr);
+    // Exact hosts first, then wildcards from the most specific: a host takes the most specific rule (Istio).
+    const rules = destinationRules.flatMap((dr) => (dr.spec.host === undefined ? [] : [{ dr, host: resolveHostName(dr.spec.host, dr.namespace) }]));
+    for (const r of rules) if (!isWildcardHost(r.host)) this.addDestinationRule(r.dr, r.host);
+    const wildcards = rules.filter((r) => isWildcardHost(r.host)).sort((a, b) => b.host.length - a.host.length);
+    for (const r of wildcards) this.addWildcardRule(r.dr, r.host);
   }
 
   has(host: string): boolean {
@@ -139,12 +155,26 @@ export class ServiceCatalog {
       }
       ports.push(p as NamedPort);
     });
-    const endpoints = (spec.endpoints ?? []).filter((e): e is WorkloadEntrySpec => e?.address !== undefined);
+    const selector = spec.workloadSelector;
+    if (selector !== undefined && (spec.endpoints ?? []).length > 0) {
+      doc.problem(['spec', 'workloadSelector'], 'is set together with endpoints; Istio allows only one of them: list the endpoints or select WorkloadEntries, not both');
+    }
+    const endpoints =
+      selector === undefined
+        ? (spec.endpoints ?? []).filter((e): e is WorkloadEntrySpec => e?.address !== undefined)
+        : this.workloads.select(se.namespace, selector.labels ?? {});
     const dns = spec.resolution === 'DNS' || spec.resolution === 'DNS_ROUND_ROBIN';
-    if (endpoints.length === 0 && !dns && (spec.endpoints ?? []).length === 0) {
+    if (selector !== undefined && endpoints.length === 0) {
+      doc.warn(
+        ['spec', 'workloadSelector'],
+        `selects no WorkloadEntry in namespace '${se.namespace}', so its clusters have no endpoint; in Kubernetes this selector also picks Pods, ` +
+          "which only xds mode (istiod) can see: add WorkloadEntry documents with these labels, or run with xds",
+      );
+    } else if (endpoints.length === 0 && !dns && (spec.endpoints ?? []).length === 0) {
       doc.warn(
         ['spec'],
-        `has no endpoints and resolution ${spec.resolution ?? 'NONE'}, so its clusters have no endpoint; add endpoints or set resolution: DNS`,
+        `has no endpoints and resolution ${spec.resolution ?? 'NONE'}, so its clusters have no endpoint; add endpoints, a workloadSelector with WorkloadEntries, ` +
+          'or set resolution: DNS (endpoints that only Kubernetes knows need xds mode)',
       );
     }
     (spec.hosts ?? []).forEach((host, i) => {
@@ -161,22 +191,41 @@ export class ServiceCatalog {
     });
   }
 
-  private addDestinationRule(dr: Manifest<DestinationRuleSpec>): void {
+  /** `host` is spec.host resolved in the rule's namespace. */
+  private addDestinationRule(dr: Manifest<DestinationRuleSpec>, host: string): void {
     const { spec, doc } = dr;
-    if (spec.host === undefined) return;
-    const entry = this.hosts.get(spec.host);
+    const entry = this.hosts.get(host);
+    const as = host === spec.host ? `'${host}'` : `'${spec.host}' (${host} in namespace ${dr.namespace})`;
     if (entry === undefined) {
       const known = this.hostNames().join(', ') || 'none';
-      doc.warn(['spec', 'host'], `no ServiceEntry declares host '${spec.host}', so this DestinationRule is ignored; declared hosts: ${known}`);
+      doc.warn(['spec', 'host'], `no ServiceEntry declares host ${as}, so this DestinationRule is ignored; declared hosts: ${known}`);
       return;
     }
     if (entry.rule !== undefined) {
       doc.problem(
         ['spec', 'host'],
-        `host '${spec.host}' already has ${entry.rule.doc.label} at ${entry.rule.doc.where(['spec', 'host'])}; merge the two into one DestinationRule`,
+        `host ${as} already has ${entry.rule.doc.label} at ${entry.rule.doc.where(['spec', 'host'])}; merge the two into one DestinationRule`,
       );
       return;
     }
+    this.applyRule(entry, dr);
+  }
+
+  /** A `*.suffix` rule applies to every host under it that no more specific rule claimed. */
+  private addWildcardRule(dr: Manifest<DestinationRuleSpec>, pattern: string): void {
+    let applied = 0;
+    for (const entry of this.hosts.values()) {
+      if (entry.rule !== undefined || !hostMatches(pattern, entry.host)) continue;
+      this.applyRule(entry, dr);
+      applied++;
+    }
+    if (applied === 0) {
+      dr.doc.warn(['spec', 'host'], `'${pattern}' matches no ServiceEntry host without a more specific DestinationRule, so this DestinationRule is ignored`);
+    }
+  }
+
+  private applyRule(entry: HostEntry, dr: Manifest<DestinationRuleSpec>): void {
+    const { spec, doc } = dr;
     entry.rule = dr;
     entry.policy = policyOf(spec.trafficPolicy);
     (spec.subsets ?? []).forEach((subset, i) => {
@@ -185,7 +234,12 @@ export class ServiceCatalog {
         doc.problem(['spec', 'subsets', i, 'name'], `subset '${subset.name}' is declared twice; give each subset its own name`);
         return;
       }
-      entry.subsets.set(subset.name, { spec: subset, policy: policyOf(spec.trafficPolicy, subset.trafficPolicy) });
+      // Aeraki takes a subset's hash key from the subset's own policy only (model.GetHashPolicy):
+      // the cluster still merges the top-level balancer, but routes to the subset carry no hash key.
+      const merged = policyOf(spec.trafficPolicy, subset.trafficPolicy);
+      const ownKey = subset.trafficPolicy?.loadBalancer?.consistentHash?.httpHeaderName?.toLowerCase();
+      const { hashKey: _inherited, ...rest } = merged;
+      entry.subsets.set(subset.name, { spec: subset, policy: ownKey === undefined ? rest : { ...rest, hashKey: ownKey } });
     });
   }
 

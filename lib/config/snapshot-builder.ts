@@ -1,8 +1,11 @@
 // Joins checked manifests into one immutable Snapshot: services and clusters
 // from the ServiceCatalog, one route config per service port, its routes from
-// the MetaRouter for that host or a single catch-all route.
+// the MetaRouter for that host or, when it has none (no MetaRouter, or one with
+// only rate limits), Aeraki's single route `default` to the whole service.
 
 import { Diagnostics } from './diagnostics';
+import { isWildcardHost, mostSpecificHost, resolveHostName } from './host-name';
+import type { FieldPath } from './manifest-document';
 import { Manifest, MetaRouterSpec, Manifests } from './manifest-types';
 import { MetaRouterRoutes } from './meta-router-routes';
 import { Cluster, Route, RouteConfig, Service, Snapshot, clusterName, serviceKey } from './model';
@@ -10,7 +13,7 @@ import { ServiceCatalog } from './service-catalog';
 import { buildRedisConfig } from './redis-policies';
 
 export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, version: string, secretDir: string): Snapshot {
-  const catalog = new ServiceCatalog(manifests.serviceEntries, manifests.destinationRules);
+  const catalog = new ServiceCatalog(manifests.serviceEntries, manifests.destinationRules, manifests.workloadEntries);
   const routers = routersByHost(manifests.metaRouters, catalog);
 
   const services = new Map<string, Service>();
@@ -18,7 +21,7 @@ export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, ve
   for (const service of catalog.services()) {
     services.set(serviceKey(service.host, service.port), service);
     const router = routers.get(service.host);
-    const routes = router?.forPort(service.host, service.port) ?? [defaultRoute(service, catalog)];
+    const routes = router?.hasRoutes === true ? router.forPort(service.host, service.port) : [defaultRoute(service, catalog)];
     const local = router?.localRateLimit;
     const global = router?.globalRateLimit;
     routeConfigs.set(
@@ -38,26 +41,40 @@ export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, ve
   return Object.freeze({ version, services, clusters, routeConfigs, redis, warnings: Object.freeze([...diagnostics.warnings]) });
 }
 
-/** Aeraki uses the first MetaRouter found for a host; two are ambiguous, so that is a problem here. */
+/**
+ * Aeraki uses the first MetaRouter found for a host; two are ambiguous, so that is a problem here.
+ * Hosts resolve as in Istio: short names in the router's namespace; a `*.suffix` host covers the
+ * declared hosts under it that no exact host of another router names (the most specific wins).
+ */
 function routersByHost(routers: readonly Manifest<MetaRouterSpec>[], catalog: ServiceCatalog): Map<string, MetaRouterRoutes> {
   const byHost = new Map<string, MetaRouterRoutes>();
+  const wildcards: { pattern: string; routes: MetaRouterRoutes; path: FieldPath }[] = [];
   for (const router of routers) {
     const routes = new MetaRouterRoutes(router, catalog);
-    (router.spec.hosts ?? []).forEach((host, i) => {
-      if (host === undefined) return;
+    (router.spec.hosts ?? []).forEach((written, i) => {
+      if (written === undefined) return;
+      const host = resolveHostName(written, router.namespace);
       const path = ['spec', 'hosts', i];
-      const first = byHost.get(host);
+      const as = host === written ? `'${host}'` : `'${written}' (${host})`;
+      const first = byHost.get(host) ?? wildcards.find((w) => w.pattern === host)?.routes;
       if (first !== undefined) {
         router.doc.problem(
           path,
-          `host '${host}' is already routed by ${first.router.doc.label} at ${first.router.doc.where(['spec', 'hosts'])}; put all routes for a host in one MetaRouter`,
+          `host ${as} is already routed by ${first.router.doc.label} at ${first.router.doc.where(['spec', 'hosts'])}; put all routes for a host in one MetaRouter`,
         );
+      } else if (isWildcardHost(host)) {
+        wildcards.push({ pattern: host, routes, path });
       } else if (!catalog.has(host)) {
-        router.doc.warn(path, `no ServiceEntry declares host '${host}', so these routes are not used; declare it in a ServiceEntry`);
+        router.doc.warn(path, `no ServiceEntry declares host ${as}, so these routes are not used; declare it in a ServiceEntry`);
       } else {
         byHost.set(host, routes);
       }
     });
+  }
+  for (const w of wildcards) {
+    const covered = catalog.hostNames().filter((h) => !byHost.has(h) && mostSpecificHost(wildcards.map((x) => x.pattern), h) === w.pattern);
+    if (covered.length === 0) w.routes.router.doc.warn(w.path, `'${w.pattern}' covers no ServiceEntry host that a more specific MetaRouter host does not, so these routes are not used`);
+    for (const h of covered) byHost.set(h, w.routes);
   }
   return byHost;
 }

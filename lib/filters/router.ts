@@ -1,8 +1,9 @@
 // The router: the terminal filter of every outbound chain. It matches the
 // call's metadata against the service's route table, picks a weighted
-// cluster, fires mirrors, applies the request mutation and the route's fault
-// policy, then sends the call through the cluster's circuit breaking and
+// cluster, gives the call an x-request-id when it has none, fires mirrors,
+// applies the request mutation and the route's fault policy, then sends the call through the cluster's circuit breaking and
 // retries (the UpstreamSend handler does the per-try work).
+import { randomUUID } from 'node:crypto';
 import type { Cluster } from '../cluster/cluster';
 import type { RouteTable } from '../route/route-table';
 import type { Mirror } from '../route/mirror';
@@ -13,6 +14,8 @@ import type { FaultInjector } from './fault-injection';
 import type { Call, Handler, Reply } from './call';
 import { sendWithRetries, type RouterEvents } from './upstream-send';
 import { deadlineOf } from './call-deadline';
+
+const REQUEST_ID = 'x-request-id';
 
 export interface RouterContext {
   /** The service's compiled routes; undefined when no route config exists for it. */
@@ -51,6 +54,7 @@ export function createRouter(ctx: RouterContext): Handler {
     }
     call.routeName = matched.name;
     call.cluster = clusterName;
+    ensureRequestId(call);
     if (matched.requestMutation !== undefined) for (const [k, v] of matched.requestMutation) call.mutation.set(k, v);
     const options: EncodeOptions | undefined =
       call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
@@ -74,6 +78,21 @@ export function createRouter(ctx: RouterContext): Handler {
     if (reply === undefined) return undefined;
     return matched.responseMutation === undefined ? { message: reply } : { message: reply, mutation: matched.responseMutation };
   };
+}
+
+/**
+ * MetaProtocol Proxy's router gives a call without `x-request-id` a UUID v4 and
+ * writes it into the request mutation, so the codec carries it upstream (THeader
+ * header, Dubbo attachment) and the access log shows it. One the call already
+ * has is carried on unchanged.
+ */
+function ensureRequestId(call: Call): void {
+  let id = call.metadata.get(REQUEST_ID);
+  if (id === undefined || id === '') {
+    id = randomUUID();
+    call.metadata.set(REQUEST_ID, id);
+  }
+  if (!call.mutation.has(REQUEST_ID)) call.mutation.set(REQUEST_ID, id);
 }
 
 /** A short description of the call's metadata for error messages. */

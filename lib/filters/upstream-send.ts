@@ -34,7 +34,7 @@ export interface SendPlan {
   readonly options: EncodeOptions | undefined;
   /** Deadline of the whole call, retries included. */
   readonly timeoutMs: number;
-  readonly hashKey: string | undefined;
+  readonly hashKey: bigint | undefined;
   readonly retry: CompiledRetry | undefined;
   readonly events: RouterEvents;
   /** Uniform in [0, 1): draws the retry back-off jitter. Default Math.random. */

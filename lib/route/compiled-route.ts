@@ -3,6 +3,7 @@
 // ready lists, so the per-call work is a few comparisons and no allocation.
 import { MeshError, MeshErrorCode, type Metadata } from '../protocol';
 import type { MetadataMatcher, MirrorPolicy, Route, WeightedCluster } from '../config';
+import { xxhash64, xxhash64Chain } from '../protocol/xxhash64';
 import { ClusterSplit } from './cluster-split';
 import { compileMatcher, type MetadataPredicate } from './metadata-matcher';
 import { idempotentMethods, parseRetryOn, type RetryConditions } from './retry-on';
@@ -111,30 +112,20 @@ export class CompiledRoute {
   }
 
   /**
-   * The ring-hash / maglev key: the values of the hashPolicy keys ("" when
-   * absent), sorted as the reference does so key order does not matter,
-   * joined unambiguously. Undefined when the route has no hash policy.
+   * The ring-hash / maglev hash, as MetaProtocol Proxy computes it: the values of
+   * the hashPolicy keys ("" when absent), sorted so key order does not matter,
+   * hashed with Envoy's xxHash64 chain (each value seeded with the previous hash).
+   * Undefined when the route has no hash policy.
    */
-  hashKey(md: Metadata): string | undefined {
+  hashKey(md: Metadata): bigint | undefined {
     const keys = this.hashPolicy;
     const n = keys.length;
     if (n === 0) return undefined;
-    if (n === 1) return md.get(keys[0]) ?? '';
+    if (n === 1) return xxhash64(md.get(keys[0]) ?? '');
     const vs = this.hashScratch;
     for (let i = 0; i < n; i++) vs[i] = md.get(keys[i]) ?? '';
-    if (n === 2) {
-      if (vs[1] < vs[0]) {
-        const t = vs[0];
-        vs[0] = vs[1];
-        vs[1] = t;
-      }
-    } else {
-      vs.sort();
-    }
-    // Length-prefixed so values containing any separator cannot collide.
-    let out = '';
-    for (let i = 0; i < n; i++) out += `${vs[i].length}:${vs[i]}`;
-    return out;
+    vs.sort();
+    return xxhash64Chain(vs);
   }
 }
 

@@ -34,14 +34,15 @@ export function systemNameResolver(overrides: Readonly<Record<string, string>> |
 
 /**
  * rpc.method: `Service/method` from metadata `service` (Thrift multiplexing)
- * or `interface` (Dubbo) and `method`; just `method` when the protocol does
+ * or `interface` (Dubbo) and `method-name` (Thrift) or `method`; just `method` when the protocol does
  * not name a service (plain Thrift). Reuses the codec's operationName when it
  * already has that form, so the common case allocates nothing.
  */
 export function rpcMethod(call: Call): string {
   const md = call.metadata;
   const op = call.request.operationName;
-  const method = md.get('method');
+  // Thrift's `method` is the wire name (`Service:method`); its bare part is `method-name`.
+  const method = md.get('method-name') ?? md.get('method');
   if (method === undefined) return op === '' ? '_OTHER' : op;
   const service = md.get('service') ?? md.get('interface');
   if (service === undefined) return method;

@@ -257,7 +257,7 @@ spec: {hosts: [x]}
       caught.message,
       [
         '2 problems in the mesh configuration:',
-        `  one.yaml:${routerLine(9)}: ${DOC3}: spec.routes[0].route[0].destination.host: host 'nowhere' is not declared by any ServiceEntry; declared hosts: ${CALC}`,
+        `  one.yaml:${routerLine(9)}: ${DOC3}: spec.routes[0].route[0].destination.host: host 'nowhere' (nowhere.default.svc.cluster.local in namespace default) is not declared by any ServiceEntry; declared hosts: ${CALC}`,
         "  two.yaml:4: DestinationRule default/d (document 1): spec.subsetz: unknown field 'subsetz'; did you mean 'subsets'? allowed: host, trafficPolicy, subsets, exportTo, workloadSelector",
       ].join('\n'),
     );

@@ -190,3 +190,31 @@ spec:
     assert.match(msg, /only one catch-all route/);
   });
 });
+
+describe('RedisService short host names', () => {
+  it("resolve in the document's namespace, as Istio resolves them", () => {
+    const s = parseConfig([
+      {
+        file: 'short.yaml',
+        text: `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: r, namespace: shop}
+spec:
+  hosts: [cache.shop.svc.cluster.local, store.shop.svc.cluster.local]
+  ports: [{number: 6379, name: tcp-redis, protocol: TCP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+apiVersion: redis.aeraki.io/v1alpha1
+kind: RedisService
+metadata: {name: cache, namespace: shop}
+spec:
+  host: [cache]
+  redis: [{route: {host: store}}]
+`,
+      },
+    ]);
+    const p = s.redis!.services.get('cache.shop.svc.cluster.local:6379')!;
+    assert.equal(p.catchAll?.target.cluster, 'outbound|6379||store.shop.svc.cluster.local');
+  });
+});

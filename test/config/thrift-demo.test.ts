@@ -106,7 +106,7 @@ describe('thrift demo manifests', () => {
   it('warns that the Deployment in the same directory is ignored, naming its file and line', () => {
     const file = join(THRIFT_DEMO, '20-destination-rule.yaml');
     assert.deepEqual(snapshot.warnings, [
-      `${file}:28: Deployment meta-thrift/thrift-sample-server-v1 (document 2): kind: 'Deployment' (apps/v1) is ignored; meta-mesh reads ServiceEntry, DestinationRule, MetaRouter, RedisService, RedisDestination`,
+      `${file}:28: Deployment meta-thrift/thrift-sample-server-v1 (document 2): kind: 'Deployment' (apps/v1) is ignored; meta-mesh reads ServiceEntry, DestinationRule, WorkloadEntry, MetaRouter, RedisService, RedisDestination`,
     ]);
   });
 

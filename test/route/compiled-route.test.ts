@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Metadata, MeshError } from '../../lib/protocol';
 import type { Route, WeightedCluster } from '../../lib/config';
 import { CompiledRoute } from '../../lib/route';
+import { xxhash64 } from '../../lib/protocol/xxhash64';
 import { mulberry32 } from '../support/mulberry32';
 
 function route(over: Partial<Route> = {}): Route {
@@ -120,10 +121,16 @@ describe('CompiledRoute', () => {
       assert.equal(new CompiledRoute(route()).hashKey(new Metadata({ user: 'u1' })), undefined);
     });
 
-    it('is the value of a single key, or "" when it is absent', () => {
+    it('is xxHash64 of the value of a single key, or of "" when it is absent', () => {
       const r = new CompiledRoute(route({ hashPolicy: ['user'] }));
-      assert.equal(r.hashKey(new Metadata({ user: 'u1' })), 'u1');
-      assert.equal(r.hashKey(new Metadata({})), '');
+      assert.equal(r.hashKey(new Metadata({ user: 'u1' })), xxhash64('u1'));
+      // XXH64 of the empty input, seed 0 (the xxHash reference value).
+      assert.equal(r.hashKey(new Metadata({})), 0xef46db3751d8e999n);
+    });
+
+    it('chains several sorted values as Envoy does: each hashed with the previous hash as seed', () => {
+      const r = new CompiledRoute(route({ hashPolicy: ['b', 'a'] }));
+      assert.equal(r.hashKey(new Metadata({ a: 'y', b: 'x' })), xxhash64('y', xxhash64('x')));
     });
 
     it('sorts the values of several keys, so the same values give the same key', () => {
@@ -138,7 +145,7 @@ describe('CompiledRoute', () => {
 
     it('treats an absent key as "" and never aliases values that contain separators', () => {
       const r = new CompiledRoute(route({ hashPolicy: ['a', 'b'] }));
-      const key = (o: Record<string, string>): string | undefined => r.hashKey(new Metadata(o));
+      const key = (o: Record<string, string>): bigint | undefined => r.hashKey(new Metadata(o));
       assert.equal(key({ a: 'x' }), key({ a: 'x', b: '' }));
       const keys = new Set([key({ a: 'x|', b: 'y' }), key({ a: 'x', b: '|y' }), key({ a: 'x|y', b: '' }), key({ a: '1:x', b: '' }), key({ a: 'x' })]);
       assert.equal(keys.size, 5);

@@ -169,9 +169,13 @@ export class RedisCluster {
       const states = await Promise.all(this.nodes.filter((n) => n.running).map((n) => this.cli(n.port, 'cluster', 'info').catch(() => '')));
       const ok = states.every((s) => s.includes('cluster_state:ok') && s.includes('cluster_slots_ok:16384'));
       if (ok) {
-        const { replicas } = await this.roles();
+        const { masters, replicas } = await this.roles();
         const synced = await Promise.all(replicas.map((p) => this.cli(p, 'info', 'replication').catch(() => '')));
-        if (synced.every((s) => s.includes('master_link_status:up'))) return;
+        // Clients learn replicas from CLUSTER SLOTS, which lists one only once gossip has told that node about it.
+        const live = this.nodes.filter((n) => n.running);
+        const slots = await Promise.all(live.map((n) => this.cli(n.port, 'cluster', 'slots').catch(() => '')));
+        const listed = slots.every((out) => (out.match(/^[0-9a-f]{40}$/gm) ?? []).length === masters.length + replicas.length);
+        if (synced.every((s) => s.includes('master_link_status:up')) && listed) return;
       }
       if (Date.now() > deadline) throw new Error(`Redis Cluster not healthy after ${timeoutMs} ms: ${states.join(' | ').slice(0, 500)}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -205,7 +205,11 @@ export class ThriftCodec implements Codec {
     const metadata = new Metadata();
     // Header pairs first, so the protocol's own facts win over a header of the same name.
     if (header !== undefined) for (const [k, v] of header.headers) metadata.set(k, v);
-    metadata.set('method', method);
+    // `method` is the name as written on the wire (`Calculator:add` when multiplexed), as
+    // MetaProtocol Proxy's Thrift codec has it, so Aeraki's MetaRouters match the same calls.
+    // The parts stay available: `method-name` (always) and `service` (multiplexed only).
+    metadata.set('method', name);
+    metadata.set('method-name', method);
     let operationName = method;
     if (colon >= 0) {
       const service = name.slice(0, colon);

@@ -39,3 +39,4 @@ export { LocalityAware, type InnerBalancerFactory } from './locality-aware';
 export { localityPriorities, localityMatches, type LocalityGroup, type PriorityLevel } from './locality-priorities';
 export { SlowStart } from './slow-start';
 export { murmur3 } from './murmur3';
+export { xxhash64, xxhash64Chain } from '../../protocol/xxhash64';

@@ -5,8 +5,11 @@ import type { Cluster as ClusterConfig, Endpoint } from '../../config/model';
 import type { LbRuntime } from './lb-options';
 
 export interface PickContext {
-  /** Hash of the route's hash_policy keys, for consistent-hash balancers. */
-  readonly hashKey?: string;
+  /**
+   * The 64-bit hash of the route's hash_policy values (Envoy's xxHash64 chain, as
+   * MetaProtocol Proxy computes it), for consistent-hash balancers.
+   */
+  readonly hashKey?: bigint;
   /** Returns false for endpoints that must not be picked (ejected, draining, tried). */
   readonly isAvailable?: (index: number) => boolean;
   /**

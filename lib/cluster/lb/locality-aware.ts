@@ -12,7 +12,7 @@ import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
 import { localityPriorities } from './locality-priorities';
-import { murmur3 } from './murmur3';
+import { fmix32 } from './murmur3';
 
 export type InnerBalancerFactory = (endpoints: readonly Endpoint[]) => LoadBalancer;
 
@@ -77,7 +77,7 @@ export class LocalityAware implements LoadBalancer {
     const levels = this.levels;
     if (levels.length === 0) return -1;
     const key = context?.hashKey;
-    const hash = key === undefined ? -1 : murmur3(key, LEVEL_SEED);
+    const hash = key === undefined ? -1 : fmix32(Number(key & 0xffffffffn) ^ LEVEL_SEED) >>> 0;
     const r = hash < 0 ? this.random() : hash / TWO_32;
     let chosen = levels.length - 1;
     for (let p = 0; p < levels.length; p++) {
@@ -238,7 +238,7 @@ class Group {
 
 /** A PickContext in the group's own index space, reused across picks. */
 class GroupContext implements PickContext {
-  hashKey: string | undefined = undefined;
+  hashKey: bigint | undefined = undefined;
   availabilityVersion: number | undefined = undefined;
   isAvailable: ((index: number) => boolean) | undefined = undefined;
   activeRequests: ((index: number) => number) | undefined = undefined;

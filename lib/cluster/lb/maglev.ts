@@ -1,21 +1,30 @@
-// MAGLEV: a lookup table (65,537 entries by default) filled from each host's
-// permutation (offset and skip from two murmur3_32 hashes of "address:port"),
-// hosts taking turns in proportion to their weight as in Envoy's weighted
-// Maglev. A key's host is table[murmur3(hashKey) % size]. When that host is
-// unavailable the key is rehashed a few times with a salt (spreading its load
-// over the others), then the table is walked forward: deterministic per key.
+// MAGLEV, built as Envoy builds it so a key lands on the same host as
+// through the sidecar: hosts sorted by their "address:port" string, each
+// with offset = xxHash64(key) % size and skip = xxHash64(key, seed 1) %
+// (size − 1) + 1, taking table entries in turns weighted by normalized
+// weight (a host of weight w claims an entry in round r when r × w is at
+// least its running target, which grows by the largest weight per claim).
+// A key's host is table[hash % size], the hash being the route's xxHash64 of
+// its hash-policy values. When that host is unavailable the key is rehashed
+// a few times (Envoy's retry mutation, hash ^ (2⁶⁴ − attempt)), then the
+// table is walked forward: deterministic per key. Envoy rebuilds the table
+// without an unhealthy host instead, so those keys may land elsewhere.
 import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
-import { fmix32, murmur3 } from './murmur3';
+import { hostKey } from './ring-hash';
 import { RingWalk } from './ring-walk';
+import { xxhash64 } from '../../protocol/xxhash64';
 
+/** Envoy's MaglevTable::DefaultTableSize. */
 const DEFAULT_TABLE_SIZE = 65537;
 const REHASHES = 8;
+const MASK = 0xffffffffffffffffn;
 
 export class Maglev implements LoadBalancer {
   /** Host index per table entry (-1 only when there are no hosts). */
   readonly table: Int32Array;
+  private readonly size: bigint;
   private readonly random: () => number;
   private readonly walk: RingWalk;
 
@@ -23,33 +32,38 @@ export class Maglev implements LoadBalancer {
     this.random = runtime.random ?? Math.random;
     this.walk = new RingWalk(endpoints.length);
     this.table = buildTable(endpoints, tableSize(options.maglev?.tableSize));
+    this.size = BigInt(this.table.length);
   }
 
   pick(context?: PickContext): number {
     const table = this.table;
-    const size = table.length;
-    if (endpointsMissing(table)) return -1;
+    if (table.length === 0 || table[0]! < 0) return -1;
     const key = context?.hashKey;
-    let hash = key === undefined ? (this.random() * 4294967296) >>> 0 : murmur3(key);
-    let slot = hash % size;
+    if (key === undefined) {
+      const slot = (this.random() * table.length) | 0;
+      return this.availableFrom(slot, context);
+    }
+    let slot = Number(key % this.size);
     const host = table[slot]!;
     const available = context?.isAvailable;
     if (available === undefined || available(host)) return host;
     for (let attempt = 1; attempt <= REHASHES; attempt++) {
-      hash = fmix32((hash + Math.imul(attempt, 0x9e3779b9)) | 0);
-      slot = hash % size;
+      slot = Number((key ^ ((MASK - BigInt(attempt) + 1n) & MASK)) % this.size);
       const other = table[slot]!;
       if (available(other)) return other;
     }
     return this.walk.from(table, slot, available);
   }
+
+  private availableFrom(slot: number, context: PickContext | undefined): number {
+    const host = this.table[slot]!;
+    const available = context?.isAvailable;
+    if (available === undefined || available(host)) return host;
+    return this.walk.from(this.table, slot, available);
+  }
 }
 
-function endpointsMissing(table: Int32Array): boolean {
-  return table.length === 0 || table[0]! < 0;
-}
-
-/** The configured size if it is a usable prime, else the next prime above it. */
+/** The configured size if it is a usable prime, else the next prime above it (Envoy rejects non-primes). */
 function tableSize(requested: number | undefined): number {
   if (requested === undefined || !Number.isFinite(requested) || requested < 3) return DEFAULT_TABLE_SIZE;
   // Permutations only cover the table when its size is prime.
@@ -66,33 +80,35 @@ function isPrime(v: number): boolean {
 }
 
 function buildTable(endpoints: readonly Endpoint[], size: number): Int32Array {
-  const n = endpoints.length;
   const table = new Int32Array(size).fill(-1);
-  if (n === 0) return table;
+  if (endpoints.length === 0) return table;
+  // Envoy: normalized weights (w / Σw), entries sorted by the host's key string so the table does not depend on host order.
+  const sum = endpoints.reduce((a, e) => a + Math.max(1, e.weight), 0);
+  const entries = endpoints
+    .map((e, index) => ({ index, key: hostKey(e), weight: Math.max(1, e.weight) / sum }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const maxWeight = Math.max(...entries.map((e) => e.weight));
+  const big = BigInt(size);
+  const n = entries.length;
   const offset = new Float64Array(n);
   const skip = new Float64Array(n);
   const next = new Float64Array(n);
-  const weight = new Float64Array(n);
   const target = new Float64Array(n);
-  const maxWeight = Math.max(...endpoints.map((e) => Math.max(1, e.weight)));
-  for (let i = 0; i < n; i++) {
-    const name = `${endpoints[i]!.address}:${endpoints[i]!.port}`;
-    offset[i] = murmur3(name, 0) % size;
-    skip[i] = (murmur3(name, 1) % (size - 1)) + 1;
-    weight[i] = Math.max(1, endpoints[i]!.weight) / maxWeight;
-  }
-  // The heaviest hosts claim an entry every round; a host of half that weight every other round.
+  entries.forEach((e, i) => {
+    offset[i] = Number(xxhash64(e.key) % big);
+    skip[i] = Number(xxhash64(e.key, 1n) % (big - 1n)) + 1;
+  });
   let filled = 0;
   for (let round = 1; filled < size; round++) {
     for (let i = 0; i < n && filled < size; i++) {
-      if (round * weight[i]! < target[i]!) continue;
-      target[i] = target[i]! + 1;
+      if (round * entries[i]!.weight < target[i]!) continue;
+      target[i] = target[i]! + maxWeight;
       let c = (offset[i]! + skip[i]! * next[i]!) % size;
       while (table[c] !== -1) {
         next[i] = next[i]! + 1;
         c = (offset[i]! + skip[i]! * next[i]!) % size;
       }
-      table[c] = i;
+      table[c] = entries[i]!.index;
       next[i] = next[i]! + 1;
       filled++;
     }

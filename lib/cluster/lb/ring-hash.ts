@@ -1,30 +1,31 @@
-// RING_HASH: a Ketama-style ring. Each host owns a number of points on a 32-bit
-// ring in proportion to its weight (Envoy's sizing: at least minimumRingSize
-// points overall, enough that the lightest host gets one, at most
-// maximumRingSize); a key goes to the first point at or after its hash.
-// Hashes are murmur3_32: points hash "address:port" seeded with the point
-// number, keys hash context.hashKey. Removing one of N hosts moves about 1/N of keys.
+// RING_HASH, built as Envoy builds it so a key lands on the same host as
+// through the sidecar: hosts get points in proportion to their normalized
+// weight (scale = min(ceil(minWeight × minimumRingSize) / minWeight,
+// maximumRingSize), running sums so fractions even out), point n of a host
+// is xxHash64("<address>:<port>_<n>"), the ring is sorted by that 64-bit
+// hash, and a key goes to the first point whose hash is >= the key's hash
+// (wrapping to the first point). The key's hash is computed by the route
+// (xxHash64 of the hash-policy values). When the key's host is unavailable
+// the ring is walked forward; Envoy rebuilds the ring without that host
+// instead, so those keys may land elsewhere than the sidecar puts them.
 import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
-import { murmur3 } from './murmur3';
 import { RingWalk } from './ring-walk';
+import { xxhash64 } from '../../protocol/xxhash64';
 
+/** Envoy's defaults (RingHashLoadBalancer DefaultMinRingSize / DefaultMaxRingSize). */
 const DEFAULT_MIN_RING = 1024;
 const DEFAULT_MAX_RING = 8 * 1024 * 1024;
-/** Host indices below this pack beside a 32-bit hash in one double for sorting. */
-const PACK = 2 ** 21;
 
 export class RingHash implements LoadBalancer {
-  /** Point hashes, ascending. */
-  readonly hashes: Uint32Array;
+  /** Point hashes, ascending: high and low 32 bits. */
+  readonly hashHi: Uint32Array;
+  readonly hashLo: Uint32Array;
   /** The host index owning each point. */
   readonly hosts: Int32Array;
   private readonly random: () => number;
   private readonly walk: RingWalk;
-  /** bucketStart[b] = first point whose top `bucketBits` bits are >= b, so a lookup searches one bucket. */
-  private readonly bucketStart: Int32Array;
-  private readonly bucketShift: number;
 
   constructor(endpoints: readonly Endpoint[], options: LbOptions = {}, runtime: LbRuntime = {}) {
     this.random = runtime.random ?? Math.random;
@@ -32,56 +33,56 @@ export class RingHash implements LoadBalancer {
     const minRing = clampSize(options.ringHash?.minimumRingSize, DEFAULT_MIN_RING);
     const maxRing = Math.max(minRing, clampSize(options.ringHash?.maximumRingSize, DEFAULT_MAX_RING));
     const points = ringPoints(endpoints, minRing, maxRing);
-    this.hashes = new Uint32Array(points.length);
-    this.hosts = new Int32Array(points.length);
-    if (endpoints.length < PACK) {
-      const packed = new Float64Array(points.length);
-      for (let p = 0; p < points.length; p++) packed[p] = points.hashes[p]! * PACK + points.hosts[p]!;
-      packed.sort();
-      for (let p = 0; p < packed.length; p++) {
-        const v = packed[p]!;
-        const hash = Math.floor(v / PACK);
-        this.hashes[p] = hash;
-        this.hosts[p] = v - hash * PACK;
-      }
-    } else {
-      const order = Array.from({ length: points.length }, (_, p) => p);
-      order.sort((a, b) => points.hashes[a]! - points.hashes[b]! || points.hosts[a]! - points.hosts[b]!);
-      order.forEach((from, to) => ((this.hashes[to] = points.hashes[from]!), (this.hosts[to] = points.hosts[from]!)));
-    }
-    const bits = Math.min(20, Math.max(1, Math.ceil(Math.log2(Math.max(2, points.length)))));
-    this.bucketShift = 32 - bits;
-    this.bucketStart = new Int32Array((1 << bits) + 1);
-    for (let b = 0, p = 0; b <= 1 << bits; b++) {
-      const floor = b * 2 ** this.bucketShift;
-      while (p < this.hashes.length && this.hashes[p]! < floor) p++;
-      this.bucketStart[b] = p;
-    }
+    const order = Array.from({ length: points.hashes.length }, (_, p) => p);
+    const hashes = points.hashes;
+    order.sort((a, b) => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0));
+    this.hashHi = new Uint32Array(order.length);
+    this.hashLo = new Uint32Array(order.length);
+    this.hosts = new Int32Array(order.length);
+    order.forEach((from, to) => {
+      const h = hashes[from]!;
+      this.hashHi[to] = Number(h >> 32n);
+      this.hashLo[to] = Number(h & 0xffffffffn);
+      this.hosts[to] = points.hosts[from]!;
+    });
+  }
+
+  /** Number of points on the ring. */
+  get size(): number {
+    return this.hosts.length;
+  }
+
+  /** The point hash at `p`, as Envoy stores it. */
+  hashAt(p: number): bigint {
+    return (BigInt(this.hashHi[p]!) << 32n) | BigInt(this.hashLo[p]!);
   }
 
   pick(context?: PickContext): number {
-    const length = this.hashes.length;
+    const length = this.hosts.length;
     if (length === 0) return -1;
     const key = context?.hashKey;
-    const pos = key === undefined ? (this.random() * length) | 0 : this.slot(murmur3(key));
+    const pos = key === undefined ? (this.random() * length) | 0 : this.slot(key);
     const host = this.hosts[pos]!;
     const available = context?.isAvailable;
     if (available === undefined || available(host)) return host;
     return this.walk.from(this.hosts, pos, available);
   }
 
-  /** The first point at or after `hash`, wrapping to 0. */
-  private slot(hash: number): number {
-    const hashes = this.hashes;
-    const bucket = hash >>> this.bucketShift;
-    let lo = this.bucketStart[bucket]!;
-    let hi = this.bucketStart[bucket + 1]!;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (hashes[mid]! < hash) lo = mid + 1;
-      else hi = mid;
+  /** The first point whose hash is >= `hash`, wrapping to 0 (Envoy's ketama search). */
+  private slot(hash: bigint): number {
+    const hi = Number((hash >> 32n) & 0xffffffffn);
+    const lo = Number(hash & 0xffffffffn);
+    const H = this.hashHi;
+    const L = this.hashLo;
+    let a = 0;
+    let b = H.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      const mh = H[mid]!;
+      if (mh < hi || (mh === hi && L[mid]! < lo)) a = mid + 1;
+      else b = mid;
     }
-    return lo === hashes.length ? 0 : lo;
+    return a === H.length ? 0 : a;
   }
 }
 
@@ -89,28 +90,32 @@ function clampSize(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) && value >= 1 ? Math.min(Math.floor(value), DEFAULT_MAX_RING) : fallback;
 }
 
-/** Unsorted points: how many per host follows Envoy's ring sizing. */
-function ringPoints(endpoints: readonly Endpoint[], minRing: number, maxRing: number): { length: number; hashes: Uint32Array; hosts: Int32Array } {
+/** Unsorted points, in Envoy's order and number (RingHashLoadBalancer::Ring). */
+function ringPoints(endpoints: readonly Endpoint[], minRing: number, maxRing: number): { hashes: bigint[]; hosts: number[] } {
+  const hashes: bigint[] = [];
+  const hosts: number[] = [];
   const n = endpoints.length;
-  if (n === 0) return { length: 0, hashes: new Uint32Array(0), hosts: new Int32Array(0) };
+  if (n === 0) return { hashes, hosts };
+  // Envoy's weights are at least 1; normalized as weight / Σweights in double precision.
   const weights = endpoints.map((e) => Math.max(1, e.weight));
-  const total = weights.reduce((a, b) => a + b, 0);
-  const minNormalized = Math.min(...weights) / total;
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const normalized = weights.map((w) => w / sum);
+  const minNormalized = Math.min(...normalized);
   const scale = Math.min(Math.ceil(minNormalized * minRing) / minNormalized, maxRing);
-  const capacity = Math.ceil(scale) + n;
-  const hashes = new Uint32Array(capacity);
-  const hosts = new Int32Array(capacity);
-  let count = 0;
-  // Cumulative targets so rounding never drifts the ring size; every host gets at least one point.
+  let current = 0;
   let target = 0;
   for (let i = 0; i < n; i++) {
-    target += (scale * weights[i]!) / total;
-    const name = `${endpoints[i]!.address}:${endpoints[i]!.port}`;
-    for (let replica = 0; count < target - 1e-9 || replica === 0; replica++) {
-      hashes[count] = murmur3(name, replica);
-      hosts[count] = i;
-      count++;
+    const prefix = `${hostKey(endpoints[i]!)}_`;
+    target += scale * normalized[i]!;
+    for (let k = 0; current < target; k++, current++) {
+      hashes.push(xxhash64(prefix + k));
+      hosts.push(i);
     }
   }
-  return { length: count, hashes: hashes.subarray(0, count), hosts: hosts.subarray(0, count) };
+  return { hashes, hosts };
+}
+
+/** The host's address as Envoy prints it (Address::Ip::asString): "ip:port", "[ipv6]:port". */
+export function hostKey(e: Endpoint): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }

@@ -143,7 +143,7 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
       RedisServer.start(),
       RedisServer.start(),
       // A generous node timeout: a busy machine must not make the cluster see a node as failed.
-      RedisCluster.start({ nodeTimeoutMs: 5000 }),
+      RedisCluster.start({ nodeTimeoutMs: 2000 }),
     ]);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-redis-'));
     fs.writeFileSync(

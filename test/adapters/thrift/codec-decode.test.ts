@@ -26,6 +26,7 @@ describe('ThriftCodec decode', () => {
         assert.equal(message.type, 'request');
         assert.equal(message.requestId, 1);
         assert.equal(message.metadata.get('method'), 'add');
+        assert.equal(message.metadata.get('method-name'), 'add');
         assert.equal(message.metadata.has('service'), false);
         assert.equal(message.operationName, 'add');
         assert.equal(message.ok, undefined);
@@ -33,11 +34,12 @@ describe('ThriftCodec decode', () => {
         assert.deepEqual({ ...ThriftFrameState.of(message).format }, formatOf(stack));
       });
 
-      it('splits a multiplexed "Service:method" name into service and method', () => {
+      it('keeps a multiplexed name as written in method, as MetaProtocol Proxy does, and its parts under their own keys', () => {
         const bytes = addRequest(stack, { service: 'Calc' });
         const { message } = decodeOne(createThriftCodec(), bytes);
+        assert.equal(message.metadata.get('method'), 'Calc:add');
         assert.equal(message.metadata.get('service'), 'Calc');
-        assert.equal(message.metadata.get('method'), 'add');
+        assert.equal(message.metadata.get('method-name'), 'add');
         assert.equal(message.operationName, 'Calc/add');
       });
 

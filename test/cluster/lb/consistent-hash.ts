@@ -3,12 +3,16 @@
 import * as assert from 'node:assert/strict';
 import type { Endpoint } from '../../../lib/config/model';
 import type { LoadBalancer } from '../../../lib/cluster/lb';
-import { endpoints, keys } from './lb-fixtures';
+import { endpoints, keys as keyNames } from './lb-fixtures';
+import { xxhash64 } from '../../../lib/protocol/xxhash64';
+
+/** Hashed keys, as the route hands them to the balancer. */
+const keys = (n: number): bigint[] => keyNames(n).map((k) => xxhash64(k));
 
 export type HashBalancerFactory = (endpoints: readonly Endpoint[]) => LoadBalancer;
 
 /** Address of the host each key goes to. */
-function placement(make: HashBalancerFactory, eps: readonly Endpoint[], all: readonly string[], isAvailable?: (i: number) => boolean): string[] {
+function placement(make: HashBalancerFactory, eps: readonly Endpoint[], all: readonly bigint[], isAvailable?: (i: number) => boolean): string[] {
   const lb = make(eps);
   return all.map((hashKey) => eps[lb.pick({ hashKey, isAvailable })]!.address);
 }
@@ -79,11 +83,11 @@ export function describeConsistentHash(make: HashBalancerFactory, maxMovedPerN: 
   it('returns -1 only when no host is available, and picks at random without a hash key', () => {
     const eps = endpoints(6);
     const lb = make(eps);
-    assert.equal(lb.pick({ hashKey: 'k', isAvailable: () => false }), -1);
-    assert.equal(lb.pick({ hashKey: 'k', isAvailable: (i) => i === 5 }), 5);
+    assert.equal(lb.pick({ hashKey: 7n, isAvailable: () => false }), -1);
+    assert.equal(lb.pick({ hashKey: 7n, isAvailable: (i) => i === 5 }), 5);
     const seen = new Set<number>();
     for (let k = 0; k < 500; k++) seen.add(lb.pick());
     assert.equal(seen.size, 6);
-    assert.equal(make([]).pick({ hashKey: 'k' }), -1);
+    assert.equal(make([]).pick({ hashKey: 7n }), -1);
   });
 }

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { Cluster, Endpoint } from '../../../lib/config/model';
 import { LocalityAware, RoundRobin, WeightedRandom, localityPriorities, loadBalancerFactory, type LbOptions } from '../../../lib/cluster/lb';
 import { mulberry32 } from '../../support/mulberry32';
+import { xxhash64 } from '../../../lib/protocol/xxhash64';
 import { assertShares, endpoint, endpoints, histogram, keys } from './lb-fixtures';
 
 /** Three hosts each in r1/z1 (local), r1/z2, r2/z3. */
@@ -114,8 +115,8 @@ describe('LocalityAware', () => {
   it('keeps hash keys sticky across priority levels', () => {
     const lb = loadBalancerFactory('RING_HASH')!(zoned, cluster('RING_HASH', zoned, local));
     const context = { isAvailable: (i: number) => i !== 0, availabilityVersion: 1 };
-    const first = keys(500).map((hashKey) => lb.pick({ ...context, hashKey }));
-    assert.deepEqual(keys(500).map((hashKey) => lb.pick({ ...context, hashKey })), first);
+    const first = keys(500).map((k) => xxhash64(k)).map((hashKey) => lb.pick({ ...context, hashKey }));
+    assert.deepEqual(keys(500).map((k) => xxhash64(k)).map((hashKey) => lb.pick({ ...context, hashKey })), first);
     assert.ok(!first.includes(0));
   });
 });
@@ -125,7 +126,7 @@ describe('load balancer registry', () => {
     const eps = endpoints(5);
     for (const policy of ['ROUND_ROBIN', 'RANDOM', 'LEAST_REQUEST', 'RING_HASH', 'MAGLEV'] as const) {
       const lb = loadBalancerFactory(policy)!(eps, cluster(policy, eps, { healthyPanicThreshold: 0 }), { random: mulberry32(9) });
-      const counts = histogram(lb, 5, 1_000, { hashKey: policy === 'RING_HASH' || policy === 'MAGLEV' ? undefined : 'k' });
+      const counts = histogram(lb, 5, 1_000, { hashKey: policy === 'RING_HASH' || policy === 'MAGLEV' ? undefined : 7n });
       assert.ok(counts.every((c) => c > 0), `${policy}: ${counts.join(',')}`);
     }
     const plain = loadBalancerFactory('ROUND_ROBIN')!(eps, cluster('ROUND_ROBIN', eps, { healthyPanicThreshold: 0 }));
