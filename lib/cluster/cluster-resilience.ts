@@ -3,6 +3,11 @@
 // which is rebuilt with every config snapshot, this state is carried from one
 // snapshot to the next: an ejected host stays ejected and an open breaker stays
 // open when an unrelated part of the config changes.
+//
+// The detector is indexed by the endpoint list of the latest snapshot. A
+// Cluster of an older snapshot (a call still in flight on it) reaches it
+// through `indexOf`, by the endpoint's identity (`address:port`), never by its
+// position in its own list, which the newer snapshot may have reordered.
 import type { Cluster as ClusterConfig } from '../config/model';
 import { BucketRotation } from './bucket-rotation';
 import { ClusterThresholds, ISTIO_DEFAULT_THRESHOLDS } from './cluster-thresholds';
@@ -19,13 +24,17 @@ export class ClusterResilience {
   detector: OutlierDetector | undefined;
   breaker: ErrorRateBreaker | undefined;
   retryBudget: RetryBudget | undefined;
-  private keys: string[];
+  /** The endpoint identities (`address:port`) of the latest snapshot, in the detector's order. */
+  keys: readonly string[];
+  private index: Map<string, number> | undefined;
   private thresholdsKey: string;
   private breakerKey: string;
 
   constructor(
     config: ClusterConfig,
     private readonly onEject?: (cluster: string) => void,
+    /** Monotonic ms for the outlier detector (tests move it by hand). */
+    private readonly clock?: () => number,
   ) {
     this.keys = endpointKeys(config);
     this.thresholdsKey = JSON.stringify(config.thresholds ?? {});
@@ -50,6 +59,7 @@ export class ClusterResilience {
       this.detector.reconfigure(config.outlierDetection);
     }
     this.keys = keys;
+    this.index = undefined;
     const thresholdsKey = JSON.stringify(config.thresholds ?? {});
     if (thresholdsKey !== this.thresholdsKey) {
       // Calls in flight release on the object they acquired from.
@@ -65,13 +75,24 @@ export class ClusterResilience {
     this.retryBudget = config.retryBudget === undefined ? undefined : new RetryBudget(config.retryBudget);
   }
 
+  /** The detector's index of the endpoint with identity `key`, or -1 when the latest snapshot has no such endpoint. */
+  indexOf(key: string): number {
+    if (this.index === undefined) {
+      this.index = new Map();
+      this.keys.forEach((k, i) => {
+        if (!this.index!.has(k)) this.index!.set(k, i);
+      });
+    }
+    return this.index.get(key) ?? -1;
+  }
+
   close(): void {
     this.breaker?.shutdown();
     this.breaker = undefined;
   }
 
   private newDetector(config: ClusterConfig): OutlierDetector {
-    const detector = new OutlierDetector(config.endpoints.length, config.outlierDetection);
+    const detector = new OutlierDetector(config.endpoints.length, config.outlierDetection, this.clock);
     const onEject = this.onEject;
     if (onEject !== undefined) detector.onEject(() => onEject(config.name));
     return detector;
@@ -93,7 +114,10 @@ function newBreaker(config: ClusterConfig): ErrorRateBreaker {
 export class ClusterResilienceRegistry {
   private readonly byName = new Map<string, ClusterResilience>();
 
-  constructor(private readonly onEject?: (cluster: string) => void) {}
+  constructor(
+    private readonly onEject?: (cluster: string) => void,
+    private readonly clock?: () => number,
+  ) {}
 
   /** The state for each cluster of a new snapshot; clusters that left the config are dropped. */
   apply(clusters: Iterable<ClusterConfig>): ReadonlyMap<string, ClusterResilience> {
@@ -101,7 +125,7 @@ export class ClusterResilienceRegistry {
     for (const config of clusters) {
       seen.add(config.name);
       const kept = this.byName.get(config.name);
-      if (kept === undefined) this.byName.set(config.name, new ClusterResilience(config, this.onEject));
+      if (kept === undefined) this.byName.set(config.name, new ClusterResilience(config, this.onEject, this.clock));
       else kept.update(config);
     }
     for (const [name, state] of this.byName) {

@@ -2,6 +2,12 @@
 // subset of it): its endpoints, its balancer, its resilience state (carried
 // across snapshots), and the upstream hosts behind the endpoints for each
 // protocol that calls it. Built once per config snapshot.
+//
+// Indexes a Cluster hands out (pickIndex) are positions in its own endpoint
+// list and mean the same host for the call's whole life, retries included.
+// Outcomes and availability go to the resilience state by the endpoint's
+// identity, so a call in flight on this snapshot never reports on, or skips,
+// a host that a newer snapshot moved to the same position.
 import type { Cluster as ClusterConfig } from '../config/model';
 import type { CodecFactory } from '../protocol/codec';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
@@ -9,6 +15,7 @@ import type { UpstreamHost } from '../upstream/upstream-host';
 import type { UpstreamPool } from '../upstream/upstream-pool';
 import { clusterTransport } from '../upstream/upstream-transport';
 import type { ClusterResilience } from './cluster-resilience';
+import type { OutlierOutcome } from './outlier-detector';
 import { ClusterResilience as NewResilience } from './cluster-resilience';
 import { loadBalancerFactory, type LoadBalancer } from './lb/load-balancer';
 import { RoundRobin } from './lb/round-robin';
@@ -19,6 +26,7 @@ interface HostContext {
   readonly hosts: UpstreamHost[];
   hashKey: bigint | undefined;
   isAvailable: ((i: number) => boolean) | undefined;
+  availabilityVersion: number | undefined;
   readonly activeRequests: (i: number) => number;
   readonly addedAt: (i: number) => number;
 }
@@ -30,6 +38,17 @@ export class Cluster {
   readonly balancerFallback: boolean;
   readonly resilience: ClusterResilience;
   private readonly contexts = new Map<CodecFactory, HostContext>();
+  /** This snapshot's endpoint identities: the resilience state's own list while this is the latest snapshot. */
+  private readonly keys: readonly string[];
+  /** Availability for a snapshot the resilience state has moved past: looked up by identity. */
+  private readonly availableByKey = (i: number): boolean => {
+    const detector = this.resilience.detector;
+    if (detector === undefined) return true;
+    const j = this.resilience.indexOf(this.keys[i]!);
+    return j < 0 || detector.isAvailable(j);
+  };
+  /** Versions of retry picks: each is new, so a balancer never caches counts that leave out the tried hosts. */
+  private retryVersion = 0;
 
   constructor(
     readonly config: ClusterConfig,
@@ -38,6 +57,10 @@ export class Cluster {
   ) {
     this.name = config.name;
     this.resilience = resilience ?? new NewResilience(config);
+    const keys = config.endpoints.map((e) => `${e.address}:${e.port}`);
+    const shared = this.resilience.keys;
+    // Share the state's array while it describes this list, so "still the latest snapshot" is one comparison.
+    this.keys = shared.length === keys.length && shared.every((k, i) => k === keys[i]) ? shared : keys;
     const factory = loadBalancerFactory(config.lbPolicy);
     this.balancerFallback = factory === undefined;
     this.balancer = factory === undefined ? new RoundRobin(config.endpoints) : factory(config.endpoints, config);
@@ -59,16 +82,20 @@ export class Cluster {
    */
   pickIndex(codecFactory: CodecFactory, hashKey: bigint | undefined, tried?: readonly number[]): number {
     const ctx = this.context(codecFactory);
-    const detector = this.resilience.detector;
-    const available = detector === undefined ? undefined : detector.isAvailable;
+    const r = this.resilience;
+    const detector = r.detector;
+    const available = detector === undefined ? undefined : r.keys === this.keys ? detector.isAvailable : this.availableByKey;
+    const version = detector?.availabilityVersion;
     ctx.hashKey = hashKey;
     let i = -1;
     if (tried !== undefined && tried.length > 0) {
       ctx.isAvailable = (j) => !tried.includes(j) && (available === undefined || available(j));
+      ctx.availabilityVersion = --this.retryVersion;
       i = this.balancer.pick(ctx);
     }
     if (i < 0) {
       ctx.isAvailable = available;
+      ctx.availabilityVersion = version;
       i = this.balancer.pick(ctx);
     }
     if (i < 0) {
@@ -82,6 +109,21 @@ export class Cluster {
       );
     }
     return i;
+  }
+
+  /**
+   * Records how a call to endpoint `index` (of this snapshot's list) ended, on
+   * the host with that identity; ignored when the latest snapshot dropped it.
+   */
+  report(index: number, outcome: OutlierOutcome): void {
+    const r = this.resilience;
+    const detector = r.detector;
+    if (detector === undefined || index < 0 || index >= this.keys.length) return;
+    if (r.keys === this.keys) detector.report(index, outcome);
+    else {
+      const j = r.indexOf(this.keys[index]!);
+      if (j >= 0) detector.report(j, outcome);
+    }
   }
 
   /** Picks the host for one call, or throws NO_HEALTHY_UPSTREAM. */
@@ -99,6 +141,7 @@ export class Cluster {
         hosts,
         hashKey: undefined,
         isAvailable: undefined,
+        availabilityVersion: undefined,
         activeRequests: (i) => hosts[i]!.active,
         addedAt: (i) => hosts[i]!.addedAt,
       };

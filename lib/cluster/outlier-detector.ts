@@ -78,6 +78,8 @@ export class OutlierDetector {
   private armed = false;
   /** Success-rate or failure-percentage ejection is on, so results are counted per interval. */
   private judged = false;
+  /** Bumped whenever an isAvailable answer may have changed (ejection, return, resize, new config). */
+  private version = 0;
   private readonly ejectListeners = new EventListeners<EjectionEvent>();
   private readonly unejectListeners = new EventListeners<UnejectionEvent>();
 
@@ -106,6 +108,16 @@ export class OutlierDetector {
 
   get stats(): OutlierStats {
     return { ...this.counters };
+  }
+
+  /**
+   * Changes whenever an answer of `isAvailable` may have changed: an ejection, a
+   * return (ejections run out lazily, so reading this catches up with the clock),
+   * a new endpoint list or config. For PickContext.availabilityVersion.
+   */
+  get availabilityVersion(): number {
+    if (this.ejectedTotal > 0 || this.armed) this.advance(this.clock());
+    return this.version;
   }
 
   /** Hosts ejected now (after any ejection that has run out). */
@@ -189,6 +201,7 @@ export class OutlierDetector {
     const next = resolveOutlierDetection(config);
     const now = this.clock();
     this.cfg = next;
+    this.version++;
     this.judged = next.enforcingSuccessRate > 0 || next.enforcingFailurePercentage > 0;
     if (this.nextSweepAt > now + next.interval) this.nextSweepAt = now + next.interval;
   }
@@ -240,6 +253,7 @@ export class OutlierDetector {
     });
     this.ejectedTotal = ejected;
     this.nextExpiry = nextExpiry;
+    this.version++;
   }
 
   private allocate(n: number): void {
@@ -297,6 +311,7 @@ export class OutlierDetector {
     const durationMs = Math.min(base * this.multiplier[i]!, max);
     this.ejected[i] = 1;
     this.ejectedTotal++;
+    this.version++;
     this.counters.ejectionsEnforced++;
     this.ejectedAt[i] = now;
     const until = now + durationMs;
@@ -323,6 +338,7 @@ export class OutlierDetector {
       }
       this.ejected[i] = 0;
       this.ejectedTotal--;
+      this.version++;
       // Fresh counters, so a host is not re-ejected on the first error after it returns.
       this.consecutive5xx[i] = 0;
       this.consecutiveGateway[i] = 0;

@@ -73,17 +73,17 @@ export async function sendWithRetries(call: Call, cluster: Cluster, plan: SendPl
           if (pending) thresholds.releasePending();
         }
         if (!isErrorReply(reply)) {
-          r.detector?.report(index, 'success');
+          cluster.report(index, 'success');
           return reply;
         }
-        r.detector?.report(index, 'error-reply');
+        cluster.report(index, 'error-reply');
         if (!canRetry(plan.retry, attempt, 'error-reply', call, deadline)) return reply;
         failure = 'error-reply';
         errorReply = reply;
       } catch (err) {
         if (index >= 0) {
           const outcome = outlierOutcomeOf(err);
-          if (outcome !== undefined) r.detector?.report(index, outcome);
+          if (outcome !== undefined) cluster.report(index, outcome);
         }
         if (!canRetry(plan.retry, attempt, err, call, deadline)) throw err;
         failure = err;
