@@ -247,7 +247,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** The config in force and the state of every upstream, as plain JSON (like Envoy's config dump). */
   dump(): Record<string, unknown> {
-    const upstreams = [...this.pool.all()].map((h) => ({ key: h.key, active: h.active, inFlight: h.inFlight, retired: h.isRetired }));
+    const upstreams = [...this.pool.all()].map((h) => ({
+      key: h.key,
+      active: h.active,
+      inFlight: h.inFlight,
+      connections: h.connectionCount,
+      idleClosed: h.idleClosed,
+      retired: h.isRetired,
+    }));
     return {
       version: this.state.version,
       config: snapshotToJSON(this.state.snapshot),
@@ -295,7 +302,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       const upstream = this.pool.acquire(codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
-      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply);
+      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, { signal: call.signal });
       return reply === undefined ? undefined : { message: reply };
     });
   }

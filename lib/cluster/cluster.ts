@@ -136,7 +136,8 @@ export class Cluster {
     if (ctx === undefined) {
       // This snapshot's transport settings (connect timeout, TLS) apply to every connect from now on.
       const transport = clusterTransport(this.config);
-      const hosts = this.config.endpoints.map((e) => this.pool.acquire(codecFactory, e.address, e.port, transport));
+      const multiplexing = this.config.multiplexing ?? codecFactory.multiplexing === true;
+      const hosts = this.config.endpoints.map((e) => this.pool.acquire(codecFactory, e.address, e.port, transport, multiplexing));
       ctx = {
         hosts,
         hashKey: undefined,

@@ -98,18 +98,20 @@ const connectionPool = obj({
     connectTimeout: dur(),
     tcpKeepalive: later(tcpKeepalive),
     maxConnectionDuration: later(dur()),
-    idleTimeout: later(dur()),
+    idleTimeout: dur(),
   }),
   http: obj({
     http1MaxPendingRequests: int(0),
     http2MaxRequests: int(0),
     maxRequestsPerConnection: later(int(0)),
     maxRetries: int(0),
-    idleTimeout: later(dur()),
+    idleTimeout: dur(),
     h2UpgradePolicy: later(str({ enum: ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'] })),
     useClientProtocol: later(bool()),
     maxConcurrentStreams: later(int(0)),
   }),
+  // meta-mesh extension: the connection model (MetaProtocol Proxy's ApplicationProtocol.multiplexing).
+  multiplexing: bool(),
 });
 
 const outlierDetection = obj({

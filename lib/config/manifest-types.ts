@@ -62,8 +62,10 @@ export interface LoadBalancerSpec {
 export interface TrafficPolicySpec {
   readonly loadBalancer?: LoadBalancerSpec;
   readonly connectionPool?: {
-    readonly tcp?: { readonly connectTimeout?: number; readonly maxConnections?: number };
-    readonly http?: { readonly http1MaxPendingRequests?: number; readonly http2MaxRequests?: number; readonly maxRetries?: number };
+    readonly tcp?: { readonly connectTimeout?: number; readonly maxConnections?: number; readonly idleTimeout?: number };
+    readonly http?: { readonly http1MaxPendingRequests?: number; readonly http2MaxRequests?: number; readonly maxRetries?: number; readonly idleTimeout?: number };
+    /** meta-mesh extension: true = calls share sockets by request id; false = one call in flight per connection. */
+    readonly multiplexing?: boolean;
   };
   /** Durations are ms after the schema check. */
   readonly outlierDetection?: {

@@ -291,6 +291,14 @@ export interface Cluster {
   readonly lbPolicy: LbPolicy;
   /** Connect timeout in ms. */
   readonly connectTimeoutMs: number;
+  /** connectionPool idleTimeout (http, else tcp) in ms: pooled connections idle this long close. Unset = one hour. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * meta-mesh extension `trafficPolicy.connectionPool.multiplexing`: the connection model for this
+   * service (true: calls share sockets by request id; false: one call in flight per connection).
+   * Unset = the protocol's default (Thrift false, Dubbo true, as MetaProtocol Proxy).
+   */
+  readonly multiplexing?: boolean;
   /** Balancer tuning: warmup, locality, ring/maglev sizes, panic threshold. */
   readonly lb?: LbOptions;
   readonly thresholds?: ConnectionThresholds;

@@ -37,6 +37,8 @@ interface ClusterPolicy {
   /** Lower-cased metadata key from consistentHash.httpHeaderName. */
   readonly hashKey?: string;
   readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs?: number;
+  readonly multiplexing?: boolean;
   readonly lb?: LbOptions;
   readonly thresholds?: ConnectionThresholds;
   readonly outlierDetection?: OutlierDetectionConfig;
@@ -275,6 +277,8 @@ function policyOf(top: TrafficPolicySpec | undefined, subset?: TrafficPolicySpec
   return {
     lbPolicy: lbPolicyOf(lb),
     connectTimeoutMs: pool?.tcp?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...idleTimeoutOf(pool),
+    ...(pool?.multiplexing === undefined ? {} : { multiplexing: pool.multiplexing }),
     ...(hashKey === undefined ? {} : { hashKey }),
     ...(lbOptions === undefined ? {} : { lb: lbOptions }),
     ...(thresholds === undefined ? {} : { thresholds }),
@@ -282,6 +286,12 @@ function policyOf(top: TrafficPolicySpec | undefined, subset?: TrafficPolicySpec
     ...(breaker === undefined ? {} : { errorRateBreaker: Object.freeze({ ...breaker }) }),
     ...(budget === undefined ? {} : { retryBudget: Object.freeze({ ...budget }) }),
   };
+}
+
+/** Idle timeout of pooled connections: Istio's http.idleTimeout, else tcp.idleTimeout (0 or unset: Envoy's default). */
+function idleTimeoutOf(pool: TrafficPolicySpec['connectionPool']): { idleTimeoutMs?: number } {
+  const ms = pool?.http?.idleTimeout || pool?.tcp?.idleTimeout;
+  return ms === undefined || ms === 0 ? {} : { idleTimeoutMs: ms };
 }
 
 /** Envoy thresholds from connectionPool. Istio reads 0 as unset (no limit), not as "refuse every call". */
@@ -331,6 +341,8 @@ function cluster(host: string, port: number, subset: string, endpoints: Endpoint
     endpoints: Object.freeze(endpoints),
     lbPolicy: policy.lbPolicy,
     connectTimeoutMs: policy.connectTimeoutMs,
+    ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
+    ...(policy.multiplexing === undefined ? {} : { multiplexing: policy.multiplexing }),
     ...(policy.lb === undefined ? {} : { lb: policy.lb }),
     ...(policy.thresholds === undefined ? {} : { thresholds: policy.thresholds }),
     ...(policy.outlierDetection === undefined ? {} : { outlierDetection: policy.outlierDetection }),

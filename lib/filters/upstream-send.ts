@@ -63,15 +63,9 @@ export async function sendWithRetries(call: Call, cluster: Cluster, plan: SendPl
         index = cluster.pickIndex(call.codecFactory, plan.hashKey, tried);
         const host = cluster.hosts(call.codecFactory)[index]!;
         call.upstream = host.endpoint;
-        const pending = !host.isReady;
-        if (pending && !thresholds.tryAcquirePending()) throw thresholds.overflowError('pending');
-        const send = () => host.send(call.request, plan.options, tryTimeout, call.expectReply);
-        let reply: Message | undefined;
-        try {
-          reply = r.breaker === undefined ? await send() : await r.breaker.run(send, undefined, isErrorReply);
-        } finally {
-          if (pending) thresholds.releasePending();
-        }
+        // The host counts connections and queued calls against the thresholds (max_connections, max_pending_requests).
+        const send = () => host.send(call.request, plan.options, tryTimeout, call.expectReply, { limits: thresholds, signal: call.signal });
+        const reply = r.breaker === undefined ? await send() : await r.breaker.run(send, undefined, isErrorReply);
         if (!isErrorReply(reply)) {
           cluster.report(index, 'success');
           return reply;

@@ -45,5 +45,14 @@ export interface CodecFactory<Options = unknown> {
    * connection change format.
    */
   readonly variant?: string;
+  /**
+   * The protocol's default connection model, as MetaProtocol Proxy's
+   * `ApplicationProtocol.multiplexing`: true when its servers answer several
+   * calls on one connection matched by request id (Dubbo), so calls share
+   * sockets; false or unset when servers answer one call at a time per
+   * connection (most Thrift servers), so each call in flight gets a pooled
+   * connection of its own. A DestinationRule can override it per service.
+   */
+  readonly multiplexing?: boolean;
   create(options?: Options): Codec;
 }

@@ -1,7 +1,11 @@
-// UpstreamConnection: one socket to one endpoint, shared by many concurrent
-// calls. Each call gets a connection-unique request id written into its bytes
-// by the codec, and replies are matched back by that id, so callers never wait
-// for each other (the reference takes an exclusive connection per request).
+// UpstreamConnection: one socket to one endpoint. Each call gets a
+// connection-unique request id written into its bytes by the codec, and
+// replies are matched back by that id, so several calls can share it (the
+// multiplexed model) and a pooled connection can carry one call after another
+// (the exclusive model). What it buffers for a peer is bounded: a write
+// queue over its limit refuses new calls (OVERFLOW), and a call whose bytes
+// could not even leave before its deadline resets the connection
+// (UPSTREAM_RESET), since a peer that stopped reading will never answer.
 import type * as net from 'node:net';
 import type { Codec, EncodeOptions } from '../protocol/codec';
 import { FrameReader } from '../protocol/frame-reader';
@@ -16,12 +20,27 @@ export interface UpstreamConnectionOptions extends UpstreamTransport {
   readonly port: number;
   /** Frames the reply stream; one instance per connection. */
   readonly codec: Codec;
+  /** Bytes queued for the peer (not yet taken by the kernel) past which new calls are refused with OVERFLOW. Default 4 MiB. */
+  readonly writeQueueLimitBytes?: number;
 }
+
+/** Default bound of a connection's write queue (Envoy's per-connection buffer limit is 1 MiB; calls here may be larger). */
+export const DEFAULT_WRITE_QUEUE_LIMIT_BYTES = 4 * 1024 * 1024;
 
 interface PendingCall {
   resolve(reply: Message): void;
   reject(error: MeshError): void;
   timer: NodeJS.Timeout | undefined;
+  /** Where the call's bytes end in the stream written to the socket (0 while still in the outbox). */
+  end: number;
+  /** Stops listening to the call's signal. */
+  unlisten: (() => void) | undefined;
+}
+
+/** Bytes waiting for the socket to connect, and the call they belong to (0 for oneway). */
+interface Queued {
+  readonly bytes: Buffer;
+  readonly id: number;
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'closed';
@@ -34,13 +53,17 @@ export class UpstreamConnection {
   private socket: net.Socket | undefined;
   private readonly reader: FrameReader;
   private readonly pending = new Map<number, PendingCall>();
-  private outbox: Buffer[] = [];
+  private outbox: Queued[] = [];
+  private outboxBytes = 0;
+  /** Bytes handed to the socket so far; minus its writableLength, the bytes the kernel took. */
+  private written = 0;
   /** Oneway calls written before the socket connected: settled when their bytes leave, or when the connect fails. */
   private onewayWaiters: { resolve(): void; reject(e: MeshError): void }[] = [];
   private nextId = 1;
   private corked = false;
   private draining = false;
   private connectWaiters: { resolve(): void; reject(e: MeshError): void }[] = [];
+  private readonly writeQueueLimit: number;
   /** Called once when the connection ends for any reason. */
   onClose: ((conn: UpstreamConnection) => void) | undefined;
   /** Calls answered after they had already timed out or were unknown. */
@@ -48,6 +71,7 @@ export class UpstreamConnection {
 
   constructor(private readonly options: UpstreamConnectionOptions) {
     this.reader = new FrameReader(options.codec, 'response');
+    this.writeQueueLimit = options.writeQueueLimitBytes ?? DEFAULT_WRITE_QUEUE_LIMIT_BYTES;
   }
 
   get endpoint(): string {
@@ -67,6 +91,11 @@ export class UpstreamConnection {
     return this.pending.size;
   }
 
+  /** Bytes waiting to reach the peer: queued for the connect, or written and not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.outboxBytes + (this.socket?.writableLength ?? 0);
+  }
+
   /** Opens the socket; resolves when it is connected. Safe to call repeatedly. */
   connect(): Promise<void> {
     if (this.state === 'ready') return Promise.resolve();
@@ -80,32 +109,42 @@ export class UpstreamConnection {
    * Sends one request. Resolves with the reply (its requestId is this
    * connection's id, not the caller's), or undefined for a oneway call once
    * written. Rejects with a MeshError: TIMEOUT, UPSTREAM_RESET,
-   * CONNECT_FAILURE or CLOSED.
+   * CONNECT_FAILURE, OVERFLOW (write queue full) or CLOSED. `signal` takes a
+   * call still waiting for the connect out of the queue at once.
    */
-  send(request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean): Promise<Message | undefined> {
+  send(request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean, signal?: AbortSignal): Promise<Message | undefined> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
+    if (signal?.aborted) return Promise.reject(MeshError.from(signal.reason, MeshErrorCode.CLOSED));
+    const full = this.queueFullError();
+    if (full !== undefined) return Promise.reject(full);
     if (!expectReply) {
       const bytes = this.options.codec.encode(request, options);
       if (this.state === 'ready') {
-        this.write(bytes);
+        this.write(bytes, 0);
         return Promise.resolve(undefined);
       }
       // Not connected yet: the call is sent only once the socket is, and a failed connect
       // fails it (CONNECT_FAILURE), so a retry policy can send it elsewhere instead of losing it.
       return new Promise<undefined>((resolve, reject) => {
         this.onewayWaiters.push({ resolve: () => resolve(undefined), reject });
-        this.write(bytes);
+        this.write(bytes, 0);
       });
     }
     const id = this.allocateId();
     const bytes = this.options.codec.encode(request, options === undefined ? { requestId: id } : { ...options, requestId: id });
     return new Promise<Message>((resolve, reject) => {
-      const call: PendingCall = { resolve, reject, timer: undefined };
+      const call: PendingCall = { resolve, reject, timer: undefined, end: 0, unlisten: undefined };
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
         call.timer = setTimeout(() => this.expire(id, timeoutMs), timeoutMs);
       }
+      // Only a call queued for the connect listens to its signal; once written, its own timer ends it.
+      if (signal !== undefined && this.state !== 'ready') {
+        const onAbort = (): void => this.abandon(id, MeshError.from(signal.reason, MeshErrorCode.CLOSED));
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
       this.pending.set(id, call);
-      this.write(bytes);
+      call.end = this.write(bytes, id);
     });
   }
 
@@ -117,11 +156,7 @@ export class UpstreamConnection {
 
   /** Closes now; calls in flight fail with `code`. */
   close(code: MeshErrorCode = MeshErrorCode.CLOSED, reason = 'connection closed by meta-mesh'): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.socket?.destroy();
-    this.socket = undefined;
-    this.failAll(code, reason);
+    this.fail(code, reason);
   }
 
   private open(): void {
@@ -138,7 +173,17 @@ export class UpstreamConnection {
       for (const w of waiters) w.resolve();
       const queued = this.outbox;
       this.outbox = [];
-      for (const bytes of queued) this.write(bytes);
+      this.outboxBytes = 0;
+      for (const q of queued) {
+        const call = q.id === 0 ? undefined : this.pending.get(q.id);
+        if (q.id !== 0 && call === undefined) continue;
+        const end = this.write(q.bytes, q.id);
+        if (call !== undefined) {
+          call.end = end;
+          call.unlisten?.();
+          call.unlisten = undefined;
+        }
+      }
       const sent = this.onewayWaiters;
       this.onewayWaiters = [];
       for (const w of sent) w.resolve();
@@ -159,11 +204,13 @@ export class UpstreamConnection {
     });
   }
 
-  private write(bytes: Buffer): void {
+  /** Writes (or queues until connected) one call's bytes; returns where they end in the written stream (0 if queued). */
+  private write(bytes: Buffer, id: number): number {
     if (this.state !== 'ready') {
-      this.outbox.push(bytes);
+      this.outbox.push({ bytes, id });
+      this.outboxBytes += bytes.length;
       if (this.state === 'idle') this.open();
-      return;
+      return 0;
     }
     const socket = this.socket!;
     // Calls issued in the same tick leave in one TCP segment.
@@ -176,6 +223,19 @@ export class UpstreamConnection {
       });
     }
     socket.write(bytes);
+    this.written += bytes.length;
+    return this.written;
+  }
+
+  /** OVERFLOW when the queue for the peer is over its limit: the peer is not reading, more bytes would only pile up. */
+  private queueFullError(): MeshError | undefined {
+    const queued = this.queuedBytes;
+    if (queued <= this.writeQueueLimit) return undefined;
+    return new MeshError(
+      MeshErrorCode.OVERFLOW,
+      `${queued} bytes already wait to be sent to ${this.endpoint} (limit ${this.writeQueueLimit}): the upstream is not reading; the call was not sent`,
+      { details: { endpoint: this.endpoint, queuedBytes: queued, limit: this.writeQueueLimit } },
+    );
   }
 
   private onData(chunk: Buffer): void {
@@ -191,7 +251,7 @@ export class UpstreamConnection {
     if (reply.type === 'heartbeat') {
       // Servers that probe idle connections (Dubbo providers) close them unless answered.
       const encode = this.options.codec.encodeHeartbeatReply;
-      if (encode !== undefined && this.state === 'ready') this.write(encode.call(this.options.codec, reply));
+      if (encode !== undefined && this.state === 'ready') this.write(encode.call(this.options.codec, reply), 0);
       return;
     }
     const id = Number(reply.requestId);
@@ -202,6 +262,7 @@ export class UpstreamConnection {
     }
     this.pending.delete(id);
     if (call.timer !== undefined) clearTimeout(call.timer);
+    call.unlisten?.();
     call.resolve(reply);
     if (this.draining && this.pending.size === 0) this.close();
   }
@@ -209,8 +270,30 @@ export class UpstreamConnection {
   private expire(id: number, timeoutMs: number): void {
     const call = this.pending.get(id);
     if (call === undefined) return;
+    const socket = this.socket;
+    if (this.state === 'ready' && socket !== undefined && call.end > this.written - socket.writableLength) {
+      // The call's bytes never even left: the peer stopped reading. Nothing on this socket will be answered.
+      this.fail(
+        MeshErrorCode.UPSTREAM_RESET,
+        `${this.endpoint} took none of a call's bytes within ${timeoutMs} ms (${socket.writableLength} bytes wait to be sent): the upstream stopped reading; the connection was reset`,
+      );
+      return;
+    }
+    this.abandon(id, new MeshError(MeshErrorCode.TIMEOUT, `no reply from ${this.endpoint} within ${timeoutMs} ms`, { details: { endpoint: this.endpoint } }));
+  }
+
+  /** Ends one call with `error`; bytes it still had waiting for the connect are dropped. */
+  private abandon(id: number, error: MeshError): void {
+    const call = this.pending.get(id);
+    if (call === undefined) return;
     this.pending.delete(id);
-    call.reject(new MeshError(MeshErrorCode.TIMEOUT, `no reply from ${this.endpoint} within ${timeoutMs} ms`, { details: { endpoint: this.endpoint } }));
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    call.unlisten?.();
+    if (call.end === 0 && this.outbox.length > 0) {
+      const i = this.outbox.findIndex((q) => q.id === id);
+      if (i >= 0) this.outboxBytes -= this.outbox.splice(i, 1)[0]!.bytes.length;
+    }
+    call.reject(error);
     if (this.draining && this.pending.size === 0) this.close();
   }
 
@@ -227,10 +310,6 @@ export class UpstreamConnection {
     this.state = 'closed';
     this.socket?.destroy();
     this.socket = undefined;
-    this.failAll(code, message);
-  }
-
-  private failAll(code: MeshErrorCode, message: string): void {
     const details = { endpoint: this.endpoint };
     const waiters = this.connectWaiters;
     this.connectWaiters = [];
@@ -240,10 +319,12 @@ export class UpstreamConnection {
     for (const w of oneways) w.reject(new MeshError(code, message, { details }));
     const calls = [...this.pending.values()];
     this.pending.clear();
-    // Queued bytes never left: the calls they belong to fail above (or were oneway).
+    // Queued bytes never left: the calls they belong to fail below (or were oneway).
     this.outbox = [];
+    this.outboxBytes = 0;
     for (const call of calls) {
       if (call.timer !== undefined) clearTimeout(call.timer);
+      call.unlisten?.();
       call.reject(new MeshError(code, message, { details }));
     }
     this.onClose?.(this);

@@ -1,11 +1,16 @@
 // UpstreamHost: everything meta-mesh keeps for one endpoint and protocol: its
-// multiplexed connections, replaced when they close, and a connect backoff so
-// a dead endpoint is not hammered with a new socket per call.
+// connections, in one of two models (exclusive: one call in flight per
+// connection, pooled; multiplexed: calls share a few sockets by request id),
+// and a connect backoff so a dead endpoint is not hammered with a new socket
+// per call.
 import type { CodecFactory, EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import type { SendContext } from './connection-limits';
+import { ExclusivePool } from './exclusive-pool';
+import type { HostTarget } from './host-connections';
+import { MultiplexedPool } from './multiplexed-pool';
 import type { UpstreamTransport } from './upstream-transport';
-import { UpstreamConnection } from './upstream-connection';
 
 export interface UpstreamHostOptions {
   readonly address: string;
@@ -13,41 +18,48 @@ export interface UpstreamHostOptions {
   readonly codecFactory: CodecFactory;
   /** Transport settings for the first connects; `useTransport` replaces them when a new snapshot names this host. */
   readonly transport: UpstreamTransport;
-  /** Sockets per endpoint; calls spread over them round robin. */
+  /** Sockets per endpoint in the multiplexed model; calls spread over them round robin. */
   readonly connections: number;
+  /**
+   * true: calls share sockets, matched by request id. false (default): one
+   * call in flight per connection, connections pooled (MetaProtocol Proxy's default).
+   */
+  readonly multiplexing?: boolean;
 }
 
-/** Identifies a host: calls share its sockets only with calls of one protocol variant to one endpoint. */
-export function upstreamHostKey(codecFactory: CodecFactory, address: string, port: number): string {
-  return `${codecFactory.protocol}/${codecFactory.variant ?? ''}|${address}:${port}`;
+/** Identifies a host: calls share its sockets only with calls of one protocol variant and connection model to one endpoint. */
+export function upstreamHostKey(codecFactory: CodecFactory, address: string, port: number, multiplexing = false): string {
+  return `${codecFactory.protocol}/${codecFactory.variant ?? ''}/${multiplexing ? 'mux' : 'one'}|${address}:${port}`;
 }
 
 const BACKOFF_BASE_MS = 50;
 const BACKOFF_MAX_MS = 5_000;
+const NO_CONTEXT: SendContext = {};
 
 export class UpstreamHost {
-  private readonly slots: (UpstreamConnection | undefined)[];
-  private cursor = 0;
+  private readonly pool: ExclusivePool | MultiplexedPool;
   private failures = 0;
   private retryAt = 0;
   private lastConnectError: MeshError | undefined;
   private closed = false;
   private retired = false;
   private warmRequested = false;
-  /** Calls sent and not yet settled, across all connections. */
+  private transport: UpstreamTransport;
+  /** Calls sent and not yet settled, across all connections (queued ones included). */
   active = 0;
   /** When this host first joined the mesh (performance.now()), for slow start. */
   readonly addedAt = performance.now();
-  private transport: UpstreamTransport;
 
   constructor(readonly options: UpstreamHostOptions) {
-    this.slots = new Array(Math.max(1, options.connections)).fill(undefined);
     this.transport = options.transport;
+    const target: HostTarget = { address: options.address, port: options.port, codecFactory: options.codecFactory, transport: () => this.transport };
+    this.pool = options.multiplexing === true ? new MultiplexedPool(target, options.connections) : new ExclusivePool(target);
   }
 
   /**
-   * The transport settings (connect timeout, TLS) of the snapshot in force:
-   * every later connect uses them; connections already open keep theirs.
+   * The transport settings (connect timeout, idle timeout, TLS) of the
+   * snapshot in force: every later connect uses them; connections already
+   * open keep theirs.
    */
   useTransport(transport: UpstreamTransport): void {
     if (sameTransport(this.transport, transport)) return;
@@ -63,20 +75,34 @@ export class UpstreamHost {
   }
 
   get key(): string {
-    return upstreamHostKey(this.options.codecFactory, this.options.address, this.options.port);
+    return upstreamHostKey(this.options.codecFactory, this.options.address, this.options.port, this.options.multiplexing);
   }
 
   get endpoint(): string {
     return `${this.options.address}:${this.options.port}`;
   }
 
+  get multiplexing(): boolean {
+    return this.options.multiplexing === true;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** True when a connection is open, so a call goes out at once instead of waiting on a connect. */
+  /** True when a call would go out at once instead of waiting on a connect or a free connection. */
   get isReady(): boolean {
-    return this.slots.some((c) => c !== undefined && c.isReady);
+    return this.pool.isReady;
+  }
+
+  /** Connections open or opening. */
+  get connectionCount(): number {
+    return this.pool.size;
+  }
+
+  /** Connections closed after sitting idle past the idle timeout. */
+  get idleClosed(): number {
+    return this.pool.idleClosed;
   }
 
   /** True once a preconnect was asked for, so it is asked for only once. */
@@ -88,23 +114,21 @@ export class UpstreamHost {
     this.warmRequested = true;
   }
 
-  /** Opens the connections ahead of the first call (used by the preconnect pacer). */
+  /** Opens connections ahead of the first call (used by the preconnect pacer). */
   async warm(): Promise<void> {
-    if (this.closed) return;
-    await Promise.all(this.slots.map((_, i) => this.slot(i).connect().catch(() => undefined)));
+    if (this.closed || this.retired) return;
+    await this.pool.warm();
   }
 
-  send(request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean): Promise<Message | undefined> {
+  send(request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean, ctx: SendContext = NO_CONTEXT): Promise<Message | undefined> {
     if (this.closed) {
       return Promise.reject(new MeshError(MeshErrorCode.CLOSED, `endpoint ${this.endpoint} was removed from the mesh`, { details: { endpoint: this.endpoint } }));
     }
     if (this.failures > 0 && performance.now() < this.retryAt && this.lastConnectError !== undefined) {
       return Promise.reject(this.lastConnectError);
     }
-    const conn = this.slot(this.cursor);
-    this.cursor = (this.cursor + 1) % this.slots.length;
     this.active++;
-    return conn.send(request, options, timeoutMs, expectReply).then(
+    return this.pool.send(request, options, timeoutMs, expectReply, ctx).then(
       (reply) => {
         this.settled();
         this.failures = 0;
@@ -112,7 +136,7 @@ export class UpstreamHost {
       },
       (err: MeshError) => {
         this.settled();
-        if (err.code === MeshErrorCode.CONNECT_FAILURE) this.noteConnectFailure(err);
+        if (err instanceof MeshError && err.code === MeshErrorCode.CONNECT_FAILURE) this.noteConnectFailure(err);
         throw err;
       },
     );
@@ -125,12 +149,13 @@ export class UpstreamHost {
    */
   retire(): void {
     this.retired = true;
-    if (this.active === 0) for (const conn of this.slots) conn?.drain();
+    if (this.active === 0) this.pool.drain();
   }
 
   /** The endpoint came back into the config before its host was gone. */
   revive(): void {
     this.retired = false;
+    this.pool.resume();
   }
 
   get isRetired(): boolean {
@@ -139,39 +164,23 @@ export class UpstreamHost {
 
   /** True once retired and every connection has closed. */
   get isGone(): boolean {
-    return (this.retired || this.closed) && this.slots.every((c) => c === undefined || c.isClosed);
+    return (this.retired || this.closed) && this.pool.isEmpty;
   }
 
   /** Closes now, failing calls in flight. */
   close(): void {
     this.closed = true;
-    for (const conn of this.slots) conn?.close();
+    this.pool.close();
   }
 
-  /** Calls in flight on connections still open (a draining host reaches 0, then is gone). */
+  /** Calls sent and not settled (a draining host reaches 0, then is gone). */
   get inFlight(): number {
-    let n = 0;
-    for (const conn of this.slots) if (conn !== undefined && !conn.isClosed) n += conn.inFlight;
-    return n;
+    return this.active;
   }
 
   private settled(): void {
     this.active--;
-    if (this.retired && this.active === 0) for (const conn of this.slots) conn?.drain();
-  }
-
-  private slot(i: number): UpstreamConnection {
-    let conn = this.slots[i];
-    if (conn === undefined || conn.isClosed) {
-      conn = new UpstreamConnection({
-        ...this.transport,
-        address: this.options.address,
-        port: this.options.port,
-        codec: this.options.codecFactory.create(),
-      });
-      this.slots[i] = conn;
-    }
-    return conn;
+    if (this.retired && this.active === 0) this.pool.drain();
   }
 
   private noteConnectFailure(err: MeshError): void {

@@ -19,9 +19,11 @@ export class UpstreamPool {
   /**
    * The host for an endpoint, created on first use. `transport` is the
    * calling snapshot's settings: the host's next connects use them.
+   * `multiplexing` picks the connection model (default: the protocol's own,
+   * `CodecFactory.multiplexing`, false when unset as in MetaProtocol Proxy).
    */
-  acquire(codecFactory: CodecFactory, address: string, port: number, transport: UpstreamTransport): UpstreamHost {
-    const key = upstreamHostKey(codecFactory, address, port);
+  acquire(codecFactory: CodecFactory, address: string, port: number, transport: UpstreamTransport, multiplexing = codecFactory.multiplexing === true): UpstreamHost {
+    const key = upstreamHostKey(codecFactory, address, port, multiplexing);
     let host = this.hosts.get(key);
     if (host !== undefined && !host.isClosed) {
       host.useTransport(transport);
@@ -33,7 +35,7 @@ export class UpstreamPool {
       host.revive();
       host.useTransport(transport);
     } else {
-      host = new UpstreamHost({ address, port, codecFactory, transport, connections: this.options.connectionsPerEndpoint });
+      host = new UpstreamHost({ address, port, codecFactory, transport, connections: this.options.connectionsPerEndpoint, multiplexing });
     }
     this.hosts.set(key, host);
     return host;

@@ -7,9 +7,11 @@ import type { Cluster as ClusterConfig } from '../config/model';
 export interface UpstreamTransport {
   /** Deadline for the socket to become usable (TCP connect, and any handshake), in ms. */
   readonly connectTimeoutMs: number;
+  /** Close a pooled connection after it carried no call for this long, in ms (default one hour, as Envoy). */
+  readonly idleTimeoutMs?: number;
 }
 
 /** The transport settings a cluster's config asks for. */
 export function clusterTransport(config: ClusterConfig): UpstreamTransport {
-  return { connectTimeoutMs: config.connectTimeoutMs };
+  return config.idleTimeoutMs === undefined ? { connectTimeoutMs: config.connectTimeoutMs } : { connectTimeoutMs: config.connectTimeoutMs, idleTimeoutMs: config.idleTimeoutMs };
 }

@@ -184,6 +184,9 @@ describe('traffic policy end to end', function () {
         );
         try {
           const client = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, PORT));
+          // Pool three connections first: a try that times out closes its own (it may still be answered), so each
+          // retry takes an idle one at once instead of connecting inside its 50 ms on a busy machine.
+          await Promise.all([client.add(1, 1), client.add(1, 1), client.add(1, 1)]);
           const before = log.calls.sleep ?? 0;
           // Each try times out after 50 ms while the server sleeps 150 ms.
           await assert.rejects(client.sleep(150), /TIMEOUT/);

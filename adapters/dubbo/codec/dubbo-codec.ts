@@ -331,5 +331,7 @@ export function createDubboCodec(options?: DubboCodecOptions): DubboCodec {
 
 export const dubboCodecFactory: CodecFactory<DubboCodecOptions> = {
   protocol: 'dubbo',
+  // Dubbo carries a request id by design: calls share sockets, as MetaProtocol Proxy's Dubbo codec does.
+  multiplexing: true,
   create: (options?: DubboCodecOptions) => new DubboCodec(options),
 };
