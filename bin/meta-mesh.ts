@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The meta-mesh CLI:
 //   meta-mesh control-plane --config <yaml...> [--port 15010] [--host 0.0.0.0] [--tls-cert f --tls-key f [--tls-ca f]]
-//   meta-mesh validate <yaml...>
+//   meta-mesh validate <yaml...> [--regex-max-program-size 100]
 //   meta-mesh dump --config <yaml...>        (the Envoy resources the YAML makes)
 //   meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...] [--tls-ca f [--tls-cert f --tls-key f]]
 import * as fs from 'node:fs';
-import { loadConfigFiles, snapshotToJSON } from '../lib/config';
+import { loadConfigFiles, setRegexMaxProgramSize, snapshotToJSON } from '../lib/config';
 import { MeshError } from '../lib/protocol';
 import { ControlPlaneServer, XdsConfigSource, resourcesFromSnapshot } from '../lib/xds';
 import type { XdsTlsOptions } from '../lib/xds';
@@ -15,7 +15,7 @@ const USAGE = `usage:
                           [--tls-cert <pem> --tls-key <pem> [--tls-ca <pem>]]
       serves MetaRDS + ADS; with --tls-cert/--tls-key over TLS, and with --tls-ca
       also requires client certificates signed by that CA (mutual TLS)
-  meta-mesh validate <yaml...>
+  meta-mesh validate <yaml...> [--regex-max-program-size 100]
   meta-mesh dump --config <yaml...>
   meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...] [--wait-ms 10000]
                  [--tls-ca <pem> [--tls-cert <pem> --tls-key <pem>]]`;
@@ -102,6 +102,12 @@ async function controlPlane(flags: Flags): Promise<number> {
 async function validate(flags: Flags): Promise<number> {
   const files = [...(flags.get('') ?? []), ...(flags.get('config') ?? [])];
   if (files.length === 0) return usage('validate needs at least one YAML file or directory');
+  const limit = one(flags, 'regex-max-program-size');
+  if (limit !== undefined) {
+    const n = Number(limit);
+    if (!Number.isSafeInteger(n) || n <= 0) return usage(`--regex-max-program-size must be a whole number above 0, not '${limit}'`);
+    setRegexMaxProgramSize(n);
+  }
   const snapshot = await loadConfigFiles(files);
   for (const w of snapshot.warnings) console.error(`warning: ${w}`);
   console.log(`ok: ${snapshot.services.size} services, ${snapshot.clusters.size} clusters, ${snapshot.routeConfigs.size} route configs`);

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import Bottleneck from 'bottleneck';
 import type { Service, Snapshot } from './config/model';
 import { routeConfigName, serviceKey } from './config/model';
-import { loadConfigFiles, parseConfig, snapshotToJSON } from './config';
+import { loadConfigFiles, parseConfig, setRegexMaxProgramSize, snapshotToJSON } from './config';
 import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { MeshState } from './mesh-state';
@@ -65,6 +65,11 @@ export interface MeshOptions {
   /** Where warnings go (default console.warn). */
   logger?: (message: string) => void;
   /**
+   * Largest RE2 program a config regex may compile to (Envoy's max_program_size, default 100; also
+   * META_MESH_REGEX_MAX_PROGRAM_SIZE). Process-wide, like Envoy's runtime key; set before config is loaded.
+   */
+  regexMaxProgramSize?: number;
+  /**
    * OpenTelemetry traces and metrics (through @opentelemetry/api: register an SDK to export them) and
    * access logs, put at the front of every chain. Off unless set.
    */
@@ -104,6 +109,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** Loads the config and returns a running mesh. */
   static async start(options: MeshOptions = {}): Promise<Mesh> {
+    if (options.regexMaxProgramSize !== undefined) setRegexMaxProgramSize(options.regexMaxProgramSize);
     if (options.xds !== undefined) return Mesh.startFromXds(options, options.xds);
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.

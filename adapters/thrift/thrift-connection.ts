@@ -179,14 +179,14 @@ export class ThriftConnection extends EventEmitter {
       this.answerWithError(request, MeshError.from(err, MeshErrorCode.CODEC));
       return;
     }
-    this.deliver(bare);
+    this.deliver(bare, calledMethod(request));
   }
 
   private answerWithError(request: Message, error: MeshError): void {
     // Rare path: the codec writes the error in the client's framing; take the bare message out of it.
     const framed = this.codec.encodeError(request, error);
     const decoded = this.codec.decode(framed, 'response');
-    if (decoded.status === 'done') this.deliver(this.codec.encode(decoded.message, { transport: 'unframed' }));
+    if (decoded.status === 'done') this.deliver(this.codec.encode(decoded.message, { transport: 'unframed' }), calledMethod(request));
   }
 
   /**
@@ -195,7 +195,7 @@ export class ThriftConnection extends EventEmitter {
    * message, so this reads it once instead of looping until thrift's reader
    * throws an underrun (an exception with a stack trace on every reply).
    */
-  private deliver(bare: Buffer): void {
+  private deliver(bare: Buffer, method: string): void {
     const trans = new thrift.TFramedTransport(bare);
     const input = new this.protocol(trans);
     let header: { fname: string; mtype: number; rseqid: number };
@@ -210,10 +210,23 @@ export class ThriftConnection extends EventEmitter {
     const client = (serviceName === undefined ? this.client : (this.client as Record<string, ThriftClientLike> | undefined)?.[serviceName]) as
       | ThriftClientLike
       | undefined;
-    const recv = client?.['recv_' + header.fname];
     if (serviceName !== undefined) delete this.seqId2Service[seqid];
-    if (client === undefined || typeof recv !== 'function') {
+    if (client === undefined) {
       this.undeliverable++;
+      return;
+    }
+    const recv = client['recv_' + header.fname];
+    if (header.fname !== method || typeof recv !== 'function') {
+      // The reply has the call's seqid but another method's name: the reference
+      // library's WRONG_METHOD_NAME, given to the caller now (not a call left waiting forever).
+      const callback = client._reqs[seqid];
+      delete client._reqs[seqid];
+      const error = new thrift.Thrift.TApplicationException(
+        thrift.Thrift.TApplicationExceptionType.WRONG_METHOD_NAME,
+        `Received a response to an unknown RPC function: the reply to '${method}' (seqid ${seqid}) is named '${header.fname}'`,
+      );
+      if (callback === undefined) this.undeliverable++;
+      else callback(error);
       return;
     }
     // Generated recv_ methods answer through _reqs[-seqid]; route that to the caller's callback.
@@ -236,6 +249,12 @@ export class ThriftConnection extends EventEmitter {
   private emitError(error: MeshError): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+/** The plain method name of a call (`add` for `Calculator:add`): the name its reply must carry. */
+function calledMethod(request: Message): string {
+  const op = request.operationName;
+  return op.slice(op.lastIndexOf('/') + 1);
 }
 
 /**

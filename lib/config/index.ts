@@ -10,3 +10,4 @@ export type { SnapshotJSON } from './snapshot-to-json';
 export { ConfigWatcher } from './config-watcher';
 export * from './redis-model';
 export { DEFAULT_SECRET_DIR } from './redis-policies';
+export { DEFAULT_REGEX_MAX_PROGRAM_SIZE, REGEX_MAX_PROGRAM_SIZE_ENV, setRegexMaxProgramSize } from './regex-check';

@@ -1,9 +1,10 @@
 // Compiles one MetadataMatcher into a predicate with Envoy HeaderMatcher
 // semantics (HeaderUtility::matchHeaders), so MetaRouter rules written for
-// an Aeraki sidecar match exactly the same calls here. Compiled once per
+// an Aeraki sidecar match exactly the same calls here; regexes are RE2. Compiled once per
 // config change; the predicates allocate nothing on the common path.
 import { MeshError, MeshErrorCode, type Metadata } from '../protocol';
 import type { MetadataMatcher } from '../config';
+import { compileRe2, type Re2Regex } from '../config/regex-check';
 
 export type MetadataPredicate = (md: Metadata) => boolean;
 
@@ -94,7 +95,7 @@ function compileValueTest(m: MetadataMatcher): (v: string) => boolean {
     }
     case 'regex': {
       const re = compileRegex(m, requireValue(m));
-      return (v) => re.test(v);
+      return (v) => re.fullMatch(v);
     }
     case 'present': {
       // Reached only with treatMissingAsEmpty: Envoy then treats the key as
@@ -169,70 +170,13 @@ function compileRange(m: MetadataMatcher): (v: string) => boolean {
 // ---- regex -----------------------------------------------------------------
 
 /**
- * Compiles a safe_regex pattern for a full match. Envoy runs RE2, which has
- * no lookaround or backreferences; accepting them here would let a rule
- * match calls it could never match in the sidecar, so they are refused.
+ * Compiles a safe_regex pattern for a full match, in RE2 (lib/config/regex-check.ts):
+ * Envoy's syntax, and time linear in the value, whatever a peer sends.
  */
-function compileRegex(m: MetadataMatcher, pattern: string): RegExp {
-  const unsupported = findNonRe2Construct(pattern);
-  if (unsupported !== undefined) {
-    throw configError(
-      m,
-      `uses ${unsupported} in regex '${pattern}', which RE2 (the engine Envoy and Aeraki use) does not support; rewrite the pattern without it`,
-    );
-  }
-  // RE2 allows leading inline flags such as (?i); JavaScript (Node 20) does not.
-  let body = pattern;
-  let flags = '';
-  const lead = /^\(\?([ims]+)\)/.exec(body);
-  if (lead !== null) {
-    body = body.slice(lead[0].length);
-    for (const f of new Set(lead[1])) flags += f;
-  }
-  try {
-    return new RegExp(`^(?:${body})$`, flags);
-  } catch (err) {
-    throw new MeshError(
-      MeshErrorCode.CONFIG,
-      `metadata matcher '${m.name}' has an invalid regex '${pattern}': ${(err as Error).message}; fix the pattern`,
-      { cause: err, details: { matcher: m.name } },
-    );
-  }
-}
-
-/** Names the first lookaround or backreference in `p`, or undefined. */
-function findNonRe2Construct(p: string): string | undefined {
-  let inClass = false;
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i];
-    if (c === '\\') {
-      const n = p[i + 1];
-      if (!inClass && n !== undefined) {
-        if (n >= '1' && n <= '9') return `a backreference (\\${n})`;
-        if (n === 'k' && p[i + 2] === '<') return 'a named backreference (\\k<...>)';
-      }
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      // A ']' right after '[' or '[^' is a literal, not the class end.
-      if (p[i + 1] === '^') i++;
-      if (p[i + 1] === ']') i++;
-      continue;
-    }
-    if (c === '(' && p[i + 1] === '?') {
-      const a = p[i + 2];
-      const b = p[i + 3];
-      if (a === '=' || a === '!') return `a lookahead (?${a}`;
-      if (a === '<' && (b === '=' || b === '!')) return `a lookbehind (?<${b}`;
-    }
-  }
-  return undefined;
+function compileRegex(m: MetadataMatcher, pattern: string): Re2Regex {
+  const compiled = compileRe2(pattern);
+  if (compiled.regex !== undefined) return compiled.regex;
+  throw new MeshError(MeshErrorCode.CONFIG, `metadata matcher '${m.name}' has an invalid regex: ${compiled.problem}`, { details: { matcher: m.name } });
 }
 
 function configError(m: MetadataMatcher, what: string): MeshError {

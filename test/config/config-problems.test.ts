@@ -143,7 +143,7 @@ spec:
     ]);
     assert.match(all[0].message, /uses a lookahead \(\?!, which RE2 .* does not support/);
     assert.match(all[1].message, /uses a backreference \(\\1\), which RE2/);
-    assert.match(all[2].message, /^regex '\(\[a-z' does not compile: .*; use syntax that RE2 and JavaScript share$/);
+    assert.match(all[2].message, /^regex '\(\[a-z' does not compile in RE2 \(the regex engine of Envoy and Aeraki\): missing closing \]: .*; write it in RE2 syntax$/);
     assert.equal(all[0].line, routerLine(10));
   });
 
