@@ -48,10 +48,6 @@ export class DubboCodec implements Codec {
   readonly protocol = 'dubbo';
   readonly maxBodySize: number;
   private readonly reader = new HessianReader();
-  /** The last `interface` attachment readAttachments stored, if any. */
-  private attachedInterface: string | undefined = undefined;
-  /** Whether readAttachments stored a `version` attachment. */
-  private attachedVersion = false;
 
   constructor(options: DubboCodecOptions = {}) {
     const max = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
@@ -154,15 +150,16 @@ export class DubboCodec implements Codec {
     for (let i = 0; i < args; i++) pos = r.skipValue(pos);
     const attachmentsStart = pos;
     const metadata = new Metadata();
-    this.attachedInterface = undefined;
-    this.attachedVersion = false;
     if (pos < end) this.readAttachments(pos, metadata);
-    // readAttachments noted the keys looked up here, sparing three map lookups per call.
-    const service = this.attachedInterface ?? path;
-    if (this.attachedInterface === undefined) metadata.setLowerCased('interface', path);
+    // The keys the codec derives from the invocation body are set after the
+    // attachments, so a peer's attachment never overrides them (an attachment
+    // `interface: Other` must not escape a rule on interface): `interface` is
+    // the body's service path (as the reference has it), `method` the body's
+    // method, and `version` the body's service version when it has one.
+    const service = path;
+    metadata.setLowerCased('interface', path);
     metadata.setLowerCased('method', method);
-    // Beyond the reference: the body's service version stands in when no attachment names one.
-    if (!this.attachedVersion && serviceVersion !== '') metadata.setLowerCased('version', serviceVersion);
+    if (serviceVersion !== '') metadata.setLowerCased('version', serviceVersion);
     const type: MessageType = (flags & FLAG_TWO_WAY) !== 0 ? 'request' : 'oneway';
     return {
       type,
@@ -235,8 +232,6 @@ export class DubboCodec implements Codec {
         continue;
       }
       metadata.setLowerCased(key, value);
-      if (key === 'interface') this.attachedInterface = value;
-      else if (key === 'version') this.attachedVersion = true;
     }
   }
 }

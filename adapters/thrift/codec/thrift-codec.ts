@@ -215,6 +215,9 @@ export class ThriftCodec implements Codec {
       const service = name.slice(0, colon);
       metadata.set('service', service);
       operationName = `${service}/${method}`;
+    } else if (header !== undefined) {
+      // `service` is the codec's (the multiplexed prefix): a peer's header of that name never stands in for it.
+      metadata.delete('service');
     }
     let ok: boolean | undefined;
     if (b.kind === MessageKind.REPLY) ok = this.resultOk(frame, bodyStart, format.protocol);
