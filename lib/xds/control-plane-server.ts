@@ -12,7 +12,7 @@ import { ConfigWatcher } from '../config/config-watcher';
 import { MeshError, MeshErrorCode } from '../protocol';
 import type { AnyResource, DiscoveryRequestProto, DiscoveryResponseProto, NodeProto } from './envoy-types';
 import { resourcesFromSnapshot } from './resources-from-snapshot';
-import { TYPE_CDS, TYPE_EDS, TYPE_RDS, XDS_TYPE_URLS, XdsTypeUrl, isXdsTypeUrl } from './type-urls';
+import { TYPE_CDS, TYPE_EDS, TYPE_LDS, TYPE_RDS, XDS_TYPE_URLS, XdsTypeUrl, isXdsTypeUrl } from './type-urls';
 import { packResource, xdsProtos } from './xds-protos';
 
 export interface ControlPlaneOptions {
@@ -119,6 +119,7 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
       resources.map((r) => {
         if ('type_url' in r && 'value' in r) return [(r as { name: string }).name, { type_url: r.type_url, value: r.value }];
         const o = r as { name?: string; cluster_name?: string };
+        if (typeUrl === TYPE_LDS) throw new MeshError(MeshErrorCode.CONFIG, 'listeners are served as raw resources only: pass {name, type_url, value}');
         return [o.name ?? o.cluster_name ?? '', packResource(typeUrl, r)];
       }),
     );
@@ -131,7 +132,7 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
   }
 
   /** The resources served for a type, decoded. */
-  resources(typeUrl: XdsTypeUrl): object[] {
+  resources(typeUrl: Exclude<XdsTypeUrl, typeof TYPE_LDS>): object[] {
     const codec = xdsProtos().codecs[typeUrl];
     return [...(this.state.get(typeUrl) as TypeState).resources.values()].map((a) => codec.decode(Buffer.from(a.value)) as object);
   }

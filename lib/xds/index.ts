@@ -15,5 +15,5 @@ export { clusterFromXds, parseClusterName } from './cluster-from-xds';
 export { resourcesFromSnapshot } from './resources-from-snapshot';
 export type { XdsResources } from './resources-from-snapshot';
 export type { ClientStatus, ResourceDump } from './resource-store';
-export { TYPE_RDS, TYPE_CDS, TYPE_EDS } from './type-urls';
+export { TYPE_RDS, TYPE_CDS, TYPE_EDS, TYPE_LDS } from './type-urls';
 export type { XdsTypeUrl } from './type-urls';

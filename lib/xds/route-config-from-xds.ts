@@ -64,7 +64,8 @@ function routeFromXds(r: RouteProto, where: Where): Route {
   return Object.freeze(route);
 }
 
-function matchersFromXds(headers: readonly HeaderMatcherProto[] | undefined, where: Where): readonly MetadataMatcher[] {
+/** Envoy HeaderMatchers → metadata matchers (also read by the LDS MetaProtocolProxy filter config). */
+export function matchersFromXds(headers: readonly HeaderMatcherProto[] | undefined, where: Where): readonly MetadataMatcher[] {
   if (headers === undefined || headers.length === 0) return EMPTY;
   const out = new Array<MetadataMatcher>(headers.length);
   for (let i = 0; i < headers.length; i++) out[i] = matcherAt(headers[i], where, i);

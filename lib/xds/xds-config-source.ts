@@ -14,9 +14,10 @@ import { clusterFromXds, edsServiceName } from './cluster-from-xds';
 import { edsResourceType } from './eds-resource-type';
 import type { ClusterLoadAssignmentProto, ClusterProto, DiscoveryResponseProto, NodeProto, RouteConfigurationProto } from './envoy-types';
 import { CachedTypes, readLastGood, writeLastGood } from './last-good-cache';
+import { type ListenerProto, type ListenerSettings, ldsResourceType } from './lds-resource-type';
 import { rdsResourceType } from './rds-resource-type';
 import { ResourceDump, ResourceStore } from './resource-store';
-import { TYPE_CDS, TYPE_EDS, TYPE_RDS, XdsTypeUrl } from './type-urls';
+import { TYPE_CDS, TYPE_EDS, TYPE_LDS, TYPE_RDS, XdsTypeUrl } from './type-urls';
 import { ResolvedXdsOptions, XdsOptions, resolveXdsOptions } from './xds-options';
 import type { XdsResourceType } from './xds-resource-type';
 import { XdsStream, XdsStreamState } from './xds-stream';
@@ -61,6 +62,9 @@ export class XdsConfigSource {
   private readonly routes: ResourceStore<RouteConfigurationProto, RouteConfig>;
   private readonly clusters: ResourceStore<ClusterProto, true>;
   private readonly assignments: ResourceStore<ClusterLoadAssignmentProto, true>;
+  /** Listeners (LDS), only as a sidecar (nodeId 'istio'): Aeraki's MetaProtocolProxy filter config per route config. */
+  private readonly listeners: ResourceStore<ListenerProto, ListenerSettings> | undefined;
+  private ldsAnswered = false;
   /** Translated clusters, rebuilt only for names whose CDS or EDS resource changed. */
   private readonly models = new Map<string, Cluster>();
   private readonly staleModels = new Set<string>();
@@ -149,6 +153,19 @@ export class XdsConfigSource {
         for (const name of removed) this.markClustersOf(name);
       },
     });
+    this.listeners = this.watchListeners();
+  }
+
+  /**
+   * As a sidecar, istiod sends this node the listeners Aeraki's EnvoyFilters patched: their
+   * MetaProtocolProxy filters carry the rate limits, tracing sampling and access log of each
+   * `<host>_<port>`, which MetaRDS does not. LDS is a wildcard subscription, as Envoy makes it.
+   */
+  private watchListeners(): ResourceStore<ListenerProto, ListenerSettings> | undefined {
+    if (this.options.nodeId !== 'istio') return undefined;
+    const store = new ResourceStore<ListenerProto, ListenerSettings>(this.clock);
+    this.watch({ type: ldsResourceType, store, stream: this.ads, wanted: () => true, applied: () => undefined });
+    return store;
   }
 
   private watch<Raw, Value>(w: TypeWatch<Raw, Value>): void {
@@ -210,6 +227,7 @@ export class XdsConfigSource {
       if (cached !== undefined) this.loadCache(cached);
     }
     this.rds.subscribe(TYPE_RDS, this.wildcard ? undefined : [...this.routes.entries.keys()]);
+    if (this.listeners !== undefined) this.ads.subscribe(TYPE_LDS, undefined);
     this.updateClusterNames();
     this.armResourceTimer();
     this.maybeEmit();
@@ -246,6 +264,7 @@ export class XdsConfigSource {
     else {
       this.clusters.restartClock();
       this.assignments.restartClock();
+      this.listeners?.restartClock();
     }
     this.armResourceTimer();
   }
@@ -264,6 +283,7 @@ export class XdsConfigSource {
     const w = this.watches.get(typeUrl);
     if (w === undefined) return [];
     if (typeUrl === TYPE_RDS) this.rdsAnswered = true;
+    if (typeUrl === TYPE_LDS) this.ldsAnswered = true;
     const result = applyResponse(w.type, w.store, response, {
       wanted: (name) => w.wanted(name),
       serverKnowsOf: (name) => w.stream.serverKnowsOf(typeUrl, name),
@@ -313,6 +333,7 @@ export class XdsConfigSource {
   private pending(): string[] {
     const out: string[] = [];
     if (this.wildcard && !this.rdsAnswered) out.push(`the route configurations of MetaRDS ${this.resolved.rdsTarget}`);
+    if (this.listeners !== undefined && !this.ldsAnswered) out.push(`the listeners (LDS) of ${this.resolved.adsTarget}`);
     for (const e of this.routes.entries.values()) if (e.status === 'REQUESTED') out.push(`route configuration ${e.name}`);
     for (const e of this.clusters.entries.values()) if (e.status === 'REQUESTED') out.push(`cluster ${e.name}`);
     for (const e of this.assignments.entries.values()) if (e.status === 'REQUESTED') out.push(`endpoints of ${e.name}`);
@@ -349,6 +370,7 @@ export class XdsConfigSource {
       if (service === undefined) warnings.push(`route configuration '${e.name}' is not named <host>_<port>, so no service uses it`);
       else services.set(serviceKey(service.host, service.port), service);
     }
+    this.applyListenerSettings(routeConfigs);
     for (const name of this.staleModels) {
       const e = this.clusters.get(name);
       if (e?.raw === undefined) {
@@ -366,6 +388,29 @@ export class XdsConfigSource {
     }
     for (const w of this.watches.values()) for (const e of w.store.entries.values()) warnAbout(w.type.short, e, warnings);
     return Object.freeze({ version: `xds-${++this.emitted}`, services, clusters, routeConfigs, warnings: Object.freeze(warnings) });
+  }
+
+  /**
+   * Overlays each outbound MetaProtocolProxy filter's settings on the route config it names.
+   * The fields Aeraki has no filter config for (fault, timeout, retries) stay YAML-only.
+   */
+  private applyListenerSettings(routeConfigs: Map<string, RouteConfig>): void {
+    if (this.listeners === undefined) return;
+    for (const e of this.listeners.entries.values()) {
+      for (const s of e.value ?? []) {
+        const rc = routeConfigs.get(s.routeConfigName);
+        if (rc === undefined) continue;
+        routeConfigs.set(
+          rc.name,
+          Object.freeze({
+            ...rc,
+            ...(s.localRateLimit === undefined ? {} : { localRateLimit: s.localRateLimit }),
+            ...(s.globalRateLimit === undefined ? {} : { globalRateLimit: s.globalRateLimit }),
+            ...(s.tracing === undefined ? {} : { tracing: s.tracing }),
+          }),
+        );
+      }
+    }
   }
 
   private armResourceTimer(): void {

@@ -269,5 +269,29 @@ describe('Aeraki e2e replay (test/fixtures/aeraki-e2e)', function () {
       await reloaded;
       for (let i = 0; i < 5; i++) assert.equal(await client.version(), 'v2');
     });
+
+    it('one-call-per-connection server (TThreadedServer): concurrent calls run in parallel on pooled connections', async () => {
+      // Python's TThreadedServer serves one call at a time per connection. Both WorkloadEntries name the same server,
+      // so on one shared socket per endpoint 5 calls of 300 ms would take at least 3 × 300 ms; pooled, about 300 ms.
+      const one = await startPythonServer('framed', 'binary', 'v1');
+      servers.push(one);
+      const dir = scenarioDir(
+        ['metaprotocol-thrift/serviceentry.yaml', 'metaprotocol-thrift/workloads.yaml', 'metaprotocol-thrift/destinationrule.yaml'],
+        { SERVER_V1_PORT: one.port, SERVER_V2_PORT: one.port },
+      );
+      const own = await Mesh.start({ config: dir, watch: false, logger: quiet });
+      try {
+        const conn = createThriftConnection(own, THRIFT_HOST, THRIFT_PORT, { transport: 'framed', protocol: 'binary' });
+        const client = thrift.createClient(Calculator, conn);
+        assert.equal(await client.sleep(1), 1); // connect first, so the timing below is the calls alone
+        const started = performance.now();
+        const slept = await Promise.all(Array.from({ length: 5 }, () => client.sleep(300)));
+        const elapsed = performance.now() - started;
+        assert.deepEqual(slept, [300, 300, 300, 300, 300]);
+        assert.ok(elapsed < 800, `5 concurrent 300 ms calls took ${elapsed.toFixed(0)} ms; serialized they take at least 900 ms`);
+      } finally {
+        await own.close();
+      }
+    });
   });
 });
