@@ -13,10 +13,15 @@ import type { HeaderMatcherProto } from './envoy-types';
 import { TYPE_LOCAL_RATE_LIMIT, TYPE_META_PROTOCOL_PROXY, TYPE_RATE_LIMIT, TYPE_UDPA_TYPED_STRUCT, TYPE_XDS_TYPED_STRUCT, decodeAs } from './lds-protos';
 import { matchersFromXds } from './route-config-from-xds';
 
-/** What one outbound MetaProtocolProxy filter says about its route config. */
+/** What one MetaProtocolProxy filter says about the route config(s) it serves. */
 export interface ListenerServiceConfig {
-  /** The route config (`<host>_<port>`) the filter asks MetaRDS for. */
+  /**
+   * Outbound: the route config (`<host>_<port>`) the filter asks MetaRDS for. Inbound (Aeraki puts
+   * rate limits there): `<host>_<port>` when the local rate limit names the host (its stat_prefix is
+   * the MetaRouter's first host), else `*_<port>`: every route config of that port this process serves.
+   */
   readonly routeConfigName: string;
+  readonly direction: 'outbound' | 'inbound';
   readonly statPrefix?: string;
   /** The codec name (protocol.codec.name, else the deprecated codec.name). */
   readonly codec?: string;
@@ -52,17 +57,27 @@ export function isMetaProtocolProxy(typedConfig: { type_url?: string; value?: Ui
  */
 export function metaProtocolProxyConfig(typedConfig: { type_url?: string; value?: Uint8Array }, where: string): ListenerServiceConfig | undefined {
   const m = unpack(typedConfig, where);
+  // RouteConfigurationName subset: only the inline route config's name is read.
   const rds = obj(m.rds);
-  const name = str(rds?.route_config_name);
-  if (name === undefined || name === '') return undefined;
-  const at = `${where} (route config ${name})`;
+  const outbound = str(rds?.route_config_name);
+  // Aeraki's inbound filter has its route config inline, named inbound|<port>||.
+  const inboundPort = /^inbound\|(\d+)\|\|$/.exec(str(obj(m.route_config)?.name) ?? '')?.[1];
+  if ((outbound === undefined || outbound === '') && inboundPort === undefined) return undefined;
+  const direction = outbound !== undefined && outbound !== '' ? 'outbound' : 'inbound';
+  let name = direction === 'outbound' ? (outbound as string) : `*_${inboundPort}`;
+  const at = `${where} (${direction === 'outbound' ? `route config ${name}` : `inbound port ${inboundPort}`})`;
   let localRateLimit: LocalRateLimit | undefined;
   let globalRateLimit: GlobalRateLimit | undefined;
   list(m.meta_protocol_filters).forEach((f, i) => {
     const filter = obj(f) ?? {};
     const fname = str(filter.name) ?? '';
     const fat = `${at} meta_protocol_filters[${i}] '${fname}'`;
-    if (fname === LOCAL_RATE_LIMIT) localRateLimit = localRateLimitOf(unpackAny(filter.config, TYPE_LOCAL_RATE_LIMIT, fat), fat);
+    if (fname === LOCAL_RATE_LIMIT) {
+      const config = unpackAny(filter.config, TYPE_LOCAL_RATE_LIMIT, fat);
+      localRateLimit = localRateLimitOf(config, fat);
+      const host = str(config.stat_prefix);
+      if (direction === 'inbound' && host !== undefined && host !== '') name = `${host}_${inboundPort}`;
+    }
     else if (fname === RATE_LIMIT) globalRateLimit = globalRateLimitOf(unpackAny(filter.config, TYPE_RATE_LIMIT, fat), fat);
   });
   const protocol = obj(m.protocol);
@@ -72,6 +87,7 @@ export function metaProtocolProxyConfig(typedConfig: { type_url?: string; value?
   const statPrefix = str(m.stat_prefix);
   return Object.freeze({
     routeConfigName: name,
+    direction,
     ...(statPrefix === undefined ? {} : { statPrefix }),
     ...(codec === undefined || codec === '' ? {} : { codec }),
     ...(localRateLimit === undefined ? {} : { localRateLimit }),

@@ -396,9 +396,15 @@ export class XdsConfigSource {
    */
   private applyListenerSettings(routeConfigs: Map<string, RouteConfig>): void {
     if (this.listeners === undefined) return;
-    for (const e of this.listeners.entries.values()) {
-      for (const s of e.value ?? []) {
-        const rc = routeConfigs.get(s.routeConfigName);
+    const all = [...this.listeners.entries.values()].flatMap((e) => e.value ?? []);
+    // Outbound first, so an inbound filter's limits (where Aeraki installs them) win for the same route config.
+    all.sort((a, b) => (a.direction === b.direction ? 0 : a.direction === 'outbound' ? -1 : 1));
+    for (const s of all) {
+      const names = s.routeConfigName.startsWith('*_')
+        ? [...routeConfigs.keys()].filter((n) => n.endsWith(s.routeConfigName.slice(1)))
+        : [s.routeConfigName];
+      for (const name of names) {
+        const rc = routeConfigs.get(name);
         if (rc === undefined) continue;
         routeConfigs.set(
           rc.name,

@@ -64,7 +64,7 @@ function routeMatch(name: string, exact: string): Uint8Array {
 }
 
 /** The binary MetaProtocolProxy an outbound listener of RC carries, with both rate-limit filters, tracing and an access log. */
-function binaryMetaProtocolProxy(fillIntervalSeconds = 60): Uint8Array {
+function binaryMetaProtocolProxy(fillIntervalSeconds = 60, inbound = false, withLocal = true): Uint8Array {
   // LocalRateLimit: stat_prefix 1, token_bucket 2, conditions 3 { match 1, token_bucket 2 }.
   const bucket = (max: number, perFill: number) => real.TokenBucket.encode({ max_tokens: max, tokens_per_fill: { value: perFill }, fill_interval: { seconds: fillIntervalSeconds, nanos: 0 } });
   const lrl = protobuf.Writer.create();
@@ -88,12 +88,14 @@ function binaryMetaProtocolProxy(fillIntervalSeconds = 60): Uint8Array {
   // MetaProtocolProxy: stat_prefix 1, application_protocol 2, rds 3 { route_config_name 2 }, codec 5 { name 1 },
   // meta_protocol_filters 6 { name 1, config 2 }, tracing 7 { client 3, random 4, overall 5 }, access_log 8 { name 1 }, protocol 12 { name 1, codec 2 }.
   const m = protobuf.Writer.create();
-  stringField(m, 1, `outbound|9090||${HOST}`);
+  stringField(m, 1, inbound ? 'inbound|9090||' : `outbound|9090||${HOST}`);
   stringField(m, 2, 'thrift');
-  bytesField(m, 3, stringField(protobuf.Writer.create(), 2, RC).finish());
+  // Aeraki's inbound filter carries its route config inline (field 4, named inbound|<port>||); outbound uses RDS (field 3).
+  if (inbound) bytesField(m, 4, stringField(protobuf.Writer.create(), 1, 'inbound|9090||').finish());
+  else bytesField(m, 3, stringField(protobuf.Writer.create(), 2, RC).finish());
   bytesField(m, 5, stringField(protobuf.Writer.create(), 1, 'aeraki.meta_protocol.codec.thrift').finish());
   for (const [name, typeUrl, value] of [
-    ['aeraki.meta_protocol.filters.local_ratelimit', LRL, lrl.finish()],
+    ...(withLocal ? ([['aeraki.meta_protocol.filters.local_ratelimit', LRL, lrl.finish()]] as const) : []),
     ['aeraki.meta_protocol.filters.ratelimit', GRL, grl.finish()],
     ['aeraki.meta_protocol.filters.router', 'type.googleapis.com/aeraki.meta_protocol_proxy.filters.router.v1alpha.Router', new Uint8Array()],
   ] as const) {
@@ -170,6 +172,7 @@ function listener(name: string, typedConfig: { type_url: string; value: Uint8Arr
 
 const EXPECTED = {
   routeConfigName: RC,
+  direction: 'outbound',
   statPrefix: `outbound|9090||${HOST}`,
   codec: 'aeraki.meta_protocol.codec.thrift',
   localRateLimit: {
@@ -212,6 +215,15 @@ describe('LDS: the MetaProtocolProxy filter config of the outbound listener', ()
     assert.deepEqual(JSON.parse(JSON.stringify(settingsOf(listener('l', { type_url: 'type.googleapis.com/xds.type.v3.TypedStruct', value: xdsTs })).value)), [EXPECTED]);
     const plain = real.Listener.encode({ name: 'virtualOutbound', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy' }] }] });
     assert.deepEqual(settingsOf(plain).value, []);
+  });
+
+  it('reads Aeraki’s inbound filter (inline route config inbound|<port>||): the local limit’s stat_prefix names the host', () => {
+    const inbound = JSON.parse(JSON.stringify(settingsOf(listener('virtualInbound', { type_url: MPP, value: binaryMetaProtocolProxy(60, true) })).value));
+    assert.deepEqual(inbound, [{ ...EXPECTED, direction: 'inbound', statPrefix: 'inbound|9090||' }]);
+    // With only a global limit, the filter applies to every route config of the port this process serves.
+    const globalOnly = settingsOf(listener('virtualInbound', { type_url: MPP, value: binaryMetaProtocolProxy(60, true, false) })).value;
+    assert.equal(globalOnly[0]?.routeConfigName, '*_9090');
+    assert.equal(globalOnly[0]?.localRateLimit, undefined);
   });
 
   it('refuses a fill interval under 50 ms, naming the listener and filter', () => {
@@ -265,6 +277,14 @@ describe('LDS: the MetaProtocolProxy filter config of the outbound listener', ()
       assert.match(await nacked, /fill_interval is 0ms/);
       assert.equal(seen.length, before, 'no snapshot for a refused listener');
       assert.deepEqual(JSON.parse(JSON.stringify(source.snapshot!.routeConfigs.get(RC)!.localRateLimit)), EXPECTED.localRateLimit);
+    });
+
+    it('applies an inbound listener’s global limit to every route config of its port', async () => {
+      const updated = next();
+      cp.setRawResources(TYPE_LDS, [{ name: 'virtualInbound', type_url: TYPE_LDS, value: listener('virtualInbound', { type_url: MPP, value: binaryMetaProtocolProxy(60, true, false) }) }]);
+      const rc = (await updated).routeConfigs.get(RC)!;
+      assert.equal(rc.localRateLimit, undefined);
+      assert.equal(rc.globalRateLimit?.domain, 'production');
     });
   });
 });
