@@ -45,6 +45,21 @@ export interface RedisBackend {
   close(): Promise<void>;
 }
 
+/** How long QUIT may wait for replies still due before the socket is cut. */
+const QUIT_GRACE_MS = 2000;
+
+/** QUIT (replies still due arrive first), bounded: a frozen server must not hold a close forever. */
+async function closeGracefully(client: Redis | Cluster): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, QUIT_GRACE_MS);
+    timer.unref();
+  });
+  await Promise.race([client.quit().catch(() => undefined), grace]);
+  clearTimeout(timer);
+  client.disconnect();
+}
+
 /** Options both kinds of ioredis connection get. */
 function connectionOptions(spec: BackendSpec) {
   return {
@@ -124,7 +139,7 @@ export class ProxyBackend implements RedisBackend {
     this.writers.fill(undefined);
     for (let i = 0; i < conns.length; i++) this.release(this.spec.host);
     this.open = 0;
-    await Promise.allSettled(conns.map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.allSettled(conns.map(closeGracefully));
   }
 
   /** Keyless commands take turns over the servers not ejected. */
@@ -247,6 +262,6 @@ export class ClusterBackend implements RedisBackend {
     if (this.closed) return;
     this.closed = true;
     this.release(this.spec.host);
-    await this.client.quit().catch(() => this.client.disconnect());
+    await closeGracefully(this.client);
   }
 }

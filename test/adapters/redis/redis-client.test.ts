@@ -9,31 +9,18 @@ import { Redis } from 'ioredis';
 import { Mesh } from '../../../lib';
 import { createRedisClient, ReplyError, type MeshRedis } from '../../../adapters/redis';
 import { RedisCluster, RedisServer } from '../../support/redis-server';
-
-function serviceEntry(name: string, host: string, ports: readonly number[]): string {
-  const endpoints = ports.map((p) => `{address: 127.0.0.1, ports: {tcp-redis: ${p}}}`).join(', ');
-  return `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${host}]
-  ports: [{number: 6379, name: tcp-redis, protocol: TCP}]
-  resolution: STATIC
-  endpoints: [${endpoints}]
----
-`;
-}
+import { redisServiceEntry } from '../../support/redis-yaml';
 
 function manifests(s: { secured: number; plain: number; mirror: number; cluster: number; shardA: number; shardB: number }): string {
   return (
-    serviceEntry('single', 'single.redis', [s.secured]) +
-    serviceEntry('plain', 'plain.redis', [s.plain]) +
-    serviceEntry('mirror', 'mirror.redis', [s.mirror]) +
-    serviceEntry('cluster', 'cluster.redis', [s.cluster]) +
-    serviceEntry('reads', 'reads.redis', [s.cluster]) +
-    serviceEntry('faulty', 'faulty.redis', [s.plain]) +
-    serviceEntry('guarded', 'guarded.redis', [s.plain]) +
-    serviceEntry('sharded', 'sharded.redis', [s.shardA, s.shardB]) +
+    redisServiceEntry('single.redis', [s.secured]) +
+    redisServiceEntry('plain.redis', [s.plain]) +
+    redisServiceEntry('mirror.redis', [s.mirror]) +
+    redisServiceEntry('cluster.redis', [s.cluster]) +
+    redisServiceEntry('reads.redis', [s.cluster]) +
+    redisServiceEntry('faulty.redis', [s.plain]) +
+    redisServiceEntry('guarded.redis', [s.plain]) +
+    redisServiceEntry('sharded.redis', [s.shardA, s.shardB]) +
     `apiVersion: redis.aeraki.io/v1alpha1
 kind: RedisDestination
 metadata: {name: single}
