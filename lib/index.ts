@@ -24,4 +24,6 @@ export { parseRetryOn, shouldRetry } from './route/retry-on';
 export { RoundRobin, WeightedRandom, LeastRequest, RingHash, Maglev, LocalityAware } from './cluster/lb';
 export type { LbRuntime } from './cluster/lb';
 export { InboundServer } from './downstream/inbound-server';
-export type { InboundServerOptions } from './downstream/inbound-server';
+export type { InboundServerOptions, InboundServerStats } from './downstream/inbound-server';
+export { DEFAULT_SERVER_LIMITS } from './downstream/server-limits';
+export type { ServerLimits } from './downstream/server-limits';

@@ -4,7 +4,7 @@
 // interface and method name, and read the call's attachments with
 // getCallMetadata().
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { InboundServer, MeshError, MeshErrorCode, type Call, type Mesh, type Metadata, type Reply } from 'meta-mesh';
+import { InboundServer, MeshError, MeshErrorCode, type Call, type InboundServerStats, type Mesh, type Metadata, type Reply, type ServerLimits } from 'meta-mesh';
 import { createDubboCodec, type DubboCodec } from './codec/dubbo-codec';
 import { dubboStatusReply } from './codec/dubbo-error-reply';
 import { DubboStatus } from './codec/dubbo-frame';
@@ -26,6 +26,8 @@ export interface DubboServerOptions {
    * host's MetaRouter localRateLimit and globalRateLimit then apply here, as Aeraki applies them inbound.
    */
   service?: { host: string; port: number };
+  /** Idle timeout, request deadline, max connections, calls in flight per connection, reply buffer (README: server limits). */
+  limits?: ServerLimits;
 }
 
 const inboundCall = new AsyncLocalStorage<Call>();
@@ -52,6 +54,7 @@ export class DubboServer {
       terminal: (call) => this.invoke(call),
       ...(options.service === undefined ? {} : { served: options.service }),
       ...(options.serviceName === undefined ? {} : { serviceName: options.serviceName }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
     });
   }
 
@@ -62,6 +65,11 @@ export class DubboServer {
 
   get port(): number {
     return this.inbound.port;
+  }
+
+  /** What the server's limits did so far (connections, refused, idle-closed, request timeouts). */
+  get stats(): InboundServerStats {
+    return this.inbound.stats;
   }
 
   /** Stops accepting and closes every connection. */

@@ -5,7 +5,7 @@
 // when handlers answer asynchronously (thrift's own THeader server does not).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as thrift from 'thrift';
-import { InboundServer, MeshError, MeshErrorCode, type Call, type Mesh, type Metadata, type Reply } from 'meta-mesh';
+import { InboundServer, MeshError, MeshErrorCode, type Call, type InboundServerStats, type Mesh, type Metadata, type Reply, type ServerLimits } from 'meta-mesh';
 import { createThriftCodec, type ThriftCodec } from './codec/thrift-codec';
 import type { ThriftEncodeOptions } from './codec/thrift-encode';
 import { ThriftFrameState } from './codec/frame-state';
@@ -31,6 +31,8 @@ export interface ThriftServerOptions {
   service?: { host: string; port: number };
   /** Names the service in inbound metadata and errors (default `inbound|<port>||`). */
   serviceName?: string;
+  /** Idle timeout, request deadline, max connections, calls in flight per connection, reply buffer (README: server limits). */
+  limits?: ServerLimits;
 }
 
 const inboundCall = new AsyncLocalStorage<Call>();
@@ -59,6 +61,7 @@ export class ThriftServer {
       terminal: (call) => this.runProcessor(call),
       ...(options.service === undefined ? {} : { served: options.service }),
       ...(options.serviceName === undefined ? {} : { serviceName: options.serviceName }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
       // Replies keep the caller's framing (THeader stays THeader, framed stays framed).
       replyOptions: (request): ThriftEncodeOptions => ({ transport: ThriftFrameState.of(request).format.transport }),
     });
@@ -71,6 +74,11 @@ export class ThriftServer {
 
   get port(): number {
     return this.inbound.port;
+  }
+
+  /** What the server's limits did so far (connections, refused, idle-closed, request timeouts). */
+  get stats(): InboundServerStats {
+    return this.inbound.stats;
   }
 
   /** Stops accepting and closes every connection. */

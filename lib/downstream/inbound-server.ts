@@ -3,16 +3,19 @@
 // codec per connection, so per-connection format detection works), answers
 // heartbeats, runs each call through the mesh's inbound chain and writes the
 // reply, or a protocol-native error, back. A stream that loses its framing
-// gets an error reply that says why, then the connection is closed.
+// gets an error reply that says why, then the connection is closed. Its
+// limits (ServerLimits) bound what clients can make it hold; each connection
+// applies them in DownstreamConnection.
 import * as net from 'node:net';
 import type { Service } from '../config/model';
 import type { Call, Handler, Reply } from '../filters/call';
 import type { Mesh } from '../mesh';
-import type { Codec, CodecFactory, EncodeOptions } from '../protocol/codec';
-import { FrameReader } from '../protocol/frame-reader';
+import type { CodecFactory, EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import { acceptDownstreamSocket, type DownstreamTransport } from './accept-downstream-socket';
+import { DownstreamConnection, type ServeCall } from './downstream-connection';
+import { resolveServerLimits, type ResolvedServerLimits, type ServerLimits } from './server-limits';
 
 export interface InboundServerOptions {
   /** Makes the codec of each accepted connection. */
@@ -27,6 +30,20 @@ export interface InboundServerOptions {
   readonly replyOptions?: (request: Message) => EncodeOptions | undefined;
   /** How accepted connections are secured before the codec reads them (TLS settings plug in here). */
   readonly transport?: DownstreamTransport;
+  /** Idle timeout, request deadline, connection and per-connection call caps, reply buffer bound (Envoy-like defaults). */
+  readonly limits?: ServerLimits;
+}
+
+/** What the server's limits did so far. */
+export interface InboundServerStats {
+  readonly connections: number;
+  readonly accepted: number;
+  /** Connections closed at accept because maxConnections were open. */
+  readonly refused: number;
+  /** Connections closed after idleTimeoutMs with nothing to do. */
+  readonly idleClosed: number;
+  /** Connections closed because a request did not arrive whole within requestTimeoutMs. */
+  readonly requestTimeouts: number;
 }
 
 export class InboundServer {
@@ -35,11 +52,14 @@ export class InboundServer {
   private readonly chain: Handler;
   private service: Service;
   private closed = false;
+  private readonly limits: ResolvedServerLimits;
+  private readonly counters = { accepted: 0, refused: 0, idleClosed: 0, requestTimeouts: 0 };
 
   constructor(
     private readonly mesh: Mesh,
     private readonly options: InboundServerOptions,
   ) {
+    this.limits = resolveServerLimits(options.limits);
     this.service = this.serviceFor(0);
     this.chain = mesh.inbound(options.terminal, options.served);
     this.server = net.createServer((socket) => this.accept(socket));
@@ -64,6 +84,11 @@ export class InboundServer {
     return address !== null && typeof address === 'object' ? address.port : 0;
   }
 
+  /** Counters of the server's limits, as a copy. */
+  get stats(): InboundServerStats {
+    return { connections: this.sockets.size, ...this.counters };
+  }
+
   /** Stops accepting and closes every connection. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -78,35 +103,31 @@ export class InboundServer {
   }
 
   private accept(raw: net.Socket): void {
-    this.sockets.add(raw);
-    raw.on('close', () => this.sockets.delete(raw));
     raw.on('error', () => undefined);
+    if (this.closed || this.sockets.size >= this.limits.maxConnections) {
+      // Over maxConnections: refused before any byte is read, so a flood of connections costs nothing to hold.
+      this.counters.refused++;
+      raw.destroy();
+      return;
+    }
+    this.sockets.add(raw);
+    this.counters.accepted++;
+    raw.on('close', () => this.sockets.delete(raw));
     acceptDownstreamSocket(raw, this.options.transport, ({ socket }) => this.open(socket));
   }
 
-  /** A connection ready for the protocol: frame its requests and serve them. */
+  /** A connection ready for the protocol: frame its requests and serve them, within the server's limits. */
   private open(socket: net.Socket): void {
     if (socket.destroyed) return;
     if (!this.sockets.has(socket)) socket.on('error', () => undefined);
-    const codec = this.options.codecFactory.create();
-    const reader = new FrameReader(codec, 'request');
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk, (message) => this.serve(socket, codec, message));
-      } catch (err) {
-        // The stream lost its framing: say why in the protocol's own words, then hang up.
-        socket.end(codec.encodeError(undefined, MeshError.from(err, MeshErrorCode.CODEC)));
-      }
+    new DownstreamConnection(socket, this.options.codecFactory.create(), this.limits, this.serveCall, (reason) => {
+      if (reason === 'idle') this.counters.idleClosed++;
+      else this.counters.requestTimeouts++;
     });
   }
 
-  private serve(socket: net.Socket, codec: Codec, request: Message): void {
-    if (request.type === 'heartbeat') {
-      if (codec.encodeHeartbeatReply !== undefined && !socket.destroyed) socket.write(codec.encodeHeartbeatReply(request));
-      return;
-    }
-    // Replies from a confused peer are not calls.
-    if (request.type !== 'request' && request.type !== 'oneway') return;
+  /** Runs one call through the inbound chain; resolves with the reply's bytes (or the error reply's), undefined for oneway. */
+  private readonly serveCall: ServeCall = (request, codec) => {
     const startTime = performance.now();
     const call: Call = {
       direction: 'inbound',
@@ -122,19 +143,16 @@ export class InboundServer {
       timeoutMs: this.mesh.defaultTimeoutMs,
       signal: this.mesh.callSignal(this.mesh.defaultTimeoutMs, startTime),
     };
-    this.run(call).then(
+    return this.run(call).then(
       (reply) => {
-        if (reply === undefined || !call.expectReply || socket.destroyed) return;
+        if (reply === undefined || !call.expectReply) return undefined;
         const mutation = reply.mutation === undefined || reply.mutation.size === 0 ? undefined : new Map(reply.mutation);
         const extra = this.options.replyOptions?.(request);
-        socket.write(codec.encode(reply.message, { ...extra, requestId: request.requestId, mutation }));
+        return codec.encode(reply.message, { ...extra, requestId: request.requestId, mutation });
       },
-      (err: unknown) => {
-        if (!call.expectReply || socket.destroyed) return;
-        socket.write(codec.encodeError(request, MeshError.from(err)));
-      },
+      (err: unknown) => (call.expectReply ? codec.encodeError(request, MeshError.from(err)) : undefined),
     );
-  }
+  };
 
   /** One rule for every throw: a filter or handler that throws synchronously fails its own call, never the connection. */
   private run(call: Call): Promise<Reply | undefined> {

@@ -33,6 +33,8 @@ interface PendingCall {
   timer: NodeJS.Timeout | undefined;
   /** Where the call's bytes end in the stream written to the socket (0 while still in the outbox). */
   end: number;
+  /** performance.now() when the call was sent. */
+  readonly sentAt: number;
   /** Stops listening to the call's signal. */
   unlisten: (() => void) | undefined;
 }
@@ -57,6 +59,8 @@ export class UpstreamConnection {
   private outboxBytes = 0;
   /** Bytes handed to the socket so far; minus its writableLength, the bytes the kernel took. */
   private written = 0;
+  /** performance.now() of the last bytes read from the peer. */
+  private lastReadAt = 0;
   /** Oneway calls written before the socket connected: settled when their bytes leave, or when the connect fails. */
   private onewayWaiters: { resolve(): void; reject(e: MeshError): void }[] = [];
   private nextId = 1;
@@ -133,7 +137,7 @@ export class UpstreamConnection {
     const id = this.allocateId();
     const bytes = this.options.codec.encode(request, options === undefined ? { requestId: id } : { ...options, requestId: id });
     return new Promise<Message>((resolve, reject) => {
-      const call: PendingCall = { resolve, reject, timer: undefined, end: 0, unlisten: undefined };
+      const call: PendingCall = { resolve, reject, timer: undefined, end: 0, sentAt: performance.now(), unlisten: undefined };
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
         call.timer = setTimeout(() => this.expire(id, timeoutMs), timeoutMs);
       }
@@ -239,6 +243,7 @@ export class UpstreamConnection {
   }
 
   private onData(chunk: Buffer): void {
+    this.lastReadAt = performance.now();
     try {
       this.reader.push(chunk, (reply) => this.onReply(reply));
     } catch (err) {
@@ -271,11 +276,13 @@ export class UpstreamConnection {
     const call = this.pending.get(id);
     if (call === undefined) return;
     const socket = this.socket;
-    if (this.state === 'ready' && socket !== undefined && call.end > this.written - socket.writableLength) {
-      // The call's bytes never even left: the peer stopped reading. Nothing on this socket will be answered.
+    const backlog = socket === undefined ? 0 : socket.writableLength;
+    // The call's bytes never even left, or bytes wait to be sent and nothing came back since this call was
+    // written: the peer stopped reading. Nothing on this socket will be answered.
+    if (this.state === 'ready' && backlog > 0 && (call.end > this.written - backlog || this.lastReadAt < call.sentAt)) {
       this.fail(
         MeshErrorCode.UPSTREAM_RESET,
-        `${this.endpoint} took none of a call's bytes within ${timeoutMs} ms (${socket.writableLength} bytes wait to be sent): the upstream stopped reading; the connection was reset`,
+        `${this.endpoint} stopped reading: no reply within ${timeoutMs} ms and ${backlog} bytes still wait to be sent; the connection was reset`,
       );
       return;
     }

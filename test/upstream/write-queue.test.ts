@@ -1,0 +1,77 @@
+// Issue 16 item 4: an upstream that stops reading. The connection's write
+// queue is bounded (calls past it fail at once with OVERFLOW), and a call
+// whose bytes could not even leave before its deadline resets the connection
+// (UPSTREAM_RESET, which outlier detection counts) instead of leaving
+// megabytes queued for a peer that will never answer.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as thrift from 'thrift';
+import { Mesh } from 'meta-mesh';
+import { createThriftConnection } from 'meta-mesh/thrift';
+import * as Calculator from '../../gen/calculator/js/Calculator';
+
+function yaml(port: number): string {
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: { name: stuck }
+spec:
+  hosts: [stuck.svc]
+  ports: [{ number: 9090, name: tcp-metaprotocol-thrift, protocol: TCP }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { tcp-metaprotocol-thrift: ${port} } }]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: { name: stuck }
+spec:
+  host: stuck.svc
+  trafficPolicy:
+    connectionPool: { multiplexing: true }
+    outlierDetection: { consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 30s, maxEjectionPercent: 100 }
+`;
+}
+
+describe('Upstream that stops reading', function () {
+  this.timeout(30_000);
+  let server: net.Server;
+  const sockets: net.Socket[] = [];
+  let mesh: Mesh;
+  before(async () => {
+    // Accepts and never reads a byte.
+    server = net.createServer({ pauseOnConnect: true }, (s) => {
+      s.on('error', () => undefined);
+      sockets.push(s);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  });
+  after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  afterEach(() => mesh.close());
+
+  it('fails calls past the write queue bound with OVERFLOW and resets the stuck connection', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-stuck-')), 'mesh.yaml');
+    fs.writeFileSync(file, yaml((server.address() as net.AddressInfo).port));
+    mesh = await Mesh.start({ config: file, watch: false, preconnect: false, logger: () => undefined });
+    const conn = createThriftConnection(mesh, 'stuck.svc', 9090, { timeoutMs: 400 });
+    conn.on('error', () => undefined);
+    const calc = thrift.createClient(Calculator, conn);
+    const big = 'x'.repeat(256 * 1024);
+    // The connection is up once a first call has been written (it times out: nothing is ever answered).
+    await assert.rejects(calc.add(1, 2), /TIMEOUT/);
+    // 60 calls of 256 KiB: 15 MiB for a peer that reads nothing.
+    const results = await Promise.allSettled(Array.from({ length: 60 }, () => calc.echo(big)));
+    const codes = results.map((r) => (r.status === 'rejected' ? (/\[meta-mesh (\w+)\]/.exec(String((r.reason as Error).message))?.[1] ?? 'other') : 'ok'));
+    const count = (code: string) => codes.filter((c) => c === code).length;
+    assert.ok(count('OVERFLOW') > 0, `no call was refused: ${JSON.stringify(codes)}`);
+    assert.ok(count('UPSTREAM_RESET') > 0, `the stuck connection was not reset: ${JSON.stringify(codes)}`);
+    assert.equal(count('TIMEOUT'), 0, 'calls whose bytes never left must not just time out and stay queued');
+    assert.equal(count('ok'), 0);
+    // The reset counts as a gateway failure: the only endpoint is ejected.
+    await assert.rejects(calc.add(1, 2), /NO_HEALTHY_UPSTREAM/);
+  });
+});
