@@ -3,11 +3,12 @@
 //   meta-mesh control-plane --config <yaml...> [--port 15010] [--host 0.0.0.0] [--tls-cert f --tls-key f [--tls-ca f]]
 //   meta-mesh validate <yaml...> [--regex-max-program-size 100]
 //   meta-mesh dump --config <yaml...>        (the Envoy resources the YAML makes)
+//   meta-mesh dump --admin <host:port>       (a running process's xDS state, over CSDS)
 //   meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...] [--tls-ca f [--tls-cert f --tls-key f]]
 import * as fs from 'node:fs';
 import { loadConfigFiles, setRegexMaxProgramSize, snapshotToJSON } from '../lib/config';
 import { MeshError } from '../lib/protocol';
-import { ControlPlaneServer, XdsConfigSource, resourcesFromSnapshot } from '../lib/xds';
+import { ControlPlaneServer, XdsConfigSource, readClientStatus, resourcesFromSnapshot } from '../lib/xds';
 import type { XdsTlsOptions } from '../lib/xds';
 
 const USAGE = `usage:
@@ -17,6 +18,8 @@ const USAGE = `usage:
       also requires client certificates signed by that CA (mutual TLS)
   meta-mesh validate <yaml...> [--regex-max-program-size 100]
   meta-mesh dump --config <yaml...>
+  meta-mesh dump --admin <host:port> [--exclude-resources] [--wait-ms 5000]
+      reads a running process's xDS state from its admin port (CSDS)
   meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...] [--wait-ms 10000]
                  [--tls-ca <pem> [--tls-cert <pem> --tls-key <pem>]]`;
 
@@ -121,8 +124,16 @@ async function dump(flags: Flags): Promise<number> {
     console.log(JSON.stringify({ config: snapshotToJSON(snapshot), resources: resourcesFromSnapshot(snapshot) }, null, 2));
     return 0;
   }
+  const admin = one(flags, 'admin');
+  if (admin !== undefined) {
+    const wait = Number(one(flags, 'wait-ms') ?? 5000);
+    if (!(wait > 0)) return usage('--wait-ms must be a positive number of milliseconds');
+    const status = await readClientStatus(admin, { timeoutMs: wait, excludeResourceContents: flags.has('exclude-resources') });
+    console.log(JSON.stringify(status, null, 2));
+    return 0;
+  }
   const xds = one(flags, 'xds');
-  if (xds === undefined) return usage('dump needs --config <yaml...> or --xds <host:port>');
+  if (xds === undefined) return usage('dump needs --config <yaml...>, --admin <host:port> or --xds <host:port>');
   const tls = clientTls(flags);
   let source: XdsConfigSource;
   try {

@@ -5,6 +5,7 @@ export * from './config';
 export * from './filters';
 export { Mesh, OutboundService } from './mesh';
 export type { MeshOptions, MeshEvents } from './mesh';
+export type { AdminOptions, ClusterStatus, HostStatus } from './admin';
 export { RouteTable, CompiledRoute, Mirror } from './route';
 export { Cluster } from './cluster/cluster';
 export { registerLoadBalancer, registeredLoadBalancers } from './cluster/lb';

@@ -16,11 +16,13 @@ import { Mirror } from './route/mirror';
 import { UpstreamPool } from './upstream/upstream-pool';
 import { ConfigWatcher } from './config/config-watcher';
 import { ServiceRateLimits } from './ratelimit/service-rate-limits';
-import { XdsConfigSource, type XdsConfigSourceOptions } from './xds';
+import { istioNodeId, XdsConfigSource, type XdsConfigSourceOptions } from './xds';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
 import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
+import { AdminServer, type AdminOptions } from './admin';
+import { meshAdminSource } from './admin/mesh-admin-source';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
@@ -74,6 +76,11 @@ export interface MeshOptions {
    * access logs, put at the front of every chain. Off unless set.
    */
   telemetry?: TelemetryOptions;
+  /**
+   * The admin port (off unless set): /config_dump, /clusters, /ready, /stats and CSDS over gRPC,
+   * on loopback unless `allowRemote`. It shows the whole config: keep it off untrusted networks.
+   */
+  admin?: AdminOptions;
 }
 
 /** Istio's meshConfig.connectTimeout default, for hosts no ServiceEntry declares. */
@@ -92,6 +99,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly openServices = new Map<string, OutboundService>();
   private readonly closers = new Set<() => void | Promise<void>>();
   private watcher: ConfigWatcher | undefined;
+  private adminServer: AdminServer | undefined;
   private xdsSource: XdsConfigSource | undefined;
   private readonly rateLimits: ServiceRateLimits;
   private readonly resilience: ClusterResilienceRegistry;
@@ -120,6 +128,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e), parseOptions);
       mesh.watcher.start();
     }
+    await mesh.startAdmin();
     return mesh;
   }
 
@@ -136,6 +145,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     mesh = new Mesh(first!, options);
     mesh.xdsSource = source;
     mesh.onClose(() => source.close());
+    await mesh.startAdmin();
     return mesh;
   }
 
@@ -150,7 +160,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
     // Sampling set by the listener config (LDS) of the called service's route config wins over the options.
-    const telemetry = createTelemetryFilters(options.telemetry, (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing);
+    const telemetry = createTelemetryFilters(options.telemetry, {
+      samplingOf: (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing,
+      nodeId: istioNodeId(),
+    });
     this.metrics = telemetry.metrics;
     this.resilience = new ClusterResilienceRegistry((cluster) => this.metrics.ejection(cluster));
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
@@ -269,6 +282,36 @@ export class Mesh extends EventEmitter<MeshEvents> {
       mirror: { ...this.mirror.stats },
       ...(this.xdsSource === undefined ? {} : { xds: this.xdsSource.dump() }),
     };
+  }
+
+  /** `host:port` of the admin port, when `admin` was given. */
+  get adminAddress(): string | undefined {
+    return this.adminServer?.address;
+  }
+
+  /** Opens the admin port when asked to; a mesh whose admin port cannot open is closed again. */
+  private async startAdmin(): Promise<void> {
+    const options = this.options.admin;
+    if (options === undefined) return;
+    try {
+      const admin = await AdminServer.start(
+        options,
+        meshAdminSource({
+          state: () => this.state,
+          hosts: () => this.pool.all(),
+          counters: () => this.metrics.counters,
+          mirror: () => ({ ...this.mirror.stats }),
+          xds: () => this.xdsSource?.dump(),
+          dump: () => this.dump(),
+          live: () => !this.closed,
+        }),
+      );
+      this.adminServer = admin;
+      this.onClose(() => admin.close());
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   /** Registers something to close with the mesh (servers an adapter created for it). */

@@ -1,83 +1,138 @@
 // IstioLabels: the label sets of Istio's standard metrics for a call. They
-// depend only on the reporter, the local node, the destination (the cluster
-// outbound, the served service inbound) and the response code, so each set
-// is built once and reused: recording an Istio sample allocates nothing.
+// depend only on the reporter, the local workload, the peer workload (from
+// the metadata exchange), the destination (the cluster outbound, the served
+// service inbound), the response code and flags, so each set is built once
+// and reused: recording an Istio sample allocates no label set.
 import type { Attributes } from '@opentelemetry/api';
 import type { Call } from '../filters/call';
-import type { IstioOptions, NodeMetadata } from './telemetry-options';
+import type { PeerWorkload, WorkloadMetadata } from './peer-metadata';
+import type { IstioOptions } from './telemetry-options';
+import { workloadMetadata } from './workload-metadata';
 
 const UNKNOWN = 'unknown';
-// Past this many destinations (ALLOW_ANY traffic to many hosts), label sets are built per call instead of kept.
-const MAX_CACHED = 1024;
+// Past this many label sets (ALLOW_ANY traffic to many hosts, many peers), sets are built per call instead of kept.
+const MAX_CACHED = 4096;
 
 interface Workload {
   workload: string;
   namespace: string;
   app: string;
   version: string;
+  canonicalService: string;
+  canonicalRevision: string;
+  cluster: string;
+}
+
+const UNKNOWN_WORKLOAD: Workload = Object.freeze({
+  workload: UNKNOWN,
+  namespace: UNKNOWN,
+  app: UNKNOWN,
+  version: UNKNOWN,
+  canonicalService: UNKNOWN,
+  canonicalRevision: UNKNOWN,
+  cluster: UNKNOWN,
+});
+
+/** What a finished call adds to its destination: outcome, Envoy's response flags, and the peer if one said who it is. */
+export interface IstioOutcome {
+  readonly ok: boolean;
+  readonly responseFlags: string;
+  readonly peer: PeerWorkload | undefined;
 }
 
 export class IstioLabels {
   private readonly local: Workload;
   private readonly inboundService: string | undefined;
-  private readonly cache = new Map<string, readonly [ok: Attributes, error: Attributes]>();
+  private readonly cache = new Map<string, Attributes>();
+  private readonly peerWorkloads = new WeakMap<PeerWorkload, Workload>();
 
   constructor(options: IstioOptions) {
-    this.local = localWorkload(options.nodeMetadata);
+    this.local = workloadOf(workloadMetadata(options.nodeMetadata));
     this.inboundService = options.inboundService;
   }
 
-  /** The labels of `call`, which ended ok or not (response_code 0 or 1). */
-  labels(call: Call, ok: boolean): Attributes {
+  /** The labels of `call` with its outcome. */
+  labels(call: Call, outcome: IstioOutcome): Attributes {
     const outbound = call.direction === 'outbound';
-    const key = outbound ? (call.cluster ?? `|||${call.service.host}`) : `in|${call.service.host}`;
-    let pair = this.cache.get(key);
-    if (pair === undefined) {
-      pair = [this.build(call, outbound, '0'), this.build(call, outbound, '1')];
-      if (this.cache.size < MAX_CACHED) this.cache.set(key, pair);
+    const base = outbound ? (call.cluster ?? `|||${call.service.host}`) : `in|${call.service.host}`;
+    const key = `${base}|${call.codec.protocol}|${outcome.peer?.id ?? 0}|${outcome.ok ? 0 : 1}|${outcome.responseFlags}`;
+    let labels = this.cache.get(key);
+    if (labels === undefined) {
+      labels = this.build(call, outbound, outcome);
+      if (this.cache.size < MAX_CACHED) this.cache.set(key, labels);
     }
-    return ok ? pair[0] : pair[1];
+    return labels;
   }
 
-  private build(call: Call, outbound: boolean, responseCode: string): Attributes {
+  private build(call: Call, outbound: boolean, outcome: IstioOutcome): Attributes {
     let source: Workload;
     let destination: Workload;
     let service: string;
+    const peer = outcome.peer === undefined ? undefined : this.peerWorkload(outcome.peer);
     if (outbound) {
-      // Peer metadata is not exchanged (yet): the destination is what the cluster name says.
+      // Without the server's metadata, the destination is what the cluster name says.
       const target = parseClusterName(call.cluster) ?? { host: call.service.host, subset: '' };
       service = target.host;
       source = this.local;
-      destination = { workload: UNKNOWN, namespace: namespaceOf(target.host), app: UNKNOWN, version: target.subset || UNKNOWN };
+      destination = peer ?? { ...UNKNOWN_WORKLOAD, namespace: namespaceOf(target.host), version: target.subset || UNKNOWN };
     } else {
       service = this.inboundService ?? (call.service.host.startsWith('inbound|') ? UNKNOWN : call.service.host);
-      source = { workload: UNKNOWN, namespace: UNKNOWN, app: UNKNOWN, version: UNKNOWN };
+      source = peer ?? UNKNOWN_WORKLOAD;
       destination = this.local;
     }
     return Object.freeze({
       reporter: outbound ? 'source' : 'destination',
       source_workload: source.workload,
       source_workload_namespace: source.namespace,
+      // Principals come from a peer's certificate, never from what it says about itself; meta-mesh has none here.
+      source_principal: UNKNOWN,
       source_app: source.app,
       source_version: source.version,
+      source_canonical_service: source.canonicalService,
+      source_canonical_revision: source.canonicalRevision,
+      source_cluster: source.cluster,
       destination_workload: destination.workload,
       destination_workload_namespace: destination.namespace,
+      destination_principal: UNKNOWN,
       destination_service: service,
       destination_service_name: service === UNKNOWN ? UNKNOWN : shortName(service),
+      destination_service_namespace: service === UNKNOWN ? UNKNOWN : namespaceOf(service),
       destination_app: destination.app,
       destination_version: destination.version,
-      response_code: responseCode,
+      destination_canonical_service: destination.canonicalService,
+      destination_canonical_revision: destination.canonicalRevision,
+      destination_cluster: destination.cluster,
+      request_protocol: call.codec.protocol,
+      response_code: outcome.ok ? '0' : '1',
+      response_flags: outcome.responseFlags,
+      // What Istio reports without mTLS: unknown on the source side, none on the destination side.
+      connection_security_policy: outbound ? UNKNOWN : 'none',
     });
+  }
+
+  private peerWorkload(peer: PeerWorkload): Workload {
+    let w = this.peerWorkloads.get(peer);
+    if (w === undefined) {
+      w = workloadOf(peer.metadata);
+      this.peerWorkloads.set(peer, w);
+    }
+    return w;
   }
 }
 
-function localWorkload(node: NodeMetadata | undefined): Workload {
+function workloadOf(node: WorkloadMetadata | undefined): Workload {
   const labels = node?.LABELS ?? {};
+  const app = labels['app'] ?? labels['app.kubernetes.io/name'] ?? UNKNOWN;
+  const version = labels['version'] ?? labels['app.kubernetes.io/version'] ?? UNKNOWN;
+  const workload = node?.WORKLOAD_NAME ?? UNKNOWN;
   return {
-    workload: node?.WORKLOAD_NAME ?? UNKNOWN,
+    workload,
     namespace: node?.NAMESPACE ?? UNKNOWN,
-    app: labels['app'] ?? labels['app.kubernetes.io/name'] ?? UNKNOWN,
-    version: labels['version'] ?? labels['app.kubernetes.io/version'] ?? UNKNOWN,
+    app,
+    version,
+    canonicalService: labels['service.istio.io/canonical-name'] ?? (app !== UNKNOWN ? app : workload),
+    canonicalRevision: labels['service.istio.io/canonical-revision'] ?? (version !== UNKNOWN ? version : 'latest'),
+    cluster: node?.CLUSTER_ID ?? UNKNOWN,
   };
 }
 

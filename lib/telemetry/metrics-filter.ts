@@ -4,8 +4,10 @@
 // Instruments are taken lazily from the global MeterProvider (see MeterInstruments).
 import type { Attributes } from '@opentelemetry/api';
 import type { Call, Filter, Reply } from '../filters/call';
-import { MeshError } from '../protocol/mesh-error';
+import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import { IstioLabels } from './istio-labels';
+import { peerOf } from './metadata-exchange-filter';
+import { responseFlagsOf } from './response-flags';
 import { sharedInstruments, type InstrumentSet, type MeterInstruments } from './meter-instruments';
 import { errorTypeOf, rpcMethod, statusCodeOf, systemNameResolver } from './rpc-attributes';
 import type { MetricsOptions } from './telemetry-options';
@@ -46,7 +48,11 @@ export function createMetricsFilter(options: MetricsOptions = {}, instruments: M
       set.localReplies.add(1, local);
     }
     if (istio !== undefined) {
-      const labels = istio.labels(call, errorType === undefined);
+      const labels = istio.labels(call, {
+        ok: errorType === undefined,
+        responseFlags: responseFlagsOf(error instanceof MeshError ? error.code : error === undefined ? undefined : MeshErrorCode.INTERNAL),
+        peer: peerOf(call),
+      });
       const instruments = set.istioInstruments();
       instruments.requests.add(1, labels);
       instruments.duration.record(ms, labels);

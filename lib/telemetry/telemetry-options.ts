@@ -4,6 +4,7 @@
 import type { TracingSampling } from '../config/model';
 import type { MonotonicClock } from '../protocol/clock';
 import type { AccessLogEntry } from './access-log-entry';
+import type { WorkloadMetadata } from './peer-metadata';
 
 export interface TracingOptions extends TracingSampling {
   /**
@@ -20,20 +21,26 @@ export interface TracingOptions extends TracingSampling {
 
 /**
  * Istio's node metadata (the FlatNode fields Istio's stats use). Source labels
- * of outbound calls and destination labels of inbound calls come from here.
+ * of outbound calls and destination labels of inbound calls come from here,
+ * and it is what the metadata exchange sends peers.
  */
-export interface NodeMetadata {
-  NAME?: string;
-  NAMESPACE?: string;
-  WORKLOAD_NAME?: string;
-  LABELS?: Readonly<Record<string, string>>;
-}
+export type NodeMetadata = WorkloadMetadata;
 
 export interface IstioOptions {
   /** Also emit istio_requests_total and istio_request_duration_milliseconds. */
   enabled: boolean;
-  /** This workload's node metadata (default: every label "unknown"). */
+  /**
+   * This workload's node metadata. Keys not given are read from the environment Istio injects
+   * (POD_NAME, POD_NAMESPACE, INSTANCE_IP, ISTIO_META_*, ISTIO_METAJSON_LABELS, /etc/istio/pod/labels);
+   * what is still missing is labelled "unknown".
+   */
   nodeMetadata?: NodeMetadata;
+  /**
+   * Exchange workload metadata with peers (Istio's x-envoy-peer-metadata in THeader headers and
+   * Dubbo attachments), so both sides label metrics with the other's workload (default true).
+   * Telemetry only: what a peer sends is never used to authorize it.
+   */
+  metadataExchange?: boolean;
   /**
    * destination_service of inbound calls (Aeraki sets it to the service's
    * host); default: the service name the server adapter reports.

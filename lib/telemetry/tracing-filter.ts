@@ -3,7 +3,7 @@
 // Outbound it injects W3C trace context (and forwards the reference's tracing
 // keys) into the call's mutation, which the codec writes as THeader headers
 // or Dubbo attachments; inbound it continues the trace found in the metadata.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   context,
   propagation,
@@ -68,6 +68,8 @@ export function createTracingFilter(options: TracingOptions = {}, samplingOf?: S
     const parentContext = trace.getSpanContext(parent);
     let parentFlag = parentContext !== undefined && trace.isSpanContextValid(parentContext) ? (parentContext.traceFlags & TraceFlags.SAMPLED) !== 0 : undefined;
     if (parentFlag === undefined && fromWire) parentFlag = b3SampledOf(call.metadata);
+    // Like Envoy's connection manager, give the call its x-request-id before deciding, so the decision is keyed by it and travels in it.
+    if (call.direction === 'outbound' && parentFlag === undefined && call.metadata.get('x-request-id') === undefined) call.metadata.set('x-request-id', randomUUID());
     const decision = sampler.decide(call.metadata, parentFlag);
     if (decision.requestId !== undefined) {
       call.metadata.set('x-request-id', decision.requestId);

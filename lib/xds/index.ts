@@ -17,3 +17,8 @@ export type { XdsResources } from './resources-from-snapshot';
 export type { ClientStatus, ResourceDump } from './resource-store';
 export { TYPE_RDS, TYPE_CDS, TYPE_EDS, TYPE_LDS } from './type-urls';
 export type { XdsTypeUrl } from './type-urls';
+export { clientStatus } from './client-status';
+export type { ClientStatusInput, ClientStatusResponseProto, GenericXdsConfigProto } from './client-status';
+export { csdsProtos, CSDS_SERVICE } from './csds-protos';
+export { readClientStatus } from './csds-client';
+export type { ReadClientStatusOptions } from './csds-client';

@@ -139,7 +139,7 @@ describe('meta-mesh CLI', function () {
     const [validate, dump, controlPlane, unknown] = await Promise.all([run(['validate']), run(['dump']), run(['control-plane', '--port', '0']), run(['frobnicate'])]);
     assert.deepEqual([validate.code, dump.code, controlPlane.code, unknown.code], [2, 2, 2, 2]);
     assert.match(validate.stderr, /^meta-mesh: validate needs at least one YAML file or directory\nusage:/);
-    assert.match(dump.stderr, /^meta-mesh: dump needs --config <yaml\.\.\.> or --xds <host:port>\nusage:/);
+    assert.match(dump.stderr, /^meta-mesh: dump needs --config <yaml\.\.\.>, --admin <host:port> or --xds <host:port>\nusage:/);
     assert.match(controlPlane.stderr, /^meta-mesh: control-plane needs --config <yaml\.\.\.>\nusage:/);
     assert.match(unknown.stderr, /^meta-mesh: unknown command 'frobnicate'\nusage:/);
   });

@@ -93,33 +93,58 @@ describe('metrics filter', () => {
       reporter: 'source',
       source_workload: 'web',
       source_workload_namespace: 'shop',
+      source_principal: 'unknown',
       source_app: 'web',
       source_version: 'v3',
+      source_canonical_service: 'web',
+      source_canonical_revision: 'v3',
+      source_cluster: 'unknown',
       destination_workload: 'unknown',
       destination_workload_namespace: 'demo',
+      destination_principal: 'unknown',
       destination_service: 'calc.demo.svc.cluster.local',
       destination_service_name: 'calc',
+      destination_service_namespace: 'demo',
       destination_app: 'unknown',
       destination_version: 'v2',
+      destination_canonical_service: 'unknown',
+      destination_canonical_revision: 'unknown',
+      destination_cluster: 'unknown',
+      request_protocol: 'thrift',
       response_code: '0',
+      response_flags: '-',
+      connection_security_policy: 'unknown',
     });
     const [failed] = pointsWhere<number>(requests, { reporter: 'source', response_code: '1' });
     assert.equal(failed!.attributes['destination_version'], 'unknown');
+    assert.equal(failed!.attributes['response_flags'], 'NR');
     assert.equal(failed!.attributes['destination_service'], 'calc.demo.svc.cluster.local');
     const [destination] = pointsWhere<number>(requests, { reporter: 'destination' });
     assert.deepEqual(destination!.attributes, {
       reporter: 'destination',
       source_workload: 'unknown',
       source_workload_namespace: 'unknown',
+      source_principal: 'unknown',
       source_app: 'unknown',
       source_version: 'unknown',
+      source_canonical_service: 'unknown',
+      source_canonical_revision: 'unknown',
+      source_cluster: 'unknown',
       destination_workload: 'web',
       destination_workload_namespace: 'shop',
+      destination_principal: 'unknown',
       destination_service: 'web.shop.svc.cluster.local',
       destination_service_name: 'web',
+      destination_service_namespace: 'shop',
       destination_app: 'web',
       destination_version: 'v3',
+      destination_canonical_service: 'web',
+      destination_canonical_revision: 'v3',
+      destination_cluster: 'unknown',
+      request_protocol: 'thrift',
       response_code: '1',
+      response_flags: '-',
+      connection_security_policy: 'none',
     });
     await provider.shutdown();
   });

@@ -14,11 +14,12 @@ describe('telemetry option', () => {
     assert.equal(createTelemetryFilters({ tracing: false, metrics: false }).outbound.length, 0);
   });
 
-  it('puts tracing first, then metrics and the access log, in both chains', async () => {
+  it('puts tracing first, then metrics, the access log and the metadata exchange, in both chains', async () => {
     const sdk = registerOtelSdk();
     const log = new PassThrough();
     const { outbound, inbound } = createTelemetryFilters({ tracing: true, metrics: { istio: { enabled: true } }, accessLog: { format: 'json', stream: log } });
-    assert.equal(outbound.length, 3);
+    assert.equal(outbound.length, 4);
+    assert.equal(createTelemetryFilters({ metrics: { istio: { enabled: true, metadataExchange: false } } }).outbound.length, 1);
     await chain(outbound)(testCall());
     await chain(inbound)(testCall({ direction: 'inbound' }));
     assert.deepEqual(sdk.spans.getFinishedSpans().map((s) => s.kind), [SpanKind.CLIENT, SpanKind.SERVER]);
