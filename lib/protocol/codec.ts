@@ -20,9 +20,13 @@ export interface Codec {
   /**
    * Frames one whole message from the start of `buf`, or says more bytes are
    * needed. Throws a MeshError with code CODEC for bytes that can never be a
-   * valid message (garbage, oversized frames).
+   * valid message (garbage, oversized frames). `continued` (from a stream
+   * reader) says `buf` holds the bytes of the previous call, which answered
+   * 'more', and more after them: a codec that has to scan for a message's end
+   * may go on where it stopped, so a message arriving in many pieces costs
+   * time linear in its size. Codecs may ignore it.
    */
-  decode(buf: Buffer, direction: Direction): DecodeResult;
+  decode(buf: Buffer, direction: Direction, continued?: boolean): DecodeResult;
   /** The message's bytes with the request id rewritten and the mutation applied. */
   encode(message: Message, options?: EncodeOptions): Buffer;
   /**

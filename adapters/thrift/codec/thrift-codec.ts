@@ -22,6 +22,7 @@ import { MessageBegin, readMessageBegin } from './message-begin';
 import { methodNames } from './name-cache';
 import { codecError, MORE, Scan } from './scan';
 import { readTHeader, type THeaderInfo } from './theader';
+import { UnframedResume } from './unframed-resume';
 import { thriftEncode, type ThriftEncodeOptions } from './thrift-encode';
 
 export type { ThriftEncodeOptions } from './thrift-encode';
@@ -60,6 +61,8 @@ export class ThriftCodec implements Codec {
   // Reused out-parameters of the readers: decoding one message allocates only what it returns.
   private readonly scan = new Scan();
   private readonly begin = new MessageBegin();
+  /** The walk of an unframed message that has not all arrived (see unframed-resume.ts). */
+  private resume: { readonly walk: UnframedResume; readonly bodyStart: number } | undefined;
 
   constructor(options: ThriftCodecOptions = {}) {
     const max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
@@ -84,7 +87,13 @@ export class ThriftCodec implements Codec {
     return transport !== undefined && protocol !== undefined ? thriftFormat(transport, protocol) : undefined;
   }
 
-  decode(buf: Buffer, direction: Direction): DecodeResult {
+  decode(buf: Buffer, direction: Direction, continued = false): DecodeResult {
+    // An unframed message walked in part: go on where the walk stopped.
+    const resume = this.resume;
+    if (resume !== undefined) {
+      this.resume = undefined;
+      if (continued) return this.resumeUnframed(buf, resume);
+    }
     const kind = detectFormat(buf, this.maxFrameSize, this.scan);
     switch (kind) {
       case MORE:
@@ -150,10 +159,26 @@ export class ThriftCodec implements Codec {
     const scan = this.scan;
     const bodyStart = readMessageBegin(buf, 0, buf.length, protocol, this.maxFrameSize, scan, this.begin);
     if (bodyStart === MORE) return this.moreUnframed(scan.needed);
-    const end = protocol === 'binary' ? skipStruct(buf, bodyStart, 0, scan) : skipCompactStruct(buf, bodyStart, 0, scan);
-    if (end === MORE) return this.moreUnframed(scan.needed);
+    // Whole messages (nearly all) take the recursive walk; one cut short is walked again by a
+    // walker that keeps its place, so the rest of it costs only its own bytes.
+    let end = protocol === 'binary' ? skipStruct(buf, bodyStart, 0, scan) : skipCompactStruct(buf, bodyStart, 0, scan);
+    if (end === MORE) return this.resumeUnframed(buf, { walk: new UnframedResume(protocol, bodyStart, this.maxFrameSize), bodyStart });
     if (end > this.maxFrameSize) throw frameTooLarge(end, this.maxFrameSize);
     return this.done(frameOf(buf, end), thriftFormat('unframed', protocol), 0, bodyStart, undefined);
+  }
+
+  private resumeUnframed(buf: Buffer, resume: NonNullable<ThriftCodec['resume']>): DecodeResult {
+    const end = resume.walk.run(buf, this.scan);
+    if (end === MORE) {
+      const more = this.moreUnframed(this.scan.needed);
+      this.resume = resume;
+      return more;
+    }
+    if (end > this.maxFrameSize) throw frameTooLarge(end, this.maxFrameSize);
+    const protocol = resume.walk.protocol;
+    // done() reads the message begin from this.begin; the call that started the walk read it, but others came since.
+    readMessageBegin(buf, 0, end, protocol, this.maxFrameSize, this.scan, this.begin);
+    return this.done(frameOf(buf, end), thriftFormat('unframed', protocol), 0, resume.bodyStart, undefined);
   }
 
   /** Unframed messages have no length: `needed` is only a lower bound, still enough to pace the reader. */
