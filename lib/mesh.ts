@@ -21,6 +21,12 @@ import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
 import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
+import { InboundSecurity, type WorkloadOptions } from './security/inbound-security';
+import { chooseIdentityFiles } from './security/identity-source';
+import { UpstreamTlsResolver } from './security/upstream-tls';
+import { WorkloadIdentity, type IdentityFiles } from './security/workload-identity';
+import { readBootstrap } from './xds/bootstrap';
+import type { DownstreamTlsPolicy } from './downstream/accept-downstream-socket';
 import { AdminServer, type AdminOptions } from './admin';
 import { meshAdminSource } from './admin/mesh-admin-source';
 
@@ -77,6 +83,18 @@ export interface MeshOptions {
    */
   telemetry?: TelemetryOptions;
   /**
+   * Who this process is, for choosing the PeerAuthentication and AuthorizationPolicy objects that apply
+   * to it as Istio does: `namespace` (default: POD_NAMESPACE, else `default`), `labels` (for
+   * `selector.matchLabels`), `rootNamespace` (mesh-wide policies; default `istio-system`).
+   */
+  workload?: WorkloadOptions;
+  /**
+   * This workload's certificate for mutual TLS (ISTIO_MUTUAL outbound, PeerAuthentication inbound): PEM file
+   * paths, re-read when they change. Default: the gRPC bootstrap's certificate_providers (file_watcher), else
+   * Istio's workload credential files when they exist.
+   */
+  identity?: IdentityFiles;
+  /**
    * The admin port (off unless set): /config_dump, /clusters, /ready, /stats and CSDS over gRPC,
    * on loopback unless `allowRemote`. It shows the whole config: keep it off untrusted networks.
    */
@@ -109,6 +127,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
   private readonly inboundTelemetry: readonly Filter[];
   private readonly inboundUser: readonly Filter[];
+  /** Authorization (and, with TLS, peer authentication) of inbound calls. */
+  private readonly security: InboundSecurity;
+  private readonly workloadIdentity: WorkloadIdentity | undefined;
   /** Counters for ejections, retries and mirrored calls (OpenTelemetry, created lazily). */
   readonly metrics: MeshMetrics;
   private closed = false;
@@ -156,11 +177,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (options.connectTimeoutMs !== undefined && !(Number.isFinite(options.connectTimeoutMs) && options.connectTimeoutMs > 0)) {
       throw new MeshError(MeshErrorCode.CONFIG, `connectTimeoutMs is ${String(options.connectTimeoutMs)}; set a number of milliseconds above 0`);
     }
-    this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1 });
+    this.workloadIdentity = loadIdentity(options);
+    const upstreamTls = new UpstreamTlsResolver(() => this.workloadIdentity);
+    this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1, tls: (settings, host) => upstreamTls.resolve(settings, host) });
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
     // Sampling set by the listener config (LDS) of the called service's route config wins over the options.
-    const telemetry = createTelemetryFilters(options.telemetry, {
+    const telemetry = createTelemetryFilters(withPrincipal(options.telemetry, this.workloadIdentity?.spiffeId), {
       samplingOf: (call) => this.state.snapshot.routeConfigs.get(call.service.routeConfigName)?.tracing,
       nodeId: istioNodeId(),
     });
@@ -169,6 +192,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
     this.inboundTelemetry = telemetry.inbound;
     this.inboundUser = options.filters?.inbound ?? [];
+    this.security = new InboundSecurity(options.workload, (m) => this.log(m), () => this.state.snapshot, () => this.workloadIdentity);
+    this.security.setIdentityNamespace(this.workloadIdentity?.material.spiffeId?.namespace);
+    if (this.workloadIdentity !== undefined) {
+      const identity = this.workloadIdentity;
+      identity.on('error', (e) => this.log(`meta-mesh: the workload certificate files changed but cannot be used; the previous certificate stays: ${e.message}`));
+      this.onClose(() => identity.close());
+    }
     this.pacer =
       options.preconnect === false
         ? undefined
@@ -180,6 +210,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** @internal The bounded mirror queue; adapters that route themselves (Redis) submit shadow sends to it. */
   get mirrorQueue(): Mirror {
     return this.mirror;
+  }
+
+  /** This workload's SPIFFE id (`spiffe://<trust domain>/ns/<ns>/sa/<sa>`) from its certificate; undefined without one. */
+  get identity(): string | undefined {
+    return this.workloadIdentity?.spiffeId;
+  }
+
+  /** @internal PeerAuthentication for servers: the mTLS mode of a port, the certificate, refusals counted. */
+  get downstreamTls(): DownstreamTlsPolicy {
+    return this.security;
+  }
+
+  /** @internal The workload identity (certificate files, rotation), if any. */
+  get workloadCredentials(): WorkloadIdentity | undefined {
+    return this.workloadIdentity;
   }
 
   /** The config in force. */
@@ -257,7 +302,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const service = served === undefined ? undefined : state.service(served.host, served.port);
         const rateLimit =
           service === undefined ? undefined : this.rateLimits.filterFor(state.snapshot.routeConfigs.get(service.routeConfigName), state.snapshot.clusters);
-        const filters = rateLimit === undefined ? [...this.inboundTelemetry, ...this.inboundUser] : [...this.inboundTelemetry, rateLimit, ...this.inboundUser];
+        // Telemetry first (it sees refused calls), then authorization, then rate limits: a denied call spends no tokens.
+        const authz = this.security.authorizationFilter(state.snapshot);
+        const filters = [...this.inboundTelemetry, ...(authz === undefined ? [] : [authz]), ...(rateLimit === undefined ? [] : [rateLimit]), ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
       return endWhenSettled(call.signal, chain(call));
@@ -280,6 +327,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
       warnings: [...this.state.snapshot.warnings, ...this.state.warnings],
       upstreams,
       mirror: { ...this.mirror.stats },
+      authorization: { ...this.security.stats },
+      peerAuthentication: { ...this.security.tlsStats },
       ...(this.xdsSource === undefined ? {} : { xds: this.xdsSource.dump() }),
     };
   }
@@ -466,4 +515,25 @@ export class OutboundService {
     const direct = this.mesh.passthrough(this.host, this.port, this.codecFactory);
     this.cachedHandler = direct ?? this.mesh.undeclared(this.host, this.port);
   }
+}
+
+/** The workload identity from the options, the gRPC bootstrap or Istio's files; undefined when there is none. */
+function loadIdentity(options: MeshOptions): WorkloadIdentity | undefined {
+  let providers;
+  if (options.identity === undefined) {
+    try {
+      providers = readBootstrap(options.xds?.bootstrap, options.xds?.env ?? process.env)?.certificateProviders;
+    } catch {
+      // An unreadable bootstrap is the xDS source's error to report; identity then falls back to Istio's files.
+    }
+  }
+  const choice = chooseIdentityFiles(options.identity, providers);
+  return choice === undefined ? undefined : WorkloadIdentity.load(choice.files, choice.source);
+}
+
+/** Istio's source_principal label of outbound calls defaults to this workload's SPIFFE id. */
+function withPrincipal(telemetry: TelemetryOptions | undefined, principal: string | undefined): TelemetryOptions | undefined {
+  const metrics = telemetry?.metrics;
+  if (principal === undefined || metrics === undefined || typeof metrics === 'boolean' || metrics.istio === undefined || metrics.istio.principal !== undefined) return telemetry;
+  return { ...telemetry, metrics: { ...metrics, istio: { ...metrics.istio, principal } } };
 }

@@ -36,7 +36,7 @@ const workloadEntry = (addressRequired: boolean): Schema =>
     network: later(str()),
     locality: str(),
     weight: int(0, UINT32),
-    serviceAccount: later(str()),
+    serviceAccount: str({ nonEmpty: true }),
   });
 const exportTo = () => later(arr(str()), 'every manifest is visible to this process');
 
@@ -80,7 +80,7 @@ export const serviceEntrySpecSchema: Schema = obj({
   endpoints: arr(workloadEntry(true)),
   workloadSelector: obj({ labels: labels() }),
   exportTo: exportTo(),
-  subjectAltNames: later(arr(str())),
+  subjectAltNames: arr(str({ nonEmpty: true })),
 });
 
 // ---- networking.istio.io WorkloadEntry --------------------------------------
@@ -182,9 +182,16 @@ const trafficPolicy = obj({
   outlierDetection,
   errorRateBreaker,
   retryBudget,
-  tls: later(tls),
-  portLevelSettings: later(
-    arr(obj({ port: obj({ number: port() }), loadBalancer, connectionPool, outlierDetection, tls })),
+  tls,
+  // Only tls is read per port; the other per-port settings are accepted with a warning.
+  portLevelSettings: arr(
+    obj({
+      port: obj({ number: port() }),
+      loadBalancer: later(loadBalancer),
+      connectionPool: later(connectionPool),
+      outlierDetection: later(outlierDetection),
+      tls,
+    }),
   ),
   proxyProtocol: later(obj({ version: str({ enum: ['V1', 'V2'] }) })),
   tunnel: later(obj({ protocol: str(), targetHost: req(str()), targetPort: req(port()) })),

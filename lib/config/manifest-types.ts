@@ -4,6 +4,8 @@
 // undefined so indexes still match the file.
 
 import { ManifestDocument } from './manifest-document';
+import type { PortTlsSpec, TlsSpec } from './cluster-tls';
+import type { AuthorizationPolicySpec, DubboAuthorizationPolicySpec, PeerAuthenticationSpec } from './security-policies';
 import type { RedisDestinationSpec, RedisServiceSpec } from './redis-policies';
 
 /** A checked Kubernetes object of one of the kinds meta-mesh reads. */
@@ -30,10 +32,12 @@ export interface WorkloadEntrySpec {
   readonly labels?: Labels;
   readonly locality?: string;
   readonly weight?: number;
+  readonly serviceAccount?: string;
 }
 
 export interface ServiceEntrySpec {
   readonly hosts?: List<string>;
+  readonly subjectAltNames?: List<string>;
   readonly ports?: List<ServicePortSpec>;
   readonly resolution?: string;
   readonly endpoints?: List<WorkloadEntrySpec>;
@@ -87,6 +91,8 @@ export interface TrafficPolicySpec {
     readonly rollingCountBuckets?: number;
   };
   readonly retryBudget?: { readonly percent?: number; readonly minRetryConcurrency?: number };
+  readonly tls?: TlsSpec;
+  readonly portLevelSettings?: List<PortTlsSpec>;
 }
 
 export interface SubsetSpec {
@@ -165,6 +171,9 @@ export interface Manifests {
   readonly destinationRules: Manifest<DestinationRuleSpec>[];
   readonly metaRouters: Manifest<MetaRouterSpec>[];
   readonly workloadEntries: Manifest<WorkloadEntrySpec>[];
+  readonly peerAuthentications: Manifest<PeerAuthenticationSpec>[];
+  readonly authorizationPolicies: Manifest<AuthorizationPolicySpec>[];
+  readonly dubboAuthorizationPolicies: Manifest<DubboAuthorizationPolicySpec>[];
   readonly redisServices: Manifest<RedisServiceSpec>[];
   readonly redisDestinations: Manifest<RedisDestinationSpec>[];
 }

@@ -1,6 +1,7 @@
 // The in-memory configuration model. YAML (ServiceEntry, DestinationRule,
 // MetaRouter) and xDS (MetaRDS, CDS, EDS) are both validated at the edge and
 // translated into these immutable objects; the engine only ever sees these.
+import type { ClusterTls, SecurityPolicies } from './security-model';
 import type { RedisConfig } from './redis-model';
 
 /** A metadata matcher with Envoy HeaderMatcher semantics. */
@@ -306,6 +307,8 @@ export interface Cluster {
   readonly outlierDetection?: OutlierDetectionConfig;
   readonly errorRateBreaker?: ErrorRateBreakerConfig;
   readonly retryBudget?: RetryBudgetConfig;
+  /** DestinationRule `tls` (or CDS transport_socket); absent = plaintext. */
+  readonly tls?: ClusterTls;
 }
 
 /** One service port an application can call: a ServiceEntry host x port. */
@@ -327,6 +330,8 @@ export interface Snapshot {
   readonly services: ReadonlyMap<string, Service>;
   readonly clusters: ReadonlyMap<string, Cluster>;
   readonly routeConfigs: ReadonlyMap<string, RouteConfig>;
+  /** PeerAuthentication and authorization policies; absent = none (xDS snapshots without them). */
+  readonly security?: SecurityPolicies;
   /** Non-fatal notes from validation (fields accepted but not enforced yet). */
   readonly warnings: readonly string[];
   /** RedisService / RedisDestination (absent when the config declares none, e.g. from xDS). */

@@ -8,6 +8,7 @@ import { didYouMean } from './did-you-mean';
 import { ManifestDocument } from './manifest-document';
 import { Manifest, Manifests } from './manifest-types';
 import { Snapshot } from './model';
+import { authorizationPolicySpecSchema, dubboAuthorizationPolicySpecSchema, peerAuthenticationSpecSchema } from './security-schemas';
 import { Schema, checkSchema, describe, isPlainObject } from './schema';
 import { buildSnapshot } from './snapshot-builder';
 import { redisDestinationSpecSchema, redisServiceSpecSchema } from './redis-schemas';
@@ -40,6 +41,9 @@ const KINDS: Readonly<Record<string, KindInfo>> = {
   DestinationRule: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: destinationRuleSpecSchema, list: 'destinationRules' },
   WorkloadEntry: { group: 'networking.istio.io', versions: ISTIO_VERSIONS, schema: workloadEntrySpecSchema, list: 'workloadEntries' },
   MetaRouter: { group: 'metaprotocol.aeraki.io', versions: ['v1alpha1'], schema: metaRouterSpecSchema, list: 'metaRouters' },
+  PeerAuthentication: { group: 'security.istio.io', versions: ['v1beta1', 'v1'], schema: peerAuthenticationSpecSchema, list: 'peerAuthentications' },
+  AuthorizationPolicy: { group: 'security.istio.io', versions: ['v1beta1', 'v1'], schema: authorizationPolicySpecSchema, list: 'authorizationPolicies' },
+  DubboAuthorizationPolicy: { group: 'dubbo.aeraki.io', versions: ['v1alpha1'], schema: dubboAuthorizationPolicySpecSchema, list: 'dubboAuthorizationPolicies' },
   RedisService: { group: 'redis.aeraki.io', versions: ['v1alpha1'], schema: redisServiceSpecSchema, list: 'redisServices' },
   RedisDestination: { group: 'redis.aeraki.io', versions: ['v1alpha1'], schema: redisDestinationSpecSchema, list: 'redisDestinations' },
 };
@@ -55,7 +59,17 @@ export function parseConfig(sources: readonly ConfigSource[], options: ParseConf
 
 /** parseConfig, adding to problems already found (e.g. files that could not be read). */
 export function parseConfigInto(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Snapshot {
-  const manifests: Manifests = { serviceEntries: [], destinationRules: [], metaRouters: [], workloadEntries: [], redisServices: [], redisDestinations: [] };
+  const manifests: Manifests = {
+    serviceEntries: [],
+    destinationRules: [],
+    metaRouters: [],
+    workloadEntries: [],
+    peerAuthentications: [],
+    authorizationPolicies: [],
+    dubboAuthorizationPolicies: [],
+    redisServices: [],
+    redisDestinations: [],
+  };
   const seen = new Map<string, ManifestDocument>();
   for (const source of sources) {
     diagnostics.file(source.file);

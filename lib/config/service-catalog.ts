@@ -17,6 +17,8 @@ import {
   TrafficPolicySpec,
   WorkloadEntrySpec,
 } from './manifest-types';
+import { clusterTlsOf, pickTls, type TlsSpec } from './cluster-tls';
+import type { ClusterTls } from './security-model';
 import { hostMatches, isWildcardHost, resolveHostName } from './host-name';
 import { WorkloadEntries } from './workload-entries';
 import { isRedisPortName } from './redis-model';
@@ -58,6 +60,8 @@ interface HostEntry {
   /** Subset name → policy (subset-level fields override the rule's top level). */
   readonly subsets: Map<string, { readonly spec: SubsetSpec; readonly policy: ClusterPolicy }>;
   policy: ClusterPolicy;
+  /** Each tls setting translated once (problems reported once), whatever the number of ports and subsets. */
+  readonly tlsCache: Map<TlsSpec, ClusterTls | undefined>;
 }
 
 export class ServiceCatalog {
@@ -127,7 +131,7 @@ export class ServiceCatalog {
     for (const e of this.hosts.values()) {
       for (const p of e.ports) {
         const endpoints = this.endpointsFor(e, p);
-        out.push(cluster(e.host, p.number, '', endpoints, e.policy));
+        out.push(withTls(cluster(e.host, p.number, '', endpoints, e.policy), this.tlsFor(e, p.number, undefined)));
         for (const [name, { spec, policy }] of e.subsets) {
           const want = Object.entries(spec.labels ?? {});
           const picked = endpoints.filter((ep) => want.every(([k, v]) => Object.hasOwn(ep.labels, k) && ep.labels[k] === v));
@@ -138,7 +142,7 @@ export class ServiceCatalog {
               `subset '${name}' selects no endpoint of host '${e.host}'; its cluster has no endpoints until the labels match one`,
             );
           }
-          out.push(cluster(e.host, p.number, name, picked, policy));
+          out.push(withTls(cluster(e.host, p.number, name, picked, policy), this.tlsFor(e, p.number, spec)));
         }
       }
     }
@@ -189,7 +193,7 @@ export class ServiceCatalog {
         );
         return;
       }
-      this.hosts.set(host, { host, entry: se, ports, endpoints, dns, subsets: new Map(), policy: policyOf(undefined) });
+      this.hosts.set(host, { host, entry: se, ports, endpoints, dns, subsets: new Map(), policy: policyOf(undefined), tlsCache: new Map() });
     });
   }
 
@@ -243,6 +247,26 @@ export class ServiceCatalog {
       const { hashKey: _inherited, ...rest } = merged;
       entry.subsets.set(subset.name, { spec: subset, policy: ownKey === undefined ? rest : { ...rest, hashKey: ownKey } });
     });
+  }
+
+  /** DestinationRule tls for one port of the host and one subset (undefined = the whole service). */
+  private tlsFor(e: HostEntry, port: number, subset: SubsetSpec | undefined): ClusterTls | undefined {
+    const rule = e.rule;
+    if (rule === undefined) return undefined;
+    const top = rule.spec.trafficPolicy;
+    const i = subset === undefined ? -1 : (rule.spec.subsets ?? []).indexOf(subset);
+    const picked = pickTls(
+      [
+        top === undefined ? undefined : { ...top, path: ['spec', 'trafficPolicy'] },
+        subset?.trafficPolicy === undefined ? undefined : { ...subset.trafficPolicy, path: ['spec', 'subsets', i, 'trafficPolicy'] },
+      ],
+      port,
+    );
+    if (picked === undefined) return undefined;
+    if (e.tlsCache.has(picked.spec)) return e.tlsCache.get(picked.spec);
+    const tls = clusterTlsOf(picked.spec, picked.path, rule.doc, { subjectAltNames: expectedIdentities(e) });
+    e.tlsCache.set(picked.spec, tls);
+    return tls;
   }
 
   private endpointsFor(e: HostEntry, p: NamedPort): Endpoint[] {
@@ -349,6 +373,21 @@ function cluster(host: string, port: number, subset: string, endpoints: Endpoint
     ...(policy.errorRateBreaker === undefined ? {} : { errorRateBreaker: policy.errorRateBreaker }),
     ...(policy.retryBudget === undefined ? {} : { retryBudget: policy.retryBudget }),
   });
+}
+
+/**
+ * The identities ISTIO_MUTUAL expects of a host when the rule names none, as Istio
+ * builds them: the ServiceEntry's subjectAltNames and its endpoints' service accounts.
+ */
+function expectedIdentities(e: HostEntry): string[] {
+  const out = new Set<string>();
+  for (const san of e.entry.spec.subjectAltNames ?? []) if (san !== undefined) out.add(san);
+  for (const ep of e.endpoints) if (ep.serviceAccount !== undefined) out.add(`spiffe://cluster.local/ns/${e.entry.namespace}/sa/${ep.serviceAccount}`);
+  return [...out];
+}
+
+function withTls(c: Cluster, tls: ClusterTls | undefined): Cluster {
+  return tls === undefined ? c : Object.freeze({ ...c, tls });
 }
 
 /** "thrift" from tcp-metaprotocol-thrift-hello, as Aeraki reads port names; else the port's protocol. */

@@ -10,6 +10,7 @@ import { Manifest, MetaRouterSpec, Manifests } from './manifest-types';
 import { MetaRouterRoutes } from './meta-router-routes';
 import { Cluster, Route, RouteConfig, Service, Snapshot, clusterName, serviceKey } from './model';
 import { ServiceCatalog } from './service-catalog';
+import { securityPoliciesOf } from './security-policies';
 import { buildRedisConfig } from './redis-policies';
 
 export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, version: string, secretDir: string): Snapshot {
@@ -37,8 +38,9 @@ export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, ve
   const clusters = new Map<string, Cluster>();
   for (const c of catalog.clusters()) clusters.set(c.name, c);
 
+  const security = securityPoliciesOf(manifests.peerAuthentications, manifests.authorizationPolicies, manifests.dubboAuthorizationPolicies);
   const redis = buildRedisConfig(manifests, [...services.values()], secretDir);
-  return Object.freeze({ version, services, clusters, routeConfigs, redis, warnings: Object.freeze([...diagnostics.warnings]) });
+  return Object.freeze({ version, services, clusters, routeConfigs, security, redis, warnings: Object.freeze([...diagnostics.warnings]) });
 }
 
 /**

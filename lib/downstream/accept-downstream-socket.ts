@@ -3,12 +3,79 @@
 // (inbound mTLS) does its handshake here and hands on the secured socket with
 // the peer's identity, so servers and codecs never deal with security.
 import type * as net from 'node:net';
+import * as tls from 'node:tls';
+
+/** The mesh's inbound TLS: PeerAuthentication's mode per port and the workload certificate. */
+export interface DownstreamTlsPolicy {
+  /** The mTLS mode for connections arriving on `port` (the config in force now). */
+  modeFor(port: number): 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+  /** Our certificate and the mesh CA (the identity in force now, one object per rotation); undefined without a workload identity. */
+  credentials(): DownstreamCredentials | undefined;
+  /** A connection refused for `reason` (counted and logged by the mesh). */
+  refused(reason: string, remote: string, port: number): void;
+}
+
+/** PEM material of the workload identity; a new object after each rotation. */
+export interface DownstreamCredentials {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
+}
+
+/**
+ * One TLS server (never listening) per identity: accepted sockets are handed to it, so Node's own
+ * server-side checks apply (client certificate required and verified against the mesh CA).
+ */
+const tlsServers = new WeakMap<DownstreamCredentials, tls.Server>();
+
+interface Handshake {
+  secured(socket: tls.TLSSocket): void;
+  failed(err: Error & { code?: string }): void;
+}
+
+/** Handshakes in progress, by the accepted socket the TLS socket wraps, and by the peer's address and port. */
+const handshakes = new WeakMap<net.Socket, Handshake>();
+const handshakesByPeer = new Map<string, Handshake>();
+
+function peerKey(socket: net.Socket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
+}
+
+function tlsServerFor(credentials: DownstreamCredentials): tls.Server {
+  let server = tlsServers.get(credentials);
+  if (server === undefined) {
+    server = tls.createServer({ cert: credentials.cert, key: credentials.key, ca: credentials.ca, requestCert: true, rejectUnauthorized: true });
+    server.on('secureConnection', (secure: tls.TLSSocket) => handshakeOf(secure)?.secured(secure));
+    server.on('tlsClientError', (err: Error, secure: tls.TLSSocket) => handshakeOf(secure)?.failed(err));
+    tlsServers.set(credentials, server);
+  }
+  return server;
+}
+
+/**
+ * Node keeps the wrapped socket as `_parent`, the direct link from a server-made TLS socket to the
+ * accepted one; the peer's address and port (unique among open connections) are the fallback.
+ */
+function handshakeOf(secure: tls.TLSSocket): Handshake | undefined {
+  const raw = (secure as unknown as { _parent?: net.Socket | null })._parent;
+  const key = peerKey(raw ?? secure);
+  const h = (raw === undefined || raw === null ? undefined : handshakes.get(raw)) ?? handshakesByPeer.get(key);
+  if (raw !== undefined && raw !== null) handshakes.delete(raw);
+  handshakesByPeer.delete(key);
+  return h;
+}
 
 /** What a listener needs to know to secure its connections (TLS settings plug in here). */
 export interface DownstreamTransport {
   /** Deadline for a new connection to become usable (any handshake included), in ms. */
   readonly handshakeTimeoutMs?: number;
+  /** Mutual TLS by PeerAuthentication; absent = plaintext only. */
+  readonly tls?: DownstreamTlsPolicy;
 }
+
+/** The first byte of a TLS ClientHello record (content type handshake). No Thrift or Dubbo stream starts with it. */
+const TLS_HANDSHAKE = 0x16;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** A connection ready for the codec. */
 export interface DownstreamSocket {
@@ -23,7 +90,52 @@ export interface DownstreamSocket {
  * become ready (its `close` event then reaches the server's bookkeeping).
  */
 export function acceptDownstreamSocket(raw: net.Socket, transport: DownstreamTransport | undefined, onReady: (conn: DownstreamSocket) => void): void {
-  void transport;
   raw.setNoDelay(true);
-  onReady({ socket: raw });
+  const policy = transport?.tls;
+  const port = raw.localPort ?? 0;
+  const mode = policy?.modeFor(port) ?? 'DISABLE';
+  if (policy === undefined || mode === 'DISABLE') {
+    onReady({ socket: raw });
+    return;
+  }
+  const remote = raw.remoteAddress ?? '';
+  const refuse = (reason: string) => {
+    clearTimeout(timer);
+    policy.refused(reason, remote, port);
+    raw.destroy();
+  };
+  const timer = setTimeout(() => refuse(`no TLS handshake or first bytes within ${transport?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS} ms`), transport?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  timer.unref();
+  raw.on('close', () => clearTimeout(timer));
+  // Sniff the first bytes: TLS (PERMISSIVE and STRICT) or plaintext (PERMISSIVE only) on one port.
+  raw.once('data', (first: Buffer) => {
+    raw.pause();
+    raw.unshift(first);
+    if (first[0] !== TLS_HANDSHAKE) {
+      if (mode === 'STRICT') return refuse('plaintext on a port whose PeerAuthentication mode is STRICT');
+      clearTimeout(timer);
+      onReady({ socket: raw });
+      // pause() above stopped the flow; a 'data' listener alone does not restart it.
+      raw.resume();
+      return;
+    }
+    const credentials = policy.credentials();
+    if (credentials === undefined) return refuse('a TLS handshake, but this workload has no certificate (set Mesh.start({ identity }))');
+    const server = tlsServerFor(credentials);
+    const handshake: Handshake = {
+      secured: (secure) => {
+        clearTimeout(timer);
+        secure.setNoDelay(true);
+        onReady({ socket: secure });
+      },
+      failed: (err) => refuse(`TLS handshake failed (${err.code ?? err.message}); the client must present a certificate signed by the mesh CA`),
+    };
+    const key = peerKey(raw);
+    handshakes.set(raw, handshake);
+    handshakesByPeer.set(key, handshake);
+    raw.once('close', () => {
+      if (handshakesByPeer.get(key) === handshake) handshakesByPeer.delete(key);
+    });
+    server.emit('connection', raw);
+  });
 }

@@ -8,9 +8,10 @@
 // applies them in DownstreamConnection.
 import * as net from 'node:net';
 import type { Service } from '../config/model';
-import type { Call, Handler, Reply } from '../filters/call';
+import type { Call, CallPeer, Handler, Reply } from '../filters/call';
+import { peerOf, stripPeerLookalikes } from '../security/peer-identity';
 import type { Mesh } from '../mesh';
-import type { CodecFactory, EncodeOptions } from '../protocol/codec';
+import type { Codec, CodecFactory, EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import { acceptDownstreamSocket, type DownstreamTransport } from './accept-downstream-socket';
@@ -50,6 +51,8 @@ export class InboundServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly chain: Handler;
+  /** The server's transport with the mesh's PeerAuthentication (mTLS) in it. */
+  private readonly transport: DownstreamTransport;
   private service: Service;
   private closed = false;
   private readonly limits: ResolvedServerLimits;
@@ -62,6 +65,7 @@ export class InboundServer {
     this.limits = resolveServerLimits(options.limits);
     this.service = this.serviceFor(0);
     this.chain = mesh.inbound(options.terminal, options.served);
+    this.transport = { ...options.transport, tls: options.transport?.tls ?? mesh.downstreamTls };
     this.server = net.createServer((socket) => this.accept(socket));
     mesh.onClose(() => this.close());
   }
@@ -113,21 +117,26 @@ export class InboundServer {
     this.sockets.add(raw);
     this.counters.accepted++;
     raw.on('close', () => this.sockets.delete(raw));
-    acceptDownstreamSocket(raw, this.options.transport, ({ socket }) => this.open(socket));
+    acceptDownstreamSocket(raw, this.transport, ({ socket }) => this.open(socket));
   }
 
   /** A connection ready for the protocol: frame its requests and serve them, within the server's limits. */
   private open(socket: net.Socket): void {
     if (socket.destroyed) return;
     if (!this.sockets.has(socket)) socket.on('error', () => undefined);
-    new DownstreamConnection(socket, this.options.codecFactory.create(), this.limits, this.serveCall, (reason) => {
+    // Who the peer is comes from the connection (its address, its verified certificate), once.
+    const peer = peerOf(socket);
+    const serve: ServeCall = (request, codec) => this.serveCall(request, codec, peer);
+    new DownstreamConnection(socket, this.options.codecFactory.create(), this.limits, serve, (reason) => {
       if (reason === 'idle') this.counters.idleClosed++;
       else this.counters.requestTimeouts++;
     });
   }
 
   /** Runs one call through the inbound chain; resolves with the reply's bytes (or the error reply's), undefined for oneway. */
-  private readonly serveCall: ServeCall = (request, codec) => {
+  private serveCall(request: Message, codec: Codec, peer: CallPeer): Promise<Buffer | undefined> {
+    // The peer's identity comes from the connection only: keys that look like it in the message are dropped.
+    stripPeerLookalikes(request.metadata, peer);
     const startTime = performance.now();
     const call: Call = {
       direction: 'inbound',
@@ -142,6 +151,7 @@ export class InboundServer {
       startTime,
       timeoutMs: this.mesh.defaultTimeoutMs,
       signal: this.mesh.callSignal(this.mesh.defaultTimeoutMs, startTime),
+      peer,
     };
     return this.run(call).then(
       (reply) => {
@@ -152,7 +162,7 @@ export class InboundServer {
       },
       (err: unknown) => (call.expectReply ? codec.encodeError(request, MeshError.from(err)) : undefined),
     );
-  };
+  }
 
   /** One rule for every throw: a filter or handler that throws synchronously fails its own call, never the connection. */
   private run(call: Call): Promise<Reply | undefined> {

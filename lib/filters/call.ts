@@ -8,6 +8,16 @@ import type { Metadata } from '../protocol/metadata';
 
 export type CallDirection = 'outbound' | 'inbound';
 
+/** Who sent an inbound call, as the connection proves it (never from what the peer writes in the message). */
+export interface CallPeer {
+  /** The connection's remote address. */
+  readonly address: string;
+  /** The verified SPIFFE id of the peer's client certificate without `spiffe://` (mTLS only). */
+  readonly principal?: string;
+  /** The namespace in that SPIFFE id. */
+  readonly namespace?: string;
+}
+
 export interface Call {
   readonly direction: CallDirection;
   /** The service called (outbound) or served (inbound). */
@@ -44,6 +54,8 @@ export interface Call {
   upstream?: string;
   /** Tries made so far (1 = no retry yet); set by the router. */
   tryCount?: number;
+  /** Inbound calls: the peer, set by the server from its connection. */
+  readonly peer?: CallPeer;
 }
 
 export interface Reply {

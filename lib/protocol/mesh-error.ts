@@ -22,6 +22,8 @@ export const MeshErrorCode = {
   UPSTREAM_RESET: 'UPSTREAM_RESET',
   /** The upstream connection could not be opened. */
   CONNECT_FAILURE: 'CONNECT_FAILURE',
+  /** An authorization policy (AuthorizationPolicy, DubboAuthorizationPolicy) refused the call. */
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
   /** A fault-injection rule aborted the call. */
   FAULT_ABORT: 'FAULT_ABORT',
   /** Configuration is invalid. */

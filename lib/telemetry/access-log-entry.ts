@@ -59,6 +59,7 @@ const DETAILS: Readonly<Record<string, string>> = {
   [MeshErrorCode.UPSTREAM_RESET]: 'upstream_reset',
   [MeshErrorCode.CONNECT_FAILURE]: 'upstream_connect_failure',
   [MeshErrorCode.FAULT_ABORT]: 'fault_filter_abort',
+  [MeshErrorCode.PERMISSION_DENIED]: 'rbac_access_denied',
   [MeshErrorCode.CLOSED]: 'closed',
   [MeshErrorCode.INTERNAL]: 'internal_error',
 };

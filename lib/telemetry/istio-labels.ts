@@ -43,18 +43,22 @@ export interface IstioOutcome {
 export class IstioLabels {
   private readonly local: Workload;
   private readonly inboundService: string | undefined;
+  /** This workload's SPIFFE id (source_principal outbound, destination_principal inbound). */
+  private readonly principal: string;
   private readonly cache = new Map<string, Attributes>();
   private readonly peerWorkloads = new WeakMap<PeerWorkload, Workload>();
 
   constructor(options: IstioOptions) {
     this.local = workloadOf(workloadMetadata(options.nodeMetadata));
     this.inboundService = options.inboundService;
+    this.principal = options.principal ?? UNKNOWN;
   }
 
   /** The labels of `call` with its outcome. */
   labels(call: Call, outcome: IstioOutcome): Attributes {
     const outbound = call.direction === 'outbound';
-    const base = outbound ? (call.cluster ?? `|||${call.service.host}`) : `in|${call.service.host}`;
+    // Inbound sets also differ by the caller's verified principal (few per server: the services that call it).
+    const base = outbound ? (call.cluster ?? `|||${call.service.host}`) : `in|${call.service.host}|${call.peer?.principal ?? ''}`;
     const key = `${base}|${call.codec.protocol}|${outcome.peer?.id ?? 0}|${outcome.ok ? 0 : 1}|${outcome.responseFlags}`;
     let labels = this.cache.get(key);
     if (labels === undefined) {
@@ -84,8 +88,8 @@ export class IstioLabels {
       reporter: outbound ? 'source' : 'destination',
       source_workload: source.workload,
       source_workload_namespace: source.namespace,
-      // Principals come from a peer's certificate, never from what it says about itself; meta-mesh has none here.
-      source_principal: UNKNOWN,
+      // Principals come from certificates (ours, and the caller's verified one), never from what a peer says about itself.
+      source_principal: outbound ? this.principal : callerPrincipal(call),
       source_app: source.app,
       source_version: source.version,
       source_canonical_service: source.canonicalService,
@@ -93,7 +97,7 @@ export class IstioLabels {
       source_cluster: source.cluster,
       destination_workload: destination.workload,
       destination_workload_namespace: destination.namespace,
-      destination_principal: UNKNOWN,
+      destination_principal: outbound ? UNKNOWN : this.principal,
       destination_service: service,
       destination_service_name: service === UNKNOWN ? UNKNOWN : shortName(service),
       destination_service_namespace: service === UNKNOWN ? UNKNOWN : namespaceOf(service),
@@ -105,8 +109,8 @@ export class IstioLabels {
       request_protocol: call.codec.protocol,
       response_code: outcome.ok ? '0' : '1',
       response_flags: outcome.responseFlags,
-      // What Istio reports without mTLS: unknown on the source side, none on the destination side.
-      connection_security_policy: outbound ? UNKNOWN : 'none',
+      // As Istio reports it: unknown on the source side; on the destination side, mutual_tls or none.
+      connection_security_policy: outbound ? UNKNOWN : call.peer?.principal === undefined ? 'none' : 'mutual_tls',
     });
   }
 
@@ -118,6 +122,11 @@ export class IstioLabels {
     }
     return w;
   }
+}
+
+/** The caller's verified SPIFFE id, as Istio writes principals in labels. */
+function callerPrincipal(call: Call): string {
+  return call.peer?.principal === undefined ? UNKNOWN : `spiffe://${call.peer.principal}`;
 }
 
 function workloadOf(node: WorkloadMetadata | undefined): Workload {

@@ -46,6 +46,11 @@ export interface IstioOptions {
    * host); default: the service name the server adapter reports.
    */
   inboundService?: string;
+  /**
+   * source_principal of outbound calls: this workload's SPIFFE id (default: the mesh's workload identity,
+   * `mesh.identity`). Inbound calls report the caller's verified principal.
+   */
+  principal?: string;
 }
 
 export interface MetricsOptions {

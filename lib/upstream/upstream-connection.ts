@@ -199,7 +199,9 @@ export class UpstreamConnection {
       const connecting = this.state === 'connecting';
       this.fail(
         connecting ? MeshErrorCode.CONNECT_FAILURE : MeshErrorCode.UPSTREAM_RESET,
-        connecting ? `cannot connect to ${this.endpoint}: ${err.code ?? err.message}` : `connection to ${this.endpoint} failed: ${err.code ?? err.message}`,
+        connecting
+          ? `cannot connect to ${this.endpoint}: ${(err as { meshReason?: string }).meshReason ?? err.code ?? err.message}`
+          : `connection to ${this.endpoint} failed: ${err.code ?? err.message}`,
       );
     });
     socket.on('close', () => {

@@ -3,11 +3,13 @@
 // still names, and hosts it no longer names are retired (their connections
 // close once idle) instead of being cut, so no call fails because config changed.
 import type { CodecFactory } from '../protocol/codec';
-import type { UpstreamTransport } from './upstream-transport';
+import type { UpstreamTlsResolve, UpstreamTransport } from './upstream-transport';
 import { UpstreamHost, upstreamHostKey } from './upstream-host';
 
 export interface UpstreamPoolOptions {
   readonly connectionsPerEndpoint: number;
+  /** Builds the TLS of clusters that ask for it; without it such clusters cannot connect. */
+  readonly tls?: UpstreamTlsResolve;
 }
 
 export class UpstreamPool {
@@ -22,8 +24,11 @@ export class UpstreamPool {
    * `multiplexing` picks the connection model (default: the protocol's own,
    * `CodecFactory.multiplexing`, false when unset as in MetaProtocol Proxy).
    */
-  acquire(codecFactory: CodecFactory, address: string, port: number, transport: UpstreamTransport, multiplexing = codecFactory.multiplexing === true): UpstreamHost {
-    const key = upstreamHostKey(codecFactory, address, port, multiplexing);
+  acquire(codecFactory: CodecFactory, address: string, port: number, plain: UpstreamTransport, multiplexing = codecFactory.multiplexing === true): UpstreamHost {
+    const transport = this.secured(plain);
+    // Connections made with different TLS settings are never shared: a plaintext cluster never rides an mTLS socket, nor the reverse.
+    const plainKey = upstreamHostKey(codecFactory, address, port, multiplexing);
+    const key = transport.secure === undefined ? plainKey : `${plainKey}|${transport.secure.key}`;
     let host = this.hosts.get(key);
     if (host !== undefined && !host.isClosed) {
       host.useTransport(transport);
@@ -39,6 +44,11 @@ export class UpstreamPool {
     }
     this.hosts.set(key, host);
     return host;
+  }
+
+  private secured(transport: UpstreamTransport): UpstreamTransport {
+    if (transport.tls === undefined || transport.secure !== undefined || this.options.tls === undefined) return transport;
+    return { ...transport, secure: this.options.tls(transport.tls, transport.tlsHost ?? '') };
   }
 
   /**

@@ -15,6 +15,8 @@ export interface BootstrapServer {
 export interface Bootstrap {
   readonly xdsServers: readonly BootstrapServer[];
   readonly node?: NodeProto;
+  /** `certificate_providers`: instance name → plugin and its config (the workload identity's files). */
+  readonly certificateProviders?: Readonly<Record<string, { readonly pluginName: string; readonly config: Readonly<Record<string, unknown>> }>>;
 }
 
 const KNOWN_CREDS = ['insecure', 'tls', 'google_default'];
@@ -64,8 +66,9 @@ export function parseBootstrap(json: unknown, where = ''): Bootstrap {
       serverFeatures: Array.isArray(s.server_features) ? s.server_features.filter((f): f is string => typeof f === 'string') : [],
     };
   });
+  const certificateProviders = certificateProvidersOf(json.certificate_providers);
   const node = json.node;
-  if (node === undefined) return { xdsServers };
+  if (node === undefined) return { xdsServers, ...certificateProviders };
   if (!isObject(node) || typeof node.id !== 'string' || node.id === '') throw bad(where, 'node has no id; give node.id (Istio writes sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local) or leave node out');
   const out: NodeProto = { id: node.id };
   if (typeof node.cluster === 'string') out.cluster = node.cluster;
@@ -74,7 +77,16 @@ export function parseBootstrap(json: unknown, where = ''): Bootstrap {
     out.locality = { region: str(l.region), zone: str(l.zone), sub_zone: str(l.sub_zone) };
   }
   if (isObject(node.metadata)) out.metadata = toStruct(node.metadata);
-  return { xdsServers, node: out };
+  return { xdsServers, node: out, ...certificateProviders };
+}
+
+function certificateProvidersOf(raw: unknown): Pick<Bootstrap, 'certificateProviders'> {
+  if (!isObject(raw)) return {};
+  const out: Record<string, { pluginName: string; config: Record<string, unknown> }> = {};
+  for (const [name, p] of Object.entries(raw)) {
+    if (isObject(p) && typeof p.plugin_name === 'string') out[name] = { pluginName: p.plugin_name, config: isObject(p.config) ? p.config : {} };
+  }
+  return Object.keys(out).length === 0 ? {} : { certificateProviders: out };
 }
 
 /** JSON → google.protobuf.Struct in its decoded (field-by-field) shape. */

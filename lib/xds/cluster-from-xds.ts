@@ -4,6 +4,7 @@
 import type { Cluster, Endpoint, LbPolicy, Locality } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { policiesFromXds } from './cluster-policies-xds';
+import { clusterTlsFromXds } from './cluster-tls-xds';
 import { durationMs, durationProblem } from './duration-ms';
 import type { ClusterLoadAssignmentProto, ClusterProto, DurationProto, HealthStatusName, StructProto } from './envoy-types';
 
@@ -53,6 +54,7 @@ export function checkClusterFromXds(c: ClusterProto): void {
   }
   checkDuration(name, 'connect_timeout', c.connect_timeout);
   checkPolicies(c);
+  clusterTlsFromXds(c);
   if (c.load_assignment !== undefined && c.load_assignment !== null) checkAssignment(c.load_assignment, name);
 }
 
@@ -152,6 +154,7 @@ export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmen
   const cla = c.type === 'EDS' ? assignment : c.load_assignment;
   const lbPolicy: LbPolicy = c.type === 'ORIGINAL_DST' ? 'PASSTHROUGH' : (LB_POLICIES[c.lb_policy ?? 'ROUND_ROBIN'] ?? 'ROUND_ROBIN');
   const policies = policiesFromXds(c);
+  const tls = clusterTlsFromXds(c);
   return Object.freeze({
     name,
     host,
@@ -163,6 +166,7 @@ export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmen
     ...(policies.lb === undefined ? {} : { lb: policies.lb }),
     ...(policies.thresholds === undefined ? {} : { thresholds: policies.thresholds }),
     ...(policies.outlierDetection === undefined ? {} : { outlierDetection: policies.outlierDetection }),
+    ...(tls === undefined ? {} : { tls }),
   });
 }
 

@@ -195,4 +195,37 @@ export interface ClusterProto {
   maglev_lb_config?: { table_size?: { value?: string | number } };
   common_lb_config?: { healthy_panic_threshold?: { value?: number } };
   load_assignment?: ClusterLoadAssignmentProto;
+  transport_socket?: { name?: string; typed_config?: { type_url?: string; value?: Uint8Array } } | null;
+  transport_socket_matches?: { name?: string }[];
+}
+
+interface ProviderInstanceProto {
+  instance_name?: string;
+  certificate_name?: string;
+}
+
+export interface CertificateValidationContextProto {
+  trusted_ca?: object | null;
+  ca_certificate_provider_instance?: ProviderInstanceProto | null;
+  match_subject_alt_names?: StringMatcherProto[];
+  match_typed_subject_alt_names?: { san_type?: string; matcher?: StringMatcherProto }[];
+}
+
+/** envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext, the fields meta-mesh reads. */
+export interface UpstreamTlsContextProto {
+  sni?: string;
+  common_tls_context?: {
+    tls_certificates?: object[];
+    tls_certificate_sds_secret_configs?: object[];
+    tls_certificate_provider_instance?: ProviderInstanceProto | null;
+    tls_certificate_certificate_provider_instance?: ProviderInstanceProto | null;
+    alpn_protocols?: string[];
+    validation_context?: CertificateValidationContextProto | null;
+    validation_context_sds_secret_config?: object | null;
+    combined_validation_context?: {
+      default_validation_context?: CertificateValidationContextProto | null;
+      validation_context_certificate_provider_instance?: ProviderInstanceProto | null;
+    } | null;
+    validation_context_certificate_provider_instance?: ProviderInstanceProto | null;
+  };
 }

@@ -10,7 +10,7 @@ import * as protobuf from 'protobufjs';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { plainDecoder, plainMessageReader } from './plain-decoder';
 import type { RouteProtoReader } from './route-config-reader';
-import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, RouteConfigurationProto, RouteProto } from './envoy-types';
+import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, RouteConfigurationProto, RouteProto, UpstreamTlsContextProto } from './envoy-types';
 import { TYPE_CDS, TYPE_EDS, TYPE_RDS } from './type-urls';
 
 /** Decoding options shared with the reference tests: names as in the .proto, 64-bit ints as strings, enums by name. */
@@ -36,6 +36,8 @@ export interface XdsProtos {
   readonly RdsClient: grpc.ServiceClientConstructor;
   /** Reads one envoy.config.route.v3.Route embedded in a RouteConfiguration (see route-config-reader.ts). */
   readonly readRoute: RouteProtoReader;
+  /** A CDS cluster's transport_socket typed_config (not a resource type of its own). */
+  readonly upstreamTlsContext: ResourceCodec<UpstreamTlsContextProto>;
   readonly codecs: {
     readonly [TYPE_RDS]: ResourceCodec<RouteConfigurationProto>;
     readonly [TYPE_CDS]: ResourceCodec<ClusterProto>;
@@ -77,6 +79,7 @@ export function xdsProtos(): XdsProtos {
     AdsClient,
     RdsClient,
     readRoute: plainMessageReader<RouteProto>(root.lookupType('envoy.config.route.v3.Route')),
+    upstreamTlsContext: codec<UpstreamTlsContextProto>('UpstreamTlsContext'),
     codecs: {
       [TYPE_RDS]: codec<RouteConfigurationProto>('RouteConfiguration'),
       [TYPE_CDS]: codec<ClusterProto>('Cluster'),

@@ -148,12 +148,12 @@ describe('config translation', () => {
   });
 
   it('warns once per field that is accepted but not enforced, naming file and line', () => {
-    const snapshot = parse(`${SERVICE.replace('  subsets:', '  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnectionDuration: 5s}\n    tls: {mode: ISTIO_MUTUAL}\n  subsets:')}`);
+    const snapshot = parse(`${SERVICE.replace('  subsets:', '  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnectionDuration: 5s}\n    proxyProtocol: {version: V1}\n  subsets:')}`);
     assert.deepEqual(
       snapshot.warnings.map((w) => w.replace(/^a\.yaml:\d+: /, '')),
       [
         "DestinationRule default/calc (document 2): spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration: 'maxConnectionDuration' is accepted but not enforced yet",
-        "DestinationRule default/calc (document 2): spec.trafficPolicy.tls: 'tls' is accepted but not enforced yet",
+        "DestinationRule default/calc (document 2): spec.trafficPolicy.proxyProtocol: 'proxyProtocol' is accepted but not enforced yet",
       ],
     );
   });

@@ -15,7 +15,7 @@ export interface RealCodec {
 }
 
 export interface RealEnvoy {
-  readonly codecs: Record<'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'DiscoveryRequest' | 'DiscoveryResponse', RealCodec>;
+  readonly codecs: Record<'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'UpstreamTlsContext' | 'DiscoveryRequest' | 'DiscoveryResponse', RealCodec>;
   readonly ads: grpc.ServiceDefinition;
   readonly rds: grpc.ServiceDefinition;
 }
@@ -38,6 +38,7 @@ export function realEnvoy(): RealEnvoy {
       RouteConfiguration: codec('RouteConfiguration'),
       Cluster: codec('Cluster'),
       ClusterLoadAssignment: codec('ClusterLoadAssignment'),
+      UpstreamTlsContext: codec('UpstreamTlsContext'),
       DiscoveryRequest: codec('DiscoveryRequest'),
       DiscoveryResponse: codec('DiscoveryResponse'),
     },

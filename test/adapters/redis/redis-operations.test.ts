@@ -117,6 +117,43 @@ spec:
     for (const r of refused) assert.match(String((r as PromiseRejectedResult).reason), /maxConnections of RedisDestination two.redis reached/);
   });
 
+  it('ejects a PROXY server that stops answering (outlierDetection) and moves its keys to the others', async () => {
+    const c = await RedisServer.start();
+    closers.push(() => c.close());
+    const mesh = await start(
+      base() +
+        redisServiceEntry('pair.redis', [a.port, c.port]) +
+        `apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: pair}
+spec:
+  host: pair.redis
+  trafficPolicy: {outlierDetection: {consecutive5xxErrors: 3, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 100}}
+---
+apiVersion: redis.aeraki.io/v1alpha1
+kind: RedisService
+metadata: {name: pair}
+spec:
+  host: [pair.redis]
+  settings: {opTimeout: 1s}
+  redis: [{route: {host: pair.redis}}]
+`,
+    );
+    const client = createRedisClient(mesh, 'pair.redis', 6379);
+    closers.push(() => client.disconnect());
+    for (let i = 0; i < 20; i++) await client.set(`o${i}`, 'v');
+    const peek = new Redis({ port: c.port });
+    const onC = (await peek.keys('o*')).length;
+    peek.disconnect();
+    assert.ok(onC > 0, 'no key sharded to the second server');
+    await c.stop();
+    let failures = 0;
+    for (let i = 0; i < 20; i++) await client.set(`o${i}`, 'w').catch(() => failures++);
+    assert.ok(failures >= 3 && failures < onC + 3, `${failures} failures`);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => client.set(`o${i}`, 'x')));
+    assert.equal(results.filter((r) => r.status === 'rejected').length, 0);
+  });
+
   describe('telemetry', () => {
     let sdk: OtelSdk;
     before(() => (sdk = registerOtelSdk()));

@@ -1,0 +1,95 @@
+// The security part of a config snapshot: Istio PeerAuthentication and
+// AuthorizationPolicy, Aeraki DubboAuthorizationPolicy, and a cluster's TLS
+// settings (DestinationRule `tls`, or a CDS transport_socket). Validated at
+// the edge like the rest of the model; lib/security compiles it.
+
+/** PeerAuthentication `mtls.mode`. UNSET inherits from the enclosing scope. */
+export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+
+export interface PeerAuthenticationPolicy {
+  readonly name: string;
+  readonly namespace: string;
+  /** `selector.matchLabels`; absent = every workload of the namespace (or of the mesh, in the root namespace). */
+  readonly selector?: Readonly<Record<string, string>>;
+  readonly mode: MtlsMode;
+  /** `portLevelMtls`, keyed by the workload's port number. */
+  readonly portLevel: ReadonlyMap<number, MtlsMode>;
+}
+
+/** Istio's string match: exact, `abc*` prefix, `*abc` suffix, `*` any non-empty value. */
+export type WildcardString = string;
+
+export interface AuthzSource {
+  readonly principals?: readonly WildcardString[];
+  readonly notPrincipals?: readonly WildcardString[];
+  readonly namespaces?: readonly WildcardString[];
+  readonly notNamespaces?: readonly WildcardString[];
+  /** CIDRs or single addresses, checked against the peer's socket address. */
+  readonly ipBlocks?: readonly string[];
+  readonly notIpBlocks?: readonly string[];
+}
+
+export interface AuthzOperation {
+  /** The RPC method: Thrift `add` (multiplexed `Calculator/add`), Dubbo `<interface>/<method>`; DubboAuthorizationPolicy: the bare method. */
+  readonly methods?: readonly WildcardString[];
+  readonly notMethods?: readonly WildcardString[];
+  readonly ports?: readonly number[];
+  readonly notPorts?: readonly number[];
+  /** DubboAuthorizationPolicy only: the Dubbo interface. */
+  readonly interfaces?: readonly WildcardString[];
+  readonly notInterfaces?: readonly WildcardString[];
+}
+
+export interface AuthzCondition {
+  /** `source.principal`, `source.namespace`, `source.ip`, `destination.port`, or `request.headers[<metadata key>]`. */
+  readonly key: string;
+  readonly values?: readonly string[];
+  readonly notValues?: readonly string[];
+}
+
+export interface AuthzRule {
+  /** OR; empty = any source. */
+  readonly from: readonly AuthzSource[];
+  /** OR; empty = any operation. */
+  readonly to: readonly AuthzOperation[];
+  /** AND; empty = no condition. */
+  readonly when: readonly AuthzCondition[];
+}
+
+export type AuthzAction = 'ALLOW' | 'DENY' | 'AUDIT';
+
+export interface AuthorizationPolicyModel {
+  /** Which CRD it came from: a DubboAuthorizationPolicy applies to Dubbo calls only. */
+  readonly kind: 'AuthorizationPolicy' | 'DubboAuthorizationPolicy';
+  readonly name: string;
+  readonly namespace: string;
+  readonly selector?: Readonly<Record<string, string>>;
+  readonly action: AuthzAction;
+  /** No rules: the policy matches nothing (an ALLOW policy with no rules denies everything, as in Istio). */
+  readonly rules: readonly AuthzRule[];
+}
+
+export interface SecurityPolicies {
+  readonly peerAuthentications: readonly PeerAuthenticationPolicy[];
+  readonly authorizationPolicies: readonly AuthorizationPolicyModel[];
+}
+
+/** DestinationRule `tls.mode`. */
+export type TlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+
+/** The TLS a cluster's upstream connections use (DestinationRule `tls`, or CDS `transport_socket`). */
+export interface ClusterTls {
+  readonly mode: TlsMode;
+  /** PEM file paths (SIMPLE / MUTUAL). ISTIO_MUTUAL uses the workload identity instead. */
+  readonly caCertificates?: string;
+  readonly clientCertificate?: string;
+  readonly privateKey?: string;
+  /** PEM file of revoked certificates (DestinationRule caCrl). */
+  readonly caCrl?: string;
+  readonly sni?: string;
+  /** Accepted server identities: SPIFFE URIs or DNS names; empty = any the CA signed (SIMPLE/MUTUAL: the host name). */
+  readonly subjectAltNames?: readonly string[];
+  readonly insecureSkipVerify?: boolean;
+}
+
+export const EMPTY_SECURITY: SecurityPolicies = Object.freeze({ peerAuthentications: Object.freeze([]), authorizationPolicies: Object.freeze([]) });

@@ -1,0 +1,136 @@
+// UpstreamTlsResolver: a cluster's TLS settings (DestinationRule `tls`, CDS
+// transport_socket) → how to open a TLS connection to one of its endpoints.
+// Options are built at each connect, so a rotated workload identity applies
+// to the next connection while open ones keep theirs. Server identity: the
+// CA must have signed the certificate, then ISTIO_MUTUAL checks its SPIFFE id
+// against the service accounts expected, SIMPLE / MUTUAL check
+// subjectAltNames or else the host name, as Istio's sidecar does.
+import * as fs from 'node:fs';
+import type { PeerCertificate } from 'node:tls';
+import * as tls from 'node:tls';
+import { isIP } from 'node:net';
+import type { ClusterTls } from '../config/security-model';
+import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import { dnsSans, uriSans } from './spiffe-id';
+import type { UpstreamTlsConnector as UpstreamTls } from '../upstream/upstream-transport';
+import type { WorkloadIdentity } from './workload-identity';
+
+/** Istio's sidecars offer these ALPN values on mTLS to a TCP port; a sidecar-fronted server picks its mTLS chain by them. */
+const ISTIO_ALPN = ['istio-peer-exchange', 'istio'];
+
+export class UpstreamTlsResolver {
+  private readonly cache = new WeakMap<ClusterTls, Map<string, UpstreamTls>>();
+
+  constructor(private readonly identity: () => WorkloadIdentity | undefined) {}
+
+  /** The TLS of `settings` for a cluster of `host` (SNI and name checks default to it). */
+  resolve(settings: ClusterTls, host: string): UpstreamTls {
+    let byHost = this.cache.get(settings);
+    if (byHost === undefined) {
+      byHost = new Map();
+      this.cache.set(settings, byHost);
+    }
+    let resolved = byHost.get(host);
+    if (resolved === undefined) {
+      resolved = settings.mode === 'ISTIO_MUTUAL' ? this.istioMutual(settings, host) : fileBased(settings, host);
+      byHost.set(host, resolved);
+    }
+    return resolved;
+  }
+
+  private istioMutual(settings: ClusterTls, host: string): UpstreamTls {
+    const expected = settings.subjectAltNames ?? [];
+    return {
+      key: `ISTIO_MUTUAL|${settings.sni ?? ''}|${expected.join(',')}`,
+      connectOptions: () => {
+        const identity = this.identity();
+        if (identity === undefined) {
+          throw new MeshError(
+            MeshErrorCode.CONNECT_FAILURE,
+            `tls mode ISTIO_MUTUAL to ${host} needs this workload's identity: start the mesh with identity {certificateFile, privateKeyFile, caCertificateFile}, a gRPC bootstrap with certificate_providers, or Istio's workload certificate files`,
+          );
+        }
+        return {
+          secureContext: identity.material.context,
+          ALPNProtocols: ISTIO_ALPN,
+          ...(settings.sni === undefined ? {} : { servername: settings.sni }),
+          rejectUnauthorized: true,
+          checkServerIdentity: (_name: string, cert: PeerCertificate) => checkSans(cert, expected, host, 'ISTIO_MUTUAL'),
+        };
+      },
+      explain: (err) => explain(err, 'ISTIO_MUTUAL', host),
+    };
+  }
+}
+
+function fileBased(settings: ClusterTls, host: string): UpstreamTls {
+  const sans = settings.subjectAltNames ?? [];
+  const servername = settings.sni ?? (isIP(host) === 0 ? host : undefined);
+  return {
+    key: `${settings.mode}|${settings.caCertificates ?? ''}|${settings.clientCertificate ?? ''}|${settings.privateKey ?? ''}|${settings.caCrl ?? ''}|${servername ?? ''}|${sans.join(',')}|${settings.insecureSkipVerify === true}`,
+    connectOptions: () => {
+      const read = (file: string | undefined, field: string) => {
+        if (file === undefined) return undefined;
+        try {
+          return fs.readFileSync(file);
+        } catch (err) {
+          throw new MeshError(MeshErrorCode.CONNECT_FAILURE, `tls.${field} ${file} of the DestinationRule for ${host} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); fix the path`);
+        }
+      };
+      const skip = settings.insecureSkipVerify === true;
+      return {
+        ...(settings.caCertificates === undefined ? {} : { ca: read(settings.caCertificates, 'caCertificates') }),
+        ...(settings.mode === 'MUTUAL' ? { cert: read(settings.clientCertificate, 'clientCertificate'), key: read(settings.privateKey, 'privateKey') } : {}),
+        ...(settings.caCrl === undefined ? {} : { crl: read(settings.caCrl, 'caCrl') }),
+        ...(servername === undefined ? {} : { servername }),
+        rejectUnauthorized: !skip,
+        checkServerIdentity: (name: string, cert: PeerCertificate) => {
+          if (skip) return undefined;
+          if (sans.length > 0) return checkSans(cert, sans, host, settings.mode);
+          return tls.checkServerIdentity(servername ?? name, cert);
+        },
+      };
+    },
+    explain: (err) => explain(err, settings.mode, host),
+  };
+}
+
+/** The peer certificate must carry one of `expected` as a URI or DNS SAN; none expected = any the CA signed. */
+function checkSans(cert: PeerCertificate, expected: readonly string[], host: string, mode: string): Error | undefined {
+  if (expected.length === 0) return undefined;
+  const present = cert.subjectaltname === undefined ? [] : [...uriSans(cert.subjectaltname), ...dnsSans(cert.subjectaltname)];
+  if (present.some((san) => expected.includes(san))) return undefined;
+  const err = new Error(
+    `SAN mismatch: ${host} presented ${present.length === 0 ? 'no subject alternative name' : present.join(', ')}, expected one of ${expected.join(', ')}; ` +
+      (mode === 'ISTIO_MUTUAL'
+        ? "fix the DestinationRule's tls.subjectAltNames, or the ServiceEntry's subjectAltNames / endpoints' serviceAccount"
+        : "fix the DestinationRule's tls.subjectAltNames"),
+  ) as Error & { code: string };
+  err.code = 'ERR_MESH_SAN_MISMATCH';
+  return err;
+}
+
+/** A TLS failure as the setting to change. */
+function explain(err: Error & { code?: string }, mode: string, host: string): string {
+  const code = err.code ?? '';
+  const msg = err.message;
+  if (code === 'ERR_MESH_SAN_MISMATCH') return msg;
+  if (/WRONG_VERSION_NUMBER|packet length too long|unknown protocol/i.test(code + msg)) {
+    return `${host} does not speak TLS (${code || msg}); set the DestinationRule's tls.mode to DISABLE for it, or enable mTLS on the server (PeerAuthentication)`;
+  }
+  if (/UNABLE_TO_VERIFY|SELF_SIGNED|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|certificate verify failed/i.test(code + msg)) {
+    return mode === 'ISTIO_MUTUAL'
+      ? `${host}'s certificate is not signed by the mesh CA (${code}); check the identity's caCertificateFile (Istio: root-cert.pem) or the server's certificate`
+      : `${host}'s certificate is not signed by a trusted CA (${code}); set the DestinationRule's tls.caCertificates to the CA that signed it`;
+  }
+  if (/ALTNAME|Hostname\/IP does not match/i.test(code + msg)) {
+    return `${host}'s certificate does not name it (${msg}); set the DestinationRule's tls.sni or tls.subjectAltNames to a name in the certificate`;
+  }
+  if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/i.test(code)) return `${host}'s certificate is not valid now (${code}); renew the server's certificate`;
+  if (/certificate required|alert handshake failure|ECONNRESET/i.test(code + msg)) {
+    return mode === 'SIMPLE'
+      ? `${host} refused the TLS handshake (${code || msg}); it may require a client certificate: use tls.mode MUTUAL or ISTIO_MUTUAL`
+      : `${host} refused the TLS handshake (${code || msg}); it may not trust this workload's certificate (a different CA) or may not speak TLS`;
+  }
+  return `TLS (${mode}) to ${host} failed: ${code || msg}`;
+}

@@ -1,0 +1,39 @@
+// Istio's string match for authorization fields, compiled once: exact values
+// in a Set, `abc*` prefixes, `*abc` suffixes, and `*` for any non-empty value.
+// A call then costs one Set lookup plus a scan of the (usually empty) prefix
+// and suffix lists.
+
+export type StringPredicate = (value: string) => boolean;
+
+export function wildcardMatcher(patterns: readonly string[], normalize: (s: string) => string = (s) => s): StringPredicate {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  const suffixes: string[] = [];
+  let any = false;
+  for (const raw of patterns) {
+    const p = normalize(raw);
+    if (p === '*') any = true;
+    else if (p.endsWith('*')) prefixes.push(p.slice(0, -1));
+    else if (p.startsWith('*')) suffixes.push(p.slice(1));
+    else exact.add(p);
+  }
+  if (any) return (v) => v !== '';
+  if (prefixes.length === 0 && suffixes.length === 0) {
+    if (exact.size === 1) {
+      const only = exact.values().next().value as string;
+      return (v) => v === only;
+    }
+    return (v) => exact.has(v);
+  }
+  return (v) => {
+    if (exact.has(v)) return true;
+    for (let i = 0; i < prefixes.length; i++) if (v.startsWith(prefixes[i]!)) return true;
+    for (let i = 0; i < suffixes.length; i++) if (v.endsWith(suffixes[i]!)) return true;
+    return false;
+  };
+}
+
+/** Principals are compared without the `spiffe://` scheme, as Istio writes them (`cluster.local/ns/a/sa/b`). */
+export function principalOf(value: string): string {
+  return value.startsWith('spiffe://') ? value.slice(9) : value;
+}
