@@ -140,13 +140,17 @@ export class Mesh extends EventEmitter<MeshEvents> {
   static async start(options: MeshOptions = {}): Promise<Mesh> {
     if (options.regexMaxProgramSize !== undefined) setRegexMaxProgramSize(options.regexMaxProgramSize);
     if (options.xds !== undefined) return Mesh.startFromXds(options, options.xds);
+    if (options.config !== undefined && options.snapshot !== undefined) {
+      // Either would silently lose: the snapshot first, then the first file edit would replace it.
+      throw new MeshError(MeshErrorCode.CONFIG, 'Mesh.start takes one config source: `config` (YAML files) or `snapshot`, not both');
+    }
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
     const parseOptions = options.secretDir === undefined ? {} : { secretDir: options.secretDir };
     const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths, parseOptions) : parseConfig([]));
     const mesh = new Mesh(snapshot, options);
     if (paths.length > 0 && options.watch !== false) {
-      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e), parseOptions);
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e), { parse: parseOptions });
       mesh.watcher.start();
     }
     await mesh.startAdmin();
@@ -242,6 +246,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (this.closed) return;
     this.state = this.buildState(snapshot);
     this.pool.retain(this.state.endpoints());
+    this.rateLimits.retain(snapshot.routeConfigs);
     this.warnAll(snapshot.warnings);
     for (const service of this.openServices.values()) this.preconnect(service);
     this.emit('config', snapshot);
@@ -259,7 +264,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
    */
   outbound(host: string, port: number, codecFactory: CodecFactory): OutboundService {
     this.assertOpen();
-    const key = `${codecFactory.protocol}|${serviceKey(host, port)}`;
+    // The codec variant is part of the key: a framed client and a THeader client of one host:port
+    // must never share an OutboundService (its passthrough hosts), or one socket would carry both formats.
+    const key = `${codecFactory.protocol}/${codecFactory.variant ?? ''}|${serviceKey(host, port)}`;
     let service = this.openServices.get(key);
     if (service === undefined) {
       service = new OutboundService(this, host, port, codecFactory);
@@ -388,16 +395,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.openServices.clear();
   }
 
+  /** Sends a warning to the mesh's logger: adapters report here the errors no listener takes. */
+  warn(message: string): void {
+    this.log(message);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
 
   /** @internal The chain for a host:port no ServiceEntry declares, under ALLOW_ANY. */
-  passthrough(host: string, port: number, codecFactory: CodecFactory): Handler | undefined {
+  passthrough(host: string, port: number): Handler | undefined {
     if (this.options.outboundTrafficPolicy !== 'ALLOW_ANY') return undefined;
     const transport = { connectTimeoutMs: this.options.connectTimeoutMs ?? PASSTHROUGH_CONNECT_TIMEOUT_MS };
     return composeFilters(this.outboundFilters, async (call: Call): Promise<Reply | undefined> => {
-      const upstream = this.pool.acquire(codecFactory, host, port, transport);
+      const upstream = this.pool.acquire(call.codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
       const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, { signal: call.signal });
@@ -512,7 +524,7 @@ export class OutboundService {
       return;
     }
     this.cachedService = { host: this.host, port: this.port, portName: '', protocol: this.codecFactory.protocol, routeConfigName: routeConfigName(this.host, this.port) };
-    const direct = this.mesh.passthrough(this.host, this.port, this.codecFactory);
+    const direct = this.mesh.passthrough(this.host, this.port);
     this.cachedHandler = direct ?? this.mesh.undeclared(this.host, this.port);
   }
 }

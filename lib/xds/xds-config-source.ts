@@ -108,7 +108,14 @@ export class XdsConfigSource {
     const initial = (options.services ?? []).map(toRouteConfigName);
     this.wildcard = initial.length === 0;
     this.routes.request(initial);
-    const common = { credentials: resolved.credentials, security: resolved.security, node: resolved.node, backoff: options.backoff };
+    const common = {
+      credentials: resolved.credentials,
+      security: resolved.security,
+      node: resolved.node,
+      backoff: options.backoff,
+      maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+      watchdogMs: options.streamWatchdogMs,
+    };
     this.rds = new XdsStream({
       ...common,
       kind: 'rds',
@@ -472,14 +479,12 @@ export class XdsConfigSource {
     if (file === undefined) return;
     const collect = <R>(store: ResourceStore<R, unknown>) => {
       const resources: R[] = [];
-      let version = '';
       for (const e of store.entries.values()) {
         const raw = store.rawOf(e);
-        if (raw === undefined) continue;
-        resources.push(raw);
-        if (e.version !== undefined && e.version > version) version = e.version;
+        if (raw !== undefined) resources.push(raw);
       }
-      return { version, resources };
+      // The newest by receipt: "9" then "10" is 10, whatever string order says.
+      return { version: store.lastVersion ?? '', resources };
     };
     const types: CachedTypes = { routeConfigurations: collect(this.routes), clusters: collect(this.clusters), assignments: collect(this.assignments) };
     // One write at a time, in order; a failed write only loses the cold-start copy.

@@ -38,6 +38,18 @@ export interface XdsOptions {
   /** A requested resource not delivered within this time counts as absent (default 15000, as gRPC). */
   resourceTimeoutMs?: number;
   backoff?: BackoffOptions;
+  /**
+   * Largest xDS message accepted, in bytes (default 32 MiB). A bigger one fails
+   * the stream (RESOURCE_EXHAUSTED) and is retried with backoff; the last good config stays.
+   */
+  maxReceiveMessageBytes?: number;
+  /**
+   * A stream on which nothing arrives for this long is taken as abandoned and
+   * opened again, with every subscription (default 60000 ms). gRPC keepalive
+   * (every 30 s, 20 s to answer) finds dead connections; this finds a stream
+   * a control plane dropped without a status.
+   */
+  streamWatchdogMs?: number;
   /** Environment to read (default process.env); for tests. */
   env?: NodeJS.ProcessEnv;
 }

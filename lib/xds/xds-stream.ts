@@ -3,7 +3,9 @@
 // subscribed and the last accepted version and nonce; ACKs and NACKs each
 // response by the book; and on any failure reconnects with backoff and
 // resubscribes everything.
+import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
+import { MeshError, MeshErrorCode } from '../protocol';
 import { Backoff, BackoffOptions } from './backoff';
 import type { DiscoveryRequestProto, DiscoveryResponseProto, NodeProto } from './envoy-types';
 import { describeStreamFailure } from './stream-failure';
@@ -13,6 +15,13 @@ import { xdsProtos } from './xds-protos';
 
 /** google.rpc.Code INVALID_ARGUMENT, what Envoy puts in a NACK. */
 const INVALID_ARGUMENT = 3;
+/** Default largest xDS message: far above a large mesh's MetaRDS snapshot, far below what could exhaust memory. */
+export const DEFAULT_XDS_MAX_RECEIVE_BYTES = 32 * 1024 * 1024;
+/** Default silence after which a stream is taken as abandoned. */
+export const DEFAULT_XDS_STREAM_WATCHDOG_MS = 60_000;
+/** gRPC keepalive: a ping every 30 s (istiod permits 15 s), 20 s for its answer. */
+const KEEPALIVE_TIME_MS = 30_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export interface XdsStreamOptions {
   readonly kind: 'rds' | 'ads';
@@ -28,6 +37,10 @@ export interface XdsStreamOptions {
   readonly onState: (up: boolean, error?: string) => void;
   /** A new stream was opened and every subscription sent on it. */
   readonly onOpen?: () => void;
+  /** Largest message accepted, in bytes (default DEFAULT_XDS_MAX_RECEIVE_BYTES). */
+  readonly maxReceiveMessageBytes?: number;
+  /** Silence after which the stream is opened again (default DEFAULT_XDS_STREAM_WATCHDOG_MS). */
+  readonly watchdogMs?: number;
 }
 
 interface Subscription {
@@ -64,14 +77,26 @@ export class XdsStream {
   private closed = false;
   private up = false;
   private lastError: string | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** Monotonic ms of the last message on the current stream (or its opening). */
+  private heardAt = 0;
+  private readonly watchdogMs: number;
 
   constructor(private readonly options: XdsStreamOptions) {
     const protos = xdsProtos();
     const Client = options.kind === 'ads' ? protos.AdsClient : protos.RdsClient;
+    const maxReceive = options.maxReceiveMessageBytes ?? DEFAULT_XDS_MAX_RECEIVE_BYTES;
+    if (!Number.isSafeInteger(maxReceive) || maxReceive <= 0) {
+      throw new MeshError(MeshErrorCode.CONFIG, `xds.maxReceiveMessageBytes must be a whole number of bytes above 0, not ${maxReceive}`);
+    }
+    this.watchdogMs = options.watchdogMs ?? DEFAULT_XDS_STREAM_WATCHDOG_MS;
+    if (!(this.watchdogMs > 0)) throw new MeshError(MeshErrorCode.CONFIG, `xds.streamWatchdogMs must be above 0, not ${this.watchdogMs}`);
     this.client = new Client(options.target, options.credentials, {
-      'grpc.keepalive_time_ms': 300_000,
-      // A full MetaRDS snapshot of a large mesh is well above gRPC's 4 MB default.
-      'grpc.max_receive_message_length': -1,
+      'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      'grpc.keepalive_permit_without_calls': 1,
+      // A full MetaRDS snapshot of a large mesh is above gRPC's 4 MB default; a bound stays.
+      'grpc.max_receive_message_length': maxReceive,
       'grpc.max_send_message_length': -1,
     });
     this.backoff = new Backoff(options.backoff);
@@ -129,6 +154,7 @@ export class XdsStream {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.stopWatchdog();
     const call = this.call;
     this.call = undefined;
     call?.cancel();
@@ -144,6 +170,8 @@ export class XdsStream {
     call.on('data', (response: DiscoveryResponseProto) => this.onData(call, response));
     call.on('error', (err: grpc.ServiceError) => this.onEnd(call, describeStreamFailure(err, this.options.security ?? { mode: 'plaintext', source: 'default' })));
     call.on('end', () => this.onEnd(call, 'the server ended the stream'));
+    this.heardAt = performance.now();
+    this.startWatchdog();
     // A new stream starts from scratch on the server: no nonce, and every subscription again.
     for (const [typeUrl, sub] of this.subs) {
       sub.nonce = '';
@@ -155,6 +183,7 @@ export class XdsStream {
 
   private onData(call: NonNullable<XdsStream['call']>, response: DiscoveryResponseProto): void {
     if (call !== this.call) return;
+    this.heardAt = performance.now();
     this.backoff.reset();
     if (!this.up) {
       this.up = true;
@@ -180,8 +209,33 @@ export class XdsStream {
     }
   }
 
+  /**
+   * A control plane can drop a stream without a status: the connection stays
+   * up (keepalive is answered) but nothing more arrives. Silence for
+   * watchdogMs ends the stream and opens a new one that subscribes to
+   * everything again; the server resends its state, and resources whose bytes
+   * did not change cost nothing.
+   */
+  private startWatchdog(): void {
+    this.stopWatchdog();
+    const period = Math.max(10, Math.min(this.watchdogMs / 4, 5_000));
+    this.watchdog = setInterval(() => {
+      const call = this.call;
+      if (call === undefined || performance.now() - this.heardAt < this.watchdogMs) return;
+      this.onEnd(call, `nothing arrived on the stream for ${this.watchdogMs} ms (xds.streamWatchdogMs); opening a new one`);
+      call.cancel();
+    }, period);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
   private onEnd(call: NonNullable<XdsStream['call']>, reason: string): void {
     if (call !== this.call) return;
+    this.stopWatchdog();
     this.call = undefined;
     call.removeAllListeners('data');
     // Keep an error listener: grpc-js may still emit one, and an unheard 'error' would crash the process.
