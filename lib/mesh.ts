@@ -65,6 +65,11 @@ export interface MeshOptions {
    * straight to that address.
    */
   outboundTrafficPolicy?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /**
+   * Where Kubernetes secrets are mounted, read as `<secretDir>/<name>/<field>` for RedisService and
+   * RedisDestination `auth.secret` (default /var/run/secrets/meta-mesh).
+   */
+  secretDir?: string;
   /** Where warnings go (default console.warn). */
   logger?: (message: string) => void;
   /**
@@ -135,12 +140,17 @@ export class Mesh extends EventEmitter<MeshEvents> {
   static async start(options: MeshOptions = {}): Promise<Mesh> {
     if (options.regexMaxProgramSize !== undefined) setRegexMaxProgramSize(options.regexMaxProgramSize);
     if (options.xds !== undefined) return Mesh.startFromXds(options, options.xds);
+    if (options.config !== undefined && options.snapshot !== undefined) {
+      // Either would silently lose: the snapshot first, then the first file edit would replace it.
+      throw new MeshError(MeshErrorCode.CONFIG, 'Mesh.start takes one config source: `config` (YAML files) or `snapshot`, not both');
+    }
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
-    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths) : parseConfig([]));
+    const parseOptions = options.secretDir === undefined ? {} : { secretDir: options.secretDir };
+    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths, parseOptions) : parseConfig([]));
     const mesh = new Mesh(snapshot, options);
     if (paths.length > 0 && options.watch !== false) {
-      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e));
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e), { parse: parseOptions });
       mesh.watcher.start();
     }
     await mesh.startAdmin();
@@ -201,6 +211,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.warnAll(snapshot.warnings);
   }
 
+  /** @internal The bounded mirror queue; adapters that route themselves (Redis) submit shadow sends to it. */
+  get mirrorQueue(): Mirror {
+    return this.mirror;
+  }
+
   /** This workload's SPIFFE id (`spiffe://<trust domain>/ns/<ns>/sa/<sa>`) from its certificate; undefined without one. */
   get identity(): string | undefined {
     return this.workloadIdentity?.spiffeId;
@@ -231,6 +246,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (this.closed) return;
     this.state = this.buildState(snapshot);
     this.pool.retain(this.state.endpoints());
+    this.rateLimits.retain(snapshot.routeConfigs);
     this.warnAll(snapshot.warnings);
     for (const service of this.openServices.values()) this.preconnect(service);
     this.emit('config', snapshot);
@@ -248,7 +264,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
    */
   outbound(host: string, port: number, codecFactory: CodecFactory): OutboundService {
     this.assertOpen();
-    const key = `${codecFactory.protocol}|${serviceKey(host, port)}`;
+    // The codec variant is part of the key: a framed client and a THeader client of one host:port
+    // must never share an OutboundService (its passthrough hosts), or one socket would carry both formats.
+    const key = `${codecFactory.protocol}/${codecFactory.variant ?? ''}|${serviceKey(host, port)}`;
     let service = this.openServices.get(key);
     if (service === undefined) {
       service = new OutboundService(this, host, port, codecFactory);
@@ -296,7 +314,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = [...this.inboundTelemetry, ...(authz === undefined ? [] : [authz]), ...(rateLimit === undefined ? [] : [rateLimit]), ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return endWhenSettled(call.signal, chain(call));
+      return endWhenSettled(call.signal, settleThrow(chain, call));
     };
   }
 
@@ -377,16 +395,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.openServices.clear();
   }
 
+  /** Sends a warning to the mesh's logger: adapters report here the errors no listener takes. */
+  warn(message: string): void {
+    this.log(message);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
 
   /** @internal The chain for a host:port no ServiceEntry declares, under ALLOW_ANY. */
-  passthrough(host: string, port: number, codecFactory: CodecFactory): Handler | undefined {
+  passthrough(host: string, port: number): Handler | undefined {
     if (this.options.outboundTrafficPolicy !== 'ALLOW_ANY') return undefined;
     const transport = { connectTimeoutMs: this.options.connectTimeoutMs ?? PASSTHROUGH_CONNECT_TIMEOUT_MS };
     return composeFilters(this.outboundFilters, async (call: Call): Promise<Reply | undefined> => {
-      const upstream = this.pool.acquire(codecFactory, host, port, transport);
+      const upstream = this.pool.acquire(call.codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
       const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, { signal: call.signal });
@@ -487,7 +510,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return endWhenSettled(call.signal, this.cachedHandler!(call));
+    return endWhenSettled(call.signal, settleThrow(this.cachedHandler!, call));
   }
 
   private refresh(): void {
@@ -501,7 +524,7 @@ export class OutboundService {
       return;
     }
     this.cachedService = { host: this.host, port: this.port, portName: '', protocol: this.codecFactory.protocol, routeConfigName: routeConfigName(this.host, this.port) };
-    const direct = this.mesh.passthrough(this.host, this.port, this.codecFactory);
+    const direct = this.mesh.passthrough(this.host, this.port);
     this.cachedHandler = direct ?? this.mesh.undeclared(this.host, this.port);
   }
 }
@@ -525,4 +548,13 @@ function withPrincipal(telemetry: TelemetryOptions | undefined, principal: strin
   const metrics = telemetry?.metrics;
   if (principal === undefined || metrics === undefined || typeof metrics === 'boolean' || metrics.istio === undefined || metrics.istio.principal !== undefined) return telemetry;
   return { ...telemetry, metrics: { ...metrics, istio: { ...metrics.istio, principal } } };
+}
+
+/** One rule for every throw: a filter that throws synchronously fails its own call (a rejection), never its caller's code. */
+function settleThrow(handler: Handler, call: Call): Promise<Reply | undefined> {
+  try {
+    return handler(call);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -246,8 +246,10 @@ export class ThriftConnection extends EventEmitter {
     }
   }
 
+  /** To the connection's 'error' listeners, else to the mesh's logger: never nowhere. */
   private emitError(error: MeshError): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
+    else this.mesh.warn(`meta-mesh: thrift connection to ${this.host}:${this.port}: [${error.code}] ${error.message}`);
   }
 }
 

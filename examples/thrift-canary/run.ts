@@ -10,14 +10,17 @@ import { newServerLog, startCalculatorServer } from './servers';
 
 const HOST = 'calculator.demo.svc.cluster.local';
 const CALLS = Number(process.env.CALLS ?? 2000);
+/** The servers' ports and the config naming them: tests run the demo on free ports with their own copy. */
+const V1_PORT = Number(process.env.V1_PORT ?? 19091);
+const V2_PORT = Number(process.env.V2_PORT ?? 19092);
 
 async function main(): Promise<void> {
   // The YAML sits beside this file's TypeScript source; the compiled file runs from dist/.
-  const config = path.resolve(__dirname, '../../../examples/thrift-canary/mesh.yaml');
+  const config = process.env.MESH_CONFIG ?? path.resolve(__dirname, '../../../examples/thrift-canary/mesh.yaml');
   const mesh = await Mesh.start({ config });
   const logs = { v1: newServerLog(), v2: newServerLog() };
-  await startCalculatorServer(mesh, 'v1', 19091, logs.v1);
-  await startCalculatorServer(mesh, 'v2', 19092, logs.v2);
+  await startCalculatorServer(mesh, 'v1', V1_PORT, logs.v1);
+  await startCalculatorServer(mesh, 'v2', V2_PORT, logs.v2);
 
   const conn = createThriftConnection(mesh, HOST, 9090);
   const client = thrift.createClient(Calculator, conn);

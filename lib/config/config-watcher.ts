@@ -1,30 +1,84 @@
 // ConfigWatcher: rebuilds the snapshot when a watched YAML file changes.
-// It watches the files' directories (editors and kubectl-style tools replace
-// files by rename, which a watch on the file itself would miss) and debounces
-// bursts of events into one reload. A reload that fails keeps the old config.
+//
+// It watches the files' directories and reacts to every event in them, not
+// just to events named after the files: a Kubernetes ConfigMap volume is
+// updated by swapping a `..data` symlink (the files themselves are symlinks
+// through it and never change), and editors save by writing another file and
+// renaming it over the old one. What decides is what the files hold: an event
+// that changed nothing (an unrelated file, the kubelet removing the old data
+// directory) is read and dropped.
+//
+// A file caught mid-rewrite must never become the config, so an edit applies
+// only once two reads `settleMs` apart agree (each new event starts the wait
+// over), and a file that reads empty is never applied (a truncate-then-write
+// pauses there): the previous config stays and configError says why.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Snapshot } from './model';
-import { loadConfigFiles } from './load-config-files';
+import { Diagnostics } from './diagnostics';
+import { readConfigSources } from './load-config-files';
+import { parseConfigInto, type ConfigSource, type ParseConfigOptions } from './parse-config';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
-const DEBOUNCE_MS = 50;
+/** Timers the watcher uses; tests inject their own to step time by hand. */
+export interface WatcherTimers {
+  set(callback: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export interface ConfigWatcherOptions {
+  /** Quiet time after the last file event before the files are read (default 50 ms). */
+  readonly debounceMs?: number;
+  /** Time between two reads that must agree before an edit applies (default 100 ms). */
+  readonly settleMs?: number;
+  readonly timers?: WatcherTimers;
+  /** How the files are parsed (e.g. secretDir for RedisService/RedisDestination auth). */
+  readonly parse?: ParseConfigOptions;
+}
+
+const realTimers: WatcherTimers = {
+  set: (callback, ms) => setTimeout(callback, ms).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+interface Reading {
+  readonly sources: ConfigSource[];
+  readonly diagnostics: Diagnostics;
+  /** Every file name and text read, and what could not be read: equal signatures, equal config. */
+  readonly signature: string;
+}
 
 export class ConfigWatcher {
   private readonly watchers: fs.FSWatcher[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers: WatcherTimers;
+  private readonly debounceMs: number;
+  private readonly settleMs: number;
+  private readonly parseOptions: ParseConfigOptions;
+  private timer: unknown;
   private closed = false;
-  private reloading: Promise<Snapshot> | undefined;
-  private changedWhileReloading = false;
+  private checking = false;
+  private changedWhileChecking = false;
+  /** What the last config the watcher applied was built from; later events that change nothing stay silent. */
+  private applied: string | undefined;
+  /** The last read of an edit not yet applied: the next read must match it. */
+  private candidate: string | undefined;
+  /** The candidate already refused (empty file), so it is reported once. */
+  private refused: string | undefined;
 
   constructor(
     private readonly paths: readonly string[],
     private readonly onSnapshot: (snapshot: Snapshot) => void,
     private readonly onError: (error: MeshError) => void,
-  ) {}
+    options: ConfigWatcherOptions = {},
+  ) {
+    this.timers = options.timers ?? realTimers;
+    this.debounceMs = options.debounceMs ?? 50;
+    this.settleMs = options.settleMs ?? 100;
+    this.parseOptions = options.parse ?? {};
+  }
 
   start(): void {
-    const dirs = new Map<string, Set<string> | undefined>();
+    const dirs = new Set<string>();
     for (const p of this.paths) {
       const abs = path.resolve(p);
       let isDir = false;
@@ -33,20 +87,11 @@ export class ConfigWatcher {
       } catch {
         // A missing file is reported by the loader; its directory may still be watched.
       }
-      if (isDir) {
-        dirs.set(abs, undefined);
-      } else {
-        const dir = path.dirname(abs);
-        if (!dirs.has(dir)) dirs.set(dir, new Set());
-        dirs.get(dir)?.add(path.basename(abs));
-      }
+      dirs.add(isDir ? abs : path.dirname(abs));
     }
-    for (const [dir, names] of dirs) {
+    for (const dir of dirs) {
       try {
-        const w = fs.watch(dir, { persistent: false }, (_event, filename) => {
-          if (names !== undefined && filename !== null && !names.has(filename.toString())) return;
-          this.schedule();
-        });
+        const w = fs.watch(dir, { persistent: false }, () => this.schedule(this.debounceMs));
         w.on('error', () => undefined);
         this.watchers.push(w);
       } catch (err) {
@@ -56,43 +101,90 @@ export class ConfigWatcher {
   }
 
   /** Reloads now; resolves with the new snapshot, which is also handed to onSnapshot. */
-  reload(): Promise<Snapshot> {
-    if (this.reloading !== undefined) return this.reloading;
-    const reloading = loadConfigFiles([...this.paths])
-      .then((snapshot) => {
-        if (!this.closed) this.onSnapshot(snapshot);
-        return snapshot;
-      })
-      .finally(() => {
-        this.reloading = undefined;
-        // A file changed while it was being read: read again so the last edit wins.
-        if (this.changedWhileReloading) {
-          this.changedWhileReloading = false;
-          this.schedule();
-        }
-      });
-    this.reloading = reloading;
-    return reloading;
+  async reload(): Promise<Snapshot> {
+    const reading = await this.read();
+    refuseEmpty(reading);
+    const snapshot = parseConfigInto(reading.sources, this.parseOptions, reading.diagnostics);
+    this.applied = reading.signature;
+    this.candidate = undefined;
+    if (!this.closed) this.onSnapshot(snapshot);
+    return snapshot;
   }
 
   close(): void {
     this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
     for (const w of this.watchers) w.close();
     this.watchers.length = 0;
   }
 
-  private schedule(): void {
+  private schedule(ms: number): void {
     if (this.closed) return;
-    if (this.reloading !== undefined) {
-      this.changedWhileReloading = true;
+    if (this.checking) {
+      this.changedWhileChecking = true;
       return;
     }
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = this.timers.set(() => {
       this.timer = undefined;
-      this.reload().catch((err: unknown) => this.onError(MeshError.from(err, MeshErrorCode.CONFIG)));
-    }, DEBOUNCE_MS);
-    this.timer.unref();
+      void this.check();
+    }, ms);
   }
+
+  /** Reads the files; applies them once a read repeats the one before it. */
+  private async check(): Promise<void> {
+    this.checking = true;
+    let again: number | undefined;
+    try {
+      const reading = await this.read();
+      if (this.closed || reading.signature === this.applied) {
+        this.candidate = undefined;
+        return;
+      }
+      if (reading.signature !== this.candidate) {
+        // Changed since the last read (or first sight of this edit): read again once it has had time to settle.
+        this.candidate = reading.signature;
+        again = this.settleMs;
+        return;
+      }
+      try {
+        refuseEmpty(reading);
+        const snapshot = parseConfigInto(reading.sources, this.parseOptions, reading.diagnostics);
+        this.applied = reading.signature;
+        this.candidate = undefined;
+        this.onSnapshot(snapshot);
+      } catch (err) {
+        if (this.refused === reading.signature) return;
+        this.refused = reading.signature;
+        this.onError(MeshError.from(err, MeshErrorCode.CONFIG));
+      }
+    } catch (err) {
+      this.onError(MeshError.from(err, MeshErrorCode.CONFIG));
+    } finally {
+      this.checking = false;
+      if (this.changedWhileChecking) {
+        this.changedWhileChecking = false;
+        again = this.debounceMs;
+      }
+      if (again !== undefined) this.schedule(again);
+    }
+  }
+
+  private async read(): Promise<Reading> {
+    const diagnostics = new Diagnostics();
+    const sources = await readConfigSources(this.paths, diagnostics);
+    const signature = JSON.stringify([sources.map((s) => [s.file, s.text]), diagnostics.problems.map((p) => p.message)]);
+    return { sources, diagnostics, signature };
+  }
+}
+
+/** A file that reads empty is taken for one caught mid-rewrite, never for the config. */
+function refuseEmpty(reading: Reading): void {
+  const empty = reading.sources.filter((s) => s.text.trim() === '').map((s) => s.file);
+  if (empty.length === 0) return;
+  throw new MeshError(
+    MeshErrorCode.CONFIG,
+    `${empty.join(', ')} ${empty.length === 1 ? 'is' : 'are'} empty, as a file is while being rewritten; the previous config stays in force. To remove every resource of a file, delete it from the config paths or leave a comment in it`,
+  );
 }

@@ -11,6 +11,16 @@ const YAML_FILE = /\.ya?ml$/i;
 
 export async function loadConfigFiles(paths: readonly string[], options: ParseConfigOptions = {}): Promise<Snapshot> {
   const diagnostics = new Diagnostics();
+  const sources = await readConfigSources(paths, diagnostics);
+  return parseConfigInto(sources, options, diagnostics);
+}
+
+/**
+ * Reads the manifest files `paths` name (directories: their *.yaml and *.yml
+ * files, sorted by name), in order; what cannot be read is a problem in
+ * `diagnostics`.
+ */
+export async function readConfigSources(paths: readonly string[], diagnostics: Diagnostics): Promise<ConfigSource[]> {
   const cannot = (file: string, err: unknown, what: string) =>
     diagnostics.problem({ file, document: '', field: '', message: `cannot ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path` });
 
@@ -41,5 +51,5 @@ export async function loadConfigFiles(paths: readonly string[], options: ParseCo
       }
     }),
   );
-  return parseConfigInto(sources.filter((s): s is ConfigSource => s !== undefined), options, diagnostics);
+  return sources.filter((s): s is ConfigSource => s !== undefined);
 }

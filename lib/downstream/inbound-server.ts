@@ -55,6 +55,8 @@ export class InboundServer {
   private readonly transport: DownstreamTransport;
   private service: Service;
   private closed = false;
+  /** Takes this server off the mesh's close list: a server closed by itself must not stay referenced there. */
+  private readonly unregister: () => void;
   private readonly limits: ResolvedServerLimits;
   private readonly counters = { accepted: 0, refused: 0, idleClosed: 0, requestTimeouts: 0 };
 
@@ -67,7 +69,8 @@ export class InboundServer {
     this.chain = mesh.inbound(options.terminal, options.served);
     this.transport = { ...options.transport, tls: options.transport?.tls ?? mesh.downstreamTls };
     this.server = net.createServer((socket) => this.accept(socket));
-    mesh.onClose(() => this.close());
+    this.unregister = mesh.onClose(() => this.close());
+    this.server.on('close', () => this.unregister());
   }
 
   /** Starts listening; resolves with the bound port (pass 0 for any free port). */
@@ -97,6 +100,7 @@ export class InboundServer {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.unregister();
     for (const socket of this.sockets) socket.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

@@ -70,7 +70,11 @@ export function createRouter(ctx: RouterContext): Handler {
       if (!shouldMirror(policy, random())) continue;
       const target = ctx.clusters.get(policy.cluster);
       if (target === undefined) continue;
-      const accepted = ctx.mirror.submit(async () => target.pick(call.codecFactory, hashKey).send(call.request, options, timeoutMs, call.expectReply), call.signal);
+      // The call's signal ends a mirror still queued and one in flight (mesh.close(), or the deadline while the call runs).
+      const accepted = ctx.mirror.submit(
+        async () => target.pick(call.codecFactory, hashKey).send(call.request, options, timeoutMs, call.expectReply, { signal: call.signal }),
+        call.signal,
+      );
       events.mirrored?.(policy.cluster, !accepted);
     }
 

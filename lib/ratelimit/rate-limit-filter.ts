@@ -82,7 +82,11 @@ export function createRateLimitFilter(options: RateLimitFilterOptions): RateLimi
       );
     };
   };
-  return Object.assign(filter, { stats });
+  // A copy per read: a caller keeping it sees the figures of that moment.
+  return Object.defineProperty(filter, 'stats', {
+    get: (): RateLimitStats => ({ local: { ...stats.local }, global: { ...stats.global } }),
+    enumerable: true,
+  }) as RateLimitFilter;
 }
 
 interface CompiledGlobal {

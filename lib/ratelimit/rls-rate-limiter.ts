@@ -39,7 +39,12 @@ type ShouldRateLimit = (
 let serviceCtor: grpc.ServiceClientConstructor | undefined;
 
 export class RlsRateLimiter implements GlobalRateLimiter {
-  readonly stats: GlobalRateLimiterStats = { ok: 0, overLimit: 0, failed: 0 };
+  private readonly counters = { ok: 0, overLimit: 0, failed: 0 };
+
+  /** A copy of the counters as they are now. */
+  get stats(): GlobalRateLimiterStats {
+    return { ...this.counters };
+  }
   private readonly client: grpc.Client;
   private readonly call: ShouldRateLimit;
   private readonly timeoutMs: number;
@@ -56,7 +61,10 @@ export class RlsRateLimiter implements GlobalRateLimiter {
     this.timeoutMs = timeout;
     this.denyOnFail = options.denyOnFail === true;
     const Ctor = loadService();
-    this.client = new Ctor(options.target, options.credentials ?? grpc.credentials.createInsecure(), options.channelOptions ?? {});
+    // A subchannel pool of its own: closing the limiter then closes its connection at once, instead of
+    // leaving it in grpc-js's process-wide pool until that pool's next sweep.
+    const channelOptions = { 'grpc.use_local_subchannel_pool': 1, ...options.channelOptions };
+    this.client = new Ctor(options.target, options.credentials ?? grpc.credentials.createInsecure(), channelOptions);
     this.call = (this.client as unknown as { ShouldRateLimit: ShouldRateLimit }).ShouldRateLimit.bind(this.client);
   }
 
@@ -71,19 +79,19 @@ export class RlsRateLimiter implements GlobalRateLimiter {
       try {
         this.call(request, { deadline: Date.now() + this.timeoutMs }, (error, response) => {
           if (error !== null || response === undefined) {
-            this.stats.failed++;
+            this.counters.failed++;
             resolve(this.denyOnFail);
           } else if (response.overall_code === OVER_LIMIT) {
-            this.stats.overLimit++;
+            this.counters.overLimit++;
             resolve(true);
           } else {
-            this.stats.ok++;
+            this.counters.ok++;
             resolve(false);
           }
         });
       } catch {
         // A closed channel throws synchronously.
-        this.stats.failed++;
+        this.counters.failed++;
         resolve(this.denyOnFail);
       }
     });

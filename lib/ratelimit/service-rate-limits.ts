@@ -49,6 +49,28 @@ export class ServiceRateLimits {
     return filter;
   }
 
+  /**
+   * Drops the limiters of services whose MetaRouter no longer sets that limit
+   * (or is gone), closing their RLS channels. Called with each new snapshot.
+   */
+  retain(routeConfigs: ReadonlyMap<string, RouteConfig>): void {
+    for (const name of this.local.keys()) if (routeConfigs.get(name)?.localRateLimit === undefined) this.local.delete(name);
+    for (const [name, kept] of this.global) {
+      if (routeConfigs.get(name)?.globalRateLimit !== undefined) continue;
+      this.global.delete(name);
+      kept.limiter.close().catch(() => undefined);
+    }
+    for (const name of this.filters.keys()) {
+      const config = routeConfigs.get(name);
+      if (config?.localRateLimit === undefined && config?.globalRateLimit === undefined) this.filters.delete(name);
+    }
+  }
+
+  /** Limiters kept (local and global). */
+  get size(): number {
+    return this.local.size + this.global.size;
+  }
+
   async close(): Promise<void> {
     const limiters = [...this.global.values()].map((k) => k.limiter);
     this.global.clear();
@@ -70,7 +92,7 @@ export class ServiceRateLimits {
     const key = `${target}|${policy.requestTimeoutMs}|${policy.denyOnFail}`;
     const kept = this.global.get(name);
     if (kept !== undefined && kept.key === key) return kept.limiter;
-    if (kept !== undefined) void kept.limiter.close();
+    if (kept !== undefined) kept.limiter.close().catch(() => undefined);
     let limiter: GlobalRateLimiter;
     if (target === undefined) {
       this.warn(

@@ -69,7 +69,8 @@ export function createAccessLogFilter(options: AccessLogOptions): AccessLogFilte
       },
     );
   };
-  return Object.assign(filter, { stats });
+  // A copy per read: a caller keeping it sees the figures of that moment.
+  return Object.defineProperty(filter, 'stats', { get: (): AccessLogStats => ({ ...stats }), enumerable: true }) as AccessLogFilter;
 }
 
 /** The line formatter, compiled once: a format string is parsed here, never per call. */

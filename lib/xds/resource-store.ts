@@ -35,6 +35,8 @@ export class ResourceStore<Raw, Value> {
   readonly entries = new Map<string, ResourceEntry<Raw, Value>>();
   /** The last response refused as a whole, until one is applied: its reasons name what no single entry can (bytes that did not decode). */
   lastRefusal: { readonly details: string; readonly version: string; readonly at: number } | undefined;
+  /** The version of the last update accepted, by receipt: versions are opaque strings with no order of their own. */
+  lastVersion: string | undefined;
 
   /**
    * @param decodeRaw Decodes a resource's bytes again, for a type whose
@@ -83,6 +85,7 @@ export class ResourceStore<Raw, Value> {
     e.error = undefined;
     e.fromCache = fromCache || undefined;
     this.entries.set(name, e);
+    this.lastVersion = version;
   }
 
   /** Refuses an update; the last good value, if any, stays in use. */

@@ -500,14 +500,12 @@ export class XdsConfigSource {
     if (file === undefined) return;
     const collect = <R>(store: ResourceStore<R, unknown>) => {
       const resources: R[] = [];
-      let version = '';
       for (const e of store.entries.values()) {
         const raw = store.rawOf(e);
-        if (raw === undefined) continue;
-        resources.push(raw);
-        if (e.version !== undefined && e.version > version) version = e.version;
+        if (raw !== undefined) resources.push(raw);
       }
-      return { version, resources };
+      // The newest by receipt: "9" then "10" is 10, whatever string order says.
+      return { version: store.lastVersion ?? '', resources };
     };
     const types: CachedTypes = { routeConfigurations: collect(this.routes), clusters: collect(this.clusters), assignments: collect(this.assignments) };
     // One write at a time, in order; a failed write only loses the cold-start copy.

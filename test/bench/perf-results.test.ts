@@ -131,26 +131,6 @@ describe('perf harness', () => {
     assert.ok(Number.isNaN(tailSendLagShare(latency, lag, 100)), 'no calls in the tail: no figure');
   });
 
-  it('charges a client that blocks its own loop to the send, and a slow answer to the path', async () => {
-    // Something else in the client blocks its event loop for 8 ms every 50 ms: the calls due meanwhile go out late.
-    const hog = setInterval(() => {
-      const until = performance.now() + 8;
-      while (performance.now() < until);
-    }, 50);
-    const blocking = await openLoop(() => Promise.resolve(), 2000, 500, { drainMs: 1000 }).finally(() => clearInterval(hog));
-    assert.ok(blocking.tailSendLagShare! > 0.5, `blocked loop: share ${blocking.tailSendLagShare}`);
-    let n = 0;
-    // Every 50th call's answer takes 40 ms, but the loop stays free: the tail is all after the send. (At 8 ms a
-    // stall of a loaded CI machine could reach the tail too and bring its own send lag.)
-    const slowAnswer = await openLoop(
-      () => (++n % 50 === 0 ? new Promise((resolve) => setTimeout(resolve, 40)) : Promise.resolve()),
-      2000,
-      500,
-      { drainMs: 1000 },
-    );
-    assert.ok(slowAnswer.tailSendLagShare! < 0.2, `slow answers: share ${slowAnswer.tailSendLagShare}`);
-  });
-
   it('counts the GC pauses a client window saw', async () => {
     // A young generation may grow large enough to hold any garbage a test makes, so force a collection.
     v8.setFlagsFromString('--expose-gc');
@@ -192,8 +172,7 @@ describe('perf harness', () => {
     assert.equal(calls, 150);
     assert.equal(result.calls, 100);
     assert.equal(result.errors, 0);
-    // The window's length, not the warm-up's: 100 calls at 1000/s take about 0.1 s.
-    assert.ok(result.seconds > 0.05 && result.seconds < 0.5, `seconds ${result.seconds}`);
+    // The window's length (a timing figure) is checked by bench/harness-timing.bench.ts, on a quiet machine.
   });
 
   it('keeps a quick run away from the full results and warms its open loop with a burst', () => {

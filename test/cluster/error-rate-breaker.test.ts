@@ -10,7 +10,15 @@ import { ErrorRateBreaker, type BreakerState } from '../../lib/cluster/error-rat
 const cluster = 'outbound|9090||calc.svc';
 const ok = (): Promise<string> => Promise.resolve('ok');
 const fail = (): Promise<string> => Promise.reject(new MeshError('UPSTREAM_RESET', 'reset'));
-const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Resolves when the breaker next half-opens (opossum's reset timer fired). */
+const halfOpened = (b: ErrorRateBreaker): Promise<void> =>
+  new Promise((resolve) => {
+    const listening = b.onStateChange((s) => {
+      if (s !== 'half-open') return;
+      listening.dispose();
+      resolve();
+    });
+  });
 
 async function outcome(p: Promise<unknown>): Promise<string> {
   try {
@@ -54,9 +62,10 @@ describe('ErrorRateBreaker', () => {
 
   it('half-opens after resetTimeout, lets one trial call through and closes when it succeeds', async () => {
     const b = make(cluster, { volumeThreshold: 1, resetTimeout: 40 });
+    const halfOpen = halfOpened(b);
     await outcome(b.run(fail));
     assert.equal(b.state, 'open');
-    await wait(60);
+    await halfOpen;
     assert.equal(b.state, 'half-open');
 
     let release!: (v: string) => void;
@@ -73,8 +82,9 @@ describe('ErrorRateBreaker', () => {
     const b = make(cluster, { volumeThreshold: 1, resetTimeout: 30 });
     const states: BreakerState[] = [];
     b.onStateChange((s) => states.push(s));
+    const halfOpen = halfOpened(b);
     await outcome(b.run(fail));
-    await wait(50);
+    await halfOpen;
     assert.equal(await outcome(b.run(fail)), 'UPSTREAM_RESET');
     assert.equal(b.state, 'open');
     assert.deepEqual(states, ['open', 'half-open', 'open']);

@@ -167,7 +167,14 @@ describe('traffic policy end to end', function () {
         // Open: refused locally without reaching the server.
         await assert.rejects(client.echo('fine'), /CIRCUIT_OPEN/);
         failing = false;
-        await new Promise((r) => setTimeout(r, 350));
+        const breaker = mesh.currentState.clusters.get(`outbound|${PORT}||${HOST}`)!.resilience.breaker!;
+        await new Promise<void>((resolve) => {
+          const listening = breaker.onStateChange((s) => {
+            if (s !== 'half-open') return;
+            listening.dispose();
+            resolve();
+          });
+        });
         assert.equal(await client.echo('trial'), 'trial');
         assert.equal(await client.echo('closed again'), 'closed again');
       } finally {
@@ -178,9 +185,12 @@ describe('traffic policy end to end', function () {
 
     it('retries a timed-out call on an idempotent method only', async () => {
       const tries = async (idempotent: string): Promise<number> => {
+        // add (the warm-up below) has a route of its own without the 50 ms per-try timeout: on a busy machine
+        // opening the pool's connections can take longer than that, and the warm-up is not what is tested.
+        const warmUp = `    - name: warm-up\n      match:\n        attributes:\n          method:\n            exact: add\n      route:\n        - destination:\n            host: ${HOST}\n`;
         const mesh = await meshFor(
           [port],
-          route(`      timeout: 2s\n      retries:\n        attempts: 2\n        perTryTimeout: 50ms\n        retryOn: timeout\n        idempotentMethods: [${idempotent}]\n`),
+          warmUp + route(`      timeout: 2s\n      retries:\n        attempts: 2\n        perTryTimeout: 50ms\n        retryOn: timeout\n        idempotentMethods: [${idempotent}]\n`),
         );
         try {
           const client = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, PORT));

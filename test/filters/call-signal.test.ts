@@ -118,7 +118,7 @@ describe('Call.signal', function () {
     const file = writeMeshYaml({ host: HOST, port: PORT, endpoints: [{ port: echo.port, version: 'v1' }], routes: delayRoute('') });
     const mesh = await Mesh.start({ config: file, watch: false, preconnect: false, logger: () => undefined });
     try {
-      const call = newCall(mesh, 'echo', 'hi', 30);
+      const call = newCall(mesh, 'echo', 'hi', 60_000);
       await mesh.outbound(HOST, PORT, echoCodecFactory).handle(call);
       assert.equal(mesh.liveCalls, 0);
       await mesh.close();
@@ -212,13 +212,5 @@ describe('Mirror and signals', () => {
     assert.deepEqual(started, ['first', 'live']);
     assert.equal(mirror.stats.dropped, 1);
     assert.equal(mirror.submit(async () => undefined, controller.signal), false, 'an aborted call is not mirrored');
-  });
-
-  it('stats is a copy, not the live counters', () => {
-    const mirror = new Mirror();
-    const before = mirror.stats;
-    mirror.submit(async () => undefined);
-    assert.equal(before.sent, 0);
-    assert.equal(mirror.stats.sent, 1);
   });
 });

@@ -25,7 +25,11 @@ ${destination(HOST, 'v2', w2)}${w3 === undefined ? '' : `\n${destination(HOST, '
     try {
       const { client } = calculatorClient(mesh);
       const inFlight = Array.from({ length: 1000 }, (_, i) => client.sleep(50 + (i % 50)));
-      await new Promise((r) => setTimeout(r, 10));
+      // The edit lands while they are in flight: the first has reached a server.
+      await new Promise<void>((resolve) => {
+        const check = (): void => void (Object.values(fleet.logs).some((l) => (l.calls.sleep ?? 0) > 0) ? resolve() : setImmediate(check));
+        check();
+      });
       const reloaded = nextConfig(mesh);
       fs.writeFileSync(file, meshYaml({ host: HOST, port: PORT, endpoints: fleet.endpoints.filter((e) => e.version !== 'v3'), routes: split(90, 10) }));
       const snapshot = await reloaded;
@@ -50,10 +54,10 @@ ${destination(HOST, 'v2', w2)}${w3 === undefined ? '' : `\n${destination(HOST, '
     const { mesh, file } = await clientMesh(fleet.endpoints.slice(0, 1));
     try {
       const errors: MeshError[] = [];
-      mesh.on('configError', (e) => errors.push(e));
+      const reported = new Promise<void>((resolve) => mesh.on('configError', (e) => (errors.push(e), resolve())));
       const version = mesh.snapshot.version;
       fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('resolution: STATIC', 'resolutoin: STATIC'));
-      for (let i = 0; i < 200 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await reported;
       assert.equal(errors.length, 1);
       assert.equal(errors[0]!.code, 'CONFIG');
       assert.match(errors[0]!.message, /resolutoin/);

@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Mesh, MeshError, Metadata, parseConfig, type Call, type Filter, type Message } from 'meta-mesh';
 import { EchoCodec, echoCodecFactory, echoFrame, payloadOf, startEchoServer } from '../support/echo-protocol';
+import { freePort } from '../support/free-port';
 
 function yamlFor(host: string, ports: readonly number[]): string {
   return `apiVersion: networking.istio.io/v1beta1
@@ -128,9 +131,16 @@ describe('Mesh', function () {
 
   it('runs the thrift-canary demo, which exits by itself after mesh.close()', async () => {
     const script = path.resolve(__dirname, '../../examples/thrift-canary/run.js');
+    // Free ports and a copy of the demo's YAML naming them: another checkout may be running the suite too.
+    const [v1, v2] = [await freePort(), await freePort()];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-demo-'));
+    const config = path.join(dir, 'mesh.yaml');
+    const demoYaml = fs.readFileSync(path.resolve(__dirname, '../../../examples/thrift-canary/mesh.yaml'), 'utf8');
+    fs.writeFileSync(config, demoYaml.replace(': 19091', `: ${v1}`).replace(': 19092', `: ${v2}`));
+    const env = { ...process.env, CALLS: '400', MESH_CONFIG: config, V1_PORT: String(v1), V2_PORT: String(v2) };
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [script], { env: { ...process.env, CALLS: '400' }, timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
-    });
+      execFile(process.execPath, [script], { env, timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+    }).finally(() => fs.rmSync(dir, { recursive: true, force: true }));
     assert.match(out, /add\(2, 3\) = 5/);
     const addRow = /add\s+(\d+)\s+(\d+)/.exec(out);
     assert.ok(addRow !== null);

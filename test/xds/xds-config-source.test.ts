@@ -134,7 +134,7 @@ describe('XdsConfigSource with the local control plane', () => {
     const s = await nextSnapshot(seen, 2);
     assert.deepEqual(s.routeConfigs.get(RC)!.routes.map((r) => r.name), ['all-to-v1']);
     // The RDS and ADS streams reconnect on their own backoff; the second may come back a moment later.
-    for (let i = 0; i < 200 && !source!.dump().servers.every((x) => x.connected); i++) await new Promise((r) => setTimeout(r, 25));
+    while (!source!.dump().servers.every((x) => x.connected)) await new Promise((r) => setImmediate(r));
     assert.equal(source!.dump().servers.every((x) => x.connected), true);
   });
 
@@ -156,8 +156,10 @@ describe('XdsConfigSource with the local control plane', () => {
       assert.deepEqual([...s.clusters.keys()], [i % 2 === 1 ? V2 : V1], `push ${i}: the snapshot holds the cluster its route names`);
       assert.deepEqual(s.warnings, []);
     }
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(seen.length, 6, 'one snapshot per push');
+    // A last push as a barrier: anything the earlier pushes caused arrives before its snapshot.
+    cp.setSnapshot(routedTo(V1));
+    assert.deepEqual([...(await nextSnapshot(seen, 7)).clusters.keys()], [V1]);
+    assert.equal(seen.length, 7, 'one snapshot per push');
   });
 
   it('applies 10,000 routes pushed at once as one snapshot', async () => {
@@ -170,8 +172,10 @@ describe('XdsConfigSource with the local control plane', () => {
     const s = await nextSnapshot(seen, 2);
     assert.equal(s.routeConfigs.get(RC)!.routes.length, 10_000);
     assert.equal(RouteTable.compile(s.routeConfigs.get(RC)!).size, 10_000);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(seen.length, 2, 'one snapshot for the whole update');
+    // A last push as a barrier: a second snapshot of the big update would arrive before its one.
+    cp.setSnapshot(base);
+    assert.equal((await nextSnapshot(seen, 3)).routeConfigs.get(RC)!.routes.length, base.routeConfigs.get(RC)!.routes.length);
+    assert.equal(seen.length, 3, 'one snapshot for the whole update');
   });
 
   it('keeps the same route config object when only endpoints change, so its table is not compiled again', async () => {

@@ -2,6 +2,8 @@
 // writes one. Layout: u32 length, u16 magic 0x0FFF, u16 flags, u32 seqid,
 // u16 header size in 4-byte words, then varint protocol id, varint transform
 // count (+ ids), info blocks, zero padding; then the bare message.
+// Transform 1 (zlib) compresses the message; the codec inflates it with
+// node:zlib. Other transforms (hmac, snappy, qlz, zstd) are refused.
 import { MORE, Scan, codecError } from './scan';
 import { THEADER_INFO_KEY_VALUE, THeaderProtocolId, type ThriftProtocol } from './thrift-format';
 import { readVarint32, varintSize, writeVarint32 } from './varint';
@@ -13,13 +15,21 @@ export interface THeaderInfo {
   readonly protocol: ThriftProtocol;
   /** Info key/values as sent (original spelling and order). */
   readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Transform ids applied to the payload, in order (only zlib gets this far). */
+  readonly transforms: readonly number[];
 }
+
+/** THeader transform id of zlib (the only one meta-mesh applies). */
+export const THEADER_TRANSFORM_ZLIB = 1;
 
 /** Bytes before the header data: length, magic, flags, seqid, header size. */
 export const THEADER_FIXED_SIZE = 14;
 
 const TRANSFORM_NAMES: Record<number, string> = { 1: 'zlib', 2: 'hmac', 3: 'snappy', 4: 'qlz', 5: 'zstd' };
 const NO_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+const NO_TRANSFORMS: readonly number[] = Object.freeze([]);
+/** More transforms than any client applies: a header claiming more is not a THeader frame. */
+const MAX_TRANSFORMS = 8;
 
 /**
  * Reads the header block of the complete frame buf[0, frameEnd). Returns the
@@ -43,13 +53,22 @@ export function readTHeader(buf: Buffer, frameEnd: number, scan: Scan): THeaderI
     throw codecError(`THeader protocol id ${protocolId}${name} is not supported; have the client use binary (0) or compact (2)`);
   }
   pos = varint(buf, pos, headerEnd, scan);
-  const transforms: number = scan.value;
-  if (transforms !== 0) {
-    varint(buf, pos, headerEnd, scan);
-    const id = scan.value;
-    throw codecError(
-      `THeader transform ${id} (${TRANSFORM_NAMES[id] ?? 'unknown'}) is not supported; turn off transforms such as zlib on the client`,
-    );
+  const count: number = scan.value;
+  if (count > MAX_TRANSFORMS) throw codecError(`THeader claims ${count} transforms; at most ${MAX_TRANSFORMS} are accepted`);
+  let transforms = NO_TRANSFORMS;
+  if (count > 0) {
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) {
+      pos = varint(buf, pos, headerEnd, scan);
+      const id: number = scan.value;
+      if (id !== THEADER_TRANSFORM_ZLIB) {
+        throw codecError(
+          `THeader transform ${id} (${TRANSFORM_NAMES[id] ?? 'unknown'}) is not supported; meta-mesh reads zlib (1) only, so turn the others off on the client`,
+        );
+      }
+      ids.push(id);
+    }
+    transforms = ids;
   }
   let headers = NO_HEADERS;
   while (pos < headerEnd) {
@@ -75,7 +94,7 @@ export function readTHeader(buf: Buffer, frameEnd: number, scan: Scan): THeaderI
     headers = pairs;
   }
   scan.value = headerEnd;
-  return { flags, seqid, protocol, headers };
+  return { flags, seqid, protocol, headers, transforms };
 }
 
 function varint(buf: Buffer, pos: number, end: number, scan: Scan): number {

@@ -3,6 +3,9 @@
 // metadata, and re-emits them with a new seqid, merged THeader headers or a
 // different transport. Bodies are never deserialized: framed messages are
 // located by their length, unframed ones by skipping the struct tree.
+// A zlib-transformed THeader message is inflated once, on decode, into a plain
+// THeader frame: everything after (routing, re-encoding upstream) sees that.
+import { inflateSync } from 'node:zlib';
 import {
   Metadata,
   MeshError,
@@ -21,7 +24,7 @@ import { ThriftFrameState } from './frame-state';
 import { MessageBegin, readMessageBegin } from './message-begin';
 import { methodNames } from './name-cache';
 import { codecError, MORE, Scan } from './scan';
-import { readTHeader, type THeaderInfo } from './theader';
+import { readTHeader, tHeaderDataSize, THEADER_FIXED_SIZE, writeTHeader, type THeaderInfo } from './theader';
 import { UnframedResume } from './unframed-resume';
 import { thriftEncode, type ThriftEncodeOptions } from './thrift-encode';
 
@@ -58,6 +61,8 @@ export class ThriftCodec implements Codec {
   readonly maxFrameSize: number;
   private readonly fixed: Partial<ThriftFormat>;
   private detected: ThriftFormat | undefined;
+  /** Flags and seqid of the last THeader frame seen, so a refusal of it is answered in THeader too. */
+  private lastHeader: { readonly flags: number; readonly seqid: number } | undefined;
   // Reused out-parameters of the readers: decoding one message allocates only what it returns.
   private readonly scan = new Scan();
   private readonly begin = new MessageBegin();
@@ -130,7 +135,8 @@ export class ThriftCodec implements Codec {
       );
     }
     const format = this.detected ?? thriftFormat(this.fixed.transport ?? 'framed', this.fixed.protocol ?? 'binary');
-    return thriftErrorReply({ format, method: '', seqid: 0 }, error);
+    const header = format.transport === 'header' ? this.lastHeader : undefined;
+    return thriftErrorReply({ format, method: '', seqid: header?.seqid ?? 0, headerFlags: header?.flags, headerSeqid: header?.seqid }, error);
   }
 
   private decodeFramed(buf: Buffer, protocol: ThriftProtocol, direction: Direction): DecodeResult {
@@ -146,12 +152,60 @@ export class ThriftCodec implements Codec {
     this.expect('header', undefined, direction);
     const total = 4 + buf.readUInt32BE(0);
     if (buf.length < total) return { status: 'more', needed: total };
-    const header = readTHeader(buf, total, this.scan);
-    const payloadStart = this.scan.value;
+    let header: THeaderInfo;
+    try {
+      header = readTHeader(buf, total, this.scan);
+    } catch (err) {
+      this.refusedHeader(buf, total);
+      throw err;
+    }
+    this.lastHeader = header;
     this.expect('header', header.protocol, direction);
+    if (header.transforms.length > 0) return this.decodeInflated(buf, total, header);
+    const payloadStart = this.scan.value;
     const bodyStart = readMessageBegin(buf, payloadStart, total, header.protocol, this.maxFrameSize, this.scan, this.begin);
     if (bodyStart === MORE) throw codecError(`a THeader frame of ${total - 4} bytes ends inside its message header`);
     return this.done(frameOf(buf, total), thriftFormat('header', header.protocol), payloadStart, bodyStart, header);
+  }
+
+  /**
+   * A frame the header reader refused is still a THeader frame: remember that
+   * (and its seqid), so the refusal goes back as THeader, which is all a
+   * THeader client reads.
+   */
+  private refusedHeader(buf: Buffer, total: number): void {
+    if (total >= THEADER_FIXED_SIZE) this.lastHeader = { flags: buf.readUInt16BE(6), seqid: buf.readInt32BE(8) };
+    if (this.detected === undefined && (this.fixed.transport === undefined || this.fixed.transport === 'header')) {
+      const id = total > THEADER_FIXED_SIZE ? buf[THEADER_FIXED_SIZE] : undefined;
+      this.detected = thriftFormat('header', this.fixed.protocol ?? (id === 2 ? 'compact' : 'binary'));
+    }
+  }
+
+  /** Inflates a zlib-transformed payload into a plain THeader frame (same flags, seqid and headers), then decodes that. */
+  private decodeInflated(buf: Buffer, total: number, header: THeaderInfo): DecodeResult {
+    let payload = buf.subarray(this.scan.value, total);
+    for (let i = 0; i < header.transforms.length; i++) {
+      try {
+        // Bounded: a small payload cannot inflate past the frame limit (a zlib bomb stops there).
+        payload = inflateSync(payload, { maxOutputLength: this.maxFrameSize });
+      } catch (err) {
+        const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        throw codecError(
+          tooLarge
+            ? `a zlib THeader payload inflates past the ${this.maxFrameSize}-byte frame limit`
+            : `a zlib THeader payload does not inflate (${(err as Error).message})`,
+        );
+      }
+    }
+    const plain: THeaderInfo = { ...header, transforms: [] };
+    const dataSize = tHeaderDataSize(header.protocol, header.headers);
+    const frame = Buffer.allocUnsafe(THEADER_FIXED_SIZE + dataSize + payload.length);
+    if (frame.length - 4 > this.maxFrameSize) throw frameTooLarge(frame.length - 4, this.maxFrameSize);
+    const payloadStart = writeTHeader(frame, 0, header.flags, header.seqid, header.protocol, header.headers, dataSize, payload.length);
+    payload.copy(frame, payloadStart);
+    const bodyStart = readMessageBegin(frame, payloadStart, frame.length, header.protocol, this.maxFrameSize, this.scan, this.begin);
+    if (bodyStart === MORE) throw codecError(`an inflated THeader payload of ${payload.length} bytes ends inside its message header`);
+    return this.done(frame, thriftFormat('header', header.protocol), payloadStart, bodyStart, plain, total);
   }
 
   private decodeUnframed(buf: Buffer, protocol: ThriftProtocol, direction: Direction): DecodeResult {
@@ -222,6 +276,7 @@ export class ThriftCodec implements Codec {
     payloadStart: number,
     bodyStart: number,
     header: THeaderInfo | undefined,
+    consumed = frame.length,
   ): DecodeResult {
     const b = this.begin;
     const name = methodNames.read(frame, b.nameStart, b.nameEnd);
@@ -261,7 +316,7 @@ export class ThriftCodec implements Codec {
       ok,
       codecState: state,
     };
-    return { status: 'done', message, consumed: frame.length };
+    return { status: 'done', message, consumed };
   }
 
   /**

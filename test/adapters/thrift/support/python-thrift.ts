@@ -96,3 +96,26 @@ sys.stdout.write(json.dumps(out).encode().hex())
 `;
   return JSON.parse(runPython(script, Buffer.from(bytes.toString('hex'))).toString('utf8')) as PythonParsed;
 }
+
+/** Python's THeader client (THeader only, as a strict client is) reads a reply: the result, or the exception's message. */
+export function pythonReadReply(bytes: Buffer, method: 'add' | 'echo'): { result?: unknown; error?: string } {
+  const script = `
+import sys, json
+from thrift.transport import TTransport
+from thrift.protocol import THeaderProtocol
+from thrift.transport.THeaderTransport import THeaderClientType
+from thrift.Thrift import TApplicationException
+from calculator import Calculator
+data = bytes.fromhex(sys.stdin.read())
+proto = THeaderProtocol.THeaderProtocol(TTransport.TMemoryBuffer(data), [THeaderClientType.HEADERS])
+client = Calculator.Client(proto)
+try:
+    out = {'result': getattr(client, 'recv_' + ${JSON.stringify(method)})()}
+except TApplicationException as e:
+    out = {'error': e.message}
+except Exception as e:
+    out = {'error': 'unreadable: %s' % e}
+sys.stdout.write(json.dumps(out).encode().hex())
+`;
+  return JSON.parse(runPython(script, Buffer.from(bytes.toString('hex'))).toString('utf8')) as { result?: unknown; error?: string };
+}
