@@ -65,6 +65,11 @@ export interface MeshOptions {
    * straight to that address.
    */
   outboundTrafficPolicy?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /**
+   * Where Kubernetes secrets are mounted, read as `<secretDir>/<name>/<field>` for RedisService and
+   * RedisDestination `auth.secret` (default /var/run/secrets/meta-mesh).
+   */
+  secretDir?: string;
   /** Where warnings go (default console.warn). */
   logger?: (message: string) => void;
   /**
@@ -141,10 +146,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
-    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths) : parseConfig([]));
+    const parseOptions = options.secretDir === undefined ? {} : { secretDir: options.secretDir };
+    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths, parseOptions) : parseConfig([]));
     const mesh = new Mesh(snapshot, options);
     if (paths.length > 0 && options.watch !== false) {
-      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e));
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e), { parse: parseOptions });
       mesh.watcher.start();
     }
     await mesh.startAdmin();
@@ -203,6 +209,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
         : new Bottleneck({ maxConcurrent: options.preconnectPacing?.maxConcurrent ?? 8, minTime: options.preconnectPacing?.minTimeMs ?? 5 });
     this.state = this.buildState(snapshot);
     this.warnAll(snapshot.warnings);
+  }
+
+  /** @internal The bounded mirror queue; adapters that route themselves (Redis) submit shadow sends to it. */
+  get mirrorQueue(): Mirror {
+    return this.mirror;
   }
 
   /** This workload's SPIFFE id (`spiffe://<trust domain>/ns/<ns>/sa/<sa>`) from its certificate; undefined without one. */
@@ -303,7 +314,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = [...this.inboundTelemetry, ...(authz === undefined ? [] : [authz]), ...(rateLimit === undefined ? [] : [rateLimit]), ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return endWhenSettled(call.signal, chain(call));
+      return endWhenSettled(call.signal, settleThrow(chain, call));
     };
   }
 
@@ -499,7 +510,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return endWhenSettled(call.signal, this.cachedHandler!(call));
+    return endWhenSettled(call.signal, settleThrow(this.cachedHandler!, call));
   }
 
   private refresh(): void {
@@ -537,4 +548,13 @@ function withPrincipal(telemetry: TelemetryOptions | undefined, principal: strin
   const metrics = telemetry?.metrics;
   if (principal === undefined || metrics === undefined || typeof metrics === 'boolean' || metrics.istio === undefined || metrics.istio.principal !== undefined) return telemetry;
   return { ...telemetry, metrics: { ...metrics, istio: { ...metrics.istio, principal } } };
+}
+
+/** One rule for every throw: a filter that throws synchronously fails its own call (a rejection), never its caller's code. */
+function settleThrow(handler: Handler, call: Call): Promise<Reply | undefined> {
+  try {
+    return handler(call);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -2,12 +2,13 @@
 // limits written in envoyproxy/ratelimit's config format, so no rate limit
 // service has to run. Each limited descriptor is one key (hash-tagged, so a
 // Redis Cluster never sees CROSSSLOT) and one atomic round trip. Around Redis:
-// a per-call deadline (ioredis commandTimeout on a connection of our own), a
+// a per-call deadline that a stall of our own event loop cannot trip, a
 // breaker that answers at once while Redis keeps failing, a local cache of
 // refusals (exact under GCRA) and an optional quota lease that takes a batch
 // of tokens per round trip.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import { performance } from 'node:perf_hooks';
 import { BackendBreaker, type BackendBreakerOptions } from './backend-breaker';
 import { GCRA_SCRIPT } from './gcra-script';
 import type { GlobalRateLimiter, GlobalRateLimiterStats, RateLimitDescriptor } from './global-rate-limiter';
@@ -70,6 +71,7 @@ export class RedisRateLimiter implements GlobalRateLimiter {
   private readonly keys = new Map<string, KeyState>();
   private readonly counters = { ok: 0, overLimit: 0, failed: 0, redisCalls: 0, answeredLocally: 0 };
   private closed = false;
+  private readonly timeoutMs: number;
   /** The last Redis connection error, for diagnostics. */
   lastError: Error | undefined;
 
@@ -89,6 +91,7 @@ export class RedisRateLimiter implements GlobalRateLimiter {
     this.clock = options.clock ?? monotonicClock;
     this.breaker = new BackendBreaker({ ...options.breaker, clock: this.clock });
     this.prefix = options.keyPrefix ?? 'rl';
+    this.timeoutMs = timeout;
     this.client = connect(options.redis, timeout);
     this.client.on('error', (err: Error) => (this.lastError = err));
     this.client.defineCommand('meshRateLimitGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
@@ -170,7 +173,7 @@ export class RedisRateLimiter implements GlobalRateLimiter {
     const interval = rule.unitMs / rule.requestsPerUnit;
     const want = this.leaseSize > hits ? this.leaseSize : hits;
     this.counters.redisCalls++;
-    const pending = this.gcra(key, String(interval), String(rule.unitMs), want, hits);
+    const pending = this.withDeadline(this.gcra(key, String(interval), String(rule.unitMs), want, hits));
     if (want > hits) state.refill = pending;
     let reply: [number, number];
     try {
@@ -194,6 +197,56 @@ export class RedisRateLimiter implements GlobalRateLimiter {
       state.leaseExpires = this.clock() + this.leaseMaxAgeMs;
     }
     return this.allowed();
+  }
+
+  /**
+   * The call's deadline, judged fairly. A timer due while the event loop was
+   * busy runs before the socket is read, so a reply that had already arrived
+   * would count as a Redis timeout, and three of them open the breaker (one
+   * 30 ms stall switched a limit off for a second). So: on expiry the socket
+   * first gets its read turn (setImmediate runs after the poll phase); and a
+   * deadline missed because the loop itself was late starts once more from
+   * when the loop came back. Only a reply still missing then is a failure.
+   */
+  private withDeadline<T>(pending: Promise<T>): Promise<T> {
+    const timeoutMs = this.timeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let extended = false;
+      let due = performance.now() + timeoutMs;
+      const fail = () => {
+        if (settled) return;
+        settled = true;
+        reject(new MeshError(MeshErrorCode.TIMEOUT, `Redis did not answer the rate limit check within ${timeoutMs} ms`));
+      };
+      const expire = () => {
+        if (settled) return;
+        const now = performance.now();
+        if (!extended && now - due > Math.max(2, timeoutMs / 2)) {
+          // The loop came back late: Redis gets a full deadline from now.
+          extended = true;
+          due = now + timeoutMs;
+          timer = setTimeout(expire, timeoutMs);
+          return;
+        }
+        setImmediate(fail);
+      };
+      let timer = setTimeout(expire, timeoutMs);
+      pending.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   private allowed(): boolean {
@@ -227,7 +280,8 @@ export class RedisRateLimiter implements GlobalRateLimiter {
  */
 function connect(redis: RedisOptions | Redis | Cluster, timeoutMs: number): Redis | Cluster {
   // Auto-pipelining sends the checks of one tick in one write: many concurrent calls, few syscalls.
-  const ours = { commandTimeout: timeoutMs, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, enableAutoPipelining: true };
+  // The call's deadline is the limiter's own (withDeadline); ioredis's timeout only drops commands left behind.
+  const ours = { commandTimeout: Math.max(1000, timeoutMs * 10), enableOfflineQueue: false, autoResendUnfulfilledCommands: false, enableAutoPipelining: true };
   if (redis instanceof Cluster) {
     return redis.duplicate(undefined, { enableOfflineQueue: false, redisOptions: { ...redis.options.redisOptions, ...ours } });
   }

@@ -10,7 +10,7 @@ import type { EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import type { ConnectionLimits, SendContext } from './connection-limits';
-import { HostConnections } from './host-connections';
+import { HostConnections, type HostTarget } from './host-connections';
 import type { UpstreamConnection } from './upstream-connection';
 
 interface Waiter {
@@ -20,6 +20,10 @@ interface Waiter {
 }
 
 export class ExclusivePool extends HostConnections {
+  constructor(target: HostTarget) {
+    super(target, false);
+  }
+
   /** Connected and carrying no call, most recently used last. */
   private readonly idle: UpstreamConnection[] = [];
   private readonly waiters: Waiter[] = [];

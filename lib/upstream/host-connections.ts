@@ -28,7 +28,11 @@ export abstract class HostConnections {
   /** Connections closed because they sat idle past the idle timeout. */
   idleClosed = 0;
 
-  constructor(protected readonly target: HostTarget) {}
+  constructor(
+    protected readonly target: HostTarget,
+    /** False when each connection carries one call at a time: there is nothing to coalesce. */
+    private readonly coalesceWrites = true,
+  ) {}
 
   get endpoint(): string {
     return `${this.target.address}:${this.target.port}`;
@@ -58,6 +62,7 @@ export abstract class HostConnections {
       address: this.target.address,
       port: this.target.port,
       codec: this.target.codecFactory.create(),
+      coalesceWrites: this.coalesceWrites,
     });
     this.open.add(conn);
     if (counted) this.counted.set(conn, limits);

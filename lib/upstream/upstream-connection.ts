@@ -22,6 +22,11 @@ export interface UpstreamConnectionOptions extends UpstreamTransport {
   readonly codec: Codec;
   /** Bytes queued for the peer (not yet taken by the kernel) past which new calls are refused with OVERFLOW. Default 4 MiB. */
   readonly writeQueueLimitBytes?: number;
+  /**
+   * Hold writes made in one tick and send them in one segment (default true). A
+   * connection that carries one call at a time has nothing to coalesce: false saves the deferral.
+   */
+  readonly coalesceWrites?: boolean;
 }
 
 /** Default bound of a connection's write queue (Envoy's per-connection buffer limit is 1 MiB; calls here may be larger). */
@@ -220,7 +225,7 @@ export class UpstreamConnection {
     }
     const socket = this.socket!;
     // Calls issued in the same tick leave in one TCP segment.
-    if (!this.corked) {
+    if (!this.corked && this.options.coalesceWrites !== false) {
       this.corked = true;
       socket.cork();
       process.nextTick(() => {
