@@ -65,6 +65,11 @@ export interface MeshOptions {
    * straight to that address.
    */
   outboundTrafficPolicy?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /**
+   * Where Kubernetes secrets are mounted, read as `<secretDir>/<name>/<field>` for RedisService and
+   * RedisDestination `auth.secret` (default /var/run/secrets/meta-mesh).
+   */
+  secretDir?: string;
   /** Where warnings go (default console.warn). */
   logger?: (message: string) => void;
   /**
@@ -141,10 +146,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
-    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths) : parseConfig([]));
+    const parseOptions = options.secretDir === undefined ? {} : { secretDir: options.secretDir };
+    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths, parseOptions) : parseConfig([]));
     const mesh = new Mesh(snapshot, options);
     if (paths.length > 0 && options.watch !== false) {
-      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e));
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e), { parse: parseOptions });
       mesh.watcher.start();
     }
     await mesh.startAdmin();
@@ -203,6 +209,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
         : new Bottleneck({ maxConcurrent: options.preconnectPacing?.maxConcurrent ?? 8, minTime: options.preconnectPacing?.minTimeMs ?? 5 });
     this.state = this.buildState(snapshot);
     this.warnAll(snapshot.warnings);
+  }
+
+  /** @internal The bounded mirror queue; adapters that route themselves (Redis) submit shadow sends to it. */
+  get mirrorQueue(): Mirror {
+    return this.mirror;
   }
 
   /** This workload's SPIFFE id (`spiffe://<trust domain>/ns/<ns>/sa/<sa>`) from its certificate; undefined without one. */

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import type { Snapshot } from './model';
 import { Diagnostics } from './diagnostics';
 import { readConfigSources } from './load-config-files';
-import { parseConfigInto, type ConfigSource } from './parse-config';
+import { parseConfigInto, type ConfigSource, type ParseConfigOptions } from './parse-config';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
 /** Timers the watcher uses; tests inject their own to step time by hand. */
@@ -32,6 +32,8 @@ export interface ConfigWatcherOptions {
   /** Time between two reads that must agree before an edit applies (default 100 ms). */
   readonly settleMs?: number;
   readonly timers?: WatcherTimers;
+  /** How the files are parsed (e.g. secretDir for RedisService/RedisDestination auth). */
+  readonly parse?: ParseConfigOptions;
 }
 
 const realTimers: WatcherTimers = {
@@ -51,6 +53,7 @@ export class ConfigWatcher {
   private readonly timers: WatcherTimers;
   private readonly debounceMs: number;
   private readonly settleMs: number;
+  private readonly parseOptions: ParseConfigOptions;
   private timer: unknown;
   private closed = false;
   private checking = false;
@@ -71,6 +74,7 @@ export class ConfigWatcher {
     this.timers = options.timers ?? realTimers;
     this.debounceMs = options.debounceMs ?? 50;
     this.settleMs = options.settleMs ?? 100;
+    this.parseOptions = options.parse ?? {};
   }
 
   start(): void {
@@ -100,7 +104,7 @@ export class ConfigWatcher {
   async reload(): Promise<Snapshot> {
     const reading = await this.read();
     refuseEmpty(reading);
-    const snapshot = parseConfigInto(reading.sources, {}, reading.diagnostics);
+    const snapshot = parseConfigInto(reading.sources, this.parseOptions, reading.diagnostics);
     this.applied = reading.signature;
     this.candidate = undefined;
     if (!this.closed) this.onSnapshot(snapshot);
@@ -146,7 +150,7 @@ export class ConfigWatcher {
       }
       try {
         refuseEmpty(reading);
-        const snapshot = parseConfigInto(reading.sources, {}, reading.diagnostics);
+        const snapshot = parseConfigInto(reading.sources, this.parseOptions, reading.diagnostics);
         this.applied = reading.signature;
         this.candidate = undefined;
         this.onSnapshot(snapshot);

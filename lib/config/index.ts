@@ -8,4 +8,6 @@ export { parseDuration } from './parse-duration';
 export { snapshotToJSON } from './snapshot-to-json';
 export type { SnapshotJSON } from './snapshot-to-json';
 export { ConfigWatcher } from './config-watcher';
+export * from './redis-model';
+export { DEFAULT_SECRET_DIR } from './redis-policies';
 export { DEFAULT_REGEX_MAX_PROGRAM_SIZE, REGEX_MAX_PROGRAM_SIZE_ENV, setRegexMaxProgramSize } from './regex-check';

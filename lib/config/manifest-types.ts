@@ -6,6 +6,7 @@
 import { ManifestDocument } from './manifest-document';
 import type { PortTlsSpec, TlsSpec } from './cluster-tls';
 import type { AuthorizationPolicySpec, DubboAuthorizationPolicySpec, PeerAuthenticationSpec } from './security-policies';
+import type { RedisDestinationSpec, RedisServiceSpec } from './redis-policies';
 
 /** A checked Kubernetes object of one of the kinds meta-mesh reads. */
 export interface Manifest<Spec> {
@@ -173,4 +174,6 @@ export interface Manifests {
   readonly peerAuthentications: Manifest<PeerAuthenticationSpec>[];
   readonly authorizationPolicies: Manifest<AuthorizationPolicySpec>[];
   readonly dubboAuthorizationPolicies: Manifest<DubboAuthorizationPolicySpec>[];
+  readonly redisServices: Manifest<RedisServiceSpec>[];
+  readonly redisDestinations: Manifest<RedisDestinationSpec>[];
 }

@@ -2,6 +2,7 @@
 // MetaRouter) and xDS (MetaRDS, CDS, EDS) are both validated at the edge and
 // translated into these immutable objects; the engine only ever sees these.
 import type { ClusterTls, SecurityPolicies } from './security-model';
+import type { RedisConfig } from './redis-model';
 
 /** A metadata matcher with Envoy HeaderMatcher semantics. */
 export interface MetadataMatcher {
@@ -333,6 +334,8 @@ export interface Snapshot {
   readonly security?: SecurityPolicies;
   /** Non-fatal notes from validation (fields accepted but not enforced yet). */
   readonly warnings: readonly string[];
+  /** RedisService / RedisDestination (absent when the config declares none, e.g. from xDS). */
+  readonly redis?: RedisConfig;
 }
 
 /** `outbound|<port>|<subset>|<host>`, as Istio's BuildSubsetKey writes it. */

@@ -11,6 +11,8 @@ import { Snapshot } from './model';
 import { authorizationPolicySpecSchema, dubboAuthorizationPolicySpecSchema, peerAuthenticationSpecSchema } from './security-schemas';
 import { Schema, checkSchema, describe, isPlainObject } from './schema';
 import { buildSnapshot } from './snapshot-builder';
+import { redisDestinationSpecSchema, redisServiceSpecSchema } from './redis-schemas';
+import { DEFAULT_SECRET_DIR } from './redis-policies';
 
 export interface ConfigSource {
   /** Shown in problems; usually the path the text was read from. */
@@ -21,6 +23,8 @@ export interface ConfigSource {
 export interface ParseConfigOptions {
   /** Snapshot.version; a process-wide counter when absent. */
   readonly version?: string;
+  /** Where Kubernetes secrets are mounted (`<secretDir>/<name>/<field>`), for RedisService/RedisDestination auth. */
+  readonly secretDir?: string;
 }
 
 interface KindInfo {
@@ -40,6 +44,8 @@ const KINDS: Readonly<Record<string, KindInfo>> = {
   PeerAuthentication: { group: 'security.istio.io', versions: ['v1beta1', 'v1'], schema: peerAuthenticationSpecSchema, list: 'peerAuthentications' },
   AuthorizationPolicy: { group: 'security.istio.io', versions: ['v1beta1', 'v1'], schema: authorizationPolicySpecSchema, list: 'authorizationPolicies' },
   DubboAuthorizationPolicy: { group: 'dubbo.aeraki.io', versions: ['v1alpha1'], schema: dubboAuthorizationPolicySpecSchema, list: 'dubboAuthorizationPolicies' },
+  RedisService: { group: 'redis.aeraki.io', versions: ['v1alpha1'], schema: redisServiceSpecSchema, list: 'redisServices' },
+  RedisDestination: { group: 'redis.aeraki.io', versions: ['v1alpha1'], schema: redisDestinationSpecSchema, list: 'redisDestinations' },
 };
 
 const TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
@@ -61,6 +67,8 @@ export function parseConfigInto(sources: readonly ConfigSource[], options: Parse
     peerAuthentications: [],
     authorizationPolicies: [],
     dubboAuthorizationPolicies: [],
+    redisServices: [],
+    redisDestinations: [],
   };
   const seen = new Map<string, ManifestDocument>();
   for (const source of sources) {
@@ -86,7 +94,7 @@ export function parseConfigInto(sources: readonly ConfigSource[], options: Parse
       readManifest(value, doc, manifests, seen);
     });
   }
-  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion));
+  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion), options.secretDir ?? DEFAULT_SECRET_DIR);
   diagnostics.throwIfProblems();
   return snapshot;
 }

@@ -21,6 +21,7 @@ import { clusterTlsOf, pickTls, type TlsSpec } from './cluster-tls';
 import type { ClusterTls } from './security-model';
 import { hostMatches, isWildcardHost, resolveHostName } from './host-name';
 import { WorkloadEntries } from './workload-entries';
+import { isRedisPortName } from './redis-model';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -391,6 +392,7 @@ function withTls(c: Cluster, tls: ClusterTls | undefined): Cluster {
 
 /** "thrift" from tcp-metaprotocol-thrift-hello, as Aeraki reads port names; else the port's protocol. */
 function protocolToken(p: NamedPort): string {
+  if (isRedisPortName(p.name)) return 'redis';
   const prefix = 'tcp-metaprotocol-';
   if (p.name.startsWith(prefix)) {
     const rest = p.name.slice(prefix.length);

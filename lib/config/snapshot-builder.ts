@@ -11,8 +11,9 @@ import { MetaRouterRoutes } from './meta-router-routes';
 import { Cluster, Route, RouteConfig, Service, Snapshot, clusterName, serviceKey } from './model';
 import { ServiceCatalog } from './service-catalog';
 import { securityPoliciesOf } from './security-policies';
+import { buildRedisConfig } from './redis-policies';
 
-export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, version: string): Snapshot {
+export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, version: string, secretDir: string): Snapshot {
   const catalog = new ServiceCatalog(manifests.serviceEntries, manifests.destinationRules, manifests.workloadEntries);
   const routers = routersByHost(manifests.metaRouters, catalog);
 
@@ -38,7 +39,8 @@ export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, ve
   for (const c of catalog.clusters()) clusters.set(c.name, c);
 
   const security = securityPoliciesOf(manifests.peerAuthentications, manifests.authorizationPolicies, manifests.dubboAuthorizationPolicies);
-  return Object.freeze({ version, services, clusters, routeConfigs, security, warnings: Object.freeze([...diagnostics.warnings]) });
+  const redis = buildRedisConfig(manifests, [...services.values()], secretDir);
+  return Object.freeze({ version, services, clusters, routeConfigs, security, redis, warnings: Object.freeze([...diagnostics.warnings]) });
 }
 
 /**

@@ -1,7 +1,7 @@
 // Starts and stops a real redis-server for tests and benchmarks: a free port,
 // a temp dir, no persistence (--save '' --appendonly no). It can be stopped
 // and started again on the same port, to test what a Redis restart does.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -15,10 +15,11 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
-  /** Starts redis-server on a free port. */
-  static async start(): Promise<RedisServer> {
+  /** Starts redis-server on a free port; `args` are more redis-server options (e.g. ['--requirepass', 'pw']). */
+  static async start(args: readonly string[] = []): Promise<RedisServer> {
     if (!fs.existsSync(BINARY)) {
       throw new Error(`redis-server not found at ${BINARY}; install it with: apt-get install -y redis-server (or set REDIS_SERVER)`);
     }
@@ -26,7 +27,7 @@ export class RedisServer {
     // The port is free when checked; another process could take it before
     // redis binds, so a failed start retries on a new port.
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort(), dir);
+      const server = new RedisServer(await freePort(), dir, args);
       try {
         await server.resume();
         return server;
@@ -46,7 +47,7 @@ export class RedisServer {
   /** Starts (again) on the same port, with an empty data set and script cache. */
   resume(): Promise<void> {
     if (this.child !== undefined) return Promise.resolve();
-    const child = spawn(BINARY, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+    const child = spawn(BINARY, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -96,12 +97,103 @@ export class RedisServer {
     this.child?.kill('SIGCONT');
   }
 
+  /** The child's process id (to signal it directly). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Stops the server and removes its directory. */
   async close(): Promise<void> {
     this.unpause();
     await this.stop();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+const CLI = process.env.REDIS_CLI ?? '/usr/bin/redis-cli';
+
+/**
+ * A real Redis Cluster on loopback: 3 masters and 3 replicas, created with
+ * `redis-cli --cluster create --cluster-replicas 1`, each node on a free port
+ * in its own temp dir. `nodeTimeoutMs` is cluster-node-timeout (short, so a
+ * killed master fails over quickly).
+ */
+export class RedisCluster {
+  private constructor(readonly nodes: readonly RedisServer[]) {}
+
+  static async start(options: { nodeTimeoutMs?: number } = {}): Promise<RedisCluster> {
+    if (!fs.existsSync(CLI)) throw new Error(`redis-cli not found at ${CLI}; install it with: apt-get install -y redis-tools (or set REDIS_CLI)`);
+    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000)];
+    // The bus port defaults to port + 10000, which may be taken or out of range: give each its own free one.
+    const nodes = await Promise.all(Array.from({ length: 6 }, async () => RedisServer.start([...args, '--cluster-port', String(await freePort())])));
+    const cluster = new RedisCluster(nodes);
+    try {
+      await run(CLI, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes']);
+      await cluster.waitUntilHealthy();
+    } catch (err) {
+      await cluster.close();
+      throw err;
+    }
+    return cluster;
+  }
+
+  get ports(): number[] {
+    return this.nodes.map((n) => n.port);
+  }
+
+  /** Runs redis-cli against one node and returns its output. */
+  cli(port: number, ...args: string[]): Promise<string> {
+    return run(CLI, ['-p', String(port), ...args]);
+  }
+
+  /** Ports of the nodes that are masters / replicas now (from CLUSTER NODES of a live node). */
+  async roles(): Promise<{ masters: number[]; replicas: number[] }> {
+    const live = this.nodes.find((n) => n.running)!;
+    const out = await this.cli(live.port, 'cluster', 'nodes');
+    const masters: number[] = [];
+    const replicas: number[] = [];
+    for (const line of out.trim().split('\n')) {
+      const [, addr, flags] = line.split(' ');
+      if (addr === undefined || flags === undefined || flags.includes('fail')) continue;
+      const port = Number(addr.split('@')[0]!.split(':')[1]);
+      if (flags.includes('master')) masters.push(port);
+      else if (flags.includes('slave')) replicas.push(port);
+    }
+    return { masters, replicas };
+  }
+
+  /** Waits (polling CLUSTER INFO, bounded) until every live node reports cluster_state:ok with all slots and replicas in sync. */
+  async waitUntilHealthy(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = await Promise.all(this.nodes.filter((n) => n.running).map((n) => this.cli(n.port, 'cluster', 'info').catch(() => '')));
+      const ok = states.every((s) => s.includes('cluster_state:ok') && s.includes('cluster_slots_ok:16384'));
+      if (ok) {
+        const { masters, replicas } = await this.roles();
+        const synced = await Promise.all(replicas.map((p) => this.cli(p, 'info', 'replication').catch(() => '')));
+        // Clients learn replicas from CLUSTER SLOTS, which lists one only once gossip has told that node about it.
+        const live = this.nodes.filter((n) => n.running);
+        const slots = await Promise.all(live.map((n) => this.cli(n.port, 'cluster', 'slots').catch(() => '')));
+        const listed = slots.every((out) => (out.match(/^[0-9a-f]{40}$/gm) ?? []).length === masters.length + replicas.length);
+        if (synced.every((s) => s.includes('master_link_status:up')) && listed) return;
+      }
+      if (Date.now() > deadline) throw new Error(`Redis Cluster not healthy after ${timeoutMs} ms: ${states.join(' | ').slice(0, 500)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.close()));
+  }
+}
+
+function run(file: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${err.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 function freePort(): Promise<number> {

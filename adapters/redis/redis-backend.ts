@@ -1,0 +1,267 @@
+// The backends a Redis route sends to. PROXY: the ServiceEntry's endpoints are
+// independent servers, one ioredis connection each, a key's server picked by
+// maglev on the key (or its {hashtag}), so every process agrees. CLUSTER: one
+// ioredis Cluster (slot map from the discovery endpoints, MOVED/ASK, topology
+// refresh, reads to replicas by readPolicy). Both authenticate with the
+// RedisDestination's credentials (AutoAuth).
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis, type Command } from 'ioredis';
+import type { Endpoint, OutlierDetectionConfig } from '../../lib/config/model';
+import type { RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
+import { Maglev } from '../../lib/cluster/lb/maglev';
+import { xxhash64 } from '../../lib/protocol/xxhash64';
+import { OutlierDetector } from '../../lib/cluster/outlier-detector';
+import { BatchWriter } from './batch-writer';
+import { replyError } from './reply-error';
+
+export interface BackendSpec {
+  /** Identity: two specs with the same key share one backend. */
+  readonly key: string;
+  readonly mode: 'PROXY' | 'CLUSTER';
+  /** Destination host (counts toward its maxConnections). */
+  readonly host: string;
+  readonly cluster: string;
+  /** PROXY: the servers; CLUSTER: the seeds. */
+  readonly endpoints: readonly { readonly address: string; readonly port: number }[];
+  readonly auth?: RedisCredentials;
+  readonly connectTimeoutMs?: number;
+  readonly readPolicy: RedisReadPolicy;
+  readonly enableHashtagging: boolean;
+  readonly maxBufferSizeBeforeFlush: number;
+  readonly bufferFlushTimeoutMs: number;
+  readonly outlierDetection?: OutlierDetectionConfig;
+}
+
+export interface RedisBackend {
+  readonly spec: BackendSpec;
+  /** The shard a key lives on: endpoint index (PROXY) or hash slot (CLUSTER). */
+  shardOf(key: string): number;
+  /** Sends one command to a shard (-1: any, for keyless commands). */
+  send(command: Command, shard: number): void;
+  /** Sends MULTI ... EXEC back to back on the shard's one (master) connection. */
+  sendTransaction(commands: readonly Command[], shard: number): void;
+  /** Connections this backend holds open. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** How long QUIT may wait for replies still due before the socket is cut. */
+const QUIT_GRACE_MS = 2000;
+
+/** QUIT (replies still due arrive first), bounded: a frozen server must not hold a close forever. */
+async function closeGracefully(client: Redis | Cluster): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, QUIT_GRACE_MS);
+    timer.unref();
+  });
+  await Promise.race([client.quit().catch(() => undefined), grace]);
+  clearTimeout(timer);
+  client.disconnect();
+}
+
+/** Options both kinds of ioredis connection get. */
+function connectionOptions(spec: BackendSpec) {
+  return {
+    ...(spec.auth === undefined ? {} : { password: spec.auth.password, ...(spec.auth.username ? { username: spec.auth.username } : {}) }),
+    ...(spec.connectTimeoutMs === undefined ? {} : { connectTimeout: spec.connectTimeoutMs }),
+    enableAutoPipelining: false,
+    // Debian's 7.0 has no CLIENT SETINFO; the name shows in CLIENT LIST instead.
+    connectionName: 'meta-mesh',
+  };
+}
+
+/** The part of a key Redis Cluster hashes: the first non-empty {tag}, else the key. */
+export function hashtagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open < 0) return key;
+  const close = key.indexOf('}', open + 1);
+  if (close <= open + 1) return key;
+  return key.slice(open + 1, close);
+}
+
+export class ProxyBackend implements RedisBackend {
+  private readonly conns: (Redis | undefined)[];
+  private readonly writers: (BatchWriter | undefined)[];
+  private readonly maglev: Maglev;
+  private readonly outliers: OutlierDetector | undefined;
+  private readonly pick: { hashKey: bigint; isAvailable?: (i: number) => boolean };
+  private open = 0;
+  private next = 0;
+
+  constructor(
+    readonly spec: BackendSpec,
+    private readonly admit: (host: string) => boolean,
+    private readonly release: (host: string) => void,
+  ) {
+    const n = spec.endpoints.length;
+    this.conns = new Array<Redis | undefined>(n).fill(undefined);
+    this.writers = new Array<BatchWriter | undefined>(n).fill(undefined);
+    const endpoints: Endpoint[] = spec.endpoints.map((e) => ({ address: e.address, port: e.port, labels: {}, weight: 1 }));
+    this.maglev = new Maglev(endpoints);
+    this.outliers = spec.outlierDetection === undefined ? undefined : new OutlierDetector(n, spec.outlierDetection);
+    this.pick = { hashKey: 0n, ...(this.outliers === undefined ? {} : { isAvailable: this.outliers.isAvailable }) };
+  }
+
+  get connections(): number {
+    return this.open;
+  }
+
+  shardOf(key: string): number {
+    const n = this.conns.length;
+    if (n <= 1) return 0;
+    // xxHash64 of the key into Envoy's maglev table (the mesh's consistent hash; see README on Envoy's key hash).
+    this.pick.hashKey = xxhash64(this.spec.enableHashtagging ? hashtagOf(key) : key);
+    return this.maglev.pick(this.pick);
+  }
+
+  send(command: Command, shard: number): void {
+    const index = shard >= 0 ? shard : this.keylessShard();
+    const writer = this.writer(index, command);
+    if (writer === undefined) return;
+    if (this.outliers !== undefined) this.watch(command, index);
+    writer.send(command);
+  }
+
+  sendTransaction(commands: readonly Command[], shard: number): void {
+    const index = shard >= 0 ? shard : this.keylessShard();
+    const writer = this.writer(index, commands[0]!);
+    if (writer === undefined) {
+      for (const c of commands.slice(1)) c.reject(new Error('transaction not sent'));
+      return;
+    }
+    for (const c of commands) writer.send(c);
+  }
+
+  async close(): Promise<void> {
+    const conns = this.conns.filter((c): c is Redis => c !== undefined);
+    this.conns.fill(undefined);
+    this.writers.fill(undefined);
+    for (let i = 0; i < conns.length; i++) this.release(this.spec.host);
+    this.open = 0;
+    await Promise.allSettled(conns.map(closeGracefully));
+  }
+
+  /** Keyless commands take turns over the servers not ejected. */
+  private keylessShard(): number {
+    const n = this.conns.length;
+    for (let i = 0; i < n; i++) {
+      const index = this.next++ % n;
+      if (this.outliers === undefined || !this.outliers.isEjected(index)) return index;
+    }
+    return this.next % n;
+  }
+
+  private writer(index: number, command: Command): BatchWriter | undefined {
+    let writer = this.writers[index];
+    if (writer !== undefined) return writer;
+    const endpoint = this.spec.endpoints[index];
+    if (endpoint === undefined) {
+      command.reject(replyError(`ERR meta-mesh: cluster ${this.spec.cluster} has no endpoint; declare endpoints in its ServiceEntry`));
+      return undefined;
+    }
+    if (!this.admit(this.spec.host)) {
+      command.reject(replyError(`ERR meta-mesh: maxConnections of RedisDestination ${this.spec.host} reached; raise trafficPolicy.connectionPool.tcp.maxConnections`));
+      return undefined;
+    }
+    const conn = new Redis({ host: endpoint.address, port: endpoint.port, ...connectionOptions(this.spec) });
+    conn.on('error', () => undefined); // each command carries its own error
+    this.conns[index] = conn;
+    this.open++;
+    writer = new BatchWriter(conn, this.spec.maxBufferSizeBeforeFlush, this.spec.bufferFlushTimeoutMs);
+    this.writers[index] = writer;
+    return writer;
+  }
+
+  /** Connection-level failures count against the server (outlier detection); error replies do not. */
+  private watch(command: Command, index: number): void {
+    const outliers = this.outliers!;
+    command.promise.then(
+      () => outliers.report(index, 'success'),
+      (err: Error) => {
+        if (err.name === 'ReplyError') outliers.report(index, 'success');
+        else outliers.report(index, /timed out/i.test(err.message) ? 'timeout' : 'reset');
+      },
+    );
+  }
+}
+
+const SCALE_READS: Readonly<Record<RedisReadPolicy, 'master' | 'slave' | 'all'>> = {
+  MASTER: 'master',
+  PREFER_MASTER: 'master',
+  REPLICA: 'slave',
+  PREFER_REPLICA: 'slave',
+  ANY: 'all',
+};
+
+interface ClusterInternals {
+  slots: string[][];
+  connectionPool: { getInstanceByKey(key: string): Redis | undefined };
+}
+
+export class ClusterBackend implements RedisBackend {
+  private readonly client: Cluster;
+  private closed = false;
+
+  constructor(
+    readonly spec: BackendSpec,
+    private readonly release: (host: string) => void,
+  ) {
+    const opts = connectionOptions(spec);
+    this.client = new Cluster(
+      spec.endpoints.map((e) => ({ host: e.address, port: e.port })),
+      {
+        scaleReads: SCALE_READS[spec.readPolicy],
+        redisOptions: opts,
+        enableAutoPipelining: false,
+        // Follow a failover quickly: refresh the slot map often and retry while the cluster is down.
+        slotsRefreshInterval: 1000,
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        retryDelayOnTryAgain: 100,
+        maxRedirections: 32,
+      },
+    );
+    this.client.on('error', () => undefined);
+  }
+
+  get connections(): number {
+    return this.closed ? 0 : 1;
+  }
+
+  shardOf(key: string): number {
+    return calculateSlot(key);
+  }
+
+  send(command: Command): void {
+    this.client.sendCommand(command);
+  }
+
+  sendTransaction(commands: readonly Command[], shard: number): void {
+    const client = this.client;
+    const go = (): void => {
+      const internals = client as unknown as ClusterInternals;
+      const slot = shard >= 0 ? shard : 0;
+      const masterKey = internals.slots[slot]?.[0];
+      const master = masterKey === undefined ? undefined : internals.connectionPool.getInstanceByKey(masterKey);
+      if (master === undefined) {
+        const err = replyError(`CLUSTERDOWN meta-mesh: no master known for slot ${slot} of ${this.spec.cluster}`);
+        for (const c of commands) c.reject(err);
+        return;
+      }
+      for (const c of commands) master.sendCommand(c);
+    };
+    if (client.status === 'ready') go();
+    else client.delayUntilReady((err) => {
+      if (err) for (const c of commands) c.reject(err);
+      else go();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.release(this.spec.host);
+    await closeGracefully(this.client);
+  }
+}
