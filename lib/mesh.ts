@@ -314,7 +314,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = [...this.inboundTelemetry, ...(authz === undefined ? [] : [authz]), ...(rateLimit === undefined ? [] : [rateLimit]), ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return endWhenSettled(call.signal, chain(call));
+      return endWhenSettled(call.signal, settleThrow(chain, call));
     };
   }
 
@@ -510,7 +510,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return endWhenSettled(call.signal, this.cachedHandler!(call));
+    return endWhenSettled(call.signal, settleThrow(this.cachedHandler!, call));
   }
 
   private refresh(): void {
@@ -548,4 +548,13 @@ function withPrincipal(telemetry: TelemetryOptions | undefined, principal: strin
   const metrics = telemetry?.metrics;
   if (principal === undefined || metrics === undefined || typeof metrics === 'boolean' || metrics.istio === undefined || metrics.istio.principal !== undefined) return telemetry;
   return { ...telemetry, metrics: { ...metrics, istio: { ...metrics.istio, principal } } };
+}
+
+/** One rule for every throw: a filter that throws synchronously fails its own call (a rejection), never its caller's code. */
+function settleThrow(handler: Handler, call: Call): Promise<Reply | undefined> {
+  try {
+    return handler(call);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

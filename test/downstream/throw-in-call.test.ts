@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as thrift from 'thrift';
 import { Mesh, type Filter } from 'meta-mesh';
-import { createThriftServer } from 'meta-mesh/thrift';
+import { createThriftConnection, createThriftServer } from 'meta-mesh/thrift';
 import * as Calculator from '../../gen/calculator/js/Calculator';
 import { DivideByZero } from '../../gen/calculator/js/calculator_types';
 
@@ -37,6 +37,25 @@ describe('A throw inside a call', function () {
     assert.equal(await calc.echo('after'), 'after');
     assert.equal(hungUp, false);
     conn.end();
+  });
+
+  it('from an outbound filter fails only that call, and leaves no deadline behind', async () => {
+    const serverMesh = await Mesh.start();
+    const server = createThriftServer(serverMesh, Calculator, { add: (a: number, b: number) => a + b, echo: (t: string) => t });
+    const port = await server.listen(0);
+    const throwing: Filter = (next) => (call) => {
+      if (call.metadata.get('method') === 'add') throw new Error('add is refused on the way out');
+      return next(call);
+    };
+    mesh = await Mesh.start({ outboundTrafficPolicy: 'ALLOW_ANY', filters: { outbound: [throwing] }, logger: () => undefined });
+    try {
+      const calc = thrift.createClient(Calculator, createThriftConnection(mesh, '127.0.0.1', port));
+      await assert.rejects(calc.add(1, 2), /add is refused on the way out/);
+      assert.equal(await calc.echo('next call'), 'next call');
+      assert.equal(mesh.liveCalls, 0);
+    } finally {
+      await serverMesh.close();
+    }
   });
 
   it('from a promise-style handler answers that call like a rejection, with a readable message', async () => {
