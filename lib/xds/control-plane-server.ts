@@ -1,8 +1,14 @@
 // ControlPlaneServer: a local control plane for development and tests. It
-// serves MetaRDS as Aeraki does (RDS state of the world, one RouteConfiguration
-// per service port) and CDS/EDS over ADS as istiod does, all built from the
-// same ServiceEntry / DestinationRule / MetaRouter YAML the static mode reads,
-// and pushes a new version when the files change.
+// serves MetaRDS as Aeraki does (RDS, one RouteConfiguration per service port)
+// and CDS/EDS over ADS as istiod does, all built from the same ServiceEntry /
+// DestinationRule / MetaRouter YAML the static mode reads, and pushes a new
+// version when the files change. Both xDS variants are served: state of the
+// world (StreamRoutes, StreamAggregatedResources) and incremental
+// (DeltaRoutes, DeltaAggregatedResources, see delta-client-stream.ts). A
+// resource's own version is a digest of its bytes, so a delta client is sent
+// only the resources that changed, and the versions a client held before a
+// restart of this server still say truly whether it has the same bytes.
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -10,7 +16,8 @@ import { loadConfigFiles } from '../config';
 import type { Snapshot } from '../config/model';
 import { ConfigWatcher } from '../config/config-watcher';
 import { MeshError, MeshErrorCode } from '../protocol';
-import type { AnyResource, DiscoveryRequestProto, DiscoveryResponseProto, NodeProto } from './envoy-types';
+import { DeltaClientStream } from './delta-client-stream';
+import type { AnyResource, DeltaDiscoveryRequestProto, DiscoveryRequestProto, DiscoveryResponseProto, NodeProto } from './envoy-types';
 import { resourcesFromSnapshot } from './resources-from-snapshot';
 import { TYPE_CDS, TYPE_EDS, TYPE_LDS, TYPE_RDS, XDS_TYPE_URLS, XdsTypeUrl, isXdsTypeUrl } from './type-urls';
 import { packResource, xdsProtos } from './xds-protos';
@@ -33,8 +40,8 @@ export interface ControlPlaneOptions {
 }
 
 export interface ControlPlaneEvents {
-  /** Every DiscoveryRequest received, with the stream's node. */
-  request: [request: DiscoveryRequestProto, node: NodeProto | undefined];
+  /** Every DiscoveryRequest (or DeltaDiscoveryRequest, on a delta stream) received, with the stream's node. */
+  request: [request: DiscoveryRequestProto | DeltaDiscoveryRequestProto, node: NodeProto | undefined];
   /** A client refused a response (a DiscoveryRequest with error_detail). */
   nack: [typeUrl: string, message: string, node: NodeProto | undefined];
 }
@@ -42,6 +49,8 @@ export interface ControlPlaneEvents {
 interface TypeState {
   version: string;
   resources: Map<string, AnyResource>;
+  /** Per resource, its own version: a digest of its bytes. */
+  versions: Map<string, string>;
 }
 
 interface StreamSub {
@@ -59,8 +68,9 @@ interface ClientStream {
 
 export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
-  private readonly state = new Map<XdsTypeUrl, TypeState>(XDS_TYPE_URLS.map((t) => [t, { version: '', resources: new Map() }]));
+  private readonly state = new Map<XdsTypeUrl, TypeState>(XDS_TYPE_URLS.map((t) => [t, { version: '', resources: new Map(), versions: new Map() }]));
   private readonly streams = new Set<ClientStream>();
+  private readonly deltaStreams = new Set<DeltaClientStream>();
   private watcher: ConfigWatcher | undefined;
   private lastVersion = 0;
   private nonce = 0;
@@ -83,8 +93,14 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
   private constructor(private readonly options: ControlPlaneOptions) {
     super();
     const protos = xdsProtos();
-    this.server.addService(protos.rds, { StreamRoutes: (call: ClientStream['call']) => this.serve(call, [TYPE_RDS]) });
-    this.server.addService(protos.ads, { StreamAggregatedResources: (call: ClientStream['call']) => this.serve(call, XDS_TYPE_URLS) });
+    this.server.addService(protos.rds, {
+      StreamRoutes: (call: ClientStream['call']) => this.serve(call, [TYPE_RDS]),
+      DeltaRoutes: (call: DeltaClientStream['call']) => this.serveDelta(call, [TYPE_RDS]),
+    });
+    this.server.addService(protos.ads, {
+      StreamAggregatedResources: (call: ClientStream['call']) => this.serve(call, XDS_TYPE_URLS),
+      DeltaAggregatedResources: (call: DeltaClientStream['call']) => this.serveDelta(call, XDS_TYPE_URLS),
+    });
   }
 
   get port(): number {
@@ -142,6 +158,8 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
     this.watcher?.close();
     for (const s of this.streams) s.call.end();
     this.streams.clear();
+    for (const s of this.deltaStreams) s.call.end();
+    this.deltaStreams.clear();
     // grpc-js waits for every socket to close, and one that never became an
     // HTTP/2 session (a TLS hello sent to a plaintext port) never does: wait a moment, then cut.
     await new Promise<void>((resolve) => {
@@ -179,12 +197,34 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
 
   private replace(typeUrl: XdsTypeUrl, version: string, entries: readonly (readonly [string, AnyResource])[]): void {
     const state = this.state.get(typeUrl) as TypeState;
+    const versions = new Map<string, string>();
+    for (const [name, any] of entries) versions.set(name, createHash('sha256').update(any.value).digest('base64url').slice(0, 22));
     state.version = version;
     state.resources = new Map(entries);
+    state.versions = versions;
     for (const stream of this.streams) {
       const sub = stream.subs.get(typeUrl);
       if (sub !== undefined) this.respond(stream, typeUrl, sub);
     }
+    for (const stream of this.deltaStreams) stream.push(typeUrl);
+  }
+
+  private serveDelta(call: DeltaClientStream['call'], types: readonly XdsTypeUrl[]): void {
+    const stream = new DeltaClientStream(call, types, {
+      served: (typeUrl) => this.state.get(typeUrl) as TypeState,
+      nextNonce: () => String(++this.nonce),
+      request: (request, node) => this.emit('request', request, node),
+      nack: (typeUrl, message, node) => this.emit('nack', typeUrl, message, node),
+    });
+    this.deltaStreams.add(stream);
+    const drop = () => this.deltaStreams.delete(stream);
+    call.on('data', (request: DeltaDiscoveryRequestProto) => stream.onRequest(request));
+    call.on('end', () => {
+      drop();
+      call.end();
+    });
+    call.on('error', drop);
+    call.on('cancelled', drop);
   }
 
   private serve(call: ClientStream['call'], types: readonly XdsTypeUrl[]): void {

@@ -70,6 +70,34 @@ export interface DiscoveryResponseProto {
   control_plane?: { identifier?: string };
 }
 
+export interface DeltaDiscoveryRequestProto {
+  node?: NodeProto;
+  type_url?: string;
+  resource_names_subscribe?: string[];
+  resource_names_unsubscribe?: string[];
+  initial_resource_versions?: Record<string, string>;
+  response_nonce?: string;
+  error_detail?: StatusProto;
+}
+
+/** One resource of a DeltaDiscoveryResponse: its name and version travel beside it. */
+export interface DeltaResourceProto {
+  version?: string;
+  resource?: AnyResource;
+  name?: string;
+  aliases?: string[];
+  ttl?: DurationProto;
+}
+
+export interface DeltaDiscoveryResponseProto {
+  system_version_info?: string;
+  resources?: DeltaResourceProto[];
+  type_url?: string;
+  nonce?: string;
+  removed_resources?: string[];
+  control_plane?: { identifier?: string };
+}
+
 export interface FractionalPercentProto {
   numerator?: number;
   denominator?: 'HUNDRED' | 'TEN_THOUSAND' | 'MILLION';

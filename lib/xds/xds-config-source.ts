@@ -8,11 +8,19 @@ import { performance } from 'node:perf_hooks';
 import type { Cluster, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
-import { applyResponse } from './apply-response';
+import { applyDeltaResponse } from './apply-delta-response';
+import { type ApplyResult, applyResponse } from './apply-response';
 import { cdsResourceType } from './cds-resource-type';
 import { clusterFromXds, edsServiceName } from './cluster-from-xds';
 import { edsResourceType } from './eds-resource-type';
-import type { ClusterLoadAssignmentProto, ClusterProto, DiscoveryResponseProto, NodeProto, RouteConfigurationProto } from './envoy-types';
+import type {
+  ClusterLoadAssignmentProto,
+  ClusterProto,
+  DeltaDiscoveryResponseProto,
+  DiscoveryResponseProto,
+  NodeProto,
+  RouteConfigurationProto,
+} from './envoy-types';
 import { CachedTypes, readLastGood, writeLastGood } from './last-good-cache';
 import { type ListenerProto, type ListenerSettings, ldsResourceType } from './lds-resource-type';
 import { rdsResourceType } from './rds-resource-type';
@@ -113,6 +121,8 @@ export class XdsConfigSource {
       security: resolved.security,
       node: resolved.node,
       backoff: options.backoff,
+      protocol: resolved.protocol,
+      onDeltaResponse: (t: XdsTypeUrl, r: DeltaDiscoveryResponseProto) => this.onDeltaResponse(t, r),
       maxReceiveMessageBytes: options.maxReceiveMessageBytes,
       watchdogMs: options.streamWatchdogMs,
     };
@@ -287,14 +297,25 @@ export class XdsConfigSource {
    * applied, or (any resource invalid) none of it and the reasons go back as the NACK.
    */
   private onResponse(typeUrl: XdsTypeUrl, response: DiscoveryResponseProto): readonly string[] {
+    return this.applied(typeUrl, (w) =>
+      applyResponse(w.type, w.store, response, {
+        wanted: (name) => w.wanted(name),
+        serverKnowsOf: (name) => w.stream.serverKnowsOf(typeUrl, name),
+      }),
+    );
+  }
+
+  /** One delta response, through the same handler and with the same all-or-nothing rule. */
+  private onDeltaResponse(typeUrl: XdsTypeUrl, response: DeltaDiscoveryResponseProto): readonly string[] {
+    return this.applied(typeUrl, (w) => applyDeltaResponse(w.type, w.store, response, (name) => w.wanted(name)));
+  }
+
+  private applied(typeUrl: XdsTypeUrl, apply: (w: AnyTypeWatch) => ApplyResult): readonly string[] {
     const w = this.watches.get(typeUrl);
     if (w === undefined) return [];
     if (typeUrl === TYPE_RDS) this.rdsAnswered = true;
     if (typeUrl === TYPE_LDS) this.ldsAnswered = true;
-    const result = applyResponse(w.type, w.store, response, {
-      wanted: (name) => w.wanted(name),
-      serverKnowsOf: (name) => w.stream.serverKnowsOf(typeUrl, name),
-    });
+    const result = apply(w);
     if (result.errors.length > 0) return result.errors;
     if (result.changed.length > 0 || result.removed.length > 0) this.dirty = true;
     w.applied(result.changed, result.removed);

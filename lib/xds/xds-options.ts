@@ -7,6 +7,7 @@ import type { BackoffOptions } from './backoff';
 import { Bootstrap, readBootstrap } from './bootstrap';
 import type { NodeProto } from './envoy-types';
 import { istioNodeId, uniqueNodeId } from './node-identity';
+import { XDS_PROTOCOLS, type XdsProtocol } from './xds-stream';
 
 export interface XdsTlsOptions {
   /** PEM text, or a path to a PEM file: the CA that signs the control plane's certificate (Istio's root-cert.pem). */
@@ -39,6 +40,11 @@ export interface XdsOptions {
   resourceTimeoutMs?: number;
   backoff?: BackoffOptions;
   /**
+   * 'auto' (default): incremental (delta) xDS, and state of the world from a server that answers the delta
+   * stream with UNIMPLEMENTED. 'delta' or 'sotw' speak only that one.
+   */
+  protocol?: XdsProtocol;
+  /**
    * Largest xDS message accepted, in bytes (default 32 MiB). A bigger one fails
    * the stream (RESOURCE_EXHAUSTED) and is retried with backoff; the last good config stays.
    */
@@ -60,6 +66,7 @@ export interface ResolvedXdsOptions {
   readonly credentials: grpc.ChannelCredentials;
   readonly security: XdsSecurity;
   readonly node: NodeProto;
+  readonly protocol: XdsProtocol;
 }
 
 /** How the streams are secured and which setting chose that, so a failed handshake can name what to change. */
@@ -90,8 +97,13 @@ export function resolveXdsOptions(options: XdsOptions): ResolvedXdsOptions {
       'no xDS server to connect to; set xds.metaRds (Aeraki, e.g. aeraki.istio-system:15010) and xds.ads (istiod), or AERAKI_XDS_ADDR, or a GRPC_XDS_BOOTSTRAP file',
     );
   }
+  const protocol = options.protocol ?? 'auto';
+  if (!XDS_PROTOCOLS.includes(protocol)) {
+    throw new MeshError(MeshErrorCode.CONFIG, `xds.protocol must be one of ${XDS_PROTOCOLS.map((p) => `'${p}'`).join(', ')}, not ${JSON.stringify(protocol)}`);
+  }
   const { credentials, security } = credentialsFor(options.tls, bootstrap);
   return {
+    protocol,
     rdsTarget: stripScheme(rds),
     adsTarget: stripScheme(ads),
     credentials,

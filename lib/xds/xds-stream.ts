@@ -1,13 +1,27 @@
-// One state-of-the-world xDS stream to one server (MetaRDS StreamRoutes or
-// ADS StreamAggregatedResources). It keeps, per resource type, the names
-// subscribed and the last accepted version and nonce; ACKs and NACKs each
-// response by the book; and on any failure reconnects with backoff and
-// resubscribes everything.
+// One xDS stream to one server: MetaRDS (DeltaRoutes or StreamRoutes) or ADS
+// (DeltaAggregatedResources or StreamAggregatedResources). It keeps, per
+// resource type, the names subscribed and the last accepted version and nonce;
+// ACKs and NACKs each response by the book; and on any failure reconnects with
+// backoff and resubscribes everything.
+//
+// Incremental (delta) xDS is tried first unless turned off: a server that
+// answers the delta stream with UNIMPLEMENTED gets state of the world from
+// then on, for the life of this stream object. On a delta stream each request
+// says only what changed (names subscribed, names unsubscribed), an ACK or
+// NACK carries only the nonce (and error_detail), and a new stream's first
+// request of a type lists the versions already held (initial_resource_versions)
+// so the server sends only what differs.
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { Backoff, BackoffOptions } from './backoff';
-import type { DiscoveryRequestProto, DiscoveryResponseProto, NodeProto } from './envoy-types';
+import type {
+  DeltaDiscoveryRequestProto,
+  DeltaDiscoveryResponseProto,
+  DiscoveryRequestProto,
+  DiscoveryResponseProto,
+  NodeProto,
+} from './envoy-types';
 import { describeStreamFailure } from './stream-failure';
 import { XdsTypeUrl, isXdsTypeUrl } from './type-urls';
 import type { XdsSecurity } from './xds-options';
@@ -23,6 +37,11 @@ export const DEFAULT_XDS_STREAM_WATCHDOG_MS = 60_000;
 const KEEPALIVE_TIME_MS = 30_000;
 const KEEPALIVE_TIMEOUT_MS = 20_000;
 
+/** Which xDS variant to speak: delta when the server offers it (default), or only one of them. */
+export type XdsProtocol = 'auto' | 'delta' | 'sotw';
+
+export const XDS_PROTOCOLS: readonly XdsProtocol[] = ['auto', 'delta', 'sotw'];
+
 export interface XdsStreamOptions {
   readonly kind: 'rds' | 'ads';
   readonly target: string;
@@ -31,8 +50,12 @@ export interface XdsStreamOptions {
   readonly security?: XdsSecurity;
   readonly node: NodeProto;
   readonly backoff?: BackoffOptions;
+  /** Default 'auto': delta, falling back to state of the world when the server does not implement it. */
+  readonly protocol?: XdsProtocol;
   /** Applies one response; returns the reasons its invalid resources were refused (empty = ACK). */
   readonly onResponse: (typeUrl: XdsTypeUrl, response: DiscoveryResponseProto) => readonly string[];
+  /** The same for a delta response. */
+  readonly onDeltaResponse: (typeUrl: XdsTypeUrl, response: DeltaDiscoveryResponseProto) => readonly string[];
   /** The stream went up (first response) or down (with the reason). */
   readonly onState: (up: boolean, error?: string) => void;
   /** A new stream was opened and every subscription sent on it. */
@@ -57,12 +80,18 @@ interface Subscription {
    * missing only because the response crossed the request that added it.
    */
   known: Set<string> | undefined;
+  /** Delta: the names the server was told on the current stream (undefined = nothing of this type sent on it yet). */
+  sent: Set<string> | undefined;
+  /** Delta: the version of each resource accepted, sent as initial_resource_versions on a new stream. */
+  versions: Map<string, string>;
 }
 
 export interface XdsStreamState {
   readonly kind: 'rds' | 'ads';
   readonly target: string;
   readonly connected: boolean;
+  /** The variant of the current (or last) stream: 'delta' or 'sotw'. */
+  readonly protocol: 'delta' | 'sotw';
   readonly lastError?: string;
   readonly versions: Record<string, string>;
 }
@@ -71,7 +100,11 @@ export class XdsStream {
   private readonly client: grpc.Client;
   private readonly backoff: Backoff;
   private readonly subs = new Map<XdsTypeUrl, Subscription>();
-  private call: grpc.ClientDuplexStream<DiscoveryRequestProto, DiscoveryResponseProto> | undefined;
+  private call: grpc.ClientDuplexStream<DiscoveryRequestProto | DeltaDiscoveryRequestProto, DiscoveryResponseProto & DeltaDiscoveryResponseProto> | undefined;
+  /** The current stream is a delta one. */
+  private delta = false;
+  /** The server answered a delta stream with UNIMPLEMENTED: state of the world from now on. */
+  private deltaRefused = false;
   private sentNode = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -117,7 +150,7 @@ export class XdsStream {
     let sub = this.subs.get(typeUrl);
     if (sub !== undefined && sameNames(sub.names, sorted)) return;
     if (sub === undefined) {
-      sub = { names: sorted, version: '', nonce: '', known: undefined };
+      sub = { names: sorted, version: '', nonce: '', known: undefined, sent: undefined, versions: new Map() };
       this.subs.set(typeUrl, sub);
     } else {
       sub.names = sorted;
@@ -127,6 +160,7 @@ export class XdsStream {
       }
     }
     if (this.call === undefined) this.open();
+    else if (this.delta) this.sendDeltaChanges(typeUrl, sub);
     else this.send(typeUrl, sub, sub.version);
   }
 
@@ -141,13 +175,15 @@ export class XdsStream {
    * the server has no such resource.
    */
   serverKnowsOf(typeUrl: XdsTypeUrl, name: string): boolean {
-    return this.subs.get(typeUrl)?.known?.has(name) === true;
+    // Delta responses name what was removed; nothing is inferred from what they leave out.
+    return !this.delta && this.subs.get(typeUrl)?.known?.has(name) === true;
   }
 
   state(): XdsStreamState {
     const versions: Record<string, string> = {};
     for (const [t, s] of this.subs) versions[t] = s.version;
-    return { kind: this.options.kind, target: this.options.target, connected: this.up, ...(this.lastError === undefined ? {} : { lastError: this.lastError }), versions };
+    const protocol = this.delta ? 'delta' : 'sotw';
+    return { kind: this.options.kind, target: this.options.target, connected: this.up, protocol, ...(this.lastError === undefined ? {} : { lastError: this.lastError }), versions };
   }
 
   close(): void {
@@ -163,12 +199,27 @@ export class XdsStream {
 
   private open(): void {
     if (this.closed || this.call !== undefined) return;
-    const method = this.options.kind === 'ads' ? 'StreamAggregatedResources' : 'StreamRoutes';
+    const protocol = this.options.protocol ?? 'auto';
+    const delta = protocol === 'delta' || (protocol === 'auto' && !this.deltaRefused);
+    const ads = this.options.kind === 'ads';
+    const method = delta ? (ads ? 'DeltaAggregatedResources' : 'DeltaRoutes') : ads ? 'StreamAggregatedResources' : 'StreamRoutes';
     const call = (this.client as unknown as Record<string, () => XdsStream['call']>)[method]() as NonNullable<XdsStream['call']>;
     this.call = call;
+    this.delta = delta;
     this.sentNode = false;
-    call.on('data', (response: DiscoveryResponseProto) => this.onData(call, response));
-    call.on('error', (err: grpc.ServiceError) => this.onEnd(call, describeStreamFailure(err, this.options.security ?? { mode: 'plaintext', source: 'default' })));
+    let answered = false;
+    call.on('data', (response: DiscoveryResponseProto & DeltaDiscoveryResponseProto) => {
+      answered = true;
+      if (delta) this.onDeltaData(call, response);
+      else this.onData(call, response);
+    });
+    call.on('error', (err: grpc.ServiceError) => {
+      if (delta && !answered && err.code === grpc.status.UNIMPLEMENTED) {
+        if (protocol === 'auto') return this.fallBack(call);
+        return this.onEnd(call, `the server does not serve delta xDS (${method} is UNIMPLEMENTED); set xds.protocol to 'auto' or 'sotw'`);
+      }
+      this.onEnd(call, describeStreamFailure(err, this.options.security ?? { mode: 'plaintext', source: 'default' }));
+    });
     call.on('end', () => this.onEnd(call, 'the server ended the stream'));
     this.heardAt = performance.now();
     this.startWatchdog();
@@ -176,13 +227,102 @@ export class XdsStream {
     for (const [typeUrl, sub] of this.subs) {
       sub.nonce = '';
       sub.known = undefined;
-      this.send(typeUrl, sub, sub.version);
+      sub.sent = undefined;
+      if (delta) this.sendDeltaChanges(typeUrl, sub);
+      else this.send(typeUrl, sub, sub.version);
     }
     this.options.onOpen?.();
   }
 
-  private onData(call: NonNullable<XdsStream['call']>, response: DiscoveryResponseProto): void {
+  /** The server has no delta xDS: state of the world at once, and from now on. */
+  private fallBack(call: NonNullable<XdsStream['call']>): void {
     if (call !== this.call) return;
+    this.deltaRefused = true;
+    this.stopWatchdog();
+    this.call = undefined;
+    call.removeAllListeners('data');
+    call.on('error', () => undefined);
+    this.open();
+  }
+
+  /** Takes one response of either variant: the subscription it answers, its nonce noted, and the reasons it was refused. */
+  private receive<R extends { type_url?: string; nonce?: string }>(
+    call: NonNullable<XdsStream['call']>,
+    response: R,
+    apply: (typeUrl: XdsTypeUrl, response: R) => readonly string[],
+  ): { typeUrl: XdsTypeUrl; sub: Subscription; errors: readonly string[] } | undefined {
+    if (call !== this.call) return undefined;
+    this.markUp();
+    const typeUrl = response.type_url ?? '';
+    const sub = isXdsTypeUrl(typeUrl) ? this.subs.get(typeUrl) : undefined;
+    if (sub === undefined) return undefined; // a type we never asked for: nothing to ACK
+    sub.nonce = response.nonce ?? '';
+    try {
+      return { typeUrl: typeUrl as XdsTypeUrl, sub, errors: apply(typeUrl as XdsTypeUrl, response) };
+    } catch (err) {
+      return { typeUrl: typeUrl as XdsTypeUrl, sub, errors: [`meta-mesh could not apply the response: ${(err as Error).message}`] };
+    }
+  }
+
+  private onDeltaData(call: NonNullable<XdsStream['call']>, response: DeltaDiscoveryResponseProto): void {
+    const got = this.receive(call, response, this.options.onDeltaResponse);
+    if (got === undefined) return;
+    const { typeUrl, sub, errors } = got;
+    const ack: DeltaDiscoveryRequestProto = { type_url: typeUrl, response_nonce: sub.nonce };
+    if (errors.length === 0) {
+      sub.version = response.system_version_info ?? '';
+      for (const r of response.resources ?? []) {
+        const name = r.name ?? '';
+        if (r.resource != null && (sub.names === undefined || sub.sent?.has(name) === true)) sub.versions.set(name, r.version ?? '');
+      }
+      for (const name of response.removed_resources ?? []) sub.versions.delete(name);
+    } else {
+      // NACK: the nonce we refuse, and why; the versions held stay as they were.
+      ack.error_detail = { code: INVALID_ARGUMENT, message: errors.join('; ') };
+    }
+    this.writeDelta(ack);
+  }
+
+  /**
+   * Tells a delta server what changed in a type's subscription. The first
+   * request of a type on a stream lists every name (none = wildcard) and the
+   * versions held; later ones only the names added and removed.
+   */
+  private sendDeltaChanges(typeUrl: XdsTypeUrl, sub: Subscription): void {
+    if (this.call === undefined) return;
+    if (sub.sent === undefined) {
+      // A first request with no names would read as a wildcard subscription: wait for a name.
+      if (sub.names !== undefined && sub.names.length === 0) return;
+      const initial: Record<string, string> = {};
+      for (const [name, version] of sub.versions) if (sub.names === undefined || sub.names.includes(name)) initial[name] = version;
+      sub.sent = new Set(sub.names ?? []);
+      this.writeDelta({ type_url: typeUrl, resource_names_subscribe: sub.names ?? [], initial_resource_versions: initial });
+      return;
+    }
+    if (sub.names === undefined) return; // a wildcard subscription stays one
+    const wanted = new Set(sub.names);
+    const added = sub.names.filter((n) => !sub.sent!.has(n));
+    const dropped = [...sub.sent].filter((n) => !wanted.has(n));
+    if (added.length === 0 && dropped.length === 0) return;
+    for (const n of added) sub.sent.add(n);
+    for (const n of dropped) {
+      sub.sent.delete(n);
+      sub.versions.delete(n);
+    }
+    this.writeDelta({ type_url: typeUrl, resource_names_subscribe: added, resource_names_unsubscribe: dropped });
+  }
+
+  private writeDelta(request: DeltaDiscoveryRequestProto): void {
+    const call = this.call;
+    if (call === undefined) return;
+    if (!this.sentNode) {
+      request.node = this.options.node;
+      this.sentNode = true;
+    }
+    call.write(request);
+  }
+
+  private markUp(): void {
     this.heardAt = performance.now();
     this.backoff.reset();
     if (!this.up) {
@@ -190,16 +330,12 @@ export class XdsStream {
       this.lastError = undefined;
       this.options.onState(true);
     }
-    const typeUrl = response.type_url ?? '';
-    const sub = isXdsTypeUrl(typeUrl) ? this.subs.get(typeUrl) : undefined;
-    if (sub === undefined) return; // a type we never asked for: nothing to ACK
-    sub.nonce = response.nonce ?? '';
-    let errors: readonly string[];
-    try {
-      errors = this.options.onResponse(typeUrl as XdsTypeUrl, response);
-    } catch (err) {
-      errors = [`meta-mesh could not apply the response: ${(err as Error).message}`];
-    }
+  }
+
+  private onData(call: NonNullable<XdsStream['call']>, response: DiscoveryResponseProto): void {
+    const got = this.receive(call, response, this.options.onResponse);
+    if (got === undefined) return;
+    const { typeUrl, sub, errors } = got;
     if (errors.length === 0) {
       sub.version = response.version_info ?? '';
       this.send(typeUrl as XdsTypeUrl, sub, sub.version);

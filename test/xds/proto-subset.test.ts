@@ -51,7 +51,41 @@ describe('xds proto subset against the real Envoy protos', () => {
     assert.deepEqual(withoutOneofMarkers(fromOurs), response);
   });
 
+  it('speaks the same DeltaDiscoveryRequest both ways (subscribe, unsubscribe, initial versions, NACK)', () => {
+    const request = {
+      node: sampleRequest().node,
+      type_url: TYPE_CDS,
+      resource_names_subscribe: ['a', 'b'],
+      resource_names_unsubscribe: ['c'],
+      initial_resource_versions: { a: 'v1', b: 'v2' },
+      response_nonce: '7',
+      error_detail: { code: 3, message: 'bad cluster' },
+    };
+    const ads = xdsProtos().ads.DeltaAggregatedResources;
+    assert.deepEqual(withoutOneofMarkers(ads.requestDeserialize(real().DeltaDiscoveryRequest.encode(request))), request);
+    assert.deepEqual(withoutOneofMarkers(real().DeltaDiscoveryRequest.decode(ads.requestSerialize(request))), request);
+  });
+
+  it('speaks the same DeltaDiscoveryResponse both ways (named, versioned resources, removals, ttl)', () => {
+    const response = {
+      system_version_info: '12',
+      resources: [
+        { name: 'calc_9090', version: 'r1', aliases: ['calc'], ttl: { seconds: '30', nanos: 0 }, resource: { type_url: TYPE_RDS, value: real().RouteConfiguration.encode(sampleRouteConfiguration()) } },
+      ],
+      type_url: TYPE_RDS,
+      removed_resources: ['gone_9090'],
+      nonce: '43',
+      control_plane: { identifier: 'aeraki' },
+    };
+    const rds = xdsProtos().rds.DeltaRoutes;
+    assert.deepEqual(withoutOneofMarkers(rds.responseDeserialize(real().DeltaDiscoveryResponse.encode(response))), response);
+    assert.deepEqual(withoutOneofMarkers(real().DeltaDiscoveryResponse.decode(rds.responseSerialize(response))), response);
+  });
+
   it('declares the same service paths as Envoy for MetaRDS and ADS', () => {
+    assert.equal(xdsProtos().rds.DeltaRoutes.path, '/envoy.service.route.v3.RouteDiscoveryService/DeltaRoutes');
+    assert.equal(xdsProtos().rds.DeltaRoutes.path, realEnvoy().rds.DeltaRoutes.path);
+    assert.equal(xdsProtos().ads.DeltaAggregatedResources.path, realEnvoy().ads.DeltaAggregatedResources.path);
     assert.equal(xdsProtos().rds.StreamRoutes.path, realEnvoy().rds.StreamRoutes.path);
     assert.equal(xdsProtos().rds.StreamRoutes.path, '/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes');
     assert.equal(xdsProtos().ads.StreamAggregatedResources.path, '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources');

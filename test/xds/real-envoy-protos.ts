@@ -15,7 +15,10 @@ export interface RealCodec {
 }
 
 export interface RealEnvoy {
-  readonly codecs: Record<'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'UpstreamTlsContext' | 'DiscoveryRequest' | 'DiscoveryResponse', RealCodec>;
+  readonly codecs: Record<
+    'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'UpstreamTlsContext' | 'DiscoveryRequest' | 'DiscoveryResponse' | 'DeltaDiscoveryRequest' | 'DeltaDiscoveryResponse',
+    RealCodec
+  >;
   readonly ads: grpc.ServiceDefinition;
   readonly rds: grpc.ServiceDefinition;
 }
@@ -41,6 +44,8 @@ export function realEnvoy(): RealEnvoy {
       UpstreamTlsContext: codec('UpstreamTlsContext'),
       DiscoveryRequest: codec('DiscoveryRequest'),
       DiscoveryResponse: codec('DiscoveryResponse'),
+      DeltaDiscoveryRequest: codec('DeltaDiscoveryRequest'),
+      DeltaDiscoveryResponse: codec('DeltaDiscoveryResponse'),
     },
     ads: def['envoy.service.discovery.v3.AggregatedDiscoveryService'] as unknown as grpc.ServiceDefinition,
     rds: def['envoy.service.route.v3.RouteDiscoveryService'] as unknown as grpc.ServiceDefinition,
