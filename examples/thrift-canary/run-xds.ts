@@ -24,15 +24,16 @@ function withSplit(snapshot: Snapshot, v1: number, v2: number): Snapshot {
 }
 
 async function main(): Promise<void> {
-  const config = path.resolve(__dirname, '../../../examples/thrift-canary/mesh.yaml');
+  // MESH_CONFIG, V1_PORT and V2_PORT let tests run the demo on free ports with their own copy of the YAML.
+  const config = process.env.MESH_CONFIG ?? path.resolve(__dirname, '../../../examples/thrift-canary/mesh.yaml');
   const cp = await ControlPlaneServer.start({ config, port: 0, host: '127.0.0.1', watch: false, logger: () => undefined });
   const address = `127.0.0.1:${cp.port}`;
   console.log(`control plane serving MetaRDS + ADS on ${address}`);
 
   const servers = await Mesh.start();
   const logs = { v1: newServerLog(), v2: newServerLog() };
-  await startCalculatorServer(servers, 'v1', 19091, logs.v1);
-  await startCalculatorServer(servers, 'v2', 19092, logs.v2);
+  await startCalculatorServer(servers, 'v1', Number(process.env.V1_PORT ?? 19091), logs.v1);
+  await startCalculatorServer(servers, 'v2', Number(process.env.V2_PORT ?? 19092), logs.v2);
 
   const mesh = await Mesh.start({ xds: { metaRds: address, ads: address, services: [`${HOST}:9090`] } });
   const client = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, 9090));

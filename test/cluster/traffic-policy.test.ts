@@ -139,11 +139,15 @@ describe('traffic policy end to end', function () {
       const mesh = await meshFor([port], route(`      fault:\n        abort:\n          percentage:\n            value: 30\n          errorCode: OVER_LIMIT\n`));
       try {
         const client = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, PORT));
-        const results = await Promise.allSettled(Array.from({ length: 4000 }, (_, i) => client.add(i, 1)));
-        const aborted = results.filter((r) => r.status === 'rejected');
+        // 100 at a time: the test is about the abort rate, not about 4000 calls queueing for connections
+        // (on a loaded machine some of those timed out and were counted as aborts).
+        const results: PromiseSettledResult<number>[] = [];
+        for (let i = 0; i < 4000; i += 100) results.push(...(await Promise.allSettled(Array.from({ length: 100 }, (_, j) => client.add(i + j, 1)))));
+        const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        const aborted = rejected.filter((r) => /FAULT_ABORT|OVER_LIMIT/.test(String(r.reason?.message)));
+        assert.deepEqual(rejected.filter((r) => !aborted.includes(r)).map((r) => String(r.reason?.message)).slice(0, 3), [], 'failures that are not the injected abort');
         // Binomial(4000, 0.3): sd ~ 29; allow 5 sd.
         assert.ok(Math.abs(aborted.length - 1200) <= 145, `aborted ${aborted.length}`);
-        assert.match((aborted[0] as PromiseRejectedResult).reason.message, /FAULT_ABORT|OVER_LIMIT/);
       } finally {
         await mesh.close();
       }

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as thrift from 'thrift';
 import { ControlPlaneServer, loadConfigFiles, Mesh, type Snapshot } from 'meta-mesh';
@@ -7,6 +9,7 @@ import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../../gen/calculator/js/Calculator';
 import { newServerLog, startCalculatorServer } from '../../examples/thrift-canary/servers';
 import { writeMeshYaml, destination } from '../support/mesh-yaml';
+import { freePort } from '../support/free-port';
 
 const HOST = 'xds.calc.svc';
 const RC = `${HOST}_9090`;
@@ -16,9 +19,16 @@ describe('Mesh.start({ xds }) against the local control plane', function () {
 
   it('runs the control-plane demo: a route change pushed under traffic loses no call', async () => {
     const script = path.resolve(__dirname, '../../examples/thrift-canary/run-xds.js');
+    // Free ports and a copy of the demo's YAML naming them: another checkout may be running the suite too.
+    const [v1, v2] = [await freePort(), await freePort()];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-demo-xds-'));
+    const config = path.join(dir, 'mesh.yaml');
+    const demoYaml = fs.readFileSync(path.resolve(__dirname, '../../../examples/thrift-canary/mesh.yaml'), 'utf8');
+    fs.writeFileSync(config, demoYaml.replace(': 19091', `: ${v1}`).replace(': 19092', `: ${v2}`));
+    const env = { ...process.env, MESH_CONFIG: config, V1_PORT: String(v1), V2_PORT: String(v2) };
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [script], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
-    );
+      execFile(process.execPath, [script], { env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+    ).finally(() => fs.rmSync(dir, { recursive: true, force: true }));
     const failed = [...out.matchAll(/failed (\d+)/g)].map((m) => Number(m[1]));
     assert.deepEqual(failed, [0, 0, 0]);
     const after = /after the push \(50\/50\)\s+v1\s+(\d+)\s+v2\s+(\d+)/.exec(out);
