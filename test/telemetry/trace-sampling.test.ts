@@ -3,18 +3,7 @@ import { Metadata, type RouteConfig } from 'meta-mesh';
 import { createTracingFilter, TraceSampler, traceReasonOf } from '../../lib/telemetry';
 import { registerTracing, resetOtelGlobals } from './otel-sdk';
 import { chain, testCall } from './test-call';
-
-/** A seeded PRNG (mulberry32), so the sampled share is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seeded } from '../support/mulberry32';
 
 /** A version-4 UUID from `rand`, as an x-request-id generator writes it. */
 function uuid(rand: () => number): string {
