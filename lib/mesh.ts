@@ -9,6 +9,7 @@ import { routeConfigName, serviceKey } from './config/model';
 import { loadConfigFiles, parseConfig, setRegexMaxProgramSize, snapshotToJSON } from './config';
 import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
+import { EndpointCensus } from './cluster/endpoint-census';
 import { MeshState } from './mesh-state';
 import { MeshError, MeshErrorCode } from './protocol/mesh-error';
 import type { CodecFactory } from './protocol/codec';
@@ -122,6 +123,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly rateLimits: ServiceRateLimits;
   private readonly resilience: ClusterResilienceRegistry;
   private readonly faults = new FaultInjector();
+  private readonly endpoints = new EndpointCensus();
   private readonly deadlines = new CallDeadlines();
   private readonly outboundFilters: readonly Filter[];
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
@@ -244,11 +246,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Replaces the config: calls in flight finish on the old one, new calls see the new one. */
   applySnapshot(snapshot: Snapshot): void {
     if (this.closed) return;
-    this.state = this.buildState(snapshot);
-    this.pool.retain(this.state.endpoints());
+    const previous = this.state;
+    this.state = this.buildState(snapshot, previous);
+    if (this.state.endpointsLeft) this.pool.retain(this.endpoints);
     this.rateLimits.retain(snapshot.routeConfigs);
     this.warnAll(snapshot.warnings);
-    for (const service of this.openServices.values()) this.preconnect(service);
+    for (const service of this.openServices.values()) this.preconnect(service, previous);
     this.emit('config', snapshot);
   }
 
@@ -439,34 +442,46 @@ export class Mesh extends EventEmitter<MeshEvents> {
     });
   }
 
-  private buildState(snapshot: Snapshot): MeshState {
+  private buildState(snapshot: Snapshot, previous?: MeshState): MeshState {
     const metrics = this.metrics;
-    const state = new MeshState(snapshot, {
+    const state = new MeshState(
+      snapshot,
+      {
       pool: this.pool,
       mirror: this.mirror,
       outboundFilters: this.outboundFilters,
       resilience: this.resilience,
       faults: this.faults,
       events: { retry: (c) => metrics.retry(c), mirrored: (c, dropped) => metrics.mirrored(c, dropped) },
-    });
+        endpoints: this.endpoints,
+      },
+      previous,
+    );
     this.warnAll(state.warnings);
     return state;
   }
 
-  /** Opens connections to the endpoints a service's routes can reach, paced in the background. */
-  private preconnect(service: OutboundService): void {
+  /**
+   * Opens connections to the endpoints a service's routes can reach, paced in
+   * the background. After a config change that kept the service's routes,
+   * only the clusters it rebuilt are looked at: the others' hosts are warm.
+   */
+  private preconnect(service: OutboundService, previous?: MeshState): void {
     const pacer = this.pacer;
     if (pacer === undefined || this.closed) return;
     const state = this.state;
     const svc = state.service(service.host, service.port);
     if (svc === undefined) return;
-    const routes = state.snapshot.routeConfigs.get(svc.routeConfigName)?.routes ?? [];
+    const config = state.snapshot.routeConfigs.get(svc.routeConfigName);
+    const routes = config?.routes ?? [];
+    const only = config !== undefined && previous?.snapshot.routeConfigs.get(svc.routeConfigName) === config ? state.rebuilt : undefined;
     const names = new Set<string>();
     for (const route of routes) {
       for (const c of route.clusters) names.add(c.cluster);
       for (const m of route.mirrors) names.add(m.cluster);
     }
     for (const name of names) {
+      if (only !== undefined && !only.has(name)) continue;
       const cluster = state.clusters.get(name);
       if (cluster === undefined) continue;
       for (const host of cluster.hosts(service.codecFactory)) {
