@@ -21,7 +21,7 @@ import { ServiceRateLimits } from './ratelimit/service-rate-limits';
 import { istioNodeId, XdsConfigSource, type XdsConfigSourceOptions } from './xds';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
-import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
+import { CallDeadlines, callDeadlineOf, endWhenSettled, type CallDeadline } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
 import { InboundSecurity, type WorkloadOptions } from './security/inbound-security';
 import { chooseIdentityFiles } from './security/identity-source';
@@ -186,6 +186,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
       throw err;
     }
     mesh.xdsSource = source;
+    if (source.inboundListenerName('0.0.0.0', 0) !== undefined) {
+      // gRPC A36: servers take their mTLS mode and RBAC from the control plane's inbound listeners.
+      mesh.security.useXdsInbound({
+        nameFor: (host, port) => source.inboundListenerName(host, port),
+        watch: (name) => source.watchInboundListener(name),
+        get: (name) => source.inboundListener(name),
+      });
+    }
     mesh.onClose(() => source.close());
     await mesh.startAdmin();
     return mesh;
@@ -337,6 +345,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return this.deadlines.start(timeoutMs, startTime).signal;
   }
 
+  /**
+   * The deadline for a new call, as `callSignal` but without making the
+   * AbortSignal until something reads it (making one costs several µs, and
+   * most calls never need it). Adapters put it in `Call.deadline` and read
+   * `Call.signal` from it lazily: `get signal() { return deadline.signal; }`.
+   */
+  callDeadline(timeoutMs: number, startTime?: number): CallDeadline {
+    return this.deadlines.start(timeoutMs, startTime);
+  }
+
   /** Calls whose signal is still live (started and not settled): for leak checks. */
   get liveCalls(): number {
     return this.deadlines.size;
@@ -363,7 +381,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = [...this.inboundTelemetry, ...(authz === undefined ? [] : [authz]), ...(rateLimit === undefined ? [] : [rateLimit]), ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return endWhenSettled(call.signal, settleThrow(chain, call));
+      return endWhenSettled(call, settleThrow(chain, call));
     };
   }
 
@@ -461,7 +479,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
       const upstream = this.pool.acquire(call.codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
-      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, { signal: call.signal });
+      const deadline = callDeadlineOf(call);
+      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, deadline === undefined ? { signal: call.signal } : { deadline });
       return reply === undefined ? undefined : { message: reply };
     });
   }
@@ -570,7 +589,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return endWhenSettled(call.signal, settleThrow(this.cachedHandler!, call));
+    return endWhenSettled(call, settleThrow(this.cachedHandler!, call));
   }
 
   private refresh(): void {
