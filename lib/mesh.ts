@@ -20,7 +20,7 @@ import { ServiceRateLimits } from './ratelimit/service-rate-limits';
 import { istioNodeId, XdsConfigSource, type XdsConfigSourceOptions } from './xds';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
-import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
+import { CallDeadlines, callDeadlineOf, endWhenSettled, type CallDeadline } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
 import { InboundSecurity, type WorkloadOptions } from './security/inbound-security';
 import { chooseIdentityFiles } from './security/identity-source';
@@ -291,6 +291,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return this.deadlines.start(timeoutMs, startTime).signal;
   }
 
+  /**
+   * The deadline for a new call, as `callSignal` but without making the
+   * AbortSignal until something reads it (making one costs several µs, and
+   * most calls never need it). Adapters put it in `Call.deadline` and read
+   * `Call.signal` from it lazily: `get signal() { return deadline.signal; }`.
+   */
+  callDeadline(timeoutMs: number, startTime?: number): CallDeadline {
+    return this.deadlines.start(timeoutMs, startTime);
+  }
+
   /** Calls whose signal is still live (started and not settled): for leak checks. */
   get liveCalls(): number {
     return this.deadlines.size;
@@ -317,7 +327,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = [...this.inboundTelemetry, ...(authz === undefined ? [] : [authz]), ...(rateLimit === undefined ? [] : [rateLimit]), ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return endWhenSettled(call.signal, settleThrow(chain, call));
+      return endWhenSettled(call, settleThrow(chain, call));
     };
   }
 
@@ -415,7 +425,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
       const upstream = this.pool.acquire(call.codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
-      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, { signal: call.signal });
+      const deadline = callDeadlineOf(call);
+      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, deadline === undefined ? { signal: call.signal } : { deadline });
       return reply === undefined ? undefined : { message: reply };
     });
   }
@@ -525,7 +536,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return endWhenSettled(call.signal, settleThrow(this.cachedHandler!, call));
+    return endWhenSettled(call, settleThrow(this.cachedHandler!, call));
   }
 
   private refresh(): void {
