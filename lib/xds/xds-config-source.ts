@@ -473,7 +473,7 @@ export class XdsConfigSource {
 
   /** The cached resources go through the same checks as resources from the wire; one that fails them is left to the server. */
   private loadCache(cached: CachedTypes): void {
-    const load = <Raw, Value>(store: ResourceStore<Raw, Value>, type: XdsResourceType<Raw, Value>, list: CachedTypes[keyof CachedTypes], keep: (name: string) => boolean): string[] => {
+    const load = <Raw, Value>(store: ResourceStore<Raw, Value>, type: XdsResourceType<Raw, Value>, list: NonNullable<CachedTypes[keyof CachedTypes]>, keep: (name: string) => boolean): string[] => {
       const names: string[] = [];
       for (const raw of list.resources as Raw[]) {
         const name = type.nameOfRaw(raw);
@@ -493,6 +493,12 @@ export class XdsConfigSource {
     // Clusters and endpoints are all kept; the routes' subscriptions then retain the ones in use.
     for (const name of load(this.clusters, cdsResourceType, cached.clusters, () => true)) this.staleModels.add(name);
     load(this.assignments, edsResourceType, cached.assignments, () => true);
+    // The listeners as LDS last answered (an empty list included): rate limits and sampling survive a restart.
+    if (this.listeners !== undefined && cached.listeners !== undefined) {
+      load(this.listeners, ldsResourceType, cached.listeners, () => true);
+      this.ldsAnswered = true;
+      this.dirty = true;
+    }
   }
 
   private saveCache(): void {
@@ -507,7 +513,12 @@ export class XdsConfigSource {
       // The newest by receipt: "9" then "10" is 10, whatever string order says.
       return { version: store.lastVersion ?? '', resources };
     };
-    const types: CachedTypes = { routeConfigurations: collect(this.routes), clusters: collect(this.clusters), assignments: collect(this.assignments) };
+    const types: CachedTypes = {
+      routeConfigurations: collect(this.routes),
+      clusters: collect(this.clusters),
+      assignments: collect(this.assignments),
+      ...(this.listeners !== undefined && this.ldsAnswered ? { listeners: collect(this.listeners) } : {}),
+    };
     // One write at a time, in order; a failed write only loses the cold-start copy.
     this.saving = this.saving.then(() => writeLastGood(file, types)).catch(() => undefined);
   }
