@@ -1,6 +1,8 @@
 // One YAML document of a manifest file: knows its file, its position and its
 // label ("MetaRouter default/calc-route (document 3)"), and turns a field path
-// into a line number so problems point at the line to edit.
+// into a line number so problems point at the line to edit. A document read
+// by the fast path for large files (parse-config.ts) has no positions; that
+// path is only kept when nothing needed one.
 
 import { Document, LineCounter, isMap, isScalar, isSeq } from 'yaml';
 import { Diagnostics } from './diagnostics';
@@ -28,8 +30,8 @@ export class ManifestDocument {
     readonly file: string,
     /** 1-based position of the document in its file. */
     readonly index: number,
-    private readonly yaml: Document.Parsed,
-    private readonly lines: LineCounter,
+    private readonly yaml: Document.Parsed | undefined,
+    private readonly lines: LineCounter | undefined,
     private readonly diagnostics: Diagnostics,
   ) {
     this.label = `document ${index}`;
@@ -56,6 +58,7 @@ export class ManifestDocument {
 
   /** The line of the deepest node of `path` present in the document (a map entry's key line). */
   lineOf(path: FieldPath): number | undefined {
+    if (this.yaml === undefined) return undefined;
     let node: unknown = this.yaml.contents;
     let line = this.lineAt(node);
     for (const seg of path) {
@@ -81,6 +84,6 @@ export class ManifestDocument {
 
   private lineAt(node: unknown): number | undefined {
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
-    return range === undefined ? undefined : this.lines.linePos(range[0]).line;
+    return range === undefined || this.lines === undefined ? undefined : this.lines.linePos(range[0]).line;
   }
 }
