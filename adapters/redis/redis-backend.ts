@@ -7,7 +7,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type Command } from 'ioredis';
 import type { Endpoint, OutlierDetectionConfig } from '../../lib/config/model';
-import type { RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
+import type { RedisAddress, RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
 import { Maglev } from '../../lib/cluster/lb/maglev';
 import { xxhash64 } from '../../lib/protocol/xxhash64';
 import { OutlierDetector } from '../../lib/cluster/outlier-detector';
@@ -40,6 +40,8 @@ export interface RedisBackend {
   send(command: Command, shard: number): void;
   /** Sends MULTI ... EXEC back to back on the shard's one (master) connection. */
   sendTransaction(commands: readonly Command[], shard: number): void;
+  /** The server a shard lives on (CLUSTER: the slot's master; -1: any), for a connection of its own. */
+  serverOf(shard: number): Promise<RedisAddress>;
   /** Connections this backend holds open. */
   readonly connections: number;
   close(): Promise<void>;
@@ -60,8 +62,8 @@ async function closeGracefully(client: Redis | Cluster): Promise<void> {
   client.disconnect();
 }
 
-/** Options both kinds of ioredis connection get. */
-function connectionOptions(spec: BackendSpec) {
+/** Options both kinds of ioredis connection get (and connections of a client's own). */
+export function connectionOptions(spec: BackendSpec) {
   return {
     ...(spec.auth === undefined ? {} : { password: spec.auth.password, ...(spec.auth.username ? { username: spec.auth.username } : {}) }),
     ...(spec.connectTimeoutMs === undefined ? {} : { connectTimeout: spec.connectTimeoutMs }),
@@ -131,6 +133,12 @@ export class ProxyBackend implements RedisBackend {
       return;
     }
     for (const c of commands) writer.send(c);
+  }
+
+  serverOf(shard: number): Promise<RedisAddress> {
+    const endpoint = this.spec.endpoints[shard >= 0 ? shard : this.keylessShard()];
+    if (endpoint === undefined) return Promise.reject(replyError(`ERR meta-mesh: cluster ${this.spec.cluster} has no endpoint; declare endpoints in its ServiceEntry`));
+    return Promise.resolve({ host: endpoint.address, port: endpoint.port });
   }
 
   async close(): Promise<void> {
@@ -238,24 +246,36 @@ export class ClusterBackend implements RedisBackend {
   }
 
   sendTransaction(commands: readonly Command[], shard: number): void {
-    const client = this.client;
-    const go = (): void => {
-      const internals = client as unknown as ClusterInternals;
-      const slot = shard >= 0 ? shard : 0;
-      const masterKey = internals.slots[slot]?.[0];
-      const master = masterKey === undefined ? undefined : internals.connectionPool.getInstanceByKey(masterKey);
-      if (master === undefined) {
-        const err = replyError(`CLUSTERDOWN meta-mesh: no master known for slot ${slot} of ${this.spec.cluster}`);
-        for (const c of commands) c.reject(err);
-        return;
-      }
-      for (const c of commands) master.sendCommand(c);
-    };
-    if (client.status === 'ready') go();
-    else client.delayUntilReady((err) => {
-      if (err) for (const c of commands) c.reject(err);
-      else go();
+    this.whenReady((err) => {
+      const master = err ?? this.master(shard);
+      if (master instanceof Error) for (const c of commands) c.reject(master);
+      else for (const c of commands) master.sendCommand(c);
     });
+  }
+
+  serverOf(shard: number): Promise<RedisAddress> {
+    return new Promise((resolve, reject) => {
+      this.whenReady((err) => {
+        const master = err ?? this.master(shard);
+        if (master instanceof Error) return reject(master);
+        const options = master.options;
+        resolve({ host: options.host ?? '127.0.0.1', port: options.port ?? 6379 });
+      });
+    });
+  }
+
+  /** The master connection of a slot (-1: slot 0's), or an Error when the slot map has none. */
+  private master(shard: number): Redis | Error {
+    const internals = this.client as unknown as ClusterInternals;
+    const slot = shard >= 0 ? shard : 0;
+    const masterKey = internals.slots[slot]?.[0];
+    const master = masterKey === undefined ? undefined : internals.connectionPool.getInstanceByKey(masterKey);
+    return master ?? replyError(`CLUSTERDOWN meta-mesh: no master known for slot ${slot} of ${this.spec.cluster}`);
+  }
+
+  private whenReady(go: (err: Error | undefined) => void): void {
+    if (this.client.status === 'ready') go(undefined);
+    else this.client.delayUntilReady((err) => go(err ?? undefined));
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // single server, a plain one, a mirror target, and a real 6-node Redis Cluster
 // (3 masters, 3 replicas), all shared by this file.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -323,10 +324,23 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
     assert.deepEqual(await c.mget('user:1', 'user:2', 'user:3'), ['1', '2', '3']);
   });
 
-  it('refuses commands that need a connection of their own, naming them', async () => {
+  it('runs pub/sub, a blocking command and WATCH on connections of their own against the Redis Cluster route', async () => {
+    const sub = client('single.redis');
+    assert.equal(await sub.subscribe('cluster-events'), 1);
+    const got = once(sub, 'message');
+    // PUBLISH goes to any node; Redis Cluster carries it to the subscriber's node.
+    await client('single.redis').publish('cluster-events', 'e1');
+    assert.deepEqual(await got, ['cluster-events', 'e1']);
     const c = client('single.redis');
-    await assert.rejects(c.blpop('q', 1), /BLPOP needs a connection of its own/);
-    await assert.rejects(c.subscribe('ch'), /SUBSCRIBE needs a connection of its own/);
+    const popped = c.blpop('cluster-queue', 5);
+    await client('single.redis').rpush('cluster-queue', 'job');
+    assert.deepEqual(await popped, ['cluster-queue', 'job']);
+    assert.equal(await c.watch('cluster-{acct}a'), 'OK');
+    assert.deepEqual(await c.multi().set('cluster-{acct}a', '1').set('cluster-{acct}b', '2').exec(), [
+      [null, 'OK'],
+      [null, 'OK'],
+    ]);
+    await assert.rejects(c.blpop('cluster-queue', 'b-queue', 1), (err: Error) => err instanceof ReplyError && /BLPOP refused/.test(err.message) && err.message.includes("'b-queue'"));
   });
 
   it('fails every command to a host no ServiceEntry declares, saying what to add', async () => {
