@@ -23,6 +23,7 @@ const DEFAULT_SETTINGS = Object.freeze({
   bufferFlushTimeoutMs: 3,
   enableHashtagging: false,
   enableRedirection: false,
+  maxUpstreamUnknownConnections: 100,
   readPolicy: 'MASTER' as const,
 });
 

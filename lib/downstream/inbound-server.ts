@@ -142,6 +142,7 @@ export class InboundServer {
     // The peer's identity comes from the connection only: keys that look like it in the message are dropped.
     stripPeerLookalikes(request.metadata, peer);
     const startTime = performance.now();
+    const deadline = this.mesh.callDeadline(this.mesh.defaultTimeoutMs, startTime);
     const call: Call = {
       direction: 'inbound',
       service: this.service,
@@ -154,7 +155,10 @@ export class InboundServer {
       expectReply: request.type !== 'oneway',
       startTime,
       timeoutMs: this.mesh.defaultTimeoutMs,
-      signal: this.mesh.callSignal(this.mesh.defaultTimeoutMs, startTime),
+      deadline,
+      get signal() {
+        return deadline.signal;
+      },
       peer,
     };
     return this.run(call).then(
