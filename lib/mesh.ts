@@ -171,6 +171,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     });
     mesh = new Mesh(first!, options);
     mesh.xdsSource = source;
+    if (source.inboundListenerName('0.0.0.0', 0) !== undefined) {
+      // gRPC A36: servers take their mTLS mode and RBAC from the control plane's inbound listeners.
+      mesh.security.useXdsInbound({
+        nameFor: (host, port) => source.inboundListenerName(host, port),
+        watch: (name) => source.watchInboundListener(name),
+        get: (name) => source.inboundListener(name),
+      });
+    }
     mesh.onClose(() => source.close());
     await mesh.startAdmin();
     return mesh;

@@ -79,8 +79,10 @@ export class InboundServer {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
-        const bound = (this.server.address() as net.AddressInfo).port;
+        const address = this.server.address() as net.AddressInfo;
+        const bound = address.port;
         this.service = this.serviceFor(bound);
+        this.transport.tls?.listening?.(address.address, bound);
         resolve(bound);
       });
     });
