@@ -9,7 +9,7 @@
 // positioned way, and every message is the one the small-file path gives.
 
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { type Document, LineCounter, parseAllDocuments } from 'yaml';
 import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema, workloadEntrySpecSchema } from './crd-schemas';
 import { Diagnostics } from './diagnostics';
 import { didYouMean } from './did-you-mean';
@@ -72,6 +72,53 @@ export function parseConfig(sources: readonly ConfigSource[], options: ParseConf
   return parseConfigInto(sources, options, new Diagnostics());
 }
 
+/** One YAML document already parsed, with the value parseConfig reads from it. */
+export interface ParsedManifest {
+  readonly file: string;
+  /** 1-based position of the document in its file. */
+  readonly index: number;
+  /** The parsed document and its file's line counter: they place problems on lines. */
+  readonly yaml: Document.Parsed;
+  readonly lines: LineCounter;
+  readonly value: unknown;
+}
+
+/**
+ * parseConfig from documents already parsed, each with the value to read:
+ * the same checks and snapshot, without the YAML parse (the fuzzer mutates
+ * values this way, a thousand times faster than it could re-parse text).
+ */
+export function parseManifests(documents: readonly ParsedManifest[], options: ParseConfigOptions = {}): Snapshot {
+  const diagnostics = new Diagnostics();
+  const manifests = emptyManifests();
+  const seen = new Map<string, ManifestDocument>();
+  for (const d of documents) {
+    diagnostics.file(d.file);
+    readManifest(d.value, new ManifestDocument(d.file, d.index, d.yaml, d.lines, diagnostics), manifests, seen);
+  }
+  return snapshotOf(manifests, diagnostics, options);
+}
+
+function emptyManifests(): Manifests {
+  return {
+    serviceEntries: [],
+    destinationRules: [],
+    metaRouters: [],
+    workloadEntries: [],
+    peerAuthentications: [],
+    authorizationPolicies: [],
+    dubboAuthorizationPolicies: [],
+    redisServices: [],
+    redisDestinations: [],
+  };
+}
+
+function snapshotOf(manifests: Manifests, diagnostics: Diagnostics, options: ParseConfigOptions): Snapshot {
+  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion), options.secretDir ?? DEFAULT_SECRET_DIR);
+  diagnostics.throwIfProblems();
+  return snapshot;
+}
+
 /** parseConfig, adding to problems already found (e.g. files that could not be read). */
 export function parseConfigInto(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Snapshot {
   const clean = diagnostics.problems.length === 0 && diagnostics.warnings.length === 0;
@@ -94,17 +141,7 @@ export function parseConfigInto(sources: readonly ConfigSource[], options: Parse
 
 /** Reads every source, those of `fastFrom` characters or more without positions. */
 function readAll(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics, fastFrom: number): Snapshot {
-  const manifests: Manifests = {
-    serviceEntries: [],
-    destinationRules: [],
-    metaRouters: [],
-    workloadEntries: [],
-    peerAuthentications: [],
-    authorizationPolicies: [],
-    dubboAuthorizationPolicies: [],
-    redisServices: [],
-    redisDestinations: [],
-  };
+  const manifests = emptyManifests();
   const seen = new Map<string, ManifestDocument>();
   for (const source of sources) {
     diagnostics.file(source.file);
@@ -135,9 +172,7 @@ function readAll(sources: readonly ConfigSource[], options: ParseConfigOptions, 
       readManifest(value, doc, manifests, seen);
     });
   }
-  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion), options.secretDir ?? DEFAULT_SECRET_DIR);
-  diagnostics.throwIfProblems();
-  return snapshot;
+  return snapshotOf(manifests, diagnostics, options);
 }
 
 function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifests, seen: Map<string, ManifestDocument>): void {
