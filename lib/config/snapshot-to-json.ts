@@ -1,12 +1,12 @@
 // snapshotToJSON: a Snapshot as plain JSON (maps become objects keyed by
 // name), for `meta-mesh dump` and debugging.
 
-import { Cluster, RouteConfig, Service, Snapshot } from './model';
+import { ClusterConfig, RouteConfig, Service, Snapshot } from './model';
 
 export interface SnapshotJSON {
   readonly version: string;
   readonly services: Record<string, Service>;
-  readonly clusters: Record<string, Cluster>;
+  readonly clusters: Record<string, ClusterConfig>;
   readonly routeConfigs: Record<string, RouteConfig>;
   readonly warnings: string[];
 }

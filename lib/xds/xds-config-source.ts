@@ -5,7 +5,7 @@
 // refused resource keeps its last good version; a control plane that goes
 // away changes nothing until it returns.
 import { performance } from 'node:perf_hooks';
-import type { Cluster, RouteConfig, Service, Snapshot } from '../config/model';
+import type { ClusterConfig, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { applyDeltaResponse } from './apply-delta-response';
@@ -74,7 +74,7 @@ export class XdsConfigSource {
   private readonly listeners: ResourceStore<ListenerProto, ListenerSettings> | undefined;
   private ldsAnswered = false;
   /** Translated clusters, rebuilt only for names whose CDS or EDS resource changed. */
-  private readonly models = new Map<string, Cluster>();
+  private readonly models = new Map<string, ClusterConfig>();
   private readonly staleModels = new Set<string>();
   private readonly clock: () => number;
   private readonly resourceTimeoutMs: number;
@@ -409,7 +409,7 @@ export class XdsConfigSource {
       this.models.set(name, clusterFromXds(e.raw, eds === undefined ? undefined : this.assignments.get(eds)?.raw));
     }
     this.staleModels.clear();
-    const clusters = new Map<string, Cluster>();
+    const clusters = new Map<string, ClusterConfig>();
     for (const e of this.clusters.entries.values()) {
       const model = this.models.get(e.name);
       if (model !== undefined) clusters.set(e.name, model);
