@@ -6,8 +6,9 @@ import { Cluster } from './cluster/cluster';
 import type { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import type { FaultInjector } from './filters/fault-injection';
 import type { RouterEvents } from './filters/upstream-send';
-import type { RouteConfig, Service, Snapshot } from './config/model';
+import type { ClusterConfig, RouteConfig, Service, Snapshot } from './config/model';
 import { serviceKey } from './config/model';
+import type { EndpointCensus } from './cluster/endpoint-census';
 import type { Filter, Handler } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { createRouter } from './filters/router';
@@ -39,6 +40,8 @@ export interface MeshStateDeps {
   readonly resilience: ClusterResilienceRegistry;
   readonly faults: FaultInjector;
   readonly events: RouterEvents;
+  /** Which endpoints the clusters in force name, kept across snapshots. */
+  readonly endpoints: EndpointCensus;
 }
 
 export class MeshState {
@@ -48,17 +51,41 @@ export class MeshState {
   /** Policies that had no registered balancer (round robin used instead). */
   readonly warnings: string[] = [];
 
+  /** Names of the clusters built for this state (new or changed); the others are the previous state's objects. */
+  readonly rebuilt = new Set<string>();
+  /** Some endpoint the previous state named is named by no cluster now: the pool retires its hosts. */
+  readonly endpointsLeft: boolean;
+
+  /**
+   * Builds the state of `snapshot`. A cluster whose config object the
+   * previous state had (xDS keeps the objects of clusters a change did not
+   * touch) keeps its Cluster: balancer, hosts and all, so an update costs the
+   * clusters it changed, not the size of the mesh.
+   */
   constructor(
     readonly snapshot: Snapshot,
     private readonly deps: MeshStateDeps,
+    previous?: MeshState,
   ) {
     for (const config of snapshot.routeConfigs.values()) this.routeTables.set(config.name, tableFor(config));
     const resilience = deps.resilience.apply(snapshot.clusters.values());
+    const added: ClusterConfig[] = [];
     for (const config of snapshot.clusters.values()) {
-      const cluster = new Cluster(config, deps.pool, resilience.get(config.name));
+      const state = resilience.get(config.name);
+      const before = previous?.clusters.get(config.name);
+      if (before !== undefined && before.config === config && before.resilience === state) {
+        this.clusters.set(config.name, before);
+        continue;
+      }
+      const cluster = new Cluster(config, deps.pool, state);
       if (cluster.balancerFallback) this.warnings.push(`cluster ${config.name}: load balancer ${config.lbPolicy} is not available yet; using ROUND_ROBIN`);
       this.clusters.set(config.name, cluster);
+      this.rebuilt.add(config.name);
+      added.push(config);
     }
+    const dropped: ClusterConfig[] = [];
+    if (previous !== undefined) for (const [name, before] of previous.clusters) if (this.clusters.get(name) !== before) dropped.push(before.config);
+    this.endpointsLeft = deps.endpoints.update(added, dropped);
   }
 
   get version(): string {
@@ -86,12 +113,5 @@ export class MeshState {
       this.outbound.set(key, handler);
     }
     return handler;
-  }
-
-  /** Every `address:port` some cluster of this state names. */
-  endpoints(): Set<string> {
-    const set = new Set<string>();
-    for (const cluster of this.snapshot.clusters.values()) for (const e of cluster.endpoints) set.add(`${e.address}:${e.port}`);
-    return set;
   }
 }

@@ -9,6 +9,7 @@ import { routeConfigName, serviceKey } from './config/model';
 import { loadConfigFiles, parseConfig, setRegexMaxProgramSize, snapshotToJSON } from './config';
 import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
+import { EndpointCensus } from './cluster/endpoint-census';
 import { MeshState } from './mesh-state';
 import { MeshError, MeshErrorCode } from './protocol/mesh-error';
 import type { CodecFactory } from './protocol/codec';
@@ -20,7 +21,7 @@ import type { XdsConfigSource, XdsConfigSourceOptions } from './xds/xds-config-s
 import { istioNodeId } from './xds/node-identity';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
-import { CallDeadlines, endWhenSettled } from './filters/call-deadline';
+import { CallDeadlines, callDeadlineOf, endWhenSettled, type CallDeadline } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
 import { InboundSecurity, type WorkloadOptions } from './security/inbound-security';
 import { chooseIdentityFiles } from './security/identity-source';
@@ -122,6 +123,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly rateLimits: ServiceRateLimits;
   private readonly resilience: ClusterResilienceRegistry;
   private readonly faults = new FaultInjector();
+  private readonly endpoints = new EndpointCensus();
   private readonly deadlines = new CallDeadlines();
   private readonly outboundFilters: readonly Filter[];
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
@@ -171,6 +173,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     });
     mesh = new Mesh(first!, options);
     mesh.xdsSource = source;
+    if (source.inboundListenerName('0.0.0.0', 0) !== undefined) {
+      // gRPC A36: servers take their mTLS mode and RBAC from the control plane's inbound listeners.
+      mesh.security.useXdsInbound({
+        nameFor: (host, port) => source.inboundListenerName(host, port),
+        watch: (name) => source.watchInboundListener(name),
+        get: (name) => source.inboundListener(name),
+      });
+    }
     mesh.onClose(() => source.close());
     await mesh.startAdmin();
     return mesh;
@@ -246,11 +256,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Replaces the config: calls in flight finish on the old one, new calls see the new one. */
   applySnapshot(snapshot: Snapshot): void {
     if (this.closed) return;
-    this.state = this.buildState(snapshot);
-    this.pool.retain(this.state.endpoints());
+    const previous = this.state;
+    this.state = this.buildState(snapshot, previous);
+    if (this.state.endpointsLeft) this.pool.retain(this.endpoints);
     this.rateLimits.retain(snapshot.routeConfigs);
     this.warnAll(snapshot.warnings);
-    for (const service of this.openServices.values()) this.preconnect(service);
+    for (const service of this.openServices.values()) this.preconnect(service, previous);
     this.emit('config', snapshot);
   }
 
@@ -290,6 +301,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return this.deadlines.start(timeoutMs, startTime).signal;
   }
 
+  /**
+   * The deadline for a new call, as `callSignal` but without making the
+   * AbortSignal until something reads it (making one costs several µs, and
+   * most calls never need it). Adapters put it in `Call.deadline` and read
+   * `Call.signal` from it lazily: `get signal() { return deadline.signal; }`.
+   */
+  callDeadline(timeoutMs: number, startTime?: number): CallDeadline {
+    return this.deadlines.start(timeoutMs, startTime);
+  }
+
   /** Calls whose signal is still live (started and not settled): for leak checks. */
   get liveCalls(): number {
     return this.deadlines.size;
@@ -316,7 +337,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         const filters = [...this.inboundTelemetry, ...(authz === undefined ? [] : [authz]), ...(rateLimit === undefined ? [] : [rateLimit]), ...this.inboundUser];
         chain = composeFilters(filters, terminal);
       }
-      return endWhenSettled(call.signal, settleThrow(chain, call));
+      return endWhenSettled(call, settleThrow(chain, call));
     };
   }
 
@@ -417,7 +438,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
       const upstream = this.pool.acquire(call.codecFactory, host, port, transport);
       call.upstream = upstream.endpoint;
       const options = call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
-      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, { signal: call.signal });
+      const deadline = callDeadlineOf(call);
+      const reply = await upstream.send(call.request, options, call.timeoutMs, call.expectReply, deadline === undefined ? { signal: call.signal } : { deadline });
       return reply === undefined ? undefined : { message: reply };
     });
   }
@@ -433,34 +455,46 @@ export class Mesh extends EventEmitter<MeshEvents> {
     });
   }
 
-  private buildState(snapshot: Snapshot): MeshState {
+  private buildState(snapshot: Snapshot, previous?: MeshState): MeshState {
     const metrics = this.metrics;
-    const state = new MeshState(snapshot, {
+    const state = new MeshState(
+      snapshot,
+      {
       pool: this.pool,
       mirror: this.mirror,
       outboundFilters: this.outboundFilters,
       resilience: this.resilience,
       faults: this.faults,
       events: { retry: (c) => metrics.retry(c), mirrored: (c, dropped) => metrics.mirrored(c, dropped) },
-    });
+        endpoints: this.endpoints,
+      },
+      previous,
+    );
     this.warnAll(state.warnings);
     return state;
   }
 
-  /** Opens connections to the endpoints a service's routes can reach, paced in the background. */
-  private preconnect(service: OutboundService): void {
+  /**
+   * Opens connections to the endpoints a service's routes can reach, paced in
+   * the background. After a config change that kept the service's routes,
+   * only the clusters it rebuilt are looked at: the others' hosts are warm.
+   */
+  private preconnect(service: OutboundService, previous?: MeshState): void {
     const pacer = this.pacer;
     if (pacer === undefined || this.closed) return;
     const state = this.state;
     const svc = state.service(service.host, service.port);
     if (svc === undefined) return;
-    const routes = state.snapshot.routeConfigs.get(svc.routeConfigName)?.routes ?? [];
+    const config = state.snapshot.routeConfigs.get(svc.routeConfigName);
+    const routes = config?.routes ?? [];
+    const only = config !== undefined && previous?.snapshot.routeConfigs.get(svc.routeConfigName) === config ? state.rebuilt : undefined;
     const names = new Set<string>();
     for (const route of routes) {
       for (const c of route.clusters) names.add(c.cluster);
       for (const m of route.mirrors) names.add(m.cluster);
     }
     for (const name of names) {
+      if (only !== undefined && !only.has(name)) continue;
       const cluster = state.clusters.get(name);
       if (cluster === undefined) continue;
       for (const host of cluster.hosts(service.codecFactory)) {
@@ -515,7 +549,7 @@ export class OutboundService {
   /** Runs one call through the outbound chain. */
   handle(call: Call): Promise<Reply | undefined> {
     this.refresh();
-    return endWhenSettled(call.signal, settleThrow(this.cachedHandler!, call));
+    return endWhenSettled(call, settleThrow(this.cachedHandler!, call));
   }
 
   private refresh(): void {

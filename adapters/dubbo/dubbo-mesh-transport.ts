@@ -84,6 +84,8 @@ export class DubboMeshTransport {
     const target = this.target(ctx.request.dubboInterface);
     const seconds = ctx.timeout || dubboJs.defaultTimeoutSeconds;
     const startTime = performance.now();
+    // The signal is made only if something reads it; the mesh itself waits on the deadline.
+    const deadline = this.mesh.callDeadline(seconds * 1000, startTime);
     return {
       direction: 'outbound',
       service: target.service,
@@ -96,7 +98,10 @@ export class DubboMeshTransport {
       expectReply: request.type !== 'oneway',
       startTime,
       timeoutMs: seconds * 1000,
-      signal: this.mesh.callSignal(seconds * 1000, startTime),
+      deadline,
+      get signal() {
+        return deadline.signal;
+      },
     };
   }
 

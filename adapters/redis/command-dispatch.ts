@@ -16,7 +16,7 @@ import { replyError } from './reply-error';
 type Arg = string | Buffer;
 
 /** Where one key goes. */
-interface Placement {
+export interface Placement {
   readonly route: RedisRoute;
   readonly backend: RedisBackend;
   readonly shard: number;
@@ -82,26 +82,49 @@ export class CommandDispatch {
 
   /** MULTI, its commands and EXEC, all to one route and shard, or all refused. */
   dispatchTransaction(view: RedisServiceView, commands: readonly Command[]): void {
-    const keys: Arg[] = [];
-    const places: Placement[] = [];
+    const p = this.prepareTransaction(view, commands);
+    if (p instanceof Error) return rejectAll(commands, p);
+    p.backend.sendTransaction(commands, p.shard);
+  }
+
+  /** Where a MULTI ... EXEC goes (its keys rewritten for that route, the op timeout set), or the Error refusing it. */
+  prepareTransaction(view: RedisServiceView, commands: readonly Command[]): Placement | Error {
     const inner = commands.slice(1, -1);
+    const keys: Arg[] = [];
     for (const c of inner) {
       const args = c.args as Arg[];
-      for (const i of keyIndexes(c.name, args)) {
-        const p = this.place(view, args[i]!);
-        if (p instanceof Error) return rejectAll(commands, p);
-        keys.push(args[i]!);
-        places.push(p);
-      }
+      for (const i of keyIndexes(c.name, args)) keys.push(args[i]!);
     }
-    const first = places[0] ?? this.keyless(view);
-    if (first instanceof Error) return rejectAll(commands, first);
-    if (places.some((p) => !samePlace(p, first))) {
-      return rejectAll(commands, crossError('MULTI', keys, places, 'a transaction runs on one server; split it or route its keys to one route (use a {hashtag} for a cluster)'));
-    }
-    for (const c of inner) stripKeys(c, first.route);
+    const p = this.placeAll(view, 'MULTI', keys, 'a transaction runs on one server; split it or route its keys to one route (use a {hashtag} for a cluster)');
+    if (p instanceof Error) return p;
+    for (const c of inner) stripKeys(c, p.route);
     for (const c of commands) c.setTimeout(view.settings.opTimeoutMs);
-    first.backend.sendTransaction(commands, first.shard);
+    return p;
+  }
+
+  /**
+   * The one route and shard every key goes to (the keyless route when there are none), or an
+   * Error naming the command and where each key would go. `strip`: shard on the key as sent
+   * (removePrefix applied); pub/sub channels are not keys and are never rewritten.
+   */
+  placeAll(view: RedisServiceView, command: string, keys: readonly Arg[], why: string, strip = true): Placement | Error {
+    const places = this.placeEach(view, keys, strip);
+    if (places instanceof Error) return places;
+    const first = places[0] ?? this.keyless(view);
+    if (first instanceof Error) return first;
+    if (places.some((p) => !samePlace(p, first))) return crossError(command.toUpperCase(), keys, places, why);
+    return first;
+  }
+
+  /** Where each key goes, or the Error for the first that goes nowhere. */
+  placeEach(view: RedisServiceView, keys: readonly Arg[], strip = true): Placement[] | Error {
+    const places: Placement[] = [];
+    for (const k of keys) {
+      const p = this.place(view, k, strip);
+      if (p instanceof Error) return p;
+      places.push(p);
+    }
+    return places;
   }
 
   private route(view: RedisServiceView, command: Command): void {
@@ -210,7 +233,7 @@ export class CommandDispatch {
   }
 
   /** Where a key goes in this view, or an Error saying why nowhere. */
-  private place(view: RedisServiceView, key: Arg): Placement | Error {
+  private place(view: RedisServiceView, key: Arg, strip = true): Placement | Error {
     const k = keyString(key);
     const route = view.router.route(k);
     if (route === undefined) {
@@ -218,11 +241,11 @@ export class CommandDispatch {
     }
     const backend = view.backend(route.target);
     if (backend instanceof Error) return replyError(backend.message);
-    const stripped = route.removePrefix ? keyString(stripPrefix(route, k)) : k;
+    const stripped = strip && route.removePrefix ? keyString(stripPrefix(route, k)) : k;
     return { route, backend, shard: backend.shardOf(stripped) };
   }
 
-  private keyless(view: RedisServiceView): Placement | Error {
+  keyless(view: RedisServiceView): Placement | Error {
     const route = view.router.keyless();
     if (route === undefined) {
       return replyError(`ERR meta-mesh: a command without keys has no route: the RedisService of ${view.policy.host} has several prefix routes and no catch-all`);
@@ -237,7 +260,7 @@ function samePlace(a: Placement, b: Placement): boolean {
   return a.route === b.route && a.backend === b.backend && a.shard === b.shard;
 }
 
-function stripKeys(command: Command, route: RedisRoute, indexes?: readonly number[]): void {
+export function stripKeys(command: Command, route: RedisRoute, indexes?: readonly number[]): void {
   const args = command.args as Arg[];
   if (route.removePrefix && route.prefix !== undefined && route.prefix !== '') {
     for (const i of indexes ?? keyIndexes(command.name, args)) args[i] = stripPrefix(route, args[i]!);
@@ -248,11 +271,15 @@ function stripKeys(command: Command, route: RedisRoute, indexes?: readonly numbe
 }
 
 function crossError(command: string, keys: readonly Arg[], places: readonly Placement[], why: string): Error {
-  const where = keys.map((k, i) => `'${keyString(k)}' → ${places[i]!.route.target.host}${places[i]!.shard >= 0 ? ` shard ${places[i]!.shard}` : ''}`);
-  return replyError(`ERR meta-mesh: ${command} refused: its keys span routes or shards (${where.join(', ')}); ${why}`);
+  return replyError(`ERR meta-mesh: ${command} refused: its keys span routes or shards (${describePlaces(keys, places)}); ${why}`);
 }
 
-function rejectAll(commands: readonly Command[], err: Error): void {
+/** `'key' → host shard n, ...`, for errors that say where each key would go. */
+export function describePlaces(keys: readonly Arg[], places: readonly Placement[]): string {
+  return keys.map((k, i) => `'${keyString(k)}' → ${places[i]!.route.target.host}${places[i]!.shard >= 0 ? ` shard ${places[i]!.shard}` : ''}`).join(', ');
+}
+
+export function rejectAll(commands: readonly Command[], err: Error): void {
   for (const c of commands) c.reject(err);
 }
 

@@ -3,17 +3,18 @@
 // evalsha, defineCommand, events) that opens no socket of its own: every
 // command goes through sendCommand, where the mesh routes it by key to the
 // backends the config names. Replies and errors are ioredis' own.
-import { Redis, type Command, type RedisOptions } from 'ioredis';
+import { Command, Redis, type RedisOptions } from 'ioredis';
 import type { Mesh } from '../../lib/mesh';
 import type { RedisCredentials } from '../../lib/config/redis-model';
-import { CommandDispatch, isBlocking, keyString } from './command-dispatch';
+import { CommandDispatch, keyString } from './command-dispatch';
+import { OwnConnections } from './own-connections';
 import { RedisBackends } from './redis-backends';
 import type { RedisServiceView } from './redis-service-view';
 import { replyError } from './reply-error';
 import { RedisTelemetry } from './redis-telemetry';
 
-/** Commands that need a connection of their own; the mesh shares its connections. */
-const REFUSED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'monitor', 'watch', 'unwatch', 'sync', 'psync']);
+/** Replication handshakes: a replica talks to its master directly, never through a client. */
+const REFUSED = new Set(['sync', 'psync']);
 
 type PipelineStream = object;
 
@@ -28,6 +29,8 @@ export class MeshRedis extends Redis {
   private readonly backends: RedisBackends;
   private readonly dispatcher: CommandDispatch;
   private readonly telemetry: RedisTelemetry | undefined;
+  /** Pub/sub, blocking commands, WATCH and MONITOR: connections of this client's own. */
+  private readonly own: OwnConnections;
   private transaction: Transaction | undefined;
   private authenticated = false;
   private clientName: string | undefined;
@@ -50,6 +53,7 @@ export class MeshRedis extends Redis {
       random: Math.random,
     });
     this.telemetry = RedisTelemetry.of(mesh);
+    this.own = new OwnConnections(this.dispatcher, this.backends, (event, ...args) => this.emit(event, ...args));
     if (meshOptions.lazyConnect !== true) process.nextTick(() => void this.connect().catch(() => undefined));
   }
 
@@ -125,18 +129,21 @@ export class MeshRedis extends Redis {
       command.reject(replyError('NOAUTH Authentication required.'));
       return command.promise;
     }
-    if (REFUSED.has(name) || isBlocking(name, command.args as (string | Buffer)[])) {
-      command.reject(replyError(`ERR meta-mesh: ${name.toUpperCase()} needs a connection of its own, and the mesh shares its Redis connections; use a plain ioredis client for it`));
+    if (REFUSED.has(name)) {
+      command.reject(replyError(`ERR meta-mesh: ${name.toUpperCase()} is replication between servers; it is not served through the mesh`));
       return command.promise;
     }
     if (this.telemetry !== undefined) this.telemetry.observe(command, view, this.serviceHost, this.servicePort);
     if (view.settings.enableCommandStats) this.count(command);
+    if (this.own.handle(view, command)) return command.promise;
     this.dispatcher.dispatch(view, command);
     return command.promise;
   }
 
   private runTransaction(commands: Command[], discard: boolean): void {
     if (discard) {
+      // DISCARD also ends a WATCH, as in Redis.
+      if (this.own.watching) void this.own.unwatch(new Command('unwatch', [])).catch(() => undefined);
       for (const c of commands) c.resolve(Buffer.from('OK'));
       return;
     }
@@ -146,7 +153,34 @@ export class MeshRedis extends Redis {
       for (const c of commands) c.reject(err!);
       return;
     }
-    this.dispatcher.dispatchTransaction(view, commands);
+    if (this.own.watching) this.own.watchedTransaction(view, commands);
+    else this.dispatcher.dispatchTransaction(view, commands);
+  }
+
+  /**
+   * MONITOR on a connection of its own, resolved with a client that emits 'monitor' events (as
+   * ioredis' monitor()); refused unless every command of this service goes to one server.
+   */
+  override monitor(callback?: (err?: Error | null, result?: Redis) => void): Promise<Redis> {
+    const started = this.startMonitor();
+    if (callback !== undefined) started.then((m) => callback(null, m), (err: Error) => callback(err));
+    return started;
+  }
+
+  private async startMonitor(): Promise<Redis> {
+    const view = this.view();
+    if (view instanceof Error) throw replyError(view.message);
+    if (view.settings.auth !== undefined && !this.authenticated) throw replyError('NOAUTH Authentication required.');
+    const monitor = new MeshRedis(this.mesh, this.serviceHost, this.servicePort, { ...this.meshOptions, lazyConnect: true });
+    await monitor.connect();
+    try {
+      await monitor.own.monitor(view);
+    } catch (err) {
+      monitor.disconnect();
+      throw err;
+    }
+    monitor.setStatusOf('monitoring');
+    return monitor;
   }
 
   /** Commands the client answers itself: AUTH, PING, SELECT 0, QUIT, CLIENT SETNAME/GETNAME. */
@@ -230,6 +264,7 @@ export class MeshRedis extends Redis {
     const txn = this.transaction;
     this.transaction = undefined;
     if (txn !== undefined) for (const c of txn.commands) c.reject(new Error('Connection is closed.'));
+    this.own.close();
     this.setStatusOf('close');
     this.setStatusOf('end');
   }

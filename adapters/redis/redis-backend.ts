@@ -5,9 +5,9 @@
 // refresh, reads to replicas by readPolicy). Both authenticate with the
 // RedisDestination's credentials (AutoAuth).
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, Redis, type Command } from 'ioredis';
+import { Cluster, Command, Redis } from 'ioredis';
 import type { Endpoint, OutlierDetectionConfig } from '../../lib/config/model';
-import type { RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
+import type { RedisAddress, RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
 import { Maglev } from '../../lib/cluster/lb/maglev';
 import { xxhash64 } from '../../lib/protocol/xxhash64';
 import { OutlierDetector } from '../../lib/cluster/outlier-detector';
@@ -27,6 +27,9 @@ export interface BackendSpec {
   readonly connectTimeoutMs?: number;
   readonly readPolicy: RedisReadPolicy;
   readonly enableHashtagging: boolean;
+  /** PROXY: follow MOVED/ASK (CLUSTER: ioredis always does). */
+  readonly enableRedirection: boolean;
+  readonly maxUpstreamUnknownConnections: number;
   readonly maxBufferSizeBeforeFlush: number;
   readonly bufferFlushTimeoutMs: number;
   readonly outlierDetection?: OutlierDetectionConfig;
@@ -40,6 +43,8 @@ export interface RedisBackend {
   send(command: Command, shard: number): void;
   /** Sends MULTI ... EXEC back to back on the shard's one (master) connection. */
   sendTransaction(commands: readonly Command[], shard: number): void;
+  /** The server a shard lives on (CLUSTER: the slot's master; -1: any), for a connection of its own. */
+  serverOf(shard: number): Promise<RedisAddress>;
   /** Connections this backend holds open. */
   readonly connections: number;
   close(): Promise<void>;
@@ -60,8 +65,8 @@ async function closeGracefully(client: Redis | Cluster): Promise<void> {
   client.disconnect();
 }
 
-/** Options both kinds of ioredis connection get. */
-function connectionOptions(spec: BackendSpec) {
+/** Options both kinds of ioredis connection get (and connections of a client's own). */
+export function connectionOptions(spec: BackendSpec) {
   return {
     ...(spec.auth === undefined ? {} : { password: spec.auth.password, ...(spec.auth.username ? { username: spec.auth.username } : {}) }),
     ...(spec.connectTimeoutMs === undefined ? {} : { connectTimeout: spec.connectTimeoutMs }),
@@ -88,6 +93,8 @@ export class ProxyBackend implements RedisBackend {
   private readonly pick: { hashKey: bigint; isAvailable?: (i: number) => boolean };
   private open = 0;
   private next = 0;
+  /** Connections to servers redirections named that are not endpoints. */
+  private readonly unknown = new Map<string, { readonly conn: Redis; readonly writer: BatchWriter }>();
 
   constructor(
     readonly spec: BackendSpec,
@@ -117,10 +124,60 @@ export class ProxyBackend implements RedisBackend {
 
   send(command: Command, shard: number): void {
     const index = shard >= 0 ? shard : this.keylessShard();
+    if (this.spec.enableRedirection) this.sendFollowing(command, index);
+    else this.sendAt(index, command);
+  }
+
+  private sendAt(index: number, command: Command): void {
     const writer = this.writer(index, command);
     if (writer === undefined) return;
     if (this.outliers !== undefined) this.watch(command, index);
     writer.send(command);
+  }
+
+  /** Sends a copy; a MOVED or ASK reply sends it once more, to the server it names (Envoy's enable_redirection). */
+  private sendFollowing(command: Command, index: number): void {
+    const first = copyOf(command);
+    this.sendAt(index, first);
+    first.promise.then(
+      (reply) => command.resolve(reply),
+      (err: Error) => {
+        const to = redirectionOf(err);
+        if (to === undefined) return void command.reject(err);
+        const writer = this.redirectWriter(to, command, err);
+        if (writer === undefined) return;
+        if (to.ask) {
+          const asking = new Command('asking', [], { replyEncoding: null });
+          asking.promise.catch(() => undefined); // the command after it carries any failure
+          writer.send(asking);
+        }
+        const again = copyOf(command);
+        writer.send(again);
+        again.promise.then(
+          (reply) => command.resolve(reply),
+          (e: Error) => command.reject(e),
+        );
+      },
+    );
+  }
+
+  /** The writer to a server a redirection names: an endpoint's, or one of at most maxUpstreamUnknownConnections others. */
+  private redirectWriter(to: Redirection, command: Command, err: Error): BatchWriter | undefined {
+    const index = this.spec.endpoints.findIndex((e) => e.address === to.host && e.port === to.port);
+    if (index >= 0) return this.writer(index, command);
+    const key = `${to.host}:${to.port}`;
+    const known = this.unknown.get(key);
+    if (known !== undefined) return known.writer;
+    const limit = this.spec.maxUpstreamUnknownConnections;
+    if (this.unknown.size >= limit) {
+      command.reject(replyError(`${err.message} (meta-mesh did not follow it: ${limit} connections to servers outside the endpoints of ${this.spec.cluster} are open, the RedisService's settings.maxUpstreamUnknownConnections)`));
+      return undefined;
+    }
+    const conn = new Redis({ host: to.host, port: to.port, ...connectionOptions(this.spec) });
+    conn.on('error', () => undefined); // each command carries its own error
+    const writer = new BatchWriter(conn, this.spec.maxBufferSizeBeforeFlush, this.spec.bufferFlushTimeoutMs);
+    this.unknown.set(key, { conn, writer });
+    return writer;
   }
 
   sendTransaction(commands: readonly Command[], shard: number): void {
@@ -133,12 +190,20 @@ export class ProxyBackend implements RedisBackend {
     for (const c of commands) writer.send(c);
   }
 
+  serverOf(shard: number): Promise<RedisAddress> {
+    const endpoint = this.spec.endpoints[shard >= 0 ? shard : this.keylessShard()];
+    if (endpoint === undefined) return Promise.reject(replyError(`ERR meta-mesh: cluster ${this.spec.cluster} has no endpoint; declare endpoints in its ServiceEntry`));
+    return Promise.resolve({ host: endpoint.address, port: endpoint.port });
+  }
+
   async close(): Promise<void> {
     const conns = this.conns.filter((c): c is Redis => c !== undefined);
     this.conns.fill(undefined);
     this.writers.fill(undefined);
     for (let i = 0; i < conns.length; i++) this.release(this.spec.host);
     this.open = 0;
+    for (const u of this.unknown.values()) conns.push(u.conn);
+    this.unknown.clear();
     await Promise.allSettled(conns.map(closeGracefully));
   }
 
@@ -186,9 +251,42 @@ export class ProxyBackend implements RedisBackend {
   }
 }
 
-const SCALE_READS: Readonly<Record<RedisReadPolicy, 'master' | 'slave' | 'all'>> = {
+interface Redirection {
+  readonly ask: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `MOVED <slot> <host>:<port>` or `ASK <slot> <host>:<port>`, else undefined. */
+function redirectionOf(err: Error): Redirection | undefined {
+  if (err.name !== 'ReplyError') return undefined;
+  const m = /^(MOVED|ASK) \d+ (.+):(\d+)$/.exec(err.message);
+  if (m === null) return undefined;
+  return { ask: m[1] === 'ASK', host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+}
+
+/** A copy of a command answering in Buffers, whose reply the caller's command then converts as it would its own. */
+function copyOf(command: Command): Command {
+  return new Command(command.name, command.args, { replyEncoding: null });
+}
+
+/** Connection states of a node ioredis has lost (it is reconnecting or gave up). */
+const LOST = new Set(['reconnecting', 'close', 'end']);
+
+/**
+ * PREFER_MASTER (as Envoy): reads go to the slot's master, and to a replica while the master
+ * is unavailable (its connection lost, before a failover promotes another).
+ */
+export function preferMaster(nodes: readonly (Redis | undefined)[]): Redis | undefined {
+  const master = nodes[0];
+  if (master !== undefined && !LOST.has(master.status)) return master;
+  // undefined: ioredis falls back to the master's entry.
+  return nodes.slice(1).find((n) => n !== undefined && !LOST.has(n.status)) ?? master;
+}
+
+const SCALE_READS: Readonly<Record<RedisReadPolicy, 'master' | 'slave' | 'all' | typeof preferMaster>> = {
   MASTER: 'master',
-  PREFER_MASTER: 'master',
+  PREFER_MASTER: preferMaster,
   REPLICA: 'slave',
   PREFER_REPLICA: 'slave',
   ANY: 'all',
@@ -238,24 +336,36 @@ export class ClusterBackend implements RedisBackend {
   }
 
   sendTransaction(commands: readonly Command[], shard: number): void {
-    const client = this.client;
-    const go = (): void => {
-      const internals = client as unknown as ClusterInternals;
-      const slot = shard >= 0 ? shard : 0;
-      const masterKey = internals.slots[slot]?.[0];
-      const master = masterKey === undefined ? undefined : internals.connectionPool.getInstanceByKey(masterKey);
-      if (master === undefined) {
-        const err = replyError(`CLUSTERDOWN meta-mesh: no master known for slot ${slot} of ${this.spec.cluster}`);
-        for (const c of commands) c.reject(err);
-        return;
-      }
-      for (const c of commands) master.sendCommand(c);
-    };
-    if (client.status === 'ready') go();
-    else client.delayUntilReady((err) => {
-      if (err) for (const c of commands) c.reject(err);
-      else go();
+    this.whenReady((err) => {
+      const master = err ?? this.master(shard);
+      if (master instanceof Error) for (const c of commands) c.reject(master);
+      else for (const c of commands) master.sendCommand(c);
     });
+  }
+
+  serverOf(shard: number): Promise<RedisAddress> {
+    return new Promise((resolve, reject) => {
+      this.whenReady((err) => {
+        const master = err ?? this.master(shard);
+        if (master instanceof Error) return reject(master);
+        const options = master.options;
+        resolve({ host: options.host ?? '127.0.0.1', port: options.port ?? 6379 });
+      });
+    });
+  }
+
+  /** The master connection of a slot (-1: slot 0's), or an Error when the slot map has none. */
+  private master(shard: number): Redis | Error {
+    const internals = this.client as unknown as ClusterInternals;
+    const slot = shard >= 0 ? shard : 0;
+    const masterKey = internals.slots[slot]?.[0];
+    const master = masterKey === undefined ? undefined : internals.connectionPool.getInstanceByKey(masterKey);
+    return master ?? replyError(`CLUSTERDOWN meta-mesh: no master known for slot ${slot} of ${this.spec.cluster}`);
+  }
+
+  private whenReady(go: (err: Error | undefined) => void): void {
+    if (this.client.status === 'ready') go(undefined);
+    else this.client.delayUntilReady((err) => go(err ?? undefined));
   }
 
   async close(): Promise<void> {

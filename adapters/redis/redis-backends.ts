@@ -23,6 +23,7 @@ const DEFAULT_SETTINGS = Object.freeze({
   bufferFlushTimeoutMs: 3,
   enableHashtagging: false,
   enableRedirection: false,
+  maxUpstreamUnknownConnections: 100,
   readPolicy: 'MASTER' as const,
 });
 
@@ -63,6 +64,19 @@ export class RedisBackends {
     return view;
   }
 
+  /** Counts one more connection to a RedisDestination host; false when its maxConnections is reached. */
+  readonly admit = (host: string): boolean => {
+    const limit = this.mesh.snapshot.redis?.destinations.get(host)?.maxConnections;
+    const open = this.connections.get(host) ?? 0;
+    if (limit !== undefined && open >= limit) return false;
+    this.connections.set(host, open + 1);
+    return true;
+  };
+
+  readonly release = (host: string): void => {
+    this.connections.set(host, Math.max(0, (this.connections.get(host) ?? 0) - 1));
+  };
+
   /** Open backend connections, for dumps and tests. */
   get openConnections(): number {
     let n = 0;
@@ -88,18 +102,10 @@ export class RedisBackends {
   private backend(spec: BackendSpec): RedisBackend {
     let b = this.backends.get(spec.key);
     if (b === undefined) {
-      const release = (host: string) => this.connections.set(host, Math.max(0, (this.connections.get(host) ?? 0) - 1));
-      const admit = (host: string) => {
-        const limit = this.mesh.snapshot.redis?.destinations.get(host)?.maxConnections;
-        const open = this.connections.get(host) ?? 0;
-        if (limit !== undefined && open >= limit) return false;
-        this.connections.set(host, open + 1);
-        return true;
-      };
       if (spec.mode === 'CLUSTER') {
-        admit(spec.host);
-        b = new ClusterBackend(spec, release);
-      } else b = new ProxyBackend(spec, admit, release);
+        this.admit(spec.host);
+        b = new ClusterBackend(spec, this.release);
+      } else b = new ProxyBackend(spec, this.admit, this.release);
       if (this.closed) void b.close();
       else this.backends.set(spec.key, b);
     }

@@ -75,6 +75,8 @@ export class RedisServiceView {
       ...(dest?.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: dest.connectTimeoutMs }),
       readPolicy: s.readPolicy,
       enableHashtagging: s.enableHashtagging,
+      enableRedirection: s.enableRedirection,
+      maxUpstreamUnknownConnections: s.maxUpstreamUnknownConnections,
       maxBufferSizeBeforeFlush: s.maxBufferSizeBeforeFlush,
       bufferFlushTimeoutMs: s.bufferFlushTimeoutMs,
       ...(cluster?.outlierDetection === undefined ? {} : { outlierDetection: cluster.outlierDetection }),

@@ -156,6 +156,8 @@ export class ThriftConnection extends EventEmitter {
       }
     }
     const startTime = performance.now();
+    // The signal is made only if something reads it; the mesh itself waits on the deadline.
+    const deadline = this.mesh.callDeadline(this.timeoutMs, startTime);
     return {
       direction: 'outbound',
       service: this.outbound.service,
@@ -168,7 +170,10 @@ export class ThriftConnection extends EventEmitter {
       expectReply: request.type !== 'oneway',
       startTime,
       timeoutMs: this.timeoutMs,
-      signal: this.mesh.callSignal(this.timeoutMs, startTime),
+      deadline,
+      get signal() {
+        return deadline.signal;
+      },
     };
   }
 

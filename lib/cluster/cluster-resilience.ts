@@ -27,6 +27,8 @@ export class ClusterResilience {
   /** The endpoint identities (`address:port`) of the latest snapshot, in the detector's order. */
   keys: readonly string[];
   private index: Map<string, number> | undefined;
+  /** The config object last applied: the same object again is no change. */
+  private config: ClusterConfig;
   private thresholdsKey: string;
   private breakerKey: string;
 
@@ -36,6 +38,7 @@ export class ClusterResilience {
     /** Monotonic ms for the outlier detector (tests move it by hand). */
     private readonly clock?: () => number,
   ) {
+    this.config = config;
     this.keys = endpointKeys(config);
     this.thresholdsKey = JSON.stringify(config.thresholds ?? {});
     // Istio writes 2^32-1 into every threshold it does not set: no limit unless the DestinationRule asks.
@@ -48,6 +51,9 @@ export class ClusterResilience {
 
   /** Carries the state over to the cluster's config in a new snapshot. */
   update(config: ClusterConfig): void {
+    // xDS hands back the same object for a cluster a change did not touch: nothing to carry over.
+    if (config === this.config) return;
+    this.config = config;
     const keys = endpointKeys(config);
     if (config.outlierDetection === undefined) {
       this.detector = undefined;

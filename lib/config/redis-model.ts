@@ -51,7 +51,10 @@ export interface RedisSettings {
   readonly maxBufferSizeBeforeFlush: number;
   readonly bufferFlushTimeoutMs: number;
   readonly enableHashtagging: boolean;
+  /** PROXY mode: follow MOVED/ASK replies to the server they name (CLUSTER mode always does). */
   readonly enableRedirection: boolean;
+  /** PROXY mode: connections at most to servers a redirection names that are not endpoints (Envoy's default 100). */
+  readonly maxUpstreamUnknownConnections: number;
   readonly readPolicy: RedisReadPolicy;
   /** When set, a client must AUTH with these before any other command. */
   readonly auth?: RedisCredentials;

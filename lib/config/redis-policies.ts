@@ -27,6 +27,9 @@ import {
 /** Where Kubernetes secrets are mounted when the Mesh option `secretDir` is not set. */
 export const DEFAULT_SECRET_DIR = '/var/run/secrets/meta-mesh';
 
+/** Envoy redis_proxy's default max_upstream_unknown_connections. */
+const DEFAULT_MAX_UNKNOWN_CONNECTIONS = 100;
+
 /** Aeraki's redis_proxy default op_timeout. */
 const DEFAULT_OP_TIMEOUT_MS = 60_000;
 
@@ -52,6 +55,7 @@ export interface RedisServiceSpec {
     readonly bufferFlushTimeout?: number;
     readonly enableHashtagging?: boolean;
     readonly enableRedirection?: boolean;
+    readonly maxUpstreamUnknownConnections?: number;
     readonly readPolicy?: string;
     readonly auth?: AuthSpec;
   };
@@ -193,6 +197,7 @@ function servicePolicy(
       bufferFlushTimeoutMs: s.bufferFlushTimeout ?? 3,
       enableHashtagging: s.enableHashtagging === true,
       enableRedirection: s.enableRedirection === true,
+      maxUpstreamUnknownConnections: s.maxUpstreamUnknownConnections ?? DEFAULT_MAX_UNKNOWN_CONNECTIONS,
       readPolicy: (s.readPolicy ?? 'MASTER') as RedisReadPolicy,
       ...(auth === undefined ? {} : { auth }),
     }),

@@ -40,7 +40,7 @@ export const redisServiceSpecSchema: Schema = obj({
     enableCommandStats: bool(),
     maxBufferSizeBeforeFlush: int(0, UINT32),
     bufferFlushTimeout: dur(),
-    maxUpstreamUnknownConnections: later(int(0, UINT32), 'meta-mesh follows MOVED/ASK on the connections of the cluster client'),
+    maxUpstreamUnknownConnections: int(0, UINT32),
     enableHashtagging: bool(),
     enableRedirection: bool(),
     readPolicy: oneOfStr(READ_POLICIES),

@@ -2,6 +2,7 @@
 // AuthorizationPolicy, Aeraki DubboAuthorizationPolicy, and a cluster's TLS
 // settings (DestinationRule `tls`, or a CDS transport_socket). Validated at
 // the edge like the rest of the model; lib/security compiles it.
+import type { MetadataMatcher } from './model';
 
 /** PeerAuthentication `mtls.mode`. UNSET inherits from the enclosing scope. */
 export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
@@ -93,3 +94,44 @@ export interface ClusterTls {
 }
 
 export const EMPTY_SECURITY: SecurityPolicies = Object.freeze({ peerAuthentications: Object.freeze([]), authorizationPolicies: Object.freeze([]) });
+
+/**
+ * One matcher of an Envoy RBAC policy (a permission or a principal), as istiod generates it for a
+ * proxyless server's inbound listener. `value` matchers read a call attribute by name: the peer's
+ * verified SPIFFE URI (`source.principal`, with `spiffe://`), the RPC method (`:method`), the RPC
+ * path `/` + method (`:path`), or a metadata key.
+ */
+export type RbacMatch =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'and' | 'or'; readonly of: readonly RbacMatch[] }
+  | { readonly kind: 'not'; readonly of: RbacMatch }
+  | { readonly kind: 'value'; readonly matcher: MetadataMatcher }
+  /** Any peer whose certificate mutual TLS verified. */
+  | { readonly kind: 'authenticated' }
+  | { readonly kind: 'sourceIp'; readonly cidr: string }
+  /** The port the call arrived on, in [start, end). */
+  | { readonly kind: 'port'; readonly start: number; readonly end: number };
+
+export interface RbacPolicy {
+  readonly name: string;
+  /** OR over the permissions, AND with OR over the principals (Envoy's Policy). */
+  readonly permissions: readonly RbacMatch[];
+  readonly principals: readonly RbacMatch[];
+}
+
+/** One RBAC filter: ALLOW (deny unless a policy matches) or DENY (deny if one matches). */
+export interface RbacRules {
+  /** `envoy.filters.http.rbac`, `envoy.filters.network.rbac`, ... (for messages). */
+  readonly filter: string;
+  readonly action: 'ALLOW' | 'DENY';
+  readonly policies: readonly RbacPolicy[];
+}
+
+/** A proxyless server's inbound listener from xDS (gRPC A36): its mTLS mode and its RBAC filters, in chain order. */
+export interface InboundListenerModel {
+  readonly name: string;
+  /** STRICT: TLS chain only; PERMISSIVE: TLS and plaintext chains; DISABLE: plaintext only. */
+  readonly mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+  /** Every filter must allow a call. */
+  readonly rbac: readonly RbacRules[];
+}

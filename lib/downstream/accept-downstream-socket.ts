@@ -13,6 +13,10 @@ export interface DownstreamTlsPolicy {
   credentials(): DownstreamCredentials | undefined;
   /** A connection refused for `reason` (counted and logged by the mesh). */
   refused(reason: string, remote: string, port: number): void;
+  /** A server now listens on `host:port` (xDS-enabled servers ask for their inbound listener). */
+  listening?(host: string, port: number): void;
+  /** Why `port` refuses every connection now (an xDS-enabled server with no inbound listener), else undefined. */
+  notServing?(port: number): string | undefined;
 }
 
 /** PEM material of the workload identity; a new object after each rotation. */
@@ -93,6 +97,12 @@ export function acceptDownstreamSocket(raw: net.Socket, transport: DownstreamTra
   raw.setNoDelay(true);
   const policy = transport?.tls;
   const port = raw.localPort ?? 0;
+  const notServing = policy?.notServing?.(port);
+  if (notServing !== undefined) {
+    policy!.refused(notServing, raw.remoteAddress ?? '', port);
+    raw.destroy();
+    return;
+  }
   const mode = policy?.modeFor(port) ?? 'DISABLE';
   if (policy === undefined || mode === 'DISABLE') {
     onReady({ socket: raw });

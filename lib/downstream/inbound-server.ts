@@ -79,8 +79,10 @@ export class InboundServer {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
-        const bound = (this.server.address() as net.AddressInfo).port;
+        const address = this.server.address() as net.AddressInfo;
+        const bound = address.port;
         this.service = this.serviceFor(bound);
+        this.transport.tls?.listening?.(address.address, bound);
         resolve(bound);
       });
     });
@@ -142,6 +144,7 @@ export class InboundServer {
     // The peer's identity comes from the connection only: keys that look like it in the message are dropped.
     stripPeerLookalikes(request.metadata, peer);
     const startTime = performance.now();
+    const deadline = this.mesh.callDeadline(this.mesh.defaultTimeoutMs, startTime);
     const call: Call = {
       direction: 'inbound',
       service: this.service,
@@ -154,7 +157,10 @@ export class InboundServer {
       expectReply: request.type !== 'oneway',
       startTime,
       timeoutMs: this.mesh.defaultTimeoutMs,
-      signal: this.mesh.callSignal(this.mesh.defaultTimeoutMs, startTime),
+      deadline,
+      get signal() {
+        return deadline.signal;
+      },
       peer,
     };
     return this.run(call).then(

@@ -4,6 +4,9 @@
 // delays, retry back-off, queued mirrors, pool queues, user filters) ends
 // with it. A CallDeadline owns one call's signal and timer; the mesh ends it
 // when the call settles, so a finished call never aborts and holds no timer.
+// It is the only timer of a call in the common case: the upstream connection
+// and the pool queue watch it (`onAbort`) instead of arming timers of their
+// own, and the signal itself is only made when something reads it.
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
 /** The deadlines of calls not yet settled: what `close()` aborts. */
@@ -40,21 +43,60 @@ export class CallDeadlines {
 const bySignal = new WeakMap<AbortSignal, CallDeadline>();
 
 export class CallDeadline {
-  private readonly controller = new AbortController();
+  /** Made on first read of `signal`: an AbortSignal costs several µs to create, and most calls never need one. */
+  private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
+  private abortedWith: MeshError | undefined;
+  private watchers: ((reason: MeshError) => void)[] | undefined;
+  private deadlineAt = Infinity;
 
   constructor(
     timeoutMs: number,
     private readonly startTime: number,
     private readonly owner?: CallDeadlines,
   ) {
-    bySignal.set(this.controller.signal, this);
     this.arm(timeoutMs);
   }
 
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      bySignal.set(this.controller.signal, this);
+      if (this.abortedWith !== undefined) this.controller.abort(this.abortedWith);
+    }
     return this.controller.signal;
+  }
+
+  /** performance.now() when the deadline passes (Infinity for none). */
+  get expiresAt(): number {
+    return this.deadlineAt;
+  }
+
+  /** Why the call was aborted (TIMEOUT or CLOSED); undefined while it was not. */
+  get abortReason(): MeshError | undefined {
+    return this.abortedWith;
+  }
+
+  /**
+   * Runs `fn` once when the call is aborted (its deadline passed or the mesh
+   * closed), before the signal's listeners; returns a function that stops
+   * watching. The mesh's own waits use it: it costs no signal and no timer.
+   */
+  onAbort(fn: (reason: MeshError) => void): () => void {
+    if (this.abortedWith !== undefined) {
+      const reason = this.abortedWith;
+      queueMicrotask(() => fn(reason));
+      return noop;
+    }
+    if (this.ended) return noop;
+    (this.watchers ??= []).push(fn);
+    return () => {
+      const list = this.watchers;
+      if (list === undefined) return;
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
   }
 
   /** Moves the deadline to `timeoutMs` after the call started (a route's own timeout). */
@@ -70,17 +112,22 @@ export class CallDeadline {
     this.ended = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.watchers = undefined;
     this.owner?.forget(this);
   }
 
   abort(reason: MeshError): void {
     if (this.ended) return;
+    const watchers = this.watchers;
     this.end();
-    this.controller.abort(reason);
+    this.abortedWith = reason;
+    if (watchers !== undefined) for (const fn of watchers) fn(reason);
+    this.controller?.abort(reason);
   }
 
   private arm(timeoutMs: number): void {
-    const left = this.startTime + timeoutMs - performance.now();
+    this.deadlineAt = this.startTime + timeoutMs;
+    const left = this.deadlineAt - performance.now();
     if (left <= 0) {
       this.timer = undefined;
       queueMicrotask(() => this.abort(timeoutError(timeoutMs)));
@@ -92,14 +139,21 @@ export class CallDeadline {
   }
 }
 
+const noop = (): void => undefined;
+
 /** The deadline behind a call's signal, when the mesh made it (undefined for a signal of your own). */
 export function deadlineOf(signal: AbortSignal): CallDeadline | undefined {
   return bySignal.get(signal);
 }
 
+/** The mesh's deadline of a call, read without creating its signal when the call carries it. */
+export function callDeadlineOf(call: { readonly deadline?: CallDeadline | undefined; readonly signal: AbortSignal }): CallDeadline | undefined {
+  return call.deadline ?? bySignal.get(call.signal);
+}
+
 /** Ends the call's deadline once `settled` settles; returns `settled` unchanged. */
-export function endWhenSettled<T>(signal: AbortSignal, settled: Promise<T>): Promise<T> {
-  const deadline = bySignal.get(signal);
+export function endWhenSettled<T>(call: { readonly deadline?: CallDeadline | undefined; readonly signal: AbortSignal }, settled: Promise<T>): Promise<T> {
+  const deadline = callDeadlineOf(call);
   if (deadline !== undefined) {
     const end = (): void => deadline.end();
     settled.then(end, end);

@@ -5,6 +5,7 @@ import type { Service } from '../config/model';
 import type { Codec, CodecFactory, EncodeOptions } from '../protocol/codec';
 import type { Message, Mutation } from '../protocol/message';
 import type { Metadata } from '../protocol/metadata';
+import type { CallDeadline } from './call-deadline';
 
 export type CallDirection = 'outbound' | 'inbound';
 
@@ -45,9 +46,15 @@ export interface Call {
    * route's timeout moves it) or when the mesh closes (reason: CLOSED). The
    * mesh's own waits (fault delays, retry back-off, queued mirrors) end with it;
    * a filter that waits on anything should pass it on or listen to it.
-   * Adapters get one from `mesh.callSignal(timeoutMs)`.
+   * Adapters get one from `mesh.callSignal(timeoutMs)`, or read it lazily
+   * from `deadline`.
    */
   readonly signal: AbortSignal;
+  /**
+   * The mesh's deadline behind `signal` (`mesh.callDeadline(timeoutMs)`), when
+   * the adapter has it: the mesh waits on it without making the signal.
+   */
+  readonly deadline?: CallDeadline;
   /** Set by the router: the matched route's name, the cluster and the endpoint picked. */
   routeName?: string;
   cluster?: string;

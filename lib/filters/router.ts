@@ -13,7 +13,7 @@ import type { EncodeOptions } from '../protocol/codec';
 import type { FaultInjector } from './fault-injection';
 import type { Call, Handler, Reply } from './call';
 import { sendWithRetries, type RouterEvents } from './upstream-send';
-import { deadlineOf } from './call-deadline';
+import { callDeadlineOf } from './call-deadline';
 
 const REQUEST_ID = 'x-request-id';
 
@@ -60,7 +60,7 @@ export function createRouter(ctx: RouterContext): Handler {
       call.mutation.size === 0 ? call.encodeOptions : { ...call.encodeOptions, mutation: call.mutation };
     const timeoutMs = matched.route.timeoutMs ?? call.timeoutMs;
     // The route's timeout is the call's deadline from here on: its signal follows.
-    if (timeoutMs !== call.timeoutMs) deadlineOf(call.signal)?.reset(timeoutMs);
+    if (timeoutMs !== call.timeoutMs) callDeadlineOf(call)?.reset(timeoutMs);
     const hashKey = matched.hashKey(call.metadata);
 
     // Faults first, as Envoy's fault filter runs before the router: an aborted call is not mirrored either.

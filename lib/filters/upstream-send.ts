@@ -12,7 +12,8 @@ import type { Message } from '../protocol/message';
 import type { CompiledRetry } from '../route/compiled-route';
 import { shouldRetry } from '../route/retry-on';
 import type { Call } from './call';
-import { abortableDelay } from './call-deadline';
+import type { SendContext } from '../upstream/connection-limits';
+import { abortableDelay, callDeadlineOf } from './call-deadline';
 
 /** Envoy's default retry back-off: base interval 25 ms, maximum 10 × base. */
 export const RETRY_BACKOFF_BASE_MS = 25;
@@ -50,6 +51,9 @@ export async function sendWithRetries(call: Call, cluster: Cluster, plan: SendPl
   const deadline = performance.now() + plan.timeoutMs;
   let tried: number[] | undefined;
   let retrying = false;
+  // The call's deadline (when the mesh made it) ends the upstream waits without a signal or timers of their own.
+  const callDeadline = callDeadlineOf(call);
+  const ctx: SendContext = callDeadline === undefined ? { limits: thresholds, signal: call.signal } : { limits: thresholds, deadline: callDeadline };
   try {
     for (let attempt = 0; ; attempt++) {
       call.tryCount = attempt + 1;
@@ -64,7 +68,7 @@ export async function sendWithRetries(call: Call, cluster: Cluster, plan: SendPl
         const host = cluster.hosts(call.codecFactory)[index]!;
         call.upstream = host.endpoint;
         // The host counts connections and queued calls against the thresholds (max_connections, max_pending_requests).
-        const send = () => host.send(call.request, plan.options, tryTimeout, call.expectReply, { limits: thresholds, signal: call.signal });
+        const send = () => host.send(call.request, plan.options, tryTimeout, call.expectReply, ctx);
         const reply = r.breaker === undefined ? await send() : await r.breaker.run(send, undefined, isErrorReply);
         if (!isErrorReply(reply)) {
           cluster.report(index, 'success');

@@ -5,7 +5,7 @@
 // the handler never runs.
 import type { Call, Filter } from '../filters/call';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
-import type { AuthzRequest, Authorizer } from './authorizer';
+import type { AuthzDecision, AuthzRequest } from './authorizer';
 
 export interface AuthorizationStats {
   allowed: number;
@@ -20,14 +20,19 @@ export interface AuthorizationFilterOptions {
   readonly stats: AuthorizationStats;
 }
 
-export function createAuthorizationFilter(authorizer: Authorizer, options: AuthorizationFilterOptions): Filter {
+/** Anything that decides calls: the YAML policies' Authorizer, or an inbound listener's RBAC. */
+export interface CallAuthorizer {
+  check(r: AuthzRequest): AuthzDecision;
+}
+
+export function createAuthorizationFilter(authorizer: CallAuthorizer, options: AuthorizationFilterOptions): Filter {
   const { stats, log } = options;
   return (next) => (call) => {
     const request = authzRequestOf(call);
     const decision = authorizer.check(request);
     if (decision.audited !== undefined) {
       stats.audited++;
-      log?.(`meta-mesh: audit: ${describe(call, request)} matched ${decision.audited.join(', ')}`);
+      log?.(`meta-mesh: audit: ${describe(request)} matched ${decision.audited.join(', ')}`);
     }
     if (decision.allowed) {
       stats.allowed++;
@@ -35,7 +40,7 @@ export function createAuthorizationFilter(authorizer: Authorizer, options: Autho
     }
     stats.denied++;
     const why = decision.policy === undefined ? 'no ALLOW policy matched it' : `${decision.policy} denies it`;
-    const message = `${describe(call, request)} is not authorized: ${why}; change the AuthorizationPolicy (or DubboAuthorizationPolicy) of this workload to allow it`;
+    const message = `${describe(request)} is not authorized: ${why}; change the AuthorizationPolicy (or DubboAuthorizationPolicy) of this workload to allow it`;
     log?.(`meta-mesh: ${message}`);
     return Promise.reject(
       new MeshError(MeshErrorCode.PERMISSION_DENIED, message, {
@@ -58,7 +63,7 @@ export function authzRequestOf(call: Call): AuthzRequest {
   };
 }
 
-function describe(call: Call, r: AuthzRequest): string {
+function describe(r: AuthzRequest): string {
   const who = r.principal === '' ? `${r.ip || 'an unknown peer'} (no verified identity)` : `${r.principal} at ${r.ip}`;
   return `call ${r.method} on port ${r.port} from ${who}`;
 }

@@ -9,7 +9,7 @@
 import type { EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
-import type { ConnectionLimits, SendContext } from './connection-limits';
+import { deadlineCovers, type ConnectionLimits, type SendContext } from './connection-limits';
 import { HostConnections, type HostTarget } from './host-connections';
 import type { UpstreamConnection } from './upstream-connection';
 
@@ -59,14 +59,16 @@ export class ExclusivePool extends HostConnections {
     const conn = this.idle.pop();
     if (conn !== undefined) {
       this.markBusy(conn);
-      return this.dispatch(conn, request, options, timeoutMs, expectReply);
+      return this.dispatch(conn, request, options, timeoutMs, expectReply, ctx);
     }
     const limits = ctx.limits;
     if (limits !== undefined && !limits.tryAcquirePending()) return Promise.reject(limits.overflowError('pending'));
     const started = performance.now();
     return new Promise<UpstreamConnection>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const signal = ctx.signal;
+      let unwatch: (() => void) | undefined;
+      const deadline = ctx.deadline;
+      const signal = deadline === undefined ? ctx.signal : undefined;
       const leave = (): void => {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
@@ -79,6 +81,7 @@ export class ExclusivePool extends HostConnections {
       const settle = (): void => {
         limits?.releasePending();
         if (timer !== undefined) clearTimeout(timer);
+        unwatch?.();
         signal?.removeEventListener('abort', onAbort);
       };
       const waiter: Waiter = {
@@ -94,19 +97,33 @@ export class ExclusivePool extends HostConnections {
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => {
+      const noConnection = (): void => {
+        leave();
+        reject(
+          new MeshError(MeshErrorCode.TIMEOUT, `no connection to ${this.endpoint} became free within ${timeoutMs} ms (${this.size} open, all busy)`, {
+            details: { endpoint: this.endpoint },
+          }),
+        );
+      };
+      if (deadline !== undefined && deadlineCovers(deadline, timeoutMs, started)) {
+        // The call's own deadline ends the wait: no timer of our own.
+        unwatch = deadline.onAbort((reason) => {
+          if (reason.code === MeshErrorCode.TIMEOUT) return noConnection();
           leave();
-          reject(
-            new MeshError(MeshErrorCode.TIMEOUT, `no connection to ${this.endpoint} became free within ${timeoutMs} ms (${this.size} open, all busy)`, {
-              details: { endpoint: this.endpoint },
-            }),
-          );
-        }, timeoutMs);
+          reject(reason);
+        });
+      } else {
+        if (deadline !== undefined) {
+          unwatch = deadline.onAbort((reason) => {
+            leave();
+            reject(reason);
+          });
+        }
+        if (timeoutMs > 0 && Number.isFinite(timeoutMs)) timer = setTimeout(noConnection, timeoutMs);
       }
       this.waiters.push(waiter);
       this.openForWaiters();
-    }).then((c) => this.dispatch(c, request, options, Math.max(1, timeoutMs - (performance.now() - started)), expectReply));
+    }).then((c) => this.dispatch(c, request, options, Math.max(1, timeoutMs - (performance.now() - started)), expectReply, ctx));
   }
 
   /** Closes idle connections now and the others once their call is done. */
@@ -139,15 +156,22 @@ export class ExclusivePool extends HostConnections {
     this.openForWaiters();
   }
 
-  private dispatch(conn: UpstreamConnection, request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean): Promise<Message | undefined> {
-    return conn.send(request, options, timeoutMs, expectReply).then(
+  private dispatch(
+    conn: UpstreamConnection,
+    request: Message,
+    options: EncodeOptions | undefined,
+    timeoutMs: number,
+    expectReply: boolean,
+    ctx: SendContext,
+  ): Promise<Message | undefined> {
+    return conn.send(request, options, timeoutMs, expectReply, ctx).then(
       (reply) => {
         this.release(conn);
         return reply;
       },
       (err: MeshError) => {
-        // A call that timed out may still be answered on this connection: it can carry no other call.
-        if (err.code === MeshErrorCode.TIMEOUT) conn.close();
+        // A call that timed out (or was cut short by mesh.close()) may still be answered on this connection: it can carry no other call.
+        if (err.code === MeshErrorCode.TIMEOUT || err.code === MeshErrorCode.CLOSED) conn.close();
         else this.release(conn);
         throw err;
       },

@@ -44,7 +44,7 @@ export class MultiplexedPool extends HostConnections {
     const pending = !conn.isReady && limits !== undefined;
     if (pending && !limits.tryAcquirePending()) return Promise.reject(limits.overflowError('pending'));
     this.markBusy(conn);
-    const sent = conn.send(request, options, timeoutMs, expectReply, ctx.signal);
+    const sent = conn.send(request, options, timeoutMs, expectReply, ctx);
     if (pending) void conn.connect().then(() => limits.releasePending(), () => limits.releasePending());
     return sent.then(
       (reply) => {

@@ -11,6 +11,7 @@ import type { Codec, EncodeOptions } from '../protocol/codec';
 import { FrameReader } from '../protocol/frame-reader';
 import type { Message } from '../protocol/message';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import { deadlineCovers, type SendContext } from './connection-limits';
 import { openUpstreamSocket } from './open-upstream-socket';
 import type { UpstreamTransport } from './upstream-transport';
 
@@ -35,7 +36,10 @@ export const DEFAULT_WRITE_QUEUE_LIMIT_BYTES = 4 * 1024 * 1024;
 interface PendingCall {
   resolve(reply: Message): void;
   reject(error: MeshError): void;
+  /** Its own timer, when the call's deadline does not end it first (a per-try timeout, a caller without a deadline). */
   timer: NodeJS.Timeout | undefined;
+  /** Stops watching the call's deadline. */
+  unwatch: (() => void) | undefined;
   /** Where the call's bytes end in the stream written to the socket (0 while still in the outbox). */
   end: number;
   /** performance.now() when the call was sent. */
@@ -118,11 +122,15 @@ export class UpstreamConnection {
    * Sends one request. Resolves with the reply (its requestId is this
    * connection's id, not the caller's), or undefined for a oneway call once
    * written. Rejects with a MeshError: TIMEOUT, UPSTREAM_RESET,
-   * CONNECT_FAILURE, OVERFLOW (write queue full) or CLOSED. `signal` takes a
-   * call still waiting for the connect out of the queue at once.
+   * CONNECT_FAILURE, OVERFLOW (write queue full) or CLOSED. The context's
+   * `deadline` (else `signal`) takes a call still waiting for the connect out
+   * of the queue at once; when the deadline comes no later than `timeoutMs`,
+   * it also ends a call written and unanswered, and no timer is armed.
    */
-  send(request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean, signal?: AbortSignal): Promise<Message | undefined> {
+  send(request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean, ctx?: SendContext): Promise<Message | undefined> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
+    const deadline = ctx?.deadline;
+    const signal = deadline === undefined ? ctx?.signal : undefined;
     if (signal?.aborted) return Promise.reject(MeshError.from(signal.reason, MeshErrorCode.CLOSED));
     const full = this.queueFullError();
     if (full !== undefined) return Promise.reject(full);
@@ -142,9 +150,17 @@ export class UpstreamConnection {
     const id = this.allocateId();
     const bytes = this.options.codec.encode(request, options === undefined ? { requestId: id } : { ...options, requestId: id });
     return new Promise<Message>((resolve, reject) => {
-      const call: PendingCall = { resolve, reject, timer: undefined, end: 0, sentAt: performance.now(), unlisten: undefined };
-      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-        call.timer = setTimeout(() => this.expire(id, timeoutMs), timeoutMs);
+      const now = performance.now();
+      const call: PendingCall = { resolve, reject, timer: undefined, unwatch: undefined, end: 0, sentAt: now, unlisten: undefined };
+      if (deadline !== undefined && deadlineCovers(deadline, timeoutMs, now)) {
+        // The call's own deadline ends it: one timer per call, not one here as well.
+        call.unwatch = deadline.onAbort((reason) => {
+          if (reason.code === MeshErrorCode.TIMEOUT) this.expire(id, timeoutMs);
+          else this.abandon(id, reason);
+        });
+      } else {
+        if (timeoutMs > 0 && Number.isFinite(timeoutMs)) call.timer = setTimeout(() => this.expire(id, timeoutMs), timeoutMs);
+        if (deadline !== undefined && this.state !== 'ready') call.unwatch = deadline.onAbort((reason) => this.abandon(id, reason));
       }
       // Only a call queued for the connect listens to its signal; once written, its own timer ends it.
       if (signal !== undefined && this.state !== 'ready') {
@@ -273,7 +289,7 @@ export class UpstreamConnection {
       return;
     }
     this.pending.delete(id);
-    if (call.timer !== undefined) clearTimeout(call.timer);
+    stopWaiting(call);
     call.unlisten?.();
     call.resolve(reply);
     if (this.draining && this.pending.size === 0) this.close();
@@ -301,7 +317,7 @@ export class UpstreamConnection {
     const call = this.pending.get(id);
     if (call === undefined) return;
     this.pending.delete(id);
-    if (call.timer !== undefined) clearTimeout(call.timer);
+    stopWaiting(call);
     call.unlisten?.();
     if (call.end === 0 && this.outbox.length > 0) {
       const i = this.outbox.findIndex((q) => q.id === id);
@@ -337,7 +353,7 @@ export class UpstreamConnection {
     this.outbox = [];
     this.outboxBytes = 0;
     for (const call of calls) {
-      if (call.timer !== undefined) clearTimeout(call.timer);
+      stopWaiting(call);
       call.unlisten?.();
       call.reject(new MeshError(code, message, { details }));
     }
@@ -347,4 +363,10 @@ export class UpstreamConnection {
   private closedError(): MeshError {
     return new MeshError(MeshErrorCode.CLOSED, `connection to ${this.endpoint} is closed`, { details: { endpoint: this.endpoint } });
   }
+}
+
+/** Stops the call's timer and its deadline watch. */
+function stopWaiting(call: PendingCall): void {
+  if (call.timer !== undefined) clearTimeout(call.timer);
+  call.unwatch?.();
 }

@@ -55,7 +55,7 @@ export class UpstreamPool {
    * Retires every host whose endpoint (`address:port`) is not in `endpoints`.
    * Called after a new snapshot is in place.
    */
-  retain(endpoints: ReadonlySet<string>): void {
+  retain(endpoints: { has(endpoint: string): boolean }): void {
     for (const [key, host] of this.retired) if (host.isGone) this.retired.delete(key);
     for (const [key, host] of this.hosts) {
       if (endpoints.has(host.endpoint)) continue;

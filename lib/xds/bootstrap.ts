@@ -17,6 +17,8 @@ export interface Bootstrap {
   readonly node?: NodeProto;
   /** `certificate_providers`: instance name → plugin and its config (the workload identity's files). */
   readonly certificateProviders?: Readonly<Record<string, { readonly pluginName: string; readonly config: Readonly<Record<string, unknown>> }>>;
+  /** gRPC A36: the inbound listener name of an xDS-enabled server, `%s` = its `ip:port`. */
+  readonly serverListenerResourceNameTemplate?: string;
 }
 
 const KNOWN_CREDS = ['insecure', 'tls', 'google_default'];
@@ -66,7 +68,12 @@ export function parseBootstrap(json: unknown, where = ''): Bootstrap {
       serverFeatures: Array.isArray(s.server_features) ? s.server_features.filter((f): f is string => typeof f === 'string') : [],
     };
   });
-  const certificateProviders = certificateProvidersOf(json.certificate_providers);
+  const certificateProviders = {
+    ...certificateProvidersOf(json.certificate_providers),
+    ...(typeof json.server_listener_resource_name_template === 'string' && json.server_listener_resource_name_template !== ''
+      ? { serverListenerResourceNameTemplate: json.server_listener_resource_name_template }
+      : {}),
+  };
   const node = json.node;
   if (node === undefined) return { xdsServers, ...certificateProviders };
   if (!isObject(node) || typeof node.id !== 'string' || node.id === '') throw bad(where, 'node has no id; give node.id (Istio writes sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local) or leave node out');

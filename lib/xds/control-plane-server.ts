@@ -76,6 +76,13 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
   private nonce = 0;
   private boundPort = 0;
   private current: Snapshot | undefined;
+  /**
+   * Encodings and digests by object: a caller that passes the same object again
+   * for a resource it did not change (setRawResources) costs no encoding, so a
+   * one-resource change costs one resource, however many are served.
+   */
+  private readonly packed = new WeakMap<object, AnyResource>();
+  private readonly digests = new WeakMap<AnyResource, string>();
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlaneServer> {
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
@@ -136,7 +143,9 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
         if ('type_url' in r && 'value' in r) return [(r as { name: string }).name, { type_url: r.type_url, value: r.value }];
         const o = r as { name?: string; cluster_name?: string };
         if (typeUrl === TYPE_LDS) throw new MeshError(MeshErrorCode.CONFIG, 'listeners are served as raw resources only: pass {name, type_url, value}');
-        return [o.name ?? o.cluster_name ?? '', packResource(typeUrl, r)];
+        let any = this.packed.get(r);
+        if (any === undefined) this.packed.set(r, (any = packResource(typeUrl, r)));
+        return [o.name ?? o.cluster_name ?? '', any];
       }),
     );
     return version;
@@ -198,7 +207,11 @@ export class ControlPlaneServer extends EventEmitter<ControlPlaneEvents> {
   private replace(typeUrl: XdsTypeUrl, version: string, entries: readonly (readonly [string, AnyResource])[]): void {
     const state = this.state.get(typeUrl) as TypeState;
     const versions = new Map<string, string>();
-    for (const [name, any] of entries) versions.set(name, createHash('sha256').update(any.value).digest('base64url').slice(0, 22));
+    for (const [name, any] of entries) {
+      let digest = this.digests.get(any);
+      if (digest === undefined) this.digests.set(any, (digest = createHash('sha256').update(any.value).digest('base64url').slice(0, 22)));
+      versions.set(name, digest);
+    }
     state.version = version;
     state.resources = new Map(entries);
     state.versions = versions;

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { protoDir } from './xds-protos';
 
-const FILES = ['envoy-listener.proto', 'meta-protocol-proxy.proto'];
+const FILES = ['envoy-listener.proto', 'meta-protocol-proxy.proto', 'envoy-tls.proto', 'envoy-rbac-filters.proto'];
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, oneofs: false };
 
 export const TYPE_META_PROTOCOL_PROXY = 'type.googleapis.com/aeraki.meta_protocol_proxy.v1alpha.MetaProtocolProxy';
@@ -14,6 +14,12 @@ export const TYPE_LOCAL_RATE_LIMIT = 'type.googleapis.com/aeraki.meta_protocol_p
 export const TYPE_RATE_LIMIT = 'type.googleapis.com/aeraki.meta_protocol_proxy.filters.ratelimit.v1alpha.RateLimit';
 export const TYPE_UDPA_TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
 export const TYPE_XDS_TYPED_STRUCT = 'type.googleapis.com/xds.type.v3.TypedStruct';
+/** What a proxyless server's inbound listener carries (gRPC A36, as istiod builds it). */
+export const TYPE_DOWNSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+export const TYPE_HTTP_CONNECTION_MANAGER = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const TYPE_HTTP_RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+export const TYPE_NETWORK_RBAC = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
+export const TYPE_HTTP_ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
 /** Our message for each upstream type URL we read (the upstream names, packed into our own files). */
 const MESSAGES: Readonly<Record<string, string>> = {
@@ -23,6 +29,10 @@ const MESSAGES: Readonly<Record<string, string>> = {
   [TYPE_UDPA_TYPED_STRUCT]: 'envoy.config.listener.v3.TypedStruct',
   [TYPE_XDS_TYPED_STRUCT]: 'envoy.config.listener.v3.TypedStruct',
   'type.googleapis.com/envoy.config.listener.v3.Listener': 'envoy.config.listener.v3.Listener',
+  [TYPE_DOWNSTREAM_TLS_CONTEXT]: 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+  [TYPE_HTTP_CONNECTION_MANAGER]: 'meta_mesh.xds.filters.HttpConnectionManager',
+  [TYPE_HTTP_RBAC]: 'meta_mesh.xds.filters.HttpRbac',
+  [TYPE_NETWORK_RBAC]: 'meta_mesh.xds.filters.NetworkRbac',
 };
 
 let root: protobuf.Root | undefined;

@@ -22,7 +22,9 @@ import type {
   RouteConfigurationProto,
 } from './envoy-types';
 import { CachedTypes, readLastGood, writeLastGood } from './last-good-cache';
-import { type ListenerProto, type ListenerSettings, ldsResourceType } from './lds-resource-type';
+import type { InboundListenerModel } from '../config/security-model';
+import { ISTIO_INBOUND_LISTENER_PREFIX } from './inbound-listener-xds';
+import { type ListenerProto, type ListenerValue, createLdsResourceType } from './lds-resource-type';
 import { rdsResourceType } from './rds-resource-type';
 import { ResourceDump, ResourceStore } from './resource-store';
 import { TYPE_CDS, TYPE_EDS, TYPE_LDS, TYPE_RDS, XdsTypeUrl } from './type-urls';
@@ -70,8 +72,13 @@ export class XdsConfigSource {
   private readonly routes: ResourceStore<RouteConfigurationProto, RouteConfig>;
   private readonly clusters: ResourceStore<ClusterProto, true>;
   private readonly assignments: ResourceStore<ClusterLoadAssignmentProto, true>;
-  /** Listeners (LDS), only as a sidecar (nodeId 'istio'): Aeraki's MetaProtocolProxy filter config per route config. */
-  private readonly listeners: ResourceStore<ListenerProto, ListenerSettings> | undefined;
+  /**
+   * Listeners (LDS): as a sidecar (nodeId 'istio'), every listener, for Aeraki's MetaProtocolProxy filter config per
+   * route config; with a server listener name template (gRPC A36), the inbound listeners of the ports this process serves.
+   */
+  private readonly listeners: ResourceStore<ListenerProto, ListenerValue> | undefined;
+  /** Inbound listener names asked for (watchInboundListener). */
+  private readonly inboundNames = new Set<string>();
   private ldsAnswered = false;
   /** Translated clusters, rebuilt only for names whose CDS or EDS resource changed. */
   private readonly models = new Map<string, ClusterConfig>();
@@ -178,11 +185,37 @@ export class XdsConfigSource {
    * MetaProtocolProxy filters carry the rate limits, tracing sampling and access log of each
    * `<host>_<port>`, which MetaRDS does not. LDS is a wildcard subscription, as Envoy makes it.
    */
-  private watchListeners(): ResourceStore<ListenerProto, ListenerSettings> | undefined {
-    if (this.options.nodeId !== 'istio') return undefined;
-    const store = new ResourceStore<ListenerProto, ListenerSettings>(this.clock);
-    this.watch({ type: ldsResourceType, store, stream: this.ads, wanted: () => true, applied: () => undefined });
+  private watchListeners(): ResourceStore<ListenerProto, ListenerValue> | undefined {
+    const sidecar = this.options.nodeId === 'istio';
+    if (!sidecar && this.resolved.serverListenerTemplate === undefined) return undefined;
+    const store = new ResourceStore<ListenerProto, ListenerValue>(this.clock);
+    const type = createLdsResourceType((name) => name.startsWith(ISTIO_INBOUND_LISTENER_PREFIX) || this.inboundNames.has(name));
+    this.watch({ type, store, stream: this.ads, wanted: (name) => sidecar || this.inboundNames.has(name), applied: () => undefined });
     return store;
+  }
+
+  /**
+   * The LDS name of a server's inbound listener on `host:port`, from the bootstrap's
+   * server_listener_resource_name_template (gRPC A36); undefined when there is none.
+   */
+  inboundListenerName(host: string, port: number): string | undefined {
+    const template = this.resolved.serverListenerTemplate;
+    if (template === undefined) return undefined;
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    return template.replaceAll('%s', address);
+  }
+
+  /** Asks for the inbound listener `name` (once); the next snapshot after it arrives carries it. */
+  watchInboundListener(name: string): void {
+    if (this.closed || this.listeners === undefined || this.inboundNames.has(name)) return;
+    this.inboundNames.add(name);
+    this.listeners.request([name]);
+    if (this.options.nodeId !== 'istio') this.ads.subscribe(TYPE_LDS, [...this.inboundNames]);
+  }
+
+  /** The inbound listener `name` in force: its last good version, or undefined (not yet sent, removed or never valid). */
+  inboundListener(name: string): InboundListenerModel | undefined {
+    return this.listeners?.get(name)?.value?.inbound;
   }
 
   private watch<Raw, Value>(w: TypeWatch<Raw, Value>): void {
@@ -244,7 +277,8 @@ export class XdsConfigSource {
       if (cached !== undefined) this.loadCache(cached);
     }
     this.rds.subscribe(TYPE_RDS, this.wildcard ? undefined : [...this.routes.entries.keys()]);
-    if (this.listeners !== undefined) this.ads.subscribe(TYPE_LDS, undefined);
+    // A sidecar takes every listener (wildcard); a proxyless server asks for its inbound listeners by name as it listens.
+    if (this.listeners !== undefined && this.options.nodeId === 'istio') this.ads.subscribe(TYPE_LDS, undefined);
     this.updateClusterNames();
     this.armResourceTimer();
     this.maybeEmit();
@@ -361,7 +395,7 @@ export class XdsConfigSource {
   private pending(): string[] {
     const out: string[] = [];
     if (this.wildcard && !this.rdsAnswered) out.push(`the route configurations of MetaRDS ${this.resolved.rdsTarget}`);
-    if (this.listeners !== undefined && !this.ldsAnswered) out.push(`the listeners (LDS) of ${this.resolved.adsTarget}`);
+    if (this.listeners !== undefined && this.options.nodeId === 'istio' && !this.ldsAnswered) out.push(`the listeners (LDS) of ${this.resolved.adsTarget}`);
     for (const e of this.routes.entries.values()) if (e.status === 'REQUESTED') out.push(`route configuration ${e.name}`);
     for (const e of this.clusters.entries.values()) if (e.status === 'REQUESTED') out.push(`cluster ${e.name}`);
     for (const e of this.assignments.entries.values()) if (e.status === 'REQUESTED') out.push(`endpoints of ${e.name}`);
@@ -424,7 +458,7 @@ export class XdsConfigSource {
    */
   private applyListenerSettings(routeConfigs: Map<string, RouteConfig>): void {
     if (this.listeners === undefined) return;
-    const all = [...this.listeners.entries.values()].flatMap((e) => e.value ?? []);
+    const all = [...this.listeners.entries.values()].flatMap((e) => e.value?.services ?? []);
     // Outbound first, so an inbound filter's limits (where Aeraki installs them) win for the same route config.
     all.sort((a, b) => (a.direction === b.direction ? 0 : a.direction === 'outbound' ? -1 : 1));
     for (const s of all) {

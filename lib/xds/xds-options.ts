@@ -56,6 +56,13 @@ export interface XdsOptions {
    * a control plane dropped without a status.
    */
   streamWatchdogMs?: number;
+  /**
+   * Servers take their mTLS mode and authorization from the control plane (gRPC A36 xDS-enabled servers):
+   * each server asks for the inbound listener named by this template, `%s` replaced by its `ip:port`
+   * (default: the bootstrap's server_listener_resource_name_template; the istio-agent writes
+   * `xds.istio.io/grpc/lds/inbound/%s`). Unset in both: servers use PeerAuthentication/AuthorizationPolicy YAML rules only.
+   */
+  serverListenerResourceNameTemplate?: string;
   /** Environment to read (default process.env); for tests. */
   env?: NodeJS.ProcessEnv;
 }
@@ -67,6 +74,8 @@ export interface ResolvedXdsOptions {
   readonly security: XdsSecurity;
   readonly node: NodeProto;
   readonly protocol: XdsProtocol;
+  /** gRPC A36: the inbound listener name template, if servers are xDS-enabled. */
+  readonly serverListenerTemplate?: string;
 }
 
 /** How the streams are secured and which setting chose that, so a failed handshake can name what to change. */
@@ -109,7 +118,14 @@ export function resolveXdsOptions(options: XdsOptions): ResolvedXdsOptions {
     credentials,
     security,
     node: nodeFor(options.nodeId, bootstrap, env),
+    ...serverListenerTemplateOf(options.serverListenerResourceNameTemplate ?? bootstrap?.serverListenerResourceNameTemplate),
   };
+}
+
+function serverListenerTemplateOf(template: string | undefined): Pick<ResolvedXdsOptions, 'serverListenerTemplate'> {
+  if (template === undefined) return {};
+  if (template === '') throw new MeshError(MeshErrorCode.CONFIG, 'xds.serverListenerResourceNameTemplate is empty; use e.g. xds.istio.io/grpc/lds/inbound/%s, or leave it unset');
+  return { serverListenerTemplate: template };
 }
 
 /** AERAKI_XDS_ADDR and AERAKI_XDS_PORT, as Aeraki's flags spell them (the port may be ":15010"). */

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { Mesh, MeshError, type Call, type Filter, type Message } from 'meta-mesh';
+import { Mesh, MeshError, type Call, type CodecFactory, type Filter, type Message } from 'meta-mesh';
 import { Cluster, Mirror, UpstreamPool, parseRetryOn } from 'meta-mesh/experimental';
 import { sendWithRetries, retryBackoffMs, RETRY_BACKOFF_MAX_MS } from '../../lib/filters/upstream-send';
 import { echoCodecFactory, echoFrame, EchoCodec, startEchoServer } from '../support/echo-protocol';
@@ -32,6 +32,40 @@ function newCall(mesh: Mesh, method: string, payload: string, timeoutMs = 5000):
     timeoutMs,
     signal: mesh.callSignal(timeoutMs, startTime),
   };
+}
+
+/** A call as the adapters make it: the deadline in `deadline`, the signal made only when read. */
+function lazyCall(mesh: Mesh, method: string, payload: string, timeoutMs: number, factory: CodecFactory = echoCodecFactory, onRead?: () => void): Call {
+  const outbound = mesh.outbound(HOST, PORT, factory);
+  const codec = new EchoCodec();
+  const request = (codec.decode(echoFrame(1, 1, method, payload)) as { message: Message }).message;
+  const startTime = performance.now();
+  const deadline = mesh.callDeadline(timeoutMs, startTime);
+  return {
+    direction: 'outbound',
+    service: outbound.service,
+    request,
+    metadata: request.metadata,
+    mutation: new Map(),
+    codec,
+    codecFactory: factory,
+    encodeOptions: undefined,
+    expectReply: true,
+    startTime,
+    timeoutMs,
+    deadline,
+    get signal() {
+      onRead?.();
+      return deadline.signal;
+    },
+  };
+}
+
+/** The echo protocol with MetaProtocol Proxy's `multiplexing: true`: calls share sockets. */
+const multiplexedEcho: CodecFactory = { protocol: 'echo', variant: 'mux', multiplexing: true, create: () => new EchoCodec() };
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
 }
 
 const delayRoute = (extra: string) => `    - name: all
@@ -105,6 +139,47 @@ describe('Call.signal', function () {
     assert.equal(await outcome, 'CLOSED');
     assert.equal(timeouts(), before, `timers left behind after close: ${process.getActiveResourcesInfo().join(",")}`);
     assert.equal(mesh.liveCalls, 0);
+  });
+
+  for (const multiplexing of [false, true]) {
+    it(`holds one timer per call in flight, the call's deadline, with ${multiplexing ? 'multiplexed' : 'pooled one-call'} connections`, async () => {
+      const file = writeMeshYaml({ host: HOST, port: PORT, endpoints: [{ port: echo.port, version: 'v1' }], routes: delayRoute('') });
+      const mesh = await Mesh.start({ config: file, watch: false, preconnect: false, logger: () => undefined });
+      const factory = multiplexing ? multiplexedEcho : echoCodecFactory;
+      try {
+        const outbound = mesh.outbound(HOST, PORT, factory);
+        // Connected first, so connect timers are gone.
+        await outbound.handle(lazyCall(mesh, 'echo', 'warm', 60_000, factory));
+        await new Promise((r) => setImmediate(r));
+        const before = timeouts();
+        const seen = echo.received.length;
+        const calls = Array.from({ length: 4 }, () => outbound.handle(lazyCall(mesh, 'sleep', '300', 60_000, factory)));
+        // Every call has been written once the server has them all (the pooled model opens three more connections).
+        await waitFor(() => echo.received.length >= seen + 4);
+        assert.equal(timeouts() - before, 4, `timers: ${process.getActiveResourcesInfo().join(',')}`);
+        await Promise.all(calls);
+        assert.equal(mesh.liveCalls, 0);
+      } finally {
+        await mesh.close();
+      }
+    });
+  }
+
+  it('makes no AbortSignal for a call whose signal nothing reads, and still times it out', async () => {
+    const file = writeMeshYaml({ host: HOST, port: PORT, endpoints: [{ port: echo.port, version: 'v1' }], routes: delayRoute('') });
+    const mesh = await Mesh.start({ config: file, watch: false, preconnect: false, logger: () => undefined });
+    try {
+      let reads = 0;
+      const call = lazyCall(mesh, 'sleep', '2000', 60, echoCodecFactory, () => reads++);
+      await assert.rejects(mesh.outbound(HOST, PORT, echoCodecFactory).handle(call), (e: MeshError) => e.code === 'TIMEOUT' && e.message.includes('no reply from'));
+      assert.equal(reads, 0, 'the mesh read call.signal on the hot path');
+      assert.equal(mesh.liveCalls, 0);
+      // Read afterwards, it says what happened: the deadline passed.
+      assert.equal(call.signal.aborted, true);
+      assert.equal((call.signal.reason as MeshError).code, 'TIMEOUT');
+    } finally {
+      await mesh.close();
+    }
   });
 
   it('a call signal made after close starts aborted', async () => {

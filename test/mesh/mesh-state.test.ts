@@ -1,10 +1,15 @@
-// MeshState compiles route tables once per route config object: a snapshot
-// that keeps a route config (an endpoint change over xDS) reuses its table.
+// MeshState does the work of a config change once per changed object: a
+// snapshot that keeps a route config (an endpoint change over xDS) reuses its
+// table, and one that keeps a cluster's config object reuses its Cluster
+// (balancer, hosts, outlier state), so a one-cluster EDS change rebuilds one cluster.
 import assert from 'node:assert/strict';
 import { ClusterResilienceRegistry } from '../../lib/cluster/cluster-resilience';
-import type { RouteConfig, Snapshot } from '../../lib/config/model';
+import { EndpointCensus } from '../../lib/cluster/endpoint-census';
+import type { ClusterConfig, RouteConfig, Snapshot } from '../../lib/config/model';
 import type { MeshStateDeps } from '../../lib/mesh-state';
 import { MeshState } from '../../lib/mesh-state';
+import { UpstreamPool } from '../../lib/upstream/upstream-pool';
+import { echoCodecFactory } from '../support/echo-protocol';
 
 const config = (name: string): RouteConfig => ({
   name,
@@ -19,9 +24,25 @@ const snapshot = (version: string, ...configs: RouteConfig[]): Snapshot => ({
   warnings: [],
 });
 
+const cluster = (name: string, ports: readonly number[]): ClusterConfig => ({
+  name,
+  host: 'svc',
+  port: 9090,
+  subset: name,
+  lbPolicy: 'LEAST_REQUEST',
+  connectTimeoutMs: 1000,
+  endpoints: ports.map((port) => ({ address: '127.0.0.1', port, labels: {}, weight: 1 })),
+  outlierDetection: { consecutive5xxErrors: 1, maxEjectionPercent: 100, baseEjectionTime: 30_000, interval: 10_000 },
+});
+
+const withClusters = (version: string, ...clusters: ClusterConfig[]): Snapshot => ({
+  ...snapshot(version),
+  clusters: new Map(clusters.map((c) => [c.name, c])),
+});
+
 describe('MeshState', () => {
   // Only what the constructor touches: no clusters, so no pool or chain is used.
-  const deps = { resilience: new ClusterResilienceRegistry() } as unknown as MeshStateDeps;
+  const deps = { resilience: new ClusterResilienceRegistry(), endpoints: new EndpointCensus() } as unknown as MeshStateDeps;
 
   it('reuses the compiled table of a route config the next snapshot keeps, and compiles a changed one', () => {
     const kept = config('svc_9090');
@@ -30,5 +51,52 @@ describe('MeshState', () => {
     assert.equal(second.routeTables.get('svc_9090'), first.routeTables.get('svc_9090'));
     assert.notEqual(second.routeTables.get('other_9090'), first.routeTables.get('other_9090'), 'a new config object is compiled afresh');
     assert.equal(second.routeTables.get('other_9090')!.size, 1);
+  });
+
+  describe('clusters', () => {
+    const freshDeps = () => ({ resilience: new ClusterResilienceRegistry(), endpoints: new EndpointCensus(), pool: new UpstreamPool({ connectionsPerEndpoint: 1 }) }) as unknown as MeshStateDeps;
+
+    it('a change to one cluster rebuilds that cluster only: the others keep their Cluster, balancer, hosts and outlier state', () => {
+      const deps = freshDeps();
+      const a = cluster('a', [1001, 1002]);
+      const b = cluster('b', [2001, 2002]);
+      const first = new MeshState(withClusters('1', a, b), deps);
+      assert.deepEqual([...first.rebuilt].sort(), ['a', 'b']);
+      const hostsA = first.clusters.get('a')!.hosts(echoCodecFactory);
+      const detectorA = first.clusters.get('a')!.resilience.detector;
+      const b2 = cluster('b', [2001, 2003]);
+      const second = new MeshState(withClusters('2', a, b2), deps, first);
+      assert.deepEqual([...second.rebuilt], ['b'], 'only the changed cluster is built');
+      const keptA = second.clusters.get('a')!;
+      assert.equal(keptA, first.clusters.get('a'), 'the unchanged cluster is the same object');
+      assert.equal(keptA.balancer, first.clusters.get('a')!.balancer);
+      assert.equal(keptA.hosts(echoCodecFactory), hostsA);
+      assert.equal(keptA.resilience.detector, detectorA);
+      assert.notEqual(second.clusters.get('b'), first.clusters.get('b'));
+      assert.equal(second.clusters.get('b')!.config, b2);
+      assert.equal(second.endpointsLeft, true, '127.0.0.1:2002 is named by no cluster now');
+    });
+
+    it('keeps an ejection in an unchanged cluster, and picks by identity afterwards, across a change elsewhere', () => {
+      const deps = freshDeps();
+      const a = cluster('a', [1001, 1002]);
+      const first = new MeshState(withClusters('1', a, cluster('b', [2001])), deps);
+      first.clusters.get('a')!.report(0, 'error-reply');
+      const second = new MeshState(withClusters('2', a, cluster('b', [2001, 2002])), deps, first);
+      const kept = second.clusters.get('a')!;
+      for (let i = 0; i < 5; i++) assert.equal(kept.pickIndex(echoCodecFactory, undefined), 1, 'the ejected host stays out of the picks');
+      assert.equal(second.endpointsLeft, false, 'an endpoint added, none left: the pool is not swept');
+    });
+
+    it('counts an endpoint that moves from one cluster to another as still in use', () => {
+      const deps = freshDeps();
+      const first = new MeshState(withClusters('1', cluster('a', [1001]), cluster('b', [2001])), deps);
+      const a = cluster('a', [1001, 2001]);
+      const second = new MeshState(withClusters('2', a, cluster('b', [2002])), deps, first);
+      assert.equal(second.endpointsLeft, false);
+      const third = new MeshState(withClusters('3', a), deps, second);
+      assert.equal(third.endpointsLeft, true, 'cluster b and 127.0.0.1:2002 are gone');
+      assert.deepEqual([...third.rebuilt], [], 'a kept its config object');
+    });
   });
 });

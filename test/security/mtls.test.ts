@@ -4,51 +4,12 @@
 // identity in the call's metadata, SAN checks, and certificate rotation.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { Mesh, MeshError } from 'meta-mesh';
 import { newServerLog, startCalculatorServer } from '../../examples/thrift-canary/servers';
-import { HOST, PORT, calculatorClient } from '../adapters/thrift/support';
+import { calculatorClient } from '../adapters/thrift/support';
+import { calcClientYaml as clientYaml, identity, writeYaml as write } from '../support/mtls-workloads';
 import { createSpiffePki, type SpiffePki, type WorkloadFiles } from '../support/spiffe-pki';
-
-function write(yaml: string): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-mtls-')), 'mesh.yaml');
-  fs.writeFileSync(file, yaml);
-  return file;
-}
-
-function identity(w: WorkloadFiles) {
-  return { certificateFile: w.certificateFile, privateKeyFile: w.privateKeyFile, caCertificateFile: w.caCertificateFile };
-}
-
-/** A ServiceEntry for the calculator at `port` run by service account `sa`, and a DestinationRule with `tls`. */
-function clientYaml(port: number, tlsYaml: string | undefined, sa = 'calc'): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: calc, namespace: shop}
-spec:
-  hosts: [${HOST}]
-  ports: [{number: ${PORT}, name: tcp-metaprotocol-thrift}]
-  resolution: STATIC
-  endpoints:
-  - address: 127.0.0.1
-    ports: {tcp-metaprotocol-thrift: ${port}}
-    serviceAccount: ${sa}
-${
-  tlsYaml === undefined
-    ? ''
-    : `---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: calc, namespace: shop}
-spec:
-  host: ${HOST}
-  trafficPolicy:
-    tls: ${tlsYaml}
-`
-}`;
-}
 
 function peerAuthentication(mode: string): string {
   return `apiVersion: security.istio.io/v1

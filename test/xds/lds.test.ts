@@ -193,7 +193,7 @@ const EXPECTED = {
 
 const settingsOf = (bytes: Buffer) => {
   const decoded = ldsResourceType.decode(bytes);
-  return { name: decoded.name, value: ldsResourceType.validate(decoded, bytes).value };
+  return { name: decoded.name, value: ldsResourceType.validate(decoded, bytes).value.services };
 };
 
 describe('LDS: the MetaProtocolProxy filter config of the outbound listener', () => {

@@ -2,16 +2,18 @@
 // single server, a plain one, a mirror target, and a real 6-node Redis Cluster
 // (3 masters, 3 replicas), all shared by this file.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { Mesh } from '../../../lib';
 import { createRedisClient, ReplyError, type MeshRedis } from '../../../adapters/redis';
 import { RedisCluster, RedisServer } from '../../support/redis-server';
 import { redisServiceEntry } from '../../support/redis-yaml';
 
-function manifests(s: { secured: number; plain: number; mirror: number; cluster: number; shardA: number; shardB: number }): string {
+function manifests(s: { secured: number; plain: number; mirror: number; cluster: number; master: number; shardA: number; shardB: number }): string {
   return (
     redisServiceEntry('single.redis', [s.secured]) +
     redisServiceEntry('plain.redis', [s.plain]) +
@@ -21,6 +23,8 @@ function manifests(s: { secured: number; plain: number; mirror: number; cluster:
     redisServiceEntry('faulty.redis', [s.plain]) +
     redisServiceEntry('guarded.redis', [s.plain]) +
     redisServiceEntry('sharded.redis', [s.shardA, s.shardB]) +
+    redisServiceEntry('moved.redis', [s.master]) +
+    redisServiceEntry('redirect.redis', [s.master]) +
     `apiVersion: redis.aeraki.io/v1alpha1
 kind: RedisDestination
 metadata: {name: single}
@@ -79,6 +83,14 @@ spec:
   host: [sharded.redis]
   settings: {enableHashtagging: true}
   redis: [{route: {host: sharded.redis}}]
+---
+apiVersion: redis.aeraki.io/v1alpha1
+kind: RedisService
+metadata: {name: redirect}
+spec:
+  host: [redirect.redis]
+  settings: {enableRedirection: true}
+  redis: [{route: {host: redirect.redis}}]
 `
   );
 }
@@ -135,7 +147,7 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-redis-'));
     fs.writeFileSync(
       path.join(dir, 'mesh.yaml'),
-      manifests({ secured: secured.port, plain: plain.port, mirror: mirror.port, cluster: cluster.ports[0]!, shardA: shardA.port, shardB: shardB.port }),
+      manifests({ secured: secured.port, plain: plain.port, mirror: mirror.port, cluster: cluster.ports[0]!, master: (await cluster.roles()).masters[0]!, shardA: shardA.port, shardB: shardB.port }),
     );
     mesh = await Mesh.start({ config: dir, watch: false });
   });
@@ -323,10 +335,52 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
     assert.deepEqual(await c.mget('user:1', 'user:2', 'user:3'), ['1', '2', '3']);
   });
 
-  it('refuses commands that need a connection of their own, naming them', async () => {
+  it('runs pub/sub, a blocking command and WATCH on connections of their own against the Redis Cluster route', async () => {
+    const sub = client('single.redis');
+    assert.equal(await sub.subscribe('cluster-events'), 1);
+    const got = once(sub, 'message');
+    // PUBLISH goes to any node; Redis Cluster carries it to the subscriber's node.
+    await client('single.redis').publish('cluster-events', 'e1');
+    assert.deepEqual(await got, ['cluster-events', 'e1']);
     const c = client('single.redis');
-    await assert.rejects(c.blpop('q', 1), /BLPOP needs a connection of its own/);
-    await assert.rejects(c.subscribe('ch'), /SUBSCRIBE needs a connection of its own/);
+    const popped = c.blpop('cluster-queue', 5);
+    await client('single.redis').rpush('cluster-queue', 'job');
+    assert.deepEqual(await popped, ['cluster-queue', 'job']);
+    assert.equal(await c.watch('cluster-{acct}a'), 'OK');
+    assert.deepEqual(await c.multi().set('cluster-{acct}a', '1').set('cluster-{acct}b', '2').exec(), [
+      [null, 'OK'],
+      [null, 'OK'],
+    ]);
+    await assert.rejects(c.blpop('cluster-queue', 'b-queue', 1), (err: Error) => err instanceof ReplyError && /BLPOP refused/.test(err.message) && err.message.includes("'b-queue'"));
+  });
+
+  it('follows MOVED and ASK in PROXY mode with enableRedirection, and passes MOVED on without it', async () => {
+    // PROXY hosts whose one endpoint is a cluster master: keys of other masters' slots answer MOVED.
+    const master = (await cluster.roles()).masters[0]!;
+    const nodes = await clusterNodes(cluster, master);
+    const me = nodes.find((n) => n.port === master)!;
+    const other = nodes.find((n) => n.master && n.port !== master)!;
+    const movedKey = keyWhere((slot) => !me.slots.has(slot));
+    const passOn = client('moved.redis');
+    const follow = client('redirect.redis');
+    await assert.rejects(passOn.get(movedKey), (err: Error) => err instanceof ReplyError && /^MOVED \d+ 127\.0\.0\.1:\d+$/.test(err.message));
+    assert.equal(await follow.set(movedKey, 'followed'), 'OK');
+    assert.equal(await follow.get(movedKey), 'followed');
+    // ASK: a slot of this master migrating to another; a key not here is asked for there.
+    const askKey = keyWhere((slot) => me.slots.has(slot));
+    const slot = String(calculateSlot(askKey));
+    await cluster.cli(other.port, 'cluster', 'setslot', slot, 'importing', me.id);
+    await cluster.cli(master, 'cluster', 'setslot', slot, 'migrating', other.id);
+    try {
+      await assert.rejects(passOn.get(askKey), /^ReplyError: ASK \d+ /);
+      assert.equal(await follow.set(askKey, 'asked'), 'OK');
+      assert.equal((await cluster.cli(other.port, 'cluster', 'countkeysinslot', slot)).trim(), '1');
+      assert.equal(await follow.get(askKey), 'asked');
+      await raw(other.port).pipeline().call('asking').del(askKey).exec();
+    } finally {
+      await cluster.cli(master, 'cluster', 'setslot', slot, 'stable');
+      await cluster.cli(other.port, 'cluster', 'setslot', slot, 'stable');
+    }
   });
 
   it('fails every command to a host no ServiceEntry declares, saying what to add', async () => {
@@ -334,3 +388,33 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
     await assert.rejects(c.get('k'), /no ServiceEntry declares nowhere.redis port 6379/);
   });
 });
+
+interface ClusterNode {
+  readonly id: string;
+  readonly port: number;
+  readonly master: boolean;
+  readonly slots: ReadonlySet<number>;
+}
+
+/** CLUSTER NODES as seen by one node: ids, ports, roles and the slots each master serves. */
+async function clusterNodes(cluster: RedisCluster, port: number): Promise<ClusterNode[]> {
+  const out = await cluster.cli(port, 'cluster', 'nodes');
+  return out
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id, addr, flags, , , , , , ...ranges] = line.split(' ');
+      const slots = new Set<number>();
+      for (const r of ranges) {
+        if (r.startsWith('[')) continue;
+        const [from, to] = r.split('-').map(Number);
+        for (let s = from!; s <= (to ?? from!); s++) slots.add(s);
+      }
+      return { id: id!, port: Number(addr!.split('@')[0]!.split(':')[1]), master: flags!.includes('master'), slots };
+    });
+}
+
+/** The first key r0, r1, ... whose hash slot satisfies `wanted`. */
+function keyWhere(wanted: (slot: number) => boolean): string {
+  for (let i = 0; ; i++) if (wanted(calculateSlot(`r${i}`))) return `r${i}`;
+}
