@@ -1,6 +1,7 @@
 // The backends a Redis route sends to. PROXY: the ServiceEntry's endpoints are
-// independent servers, one ioredis connection each, a key's server picked by
-// maglev on the key (or its {hashtag}), so every process agrees. CLUSTER: one
+// independent servers, one ioredis connection each, a key's server picked as
+// Envoy's redis_proxy picks it (maglev over MurmurHash2-64 of the key or its
+// {hashtag}), so every process, sidecars included, agrees. CLUSTER: one
 // ioredis Cluster (slot map from the discovery endpoints, MOVED/ASK, topology
 // refresh, reads to replicas by readPolicy). Both authenticate with the
 // RedisDestination's credentials (AutoAuth).
@@ -9,7 +10,7 @@ import { Cluster, Command, Redis } from 'ioredis';
 import type { Endpoint, OutlierDetectionConfig } from '../../lib/config/model';
 import type { RedisAddress, RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
 import { Maglev } from '../../lib/cluster/lb/maglev';
-import { xxhash64 } from '../../lib/protocol/xxhash64';
+import { murmurHash2_64 } from './murmur-hash2';
 import { OutlierDetector } from '../../lib/cluster/outlier-detector';
 import { BatchWriter } from './batch-writer';
 import { replyError } from './reply-error';
@@ -117,8 +118,8 @@ export class ProxyBackend implements RedisBackend {
   shardOf(key: string): number {
     const n = this.conns.length;
     if (n <= 1) return 0;
-    // xxHash64 of the key into Envoy's maglev table (the mesh's consistent hash; see README on Envoy's key hash).
-    this.pick.hashKey = xxhash64(this.spec.enableHashtagging ? hashtagOf(key) : key);
+    // Envoy's redis_proxy: MurmurHash2-64 (std::hash) of the key or its {hashtag}, into the cluster's maglev table.
+    this.pick.hashKey = murmurHash2_64(this.spec.enableHashtagging ? hashtagOf(key) : key);
     return this.maglev.pick(this.pick);
   }
 

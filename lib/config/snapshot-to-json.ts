@@ -2,6 +2,7 @@
 // name), for `meta-mesh dump` and debugging.
 
 import { ClusterConfig, RouteConfig, Service, Snapshot } from './model';
+import { redisToJSON, type RedisJSON } from './redis-to-json';
 
 export interface SnapshotJSON {
   readonly version: string;
@@ -9,6 +10,8 @@ export interface SnapshotJSON {
   readonly clusters: Record<string, ClusterConfig>;
   readonly routeConfigs: Record<string, RouteConfig>;
   readonly warnings: string[];
+  /** RedisService/RedisDestination config (passwords never shown), when there is any. */
+  readonly redis?: RedisJSON;
 }
 
 export function snapshotToJSON(snapshot: Snapshot): SnapshotJSON {
@@ -20,6 +23,7 @@ export function snapshotToJSON(snapshot: Snapshot): SnapshotJSON {
       clusters: Object.fromEntries(snapshot.clusters),
       routeConfigs: Object.fromEntries(snapshot.routeConfigs),
       warnings: snapshot.warnings,
+      redis: redisToJSON(snapshot),
     }),
   ) as SnapshotJSON;
 }
