@@ -1,94 +1,171 @@
-// xDS at scale: event-loop delay (max, p99) while a client applies an initial
-// sync of CLUSTERS x ENDPOINTS endpoints and then a one-endpoint EDS change in
-// one cluster, heap per endpoint, and the EDS payload bytes a one-endpoint
-// change costs in delta vs state of the world. Short by default (100 x 100);
-// XDS_SCALE_ENDPOINTS=1000 for the 100k mesh of issue 22.
-// The local control plane runs in the same process, so the delays include its
-// encoding work too: they are upper bounds for the client alone. The change's
-// time is split: the control plane encoding what changed, then the client's
-// share (from the push to the new snapshot).
+// xDS at scale (issue 22): a Mesh fed by a control plane in another process
+// with CLUSTERS x ENDPOINTS endpoints and ROUTES routes, while a steady stream
+// of thrift calls runs through it to a real server on loopback. Prints, for
+// the initial sync, a one-endpoint EDS change in one cluster and a new version
+// of the ROUTES-route MetaRDS config: the longest and p99 gap of the event
+// loop, and the p99 of the call stream during the update beside the same
+// stream without one (same run). Then heap per endpoint (after full
+// collections), and delta against state of the world for a one-endpoint change:
+// bytes on the wire and the client's CPU.
+// Sizes: XDS_SCALE_CLUSTERS (100), XDS_SCALE_ENDPOINTS per cluster (100),
+// XDS_SCALE_ROUTES (100); issue 22's mesh is ENDPOINTS=1000 ROUTES=10000.
 // Run: node --expose-gc dist/bench/xds-scale.bench.js (prints figures, asserts nothing).
-import type { Snapshot } from '../lib/config/model';
-import { ControlPlaneServer, TYPE_CDS, TYPE_EDS, TYPE_RDS, XdsConfigSource } from '../lib/xds';
-import { LoopStalls } from './support/loop-stalls';
+import * as path from 'node:path';
+import { createHistogram } from 'node:perf_hooks';
+import * as thrift from 'thrift';
+import { Mesh } from '../lib';
+import { createThriftConnection } from '../adapters/thrift';
+import * as Calculator from '../gen/calculator/js/Calculator';
+import { xdsProtos } from '../lib/xds/xds-protos';
+import { forkServer } from './support/fork-server';
+import { LoopStalls, type StallFigures } from './support/loop-stalls';
 
-const CLUSTERS = 100;
+const CLUSTERS = Number(process.env.XDS_SCALE_CLUSTERS ?? 100);
 const ENDPOINTS = Number(process.env.XDS_SCALE_ENDPOINTS ?? 100);
+const ROUTES = Number(process.env.XDS_SCALE_ROUTES ?? 100);
 const HOST = 'scale.demo.svc.cluster.local';
-const RC = `${HOST}_9090`;
-const cluster = (i: number) => `outbound|9090|c${i}|${HOST}`;
+const STREAM_CONCURRENCY = 4;
+const BASELINE_MS = 1500;
 
-function assignment(i: number, shift = 0): object {
-  const lb_endpoints = Array.from({ length: ENDPOINTS }, (_, j) => ({
-    endpoint: { address: { socket_address: { address: `10.${i}.${(j + shift) >> 8}.${(j + shift) & 255}`, port_value: 9090 } } },
-    load_balancing_weight: { value: 1 },
-  }));
-  return { cluster_name: cluster(i), endpoints: [{ locality: { region: 'r', zone: 'z' }, lb_endpoints }] };
-}
-
-function clusterProto(i: number): object {
-  return { name: cluster(i), type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: cluster(i) }, connect_timeout: { seconds: '1', nanos: 0 } };
-}
-
-function routeConfig(): object {
-  const routes = Array.from({ length: CLUSTERS }, (_, i) => ({ name: `r${i}`, match: { prefix: '/', headers: [{ name: 'method', exact_match: `m${i}` }] }, route: { cluster: cluster(i) } }));
-  return { name: RC, virtual_hosts: [{ name: 'dummy', routes }] };
-}
-
-async function measure<T>(work: () => Promise<T>): Promise<{ value: T; maxMs: number; p99Ms: number; ms: number }> {
-  const stalls = new LoopStalls().start();
-  const t0 = performance.now();
-  const value = await work();
-  const ms = performance.now() - t0;
-  const { maxMs, p99Ms } = stalls.stop();
-  return { value, maxMs, p99Ms, ms };
-}
-
+const gc = (globalThis as { gc?: () => void }).gc;
 function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   gc?.();
   return process.memoryUsage().heapUsed;
 }
 
-async function main(): Promise<void> {
-  const cp = await ControlPlaneServer.start({ port: 0, host: '127.0.0.1' });
-  cp.setRawResources(TYPE_RDS, [routeConfig()]);
-  cp.setRawResources(TYPE_CDS, Array.from({ length: CLUSTERS }, (_, i) => clusterProto(i)));
-  const assignments = Array.from({ length: CLUSTERS }, (_, i) => assignment(i));
-  cp.setRawResources(TYPE_EDS, assignments);
-  const target = `127.0.0.1:${cp.port}`;
-  const before = heapAfterGc();
-  const seen: Snapshot[] = [];
-  let wake: (() => void) | undefined;
-  const sync = await measure(() => XdsConfigSource.start({ metaRds: target, ads: target, services: [`${HOST}:9090`] }, (s) => (seen.push(s), wake?.())));
-  const source = sync.value;
-  const endpoints = [...source.snapshot!.clusters.values()].reduce((n, c) => n + c.endpoints.length, 0);
-  const heap = heapAfterGc() - before;
-  let pushMs = 0;
-  const change = await measure(async () => {
-    const next = new Promise<void>((r) => (wake = r));
-    const t0 = performance.now();
-    assignments[0] = assignment(0, 1);
-    cp.setRawResources(TYPE_EDS, assignments);
-    pushMs = performance.now() - t0;
-    await next;
+/** A steady stream of calls through the mesh; latencies recorded while `recording`. */
+class CallStream {
+  private readonly histogram = createHistogram();
+  private running = true;
+  private loops: Promise<void>[] = [];
+  recording = false;
+  calls = 0;
+
+  constructor(private readonly call: () => Promise<unknown>) {}
+
+  start(): void {
+    for (let i = 0; i < STREAM_CONCURRENCY; i++) {
+      this.loops.push(
+        (async () => {
+          while (this.running) {
+            const t0 = performance.now();
+            await this.call();
+            if (this.recording) {
+              this.histogram.record(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+              this.calls++;
+            }
+          }
+        })(),
+      );
+    }
+  }
+
+  /** p99 in ms of the calls recorded while `during` ran, then reset. */
+  async window(during: () => Promise<void>): Promise<{ p99Ms: number; maxMs: number; calls: number }> {
+    this.histogram.reset();
+    this.calls = 0;
+    this.recording = true;
+    await during();
+    this.recording = false;
+    return { p99Ms: this.histogram.percentile(99) / 1000, maxMs: this.histogram.max / 1000, calls: this.calls };
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+}
+
+function nextConfig(mesh: Mesh): Promise<void> {
+  return new Promise((resolve) => mesh.once('config', () => resolve()));
+}
+
+function reply<T>(child: import('node:child_process').ChildProcess, op: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { op?: string }) => {
+      if (m.op !== op) return;
+      child.off('message', on);
+      resolve(m as T);
+    };
+    child.on('message', on);
   });
-  // EDS payload of a one-endpoint change: state of the world resends every assignment subscribed, delta the changed one.
-  const sizes = (cp as unknown as { state: Map<string, { resources: Map<string, { value: Buffer }> }> }).state.get(TYPE_EDS)!.resources;
-  const sotwBytes = [...sizes.values()].reduce((n, a) => n + a.value.length, 0);
-  const deltaBytes = sizes.get(cluster(0))!.value.length;
-  const protocol = source.dump().servers.map((s) => s.protocol).join('/');
-  source.close();
-  await cp.close();
+}
+
+async function main(): Promise<void> {
   const f = (x: number) => x.toFixed(1);
-  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints = ${endpoints} endpoints, protocol ${protocol}`);
-  console.log(`  initial sync: ${f(sync.ms)} ms, event-loop delay max ${f(sync.maxMs)} ms, p99 ${f(sync.p99Ms)} ms`);
-  console.log(
-    `  one-cluster EDS change: ${f(change.ms)} ms (control plane ${f(pushMs)} ms, client ${f(change.ms - pushMs)} ms), event-loop delay max ${f(change.maxMs)} ms, p99 ${f(change.p99Ms)} ms`,
-  );
-  console.log(`  heap: ${f(heap / 1024 / 1024)} MB, ${f(heap / endpoints)} B per endpoint${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a clean figure)'}`);
-  console.log(`  one-endpoint change, EDS payload: delta ${deltaBytes} B vs state of the world ${sotwBytes} B (${f(sotwBytes / deltaBytes)}x)`);
+  const live = await forkServer(path.join(__dirname, 'support', 'raw-thrift-server.js'));
+  const cp = await forkServer(path.join(__dirname, 'support', 'xds-scale-control-plane.js'), [String(CLUSTERS), String(ENDPOINTS), String(ROUTES), String(live.port)]);
+  const target = `127.0.0.1:${cp.port}`;
+  // Loading the .proto files is once per process, not part of applying config.
+  xdsProtos();
+  const before = heapAfterGc();
+  const startStalls = new LoopStalls().start();
+  const t0 = performance.now();
+  const mesh = await Mesh.start({ xds: { metaRds: target, ads: target, services: [`${HOST}:9090`] }, preconnect: false, logger: () => undefined });
+  const syncMs = performance.now() - t0;
+  const sync = startStalls.stop();
+  const endpoints = [...mesh.snapshot.clusters.values()].reduce((n, c) => n + c.endpoints.length, 0);
+  const heap = heapAfterGc() - before;
+  const client = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, 9090, { transport: 'framed' }));
+  const stream = new CallStream(() => client.add(1, 2));
+  stream.start();
+  await stream.window(() => new Promise((r) => setTimeout(r, 500))); // warm up
+
+  const update = async (op: 'eds' | 'rds'): Promise<{ stalls: StallFigures; calls: { p99Ms: number; maxMs: number }; ms: number; eds?: { deltaBytes: number; sotwBytes: number } }> => {
+    let stalls: StallFigures | undefined;
+    let eds: { deltaBytes: number; sotwBytes: number } | undefined;
+    let ms = 0;
+    const calls = await stream.window(async () => {
+      const applied = nextConfig(mesh);
+      const sent = reply<{ deltaBytes: number; sotwBytes: number }>(cp.child, op);
+      const probe = new LoopStalls().start();
+      cp.child.send({ op });
+      const t = performance.now();
+      if (op === 'eds') eds = await sent;
+      await applied;
+      ms = performance.now() - t;
+      stalls = probe.stop();
+      await new Promise((r) => setTimeout(r, 100));
+    });
+    return { stalls: stalls!, calls, ms, ...(eds === undefined ? {} : { eds }) };
+  };
+  const baseline = await stream.window(() => new Promise((r) => setTimeout(r, BASELINE_MS)));
+  const eds = await update('eds');
+  const rds = await update('rds');
+  const baseline2 = await stream.window(() => new Promise((r) => setTimeout(r, BASELINE_MS)));
+  await stream.stop();
+
+  // The client's CPU for a one-endpoint change: the delta mesh alone, then beside a state-of-the-world one.
+  const deltaCpu = await cpuFor([mesh], cp.child);
+  const sotw = await Mesh.start({ xds: { metaRds: target, ads: target, services: [`${HOST}:9090`], protocol: 'sotw' }, preconnect: false, logger: () => undefined });
+  const bothCpu = await cpuFor([mesh, sotw], cp.child);
+  await sotw.close();
+  await mesh.close();
+  cp.child.kill();
+  live.child.kill();
+
+  const p = (s: StallFigures) => `event-loop gap max ${f(s.maxMs)} ms, p99 ${f(s.p99Ms)} ms, ${s.over20} over 20 ms`;
+  console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints = ${endpoints} endpoints, ${ROUTES} routes; calls: ${STREAM_CONCURRENCY} concurrent thrift add through the mesh`);
+  console.log(`  initial sync (Mesh.start): ${f(syncMs)} ms, ${p(sync)}`);
+  console.log(`  call stream without an update: p99 ${f(baseline.p99Ms)} ms (${baseline.calls} calls), again at the end: p99 ${f(baseline2.p99Ms)} ms`);
+  console.log(`  one-endpoint EDS change in one cluster: ${f(eds.ms)} ms to apply, ${p(eds.stalls)}; calls during it p99 ${f(eds.calls.p99Ms)} ms, max ${f(eds.calls.maxMs)} ms`);
+  console.log(`  new version of the ${ROUTES}-route MetaRDS config: ${f(rds.ms)} ms to apply, ${p(rds.stalls)}; calls during it p99 ${f(rds.calls.p99Ms)} ms, max ${f(rds.calls.maxMs)} ms`);
+  console.log(`  heap: ${f(heap / 1024 / 1024)} MB for the mesh, ${f(heap / endpoints)} B per endpoint${gc ? '' : ' (run with --expose-gc for a clean figure)'}`);
+  console.log(`  one-endpoint change, EDS payload: delta ${eds.eds!.deltaBytes} B vs state of the world ${eds.eds!.sotwBytes} B (${f(eds.eds!.sotwBytes / eds.eds!.deltaBytes)}x)`);
+  console.log(`  one-endpoint change, client CPU: delta ${f(deltaCpu)} ms vs state of the world ${f(bothCpu - deltaCpu)} ms (${f((bothCpu - deltaCpu) / deltaCpu)}x)`);
+}
+
+/** CPU of this process from a one-endpoint change pushed until every mesh applied it. */
+async function cpuFor(meshes: readonly Mesh[], child: import('node:child_process').ChildProcess): Promise<number> {
+  const applied = Promise.all(meshes.map(nextConfig));
+  const start = process.cpuUsage();
+  const sent = reply(child, 'eds');
+  child.send({ op: 'eds' });
+  await sent;
+  await applied;
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }
 
 if (require.main === module) {

@@ -8,7 +8,7 @@ import type { FaultInjector } from './filters/fault-injection';
 import type { RouterEvents } from './filters/upstream-send';
 import type { ClusterConfig, RouteConfig, Service, Snapshot } from './config/model';
 import { serviceKey } from './config/model';
-import type { EndpointCensus } from './cluster/endpoint-census';
+import { runNow, type Steps } from './config/sliced-work';
 import type { Filter, Handler } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { createRouter } from './filters/router';
@@ -40,8 +40,6 @@ export interface MeshStateDeps {
   readonly resilience: ClusterResilienceRegistry;
   readonly faults: FaultInjector;
   readonly events: RouterEvents;
-  /** Which endpoints the clusters in force name, kept across snapshots. */
-  readonly endpoints: EndpointCensus;
 }
 
 export class MeshState {
@@ -53,23 +51,39 @@ export class MeshState {
 
   /** Names of the clusters built for this state (new or changed); the others are the previous state's objects. */
   readonly rebuilt = new Set<string>();
-  /** Some endpoint the previous state named is named by no cluster now: the pool retires its hosts. */
-  readonly endpointsLeft: boolean;
+  /** Cluster configs this state counts in and the previous state's it counts out (the EndpointCensus, at swap time). */
+  readonly added: ClusterConfig[] = [];
+  readonly dropped: ClusterConfig[] = [];
 
   /**
-   * Builds the state of `snapshot`. A cluster whose config object the
+   * Builds the state of `snapshot` at once. A cluster whose config object the
    * previous state had (xDS keeps the objects of clusters a change did not
    * touch) keeps its Cluster: balancer, hosts and all, so an update costs the
-   * clusters it changed, not the size of the mesh.
+   * clusters it changed, not the size of the mesh. `build` is the same in slices.
    */
   constructor(
     readonly snapshot: Snapshot,
     private readonly deps: MeshStateDeps,
     previous?: MeshState,
+    deferred = false,
   ) {
-    for (const config of snapshot.routeConfigs.values()) this.routeTables.set(config.name, tableFor(config));
-    const resilience = deps.resilience.apply(snapshot.clusters.values());
-    const added: ClusterConfig[] = [];
+    if (!deferred) runNow(this.buildSteps(previous));
+  }
+
+  /** The state of `snapshot`, built in steps (a route table, a cluster each) for runSliced. */
+  static *build(snapshot: Snapshot, deps: MeshStateDeps, previous?: MeshState): Steps<MeshState> {
+    const state = new MeshState(snapshot, deps, previous, true);
+    yield* state.buildSteps(previous);
+    return state;
+  }
+
+  private *buildSteps(previous: MeshState | undefined): Steps<void> {
+    const { snapshot, deps } = this;
+    for (const config of snapshot.routeConfigs.values()) {
+      this.routeTables.set(config.name, tableFor(config));
+      yield;
+    }
+    const resilience = yield* deps.resilience.applySteps(snapshot.clusters.values());
     for (const config of snapshot.clusters.values()) {
       const state = resilience.get(config.name);
       const before = previous?.clusters.get(config.name);
@@ -81,11 +95,10 @@ export class MeshState {
       if (cluster.balancerFallback) this.warnings.push(`cluster ${config.name}: load balancer ${config.lbPolicy} is not available yet; using ROUND_ROBIN`);
       this.clusters.set(config.name, cluster);
       this.rebuilt.add(config.name);
-      added.push(config);
+      this.added.push(config);
+      yield;
     }
-    const dropped: ClusterConfig[] = [];
-    if (previous !== undefined) for (const [name, before] of previous.clusters) if (this.clusters.get(name) !== before) dropped.push(before.config);
-    this.endpointsLeft = deps.endpoints.update(added, dropped);
+    if (previous !== undefined) for (const [name, before] of previous.clusters) if (this.clusters.get(name) !== before) this.dropped.push(before.config);
   }
 
   get version(): string {

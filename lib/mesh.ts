@@ -10,7 +10,8 @@ import { loadConfigFiles, parseConfig, setRegexMaxProgramSize, snapshotToJSON } 
 import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { EndpointCensus } from './cluster/endpoint-census';
-import { MeshState } from './mesh-state';
+import { MeshState, type MeshStateDeps } from './mesh-state';
+import { runNow, runSliced } from './config/sliced-work';
 import { MeshError, MeshErrorCode } from './protocol/mesh-error';
 import type { CodecFactory } from './protocol/codec';
 import { Mirror } from './route/mirror';
@@ -124,6 +125,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly resilience: ClusterResilienceRegistry;
   private readonly faults = new FaultInjector();
   private readonly endpoints = new EndpointCensus();
+  /** The config last handed to applySnapshot(InSlices): a build for an older one is dropped. */
+  private newest: Snapshot | undefined;
+  /** The snapshot being applied in slices, if any: the next waits for it. */
+  private applying: Promise<void> = Promise.resolve();
   private readonly deadlines = new CallDeadlines();
   private readonly outboundFilters: readonly Filter[];
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
@@ -149,10 +154,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const paths = options.config === undefined ? [] : typeof options.config === 'string' ? [options.config] : [...options.config];
     // No config at all is a server-only mesh: inbound chains work, outbound calls find no ServiceEntry.
     const parseOptions = options.secretDir === undefined ? {} : { secretDir: options.secretDir };
-    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths, parseOptions) : parseConfig([]));
-    const mesh = new Mesh(snapshot, options);
+    const empty = parseConfig([]);
+    const snapshot = options.snapshot ?? (paths.length > 0 ? await loadConfigFiles(paths, parseOptions) : empty);
+    // Built in slices: a 100k-endpoint config does not stall what else this process runs while it starts.
+    const mesh = new Mesh(empty, options);
+    if (snapshot !== empty) await mesh.applySnapshotInSlices(snapshot);
     if (paths.length > 0 && options.watch !== false) {
-      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshot(s), (e) => mesh.reportConfigError(e), { parse: parseOptions });
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshotInSlices(s), (e) => mesh.reportConfigError(e), { parse: parseOptions });
       mesh.watcher.start();
     }
     await mesh.startAdmin();
@@ -167,11 +175,18 @@ export class Mesh extends EventEmitter<MeshEvents> {
     let first: Snapshot | undefined;
     // The xDS client (grpc-js, protobufjs and the Envoy protos) loads only when a mesh asks for it.
     const { XdsConfigSource } = require('./xds/xds-config-source') as typeof import('./xds/xds-config-source');
+    // The source waits for each apply before it ACKs and takes the next response.
     const source = await XdsConfigSource.start(xds, (snapshot) => {
       if (mesh === undefined) first = snapshot;
-      else mesh.applySnapshot(snapshot);
+      else return mesh.applySnapshotInSlices(snapshot);
     });
-    mesh = new Mesh(first!, options);
+    mesh = new Mesh(parseConfig([]), options);
+    try {
+      await mesh.applySnapshotInSlices(first!);
+    } catch (err) {
+      source.close();
+      throw err;
+    }
     mesh.xdsSource = source;
     if (source.inboundListenerName('0.0.0.0', 0) !== undefined) {
       // gRPC A36: servers take their mTLS mode and RBAC from the control plane's inbound listeners.
@@ -220,6 +235,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         ? undefined
         : new Bottleneck({ maxConcurrent: options.preconnectPacing?.maxConcurrent ?? 8, minTime: options.preconnectPacing?.minTimeMs ?? 5 });
     this.state = this.buildState(snapshot);
+    runNow(this.endpoints.updateSteps(this.state.added, []));
     this.warnAll(snapshot.warnings);
   }
 
@@ -256,13 +272,43 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Replaces the config: calls in flight finish on the old one, new calls see the new one. */
   applySnapshot(snapshot: Snapshot): void {
     if (this.closed) return;
+    this.newest = snapshot;
     const previous = this.state;
-    this.state = this.buildState(snapshot, previous);
-    if (this.state.endpointsLeft) this.pool.retain(this.endpoints);
-    this.rateLimits.retain(snapshot.routeConfigs);
-    this.warnAll(snapshot.warnings);
+    const state = this.buildState(snapshot, previous);
+    this.swapState(state, previous, runNow(this.endpoints.updateSteps(state.added, state.dropped)));
+  }
+
+  /**
+   * applySnapshot without stalls: the new state is built in slices of a few
+   * milliseconds with turns of the event loop between them (calls keep
+   * flowing on the config in force), then swapped in at once. Snapshots are
+   * applied one at a time in order; one that a newer snapshot overtakes while
+   * it waits is skipped (the newer holds the whole config). Config sources
+   * (xDS, the YAML watcher) apply through this and ACK once it resolves.
+   */
+  applySnapshotInSlices(snapshot: Snapshot): Promise<void> {
+    this.newest = snapshot;
+    const turn = this.applying.then(async () => {
+      if (this.closed || this.newest !== snapshot) return;
+      const previous = this.state;
+      const state = await runSliced(MeshState.build(snapshot, this.stateDeps(), previous));
+      // A synchronous applySnapshot while this one was being built is newer: it stays.
+      if (this.closed || this.newest !== snapshot) return;
+      this.warnAll(state.warnings);
+      const left = await runSliced(this.endpoints.updateSteps(state.added, state.dropped));
+      this.swapState(state, previous, left);
+    });
+    this.applying = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private swapState(state: MeshState, previous: MeshState, endpointLeft: boolean): void {
+    this.state = state;
+    if (endpointLeft) this.pool.retain(this.endpoints);
+    this.rateLimits.retain(state.snapshot.routeConfigs);
+    this.warnAll(state.snapshot.warnings);
     for (const service of this.openServices.values()) this.preconnect(service, previous);
-    this.emit('config', snapshot);
+    this.emit('config', state.snapshot);
   }
 
   /** Reloads the YAML files now (the watcher does this on change). */
@@ -456,22 +502,21 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   private buildState(snapshot: Snapshot, previous?: MeshState): MeshState {
+    const state = new MeshState(snapshot, this.stateDeps(), previous);
+    this.warnAll(state.warnings);
+    return state;
+  }
+
+  private stateDeps(): MeshStateDeps {
     const metrics = this.metrics;
-    const state = new MeshState(
-      snapshot,
-      {
+    return {
       pool: this.pool,
       mirror: this.mirror,
       outboundFilters: this.outboundFilters,
       resilience: this.resilience,
       faults: this.faults,
       events: { retry: (c) => metrics.retry(c), mirrored: (c, dropped) => metrics.mirrored(c, dropped) },
-        endpoints: this.endpoints,
-      },
-      previous,
-    );
-    this.warnAll(state.warnings);
-    return state;
+    };
   }
 
   /**

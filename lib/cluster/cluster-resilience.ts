@@ -9,6 +9,7 @@
 // through `indexOf`, by the endpoint's identity (`address:port`), never by its
 // position in its own list, which the newer snapshot may have reordered.
 import type { ClusterConfig } from '../config/model';
+import { runNow, type Steps } from '../config/sliced-work';
 import { BucketRotation } from './bucket-rotation';
 import { ClusterThresholds, ISTIO_DEFAULT_THRESHOLDS } from './cluster-thresholds';
 import { ErrorRateBreaker } from './error-rate-breaker';
@@ -127,12 +128,18 @@ export class ClusterResilienceRegistry {
 
   /** The state for each cluster of a new snapshot; clusters that left the config are dropped. */
   apply(clusters: Iterable<ClusterConfig>): ReadonlyMap<string, ClusterResilience> {
+    return runNow(this.applySteps(clusters));
+  }
+
+  /** apply() in steps, one per cluster carried over or created, for runSliced. */
+  *applySteps(clusters: Iterable<ClusterConfig>): Steps<ReadonlyMap<string, ClusterResilience>> {
     const seen = new Set<string>();
     for (const config of clusters) {
       seen.add(config.name);
       const kept = this.byName.get(config.name);
       if (kept === undefined) this.byName.set(config.name, new ClusterResilience(config, this.onEject, this.clock));
       else kept.update(config);
+      yield;
     }
     for (const [name, state] of this.byName) {
       if (seen.has(name)) continue;

@@ -67,7 +67,8 @@ export class ConfigWatcher {
 
   constructor(
     private readonly paths: readonly string[],
-    private readonly onSnapshot: (snapshot: Snapshot) => void,
+    /** Takes a new config; a promise (an apply in slices) is waited for before the next read is applied. */
+    private readonly onSnapshot: (snapshot: Snapshot) => unknown,
     private readonly onError: (error: MeshError) => void,
     options: ConfigWatcherOptions = {},
   ) {
@@ -107,7 +108,7 @@ export class ConfigWatcher {
     const snapshot = parseConfigInto(reading.sources, this.parseOptions, reading.diagnostics);
     this.applied = reading.signature;
     this.candidate = undefined;
-    if (!this.closed) this.onSnapshot(snapshot);
+    if (!this.closed) await this.onSnapshot(snapshot);
     return snapshot;
   }
 
@@ -153,7 +154,7 @@ export class ConfigWatcher {
         const snapshot = parseConfigInto(reading.sources, this.parseOptions, reading.diagnostics);
         this.applied = reading.signature;
         this.candidate = undefined;
-        this.onSnapshot(snapshot);
+        await this.onSnapshot(snapshot);
       } catch (err) {
         if (this.refused === reading.signature) return;
         this.refused = reading.signature;

@@ -37,35 +37,40 @@ interface Handshake {
   failed(err: Error & { code?: string }): void;
 }
 
-/** Handshakes in progress, by the accepted socket the TLS socket wraps, and by the peer's address and port. */
-const handshakes = new WeakMap<net.Socket, Handshake>();
-const handshakesByPeer = new Map<string, Handshake>();
+/**
+ * Handshakes in progress, by the connection's address 4-tuple (local and remote address and port),
+ * which no two open TCP connections share. The TLS socket the server makes reports the same 4-tuple
+ * as the accepted socket it wraps (public getters), so no private link between the two is needed.
+ */
+const handshakes = new Map<string, Handshake>();
 
-function peerKey(socket: net.Socket): string {
-  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
+function connectionKey(socket: net.Socket): string | undefined {
+  const { localAddress, localPort, remoteAddress, remotePort } = socket;
+  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return undefined;
+  return `${localAddress}|${localPort}|${remoteAddress}|${remotePort}`;
 }
 
 function tlsServerFor(credentials: DownstreamCredentials): tls.Server {
   let server = tlsServers.get(credentials);
   if (server === undefined) {
     server = tls.createServer({ cert: credentials.cert, key: credentials.key, ca: credentials.ca, requestCert: true, rejectUnauthorized: true });
-    server.on('secureConnection', (secure: tls.TLSSocket) => handshakeOf(secure)?.secured(secure));
-    server.on('tlsClientError', (err: Error, secure: tls.TLSSocket) => handshakeOf(secure)?.failed(err));
+    server.on('secureConnection', (secure: tls.TLSSocket) => {
+      const h = takeHandshake(secure);
+      // A secured connection nobody waits for (its handshake already refused): never served.
+      if (h === undefined) secure.destroy();
+      else h.secured(secure);
+    });
+    server.on('tlsClientError', (err: Error, secure: tls.TLSSocket) => takeHandshake(secure)?.failed(err));
     tlsServers.set(credentials, server);
   }
   return server;
 }
 
-/**
- * Node keeps the wrapped socket as `_parent`, the direct link from a server-made TLS socket to the
- * accepted one; the peer's address and port (unique among open connections) are the fallback.
- */
-function handshakeOf(secure: tls.TLSSocket): Handshake | undefined {
-  const raw = (secure as unknown as { _parent?: net.Socket | null })._parent;
-  const key = peerKey(raw ?? secure);
-  const h = (raw === undefined || raw === null ? undefined : handshakes.get(raw)) ?? handshakesByPeer.get(key);
-  if (raw !== undefined && raw !== null) handshakes.delete(raw);
-  handshakesByPeer.delete(key);
+function takeHandshake(secure: tls.TLSSocket): Handshake | undefined {
+  const key = connectionKey(secure);
+  if (key === undefined) return undefined;
+  const h = handshakes.get(key);
+  handshakes.delete(key);
   return h;
 }
 
@@ -109,11 +114,18 @@ export function acceptDownstreamSocket(raw: net.Socket, transport: DownstreamTra
     return;
   }
   const remote = raw.remoteAddress ?? '';
+  // Taken at accept: the 4-tuple the TLS socket will report (a closed socket reports none).
+  const key = connectionKey(raw);
+  let settled = false;
   const refuse = (reason: string) => {
     clearTimeout(timer);
+    if (settled) return;
+    settled = true;
+    if (key !== undefined && handshakes.get(key) === handshake) handshakes.delete(key);
     policy.refused(reason, remote, port);
     raw.destroy();
   };
+  let handshake: Handshake | undefined;
   const timer = setTimeout(() => refuse(`no TLS handshake or first bytes within ${transport?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS} ms`), transport?.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
   timer.unref();
   raw.on('close', () => clearTimeout(timer));
@@ -131,21 +143,26 @@ export function acceptDownstreamSocket(raw: net.Socket, transport: DownstreamTra
     }
     const credentials = policy.credentials();
     if (credentials === undefined) return refuse('a TLS handshake, but this workload has no certificate (set Mesh.start({ identity }))');
+    if (key === undefined) return refuse('the connection closed before its TLS handshake');
     const server = tlsServerFor(credentials);
-    const handshake: Handshake = {
+    const failed = (why: string) => refuse(`TLS handshake failed (${why}); the client must present a certificate signed by the mesh CA`);
+    handshake = {
       secured: (secure) => {
         clearTimeout(timer);
+        if (settled) {
+          secure.destroy();
+          return;
+        }
+        settled = true;
         secure.setNoDelay(true);
         onReady({ socket: secure });
       },
-      failed: (err) => refuse(`TLS handshake failed (${err.code ?? err.message}); the client must present a certificate signed by the mesh CA`),
+      failed: (err) => failed(err.code ?? err.message),
     };
-    const key = peerKey(raw);
-    handshakes.set(raw, handshake);
-    handshakesByPeer.set(key, handshake);
-    raw.once('close', () => {
-      if (handshakesByPeer.get(key) === handshake) handshakesByPeer.delete(key);
-    });
+    handshakes.set(key, handshake);
+    // A handshake the server ends (an untrusted client certificate under TLS 1.3) may report no error
+    // with the connection's addresses; its close still settles it.
+    raw.once('close', () => failed('the connection closed during the handshake'));
     server.emit('connection', raw);
   });
 }

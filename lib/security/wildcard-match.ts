@@ -25,6 +25,15 @@ export function wildcardMatcher(patterns: readonly string[], normalize: (s: stri
     }
     return (v) => exact.has(v);
   }
+  // The common shapes without the Set lookup or the loops (a call pays one closure each).
+  if (exact.size === 0 && suffixes.length === 0 && prefixes.length === 1) {
+    const prefix = prefixes[0]!;
+    return (v) => v.startsWith(prefix);
+  }
+  if (exact.size === 0 && prefixes.length === 0 && suffixes.length === 1) {
+    const suffix = suffixes[0]!;
+    return (v) => v.endsWith(suffix);
+  }
   return (v) => {
     if (exact.has(v)) return true;
     for (let i = 0; i < prefixes.length; i++) if (v.startsWith(prefixes[i]!)) return true;

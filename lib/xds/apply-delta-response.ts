@@ -6,16 +6,17 @@
 // for by name stays asked for and is known not to exist; nothing left out of
 // a delta response is taken as deleted.
 import { type ApplyResult, NOTHING, type OfferedResource, acceptUpdates, checkResources, refuseResponse } from './apply-response';
+import type { Steps } from '../config/sliced-work';
 import type { DeltaDiscoveryResponseProto } from './envoy-types';
 import type { ResourceStore } from './resource-store';
 import type { XdsResourceType } from './xds-resource-type';
 
-export function applyDeltaResponse<Raw, Value>(
+export function* applyDeltaResponse<Raw, Value>(
   type: XdsResourceType<Raw, Value>,
   store: ResourceStore<Raw, Value>,
   response: DeltaDiscoveryResponseProto,
   wanted: (name: string) => boolean,
-): ApplyResult {
+): Steps<ApplyResult> {
   const version = response.system_version_info ?? '';
   const errors: string[] = [];
   const offered: OfferedResource[] = [];
@@ -42,7 +43,7 @@ export function applyDeltaResponse<Raw, Value>(
   }
   // Entries carry the response's system version, as in state of the world; each
   // resource's own version is the stream's to keep (initial_resource_versions).
-  const checked = checkResources(type, store, offered, wanted, version);
+  const checked = yield* checkResources(type, store, offered, wanted, version);
   checked.errors.unshift(...errors);
   if (checked.errors.length > 0) return refuseResponse(store, checked, version);
   const changed = acceptUpdates(store, checked);

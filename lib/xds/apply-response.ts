@@ -6,6 +6,7 @@
 // last good state as it was: no resource is accepted, and none is taken as
 // deleted. applyResponse reads a state-of-the-world DiscoveryResponse;
 // apply-delta-response.ts reads a DeltaDiscoveryResponse with the same checks.
+import type { Steps } from '../config/sliced-work';
 import type { AnyResource, DiscoveryResponseProto } from './envoy-types';
 import type { ResourceStore } from './resource-store';
 import type { XdsResourceType } from './xds-resource-type';
@@ -44,16 +45,17 @@ export interface CheckedResources<Raw, Value> {
 
 export const NOTHING: readonly string[] = Object.freeze([]);
 
-/** Decodes, names and validates every offered resource; changes nothing. */
-export function checkResources<Raw, Value>(
+/** Decodes, names and validates every offered resource; changes nothing. Yields after each resource. */
+export function* checkResources<Raw, Value>(
   type: XdsResourceType<Raw, Value>,
   store: ResourceStore<Raw, Value>,
   offered: Iterable<OfferedResource>,
   wanted: (name: string) => boolean,
   version: string,
-): CheckedResources<Raw, Value> {
+): Steps<CheckedResources<Raw, Value>> {
   const out: CheckedResources<Raw, Value> = { errors: [], refused: [], updates: [], seen: new Set() };
   for (const { any, name: given } of offered) {
+    yield;
     if (any.type_url !== type.typeUrl) {
       out.errors.push(`a ${type.short} response carried a resource of type ${any.type_url ?? '(none)'}; send ${type.typeUrl}`);
       continue;
@@ -107,14 +109,14 @@ export function acceptUpdates<Raw, Value>(store: ResourceStore<Raw, Value>, chec
   return changed;
 }
 
-export function applyResponse<Raw, Value>(
+export function* applyResponse<Raw, Value>(
   type: XdsResourceType<Raw, Value>,
   store: ResourceStore<Raw, Value>,
   response: DiscoveryResponseProto,
   ctx: ApplyContext,
-): ApplyResult {
+): Steps<ApplyResult> {
   const version = response.version_info ?? '';
-  const checked = checkResources(type, store, (response.resources ?? []).map((any) => ({ any })), (name) => ctx.wanted(name), version);
+  const checked = yield* checkResources(type, store, (response.resources ?? []).map((any) => ({ any })), (name) => ctx.wanted(name), version);
   if (checked.errors.length > 0) return refuseResponse(store, checked, version);
   const changed = acceptUpdates(store, checked);
   const removed: string[] = [];

@@ -3,10 +3,13 @@
 // endpoints of EDS clusters over ADS EDS (istiod). Each time everything the
 // routes need has an answer, one new Snapshot is handed to onSnapshot. A
 // refused resource keeps its last good version; a control plane that goes
-// away changes nothing until it returns.
+// away changes nothing until it returns. Responses are applied one at a time
+// in arrival order, each in slices that give the event loop a turn every few
+// milliseconds (sliced-work.ts), and ACKed once the snapshot they make is applied.
 import { performance } from 'node:perf_hooks';
 import type { ClusterConfig, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
+import { runSliced, type Steps } from '../config/sliced-work';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { applyDeltaResponse } from './apply-delta-response';
 import { type ApplyResult, applyResponse } from './apply-response';
@@ -97,9 +100,11 @@ export class XdsConfigSource {
   private waiters: Waiter[] = [];
   private firstConfig: { resolve: () => void; reject: (e: MeshError) => void } | undefined;
   private saving: Promise<void> = Promise.resolve();
+  /** The response (or expiry) being applied; the next waits for it, so all are applied in order. */
+  private work: Promise<unknown> = Promise.resolve();
 
   /** Connects and resolves once the first complete config was handed to onSnapshot. */
-  static async start(options: XdsConfigSourceOptions, onSnapshot: (snapshot: Snapshot) => void): Promise<XdsConfigSource> {
+  static async start(options: XdsConfigSourceOptions, onSnapshot: (snapshot: Snapshot) => unknown): Promise<XdsConfigSource> {
     const source = new XdsConfigSource(options, resolveXdsOptions(options), onSnapshot);
     try {
       await source.run();
@@ -113,7 +118,8 @@ export class XdsConfigSource {
   private constructor(
     private readonly options: XdsConfigSourceOptions,
     private readonly resolved: ResolvedXdsOptions,
-    private readonly onSnapshot: (snapshot: Snapshot) => void,
+    /** Takes each new snapshot; a promise (an apply in slices) is waited for before the response is ACKed. */
+    private readonly onSnapshot: (snapshot: Snapshot) => unknown,
   ) {
     this.clock = options.clock ?? (() => performance.now());
     this.resourceTimeoutMs = options.resourceTimeoutMs ?? DEFAULT_RESOURCE_TIMEOUT_MS;
@@ -281,7 +287,7 @@ export class XdsConfigSource {
     if (this.listeners !== undefined && this.options.nodeId === 'istio') this.ads.subscribe(TYPE_LDS, undefined);
     this.updateClusterNames();
     this.armResourceTimer();
-    this.maybeEmit();
+    await this.serial(() => this.maybeEmit());
     const waitMs = this.options.waitForConfigMs ?? DEFAULT_WAIT_MS;
     const timer = setTimeout(() => this.failStart(MeshErrorCode.TIMEOUT, `no complete xDS config arrived within ${waitMs} ms`), waitMs);
     try {
@@ -330,7 +336,7 @@ export class XdsConfigSource {
    * One response of any type, through that type's handler: all of it is
    * applied, or (any resource invalid) none of it and the reasons go back as the NACK.
    */
-  private onResponse(typeUrl: XdsTypeUrl, response: DiscoveryResponseProto): readonly string[] {
+  private onResponse(typeUrl: XdsTypeUrl, response: DiscoveryResponseProto): Promise<readonly string[]> {
     return this.applied(typeUrl, (w) =>
       applyResponse(w.type, w.store, response, {
         wanted: (name) => w.wanted(name),
@@ -340,21 +346,30 @@ export class XdsConfigSource {
   }
 
   /** One delta response, through the same handler and with the same all-or-nothing rule. */
-  private onDeltaResponse(typeUrl: XdsTypeUrl, response: DeltaDiscoveryResponseProto): readonly string[] {
+  private onDeltaResponse(typeUrl: XdsTypeUrl, response: DeltaDiscoveryResponseProto): Promise<readonly string[]> {
     return this.applied(typeUrl, (w) => applyDeltaResponse(w.type, w.store, response, (name) => w.wanted(name)));
   }
 
-  private applied(typeUrl: XdsTypeUrl, apply: (w: AnyTypeWatch) => ApplyResult): readonly string[] {
-    const w = this.watches.get(typeUrl);
-    if (w === undefined) return [];
-    if (typeUrl === TYPE_RDS) this.rdsAnswered = true;
-    if (typeUrl === TYPE_LDS) this.ldsAnswered = true;
-    const result = apply(w);
-    if (result.errors.length > 0) return result.errors;
-    if (result.changed.length > 0 || result.removed.length > 0) this.dirty = true;
-    w.applied(result.changed, result.removed);
-    this.maybeEmit();
-    return [];
+  private applied(typeUrl: XdsTypeUrl, apply: (w: AnyTypeWatch) => Steps<ApplyResult>): Promise<readonly string[]> {
+    return this.serial(async () => {
+      const w = this.watches.get(typeUrl);
+      if (w === undefined || this.closed) return [];
+      if (typeUrl === TYPE_RDS) this.rdsAnswered = true;
+      if (typeUrl === TYPE_LDS) this.ldsAnswered = true;
+      const result = await runSliced(apply(w));
+      if (result.errors.length > 0) return result.errors;
+      if (result.changed.length > 0 || result.removed.length > 0) this.dirty = true;
+      w.applied(result.changed, result.removed);
+      await this.maybeEmit();
+      return [];
+    });
+  }
+
+  /** Runs `work` after everything queued before it: one response, expiry or first emit at a time. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.work.then(work);
+    this.work = turn.catch(() => undefined);
+    return turn;
   }
 
   /** CDS asks for exactly the clusters the routes in use name (targets and mirrors). */
@@ -402,13 +417,13 @@ export class XdsConfigSource {
     return out;
   }
 
-  private maybeEmit(): void {
+  private async maybeEmit(): Promise<void> {
     if (this.closed || !this.dirty || this.pending().length > 0) return;
     this.dirty = false;
-    const snapshot = this.buildSnapshot();
+    const snapshot = await runSliced(this.buildSnapshot());
     this.current = snapshot;
     try {
-      this.onSnapshot(snapshot);
+      await this.onSnapshot(snapshot);
     } finally {
       this.firstConfig?.resolve();
       const waiters = this.waiters;
@@ -421,7 +436,8 @@ export class XdsConfigSource {
     }
   }
 
-  private buildSnapshot(): Snapshot {
+  /** The snapshot of the resources held; a translated cluster per step. */
+  private *buildSnapshot(): Steps<Snapshot> {
     const warnings: string[] = [];
     const services = new Map<string, Service>();
     const routeConfigs = new Map<string, RouteConfig>();
@@ -441,6 +457,7 @@ export class XdsConfigSource {
       }
       const eds = edsServiceName(e.raw);
       this.models.set(name, clusterFromXds(e.raw, eds === undefined ? undefined : this.assignments.get(eds)?.raw));
+      yield;
     }
     this.staleModels.clear();
     const clusters = new Map<string, ClusterConfig>();
@@ -492,17 +509,23 @@ export class XdsConfigSource {
 
   /** Names requested on a working stream and not delivered in time are taken as absent (gRPC's ResourceTimer). */
   private expireMissing(): void {
-    const deadline = this.clock() - this.resourceTimeoutMs;
-    for (const w of this.watches.values()) {
-      if (!w.stream.isOpen) continue;
-      const removed: string[] = [];
-      for (const e of w.store.entries.values()) if (e.status === 'REQUESTED' && e.requestedAt <= deadline && w.store.absent(e.name)) removed.push(e.name);
-      if (removed.length === 0) continue;
-      this.dirty = true;
-      w.applied([], removed);
-    }
-    this.maybeEmit();
-    this.armResourceTimer();
+    void this.serial(async () => {
+      if (this.closed) return;
+      const deadline = this.clock() - this.resourceTimeoutMs;
+      for (const w of this.watches.values()) {
+        if (!w.stream.isOpen) continue;
+        const removed: string[] = [];
+        for (const e of w.store.entries.values()) if (e.status === 'REQUESTED' && e.requestedAt <= deadline && w.store.absent(e.name)) removed.push(e.name);
+        if (removed.length === 0) continue;
+        this.dirty = true;
+        w.applied([], removed);
+      }
+      try {
+        await this.maybeEmit();
+      } finally {
+        this.armResourceTimer();
+      }
+    }).catch(() => undefined);
   }
 
   /** The cached resources go through the same checks as resources from the wire; one that fails them is left to the server. */

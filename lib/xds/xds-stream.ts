@@ -52,10 +52,13 @@ export interface XdsStreamOptions {
   readonly backoff?: BackoffOptions;
   /** Default 'auto': delta, falling back to state of the world when the server does not implement it. */
   readonly protocol?: XdsProtocol;
-  /** Applies one response; returns the reasons its invalid resources were refused (empty = ACK). */
-  readonly onResponse: (typeUrl: XdsTypeUrl, response: DiscoveryResponseProto) => readonly string[];
+  /**
+   * Applies one response; returns the reasons its invalid resources were refused (empty = ACK).
+   * Responses are handed over one at a time, in order: the next waits until this one's promise settles.
+   */
+  readonly onResponse: (typeUrl: XdsTypeUrl, response: DiscoveryResponseProto) => readonly string[] | Promise<readonly string[]>;
   /** The same for a delta response. */
-  readonly onDeltaResponse: (typeUrl: XdsTypeUrl, response: DeltaDiscoveryResponseProto) => readonly string[];
+  readonly onDeltaResponse: (typeUrl: XdsTypeUrl, response: DeltaDiscoveryResponseProto) => readonly string[] | Promise<readonly string[]>;
   /** The stream went up (first response) or down (with the reason). */
   readonly onState: (up: boolean, error?: string) => void;
   /** A new stream was opened and every subscription sent on it. */
@@ -106,6 +109,10 @@ export class XdsStream {
   /** The server answered a delta stream with UNIMPLEMENTED: state of the world from now on. */
   private deltaRefused = false;
   private sentNode = false;
+  /** Responses received and not yet applied wait here, so they are applied (and ACKed) in order. */
+  private inbox: Promise<void> = Promise.resolve();
+  /** State of the world: the newest response of each type; an older one still waiting is skipped, as the newer holds the whole state. */
+  private readonly newest = new Map<string, DiscoveryResponseProto>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private up = false;
@@ -210,8 +217,11 @@ export class XdsStream {
     let answered = false;
     call.on('data', (response: DiscoveryResponseProto & DeltaDiscoveryResponseProto) => {
       answered = true;
-      if (delta) this.onDeltaData(call, response);
-      else this.onData(call, response);
+      const sub = this.take(call, response);
+      if (sub === undefined) return;
+      if (!delta) this.newest.set(response.type_url ?? '', response);
+      const next = () => (delta ? this.onDeltaData(call, sub, response) : this.onData(call, sub, response));
+      this.inbox = this.inbox.then(next).catch(() => undefined);
     });
     call.on('error', (err: grpc.ServiceError) => {
       if (delta && !answered && err.code === grpc.status.UNIMPLEMENTED) {
@@ -245,30 +255,41 @@ export class XdsStream {
     this.open();
   }
 
-  /** Takes one response of either variant: the subscription it answers, its nonce noted, and the reasons it was refused. */
-  private receive<R extends { type_url?: string; nonce?: string }>(
-    call: NonNullable<XdsStream['call']>,
-    response: R,
-    apply: (typeUrl: XdsTypeUrl, response: R) => readonly string[],
-  ): { typeUrl: XdsTypeUrl; sub: Subscription; errors: readonly string[] } | undefined {
+  /** Takes one response of either variant as it arrives: the subscription it answers, with the newest nonce noted. */
+  private take(call: NonNullable<XdsStream['call']>, response: { type_url?: string; nonce?: string }): Subscription | undefined {
     if (call !== this.call) return undefined;
     this.markUp();
     const typeUrl = response.type_url ?? '';
     const sub = isXdsTypeUrl(typeUrl) ? this.subs.get(typeUrl) : undefined;
     if (sub === undefined) return undefined; // a type we never asked for: nothing to ACK
+    // Requests sent from now on (a subscription change) carry the newest nonce, as Envoy's do.
     sub.nonce = response.nonce ?? '';
-    try {
-      return { typeUrl: typeUrl as XdsTypeUrl, sub, errors: apply(typeUrl as XdsTypeUrl, response) };
-    } catch (err) {
-      return { typeUrl: typeUrl as XdsTypeUrl, sub, errors: [`meta-mesh could not apply the response: ${(err as Error).message}`] };
-    }
+    return sub;
   }
 
-  private onDeltaData(call: NonNullable<XdsStream['call']>, response: DeltaDiscoveryResponseProto): void {
-    const got = this.receive(call, response, this.options.onDeltaResponse);
-    if (got === undefined) return;
-    const { typeUrl, sub, errors } = got;
-    const ack: DeltaDiscoveryRequestProto = { type_url: typeUrl, response_nonce: sub.nonce };
+  /** Applies one response (in its turn); the reasons it was refused, or undefined when its stream is gone. */
+  private async apply<R extends { type_url?: string }>(
+    call: NonNullable<XdsStream['call']>,
+    response: R,
+    apply: (typeUrl: XdsTypeUrl, response: R) => readonly string[] | Promise<readonly string[]>,
+  ): Promise<readonly string[] | undefined> {
+    // A response of a stream that ended is not applied: the new stream's server sends the state again.
+    if (call !== this.call) return undefined;
+    let errors: readonly string[];
+    try {
+      errors = await apply(response.type_url as XdsTypeUrl, response);
+    } catch (err) {
+      errors = [`meta-mesh could not apply the response: ${(err as Error).message}`];
+    }
+    // The ACK or NACK belongs to the stream the response came on.
+    return call === this.call ? errors : undefined;
+  }
+
+  private async onDeltaData(call: NonNullable<XdsStream['call']>, sub: Subscription, response: DeltaDiscoveryResponseProto): Promise<void> {
+    const errors = await this.apply(call, response, this.options.onDeltaResponse);
+    if (errors === undefined) return;
+    const typeUrl = response.type_url as XdsTypeUrl;
+    const ack: DeltaDiscoveryRequestProto = { type_url: typeUrl, response_nonce: response.nonce ?? '' };
     if (errors.length === 0) {
       sub.version = response.system_version_info ?? '';
       for (const r of response.resources ?? []) {
@@ -332,16 +353,19 @@ export class XdsStream {
     }
   }
 
-  private onData(call: NonNullable<XdsStream['call']>, response: DiscoveryResponseProto): void {
-    const got = this.receive(call, response, this.options.onResponse);
-    if (got === undefined) return;
-    const { typeUrl, sub, errors } = got;
+  private async onData(call: NonNullable<XdsStream['call']>, sub: Subscription, response: DiscoveryResponseProto): Promise<void> {
+    const typeUrl = response.type_url as XdsTypeUrl;
+    // A newer response of the type came while this one waited: it holds the whole state and is the one to ACK.
+    if (this.newest.get(typeUrl) !== response) return;
+    const errors = await this.apply(call, response, this.options.onResponse);
+    if (errors === undefined) return;
+    const nonce = response.nonce ?? '';
     if (errors.length === 0) {
       sub.version = response.version_info ?? '';
-      this.send(typeUrl as XdsTypeUrl, sub, sub.version);
+      this.send(typeUrl, sub, sub.version, undefined, nonce);
     } else {
       // NACK: the version we still run, the nonce we refuse, and why.
-      this.send(typeUrl as XdsTypeUrl, sub, sub.version, { code: INVALID_ARGUMENT, message: errors.join('; ') });
+      this.send(typeUrl, sub, sub.version, { code: INVALID_ARGUMENT, message: errors.join('; ') }, nonce);
     }
   }
 
@@ -387,14 +411,14 @@ export class XdsStream {
     this.timer.unref();
   }
 
-  private send(typeUrl: XdsTypeUrl, sub: Subscription, version: string, error?: { code: number; message: string }): void {
+  private send(typeUrl: XdsTypeUrl, sub: Subscription, version: string, error?: { code: number; message: string }, nonce = sub.nonce): void {
     const call = this.call;
     if (call === undefined) return;
     const request: DiscoveryRequestProto = {
       version_info: version,
       resource_names: sub.names ?? [],
       type_url: typeUrl,
-      response_nonce: sub.nonce,
+      response_nonce: nonce,
     };
     if (!this.sentNode) {
       request.node = this.options.node;

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, parseConfig } from '../../lib/config';
+import { runNow } from '../../lib/config/sliced-work';
 import { MeshError } from '../../lib/protocol';
 import { FrameReader } from '../../lib/protocol/frame-reader';
 import { compileMatcher } from '../../lib/route';
@@ -177,7 +178,7 @@ const xds: FuzzTarget = {
     const store = new ResourceStore<unknown, unknown>(() => 0);
     const value = input.subarray(1);
     // Any name is wanted: the whole decode and validation runs. A refusal comes back as NACK reasons, never a throw.
-    applyResponse(type, store, { version_info: '1', type_url: type.typeUrl, resources: [{ type_url: type.typeUrl, value }] }, { wanted: () => true, serverKnowsOf: () => true });
+    runNow(applyResponse(type, store, { version_info: '1', type_url: type.typeUrl, resources: [{ type_url: type.typeUrl, value }] }, { wanted: () => true, serverKnowsOf: () => true }));
   },
 };
 

@@ -42,7 +42,7 @@ const withClusters = (version: string, ...clusters: ClusterConfig[]): Snapshot =
 
 describe('MeshState', () => {
   // Only what the constructor touches: no clusters, so no pool or chain is used.
-  const deps = { resilience: new ClusterResilienceRegistry(), endpoints: new EndpointCensus() } as unknown as MeshStateDeps;
+  const deps = { resilience: new ClusterResilienceRegistry() } as unknown as MeshStateDeps;
 
   it('reuses the compiled table of a route config the next snapshot keeps, and compiles a changed one', () => {
     const kept = config('svc_9090');
@@ -54,13 +54,18 @@ describe('MeshState', () => {
   });
 
   describe('clusters', () => {
-    const freshDeps = () => ({ resilience: new ClusterResilienceRegistry(), endpoints: new EndpointCensus(), pool: new UpstreamPool({ connectionsPerEndpoint: 1 }) }) as unknown as MeshStateDeps;
+    const freshDeps = () => ({ resilience: new ClusterResilienceRegistry(), pool: new UpstreamPool({ connectionsPerEndpoint: 1 }) }) as unknown as MeshStateDeps;
+    let census = new EndpointCensus();
+    beforeEach(() => (census = new EndpointCensus()));
+    /** Whether the swap to `state` leaves some endpoint named by no cluster (the Mesh then sweeps its pool). */
+    const endpointLeft = (state: MeshState): boolean => census.update(state.added, state.dropped);
 
     it('a change to one cluster rebuilds that cluster only: the others keep their Cluster, balancer, hosts and outlier state', () => {
       const deps = freshDeps();
       const a = cluster('a', [1001, 1002]);
       const b = cluster('b', [2001, 2002]);
       const first = new MeshState(withClusters('1', a, b), deps);
+      endpointLeft(first);
       assert.deepEqual([...first.rebuilt].sort(), ['a', 'b']);
       const hostsA = first.clusters.get('a')!.hosts(echoCodecFactory);
       const detectorA = first.clusters.get('a')!.resilience.detector;
@@ -74,28 +79,30 @@ describe('MeshState', () => {
       assert.equal(keptA.resilience.detector, detectorA);
       assert.notEqual(second.clusters.get('b'), first.clusters.get('b'));
       assert.equal(second.clusters.get('b')!.config, b2);
-      assert.equal(second.endpointsLeft, true, '127.0.0.1:2002 is named by no cluster now');
+      assert.equal(endpointLeft(second), true, '127.0.0.1:2002 is named by no cluster now');
     });
 
     it('keeps an ejection in an unchanged cluster, and picks by identity afterwards, across a change elsewhere', () => {
       const deps = freshDeps();
       const a = cluster('a', [1001, 1002]);
       const first = new MeshState(withClusters('1', a, cluster('b', [2001])), deps);
+      endpointLeft(first);
       first.clusters.get('a')!.report(0, 'error-reply');
       const second = new MeshState(withClusters('2', a, cluster('b', [2001, 2002])), deps, first);
       const kept = second.clusters.get('a')!;
       for (let i = 0; i < 5; i++) assert.equal(kept.pickIndex(echoCodecFactory, undefined), 1, 'the ejected host stays out of the picks');
-      assert.equal(second.endpointsLeft, false, 'an endpoint added, none left: the pool is not swept');
+      assert.equal(endpointLeft(second), false, 'an endpoint added, none left: the pool is not swept');
     });
 
     it('counts an endpoint that moves from one cluster to another as still in use', () => {
       const deps = freshDeps();
       const first = new MeshState(withClusters('1', cluster('a', [1001]), cluster('b', [2001])), deps);
+      endpointLeft(first);
       const a = cluster('a', [1001, 2001]);
       const second = new MeshState(withClusters('2', a, cluster('b', [2002])), deps, first);
-      assert.equal(second.endpointsLeft, false);
+      assert.equal(endpointLeft(second), false);
       const third = new MeshState(withClusters('3', a), deps, second);
-      assert.equal(third.endpointsLeft, true, 'cluster b and 127.0.0.1:2002 are gone');
+      assert.equal(endpointLeft(third), true, 'cluster b and 127.0.0.1:2002 are gone');
       assert.deepEqual([...third.rebuilt], [], 'a kept its config object');
     });
   });
