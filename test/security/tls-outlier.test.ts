@@ -11,8 +11,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Mesh } from 'meta-mesh';
 import { newServerLog, startCalculatorServer } from '../../examples/thrift-canary/servers';
-import { HOST, PORT, calculatorClient } from '../adapters/thrift/support';
-import { identity, writeYaml } from '../support/mtls-workloads';
+import { calculatorClient } from '../adapters/thrift/support';
+import { calcClientYaml, identity, writeYaml } from '../support/mtls-workloads';
 import { createSpiffePki, type SpiffePki, type WorkloadFiles } from '../support/spiffe-pki';
 
 const STRICT = `apiVersion: security.istio.io/v1
@@ -23,26 +23,8 @@ spec:
 `;
 
 function clientYaml(goodPort: number, badPort: number, outlierDetection: boolean): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: calc, namespace: shop}
-spec:
-  hosts: [${HOST}]
-  ports: [{number: ${PORT}, name: tcp-metaprotocol-thrift}]
-  resolution: STATIC
-  endpoints:
-  - {address: 127.0.0.1, ports: {tcp-metaprotocol-thrift: ${goodPort}}, serviceAccount: calc}
-  - {address: 127.0.0.1, ports: {tcp-metaprotocol-thrift: ${badPort}}, serviceAccount: calc}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: calc, namespace: shop}
-spec:
-  host: ${HOST}
-  trafficPolicy:
-    loadBalancer: {simple: ROUND_ROBIN}
-    tls: {mode: ISTIO_MUTUAL}
-${outlierDetection ? '    outlierDetection: {consecutiveGatewayErrors: 2, consecutive5xxErrors: 0, interval: 60s, baseEjectionTime: 300s, maxEjectionPercent: 100}\n' : ''}`;
+  const od = '    outlierDetection: {consecutiveGatewayErrors: 2, consecutive5xxErrors: 0, interval: 60s, baseEjectionTime: 300s, maxEjectionPercent: 100}\n';
+  return calcClientYaml([goodPort, badPort], '{mode: ISTIO_MUTUAL}', 'calc', `    loadBalancer: {simple: ROUND_ROBIN}\n${outlierDetection ? od : ''}`);
 }
 
 /** A real TLS server with `files`' certificate, counting the connections made to it (each handshake attempt). */
