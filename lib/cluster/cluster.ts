@@ -27,6 +27,7 @@ interface HostContext {
   hashKey: bigint | undefined;
   isAvailable: ((i: number) => boolean) | undefined;
   availabilityVersion: number | undefined;
+  attempt: number;
   readonly activeRequests: (i: number) => number;
   readonly addedAt: (i: number) => number;
 }
@@ -91,11 +92,13 @@ export class Cluster {
     if (tried !== undefined && tried.length > 0) {
       ctx.isAvailable = (j) => !tried.includes(j) && (available === undefined || available(j));
       ctx.availabilityVersion = --this.retryVersion;
+      ctx.attempt = tried.length;
       i = this.balancer.pick(ctx);
     }
     if (i < 0) {
       ctx.isAvailable = available;
       ctx.availabilityVersion = version;
+      ctx.attempt = 0;
       i = this.balancer.pick(ctx);
     }
     if (i < 0) {
@@ -143,6 +146,7 @@ export class Cluster {
         hashKey: undefined,
         isAvailable: undefined,
         availabilityVersion: undefined,
+        attempt: 0,
         activeRequests: (i) => hosts[i]!.active,
         addedAt: (i) => hosts[i]!.addedAt,
       };

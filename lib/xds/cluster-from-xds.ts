@@ -4,6 +4,7 @@
 import type { Cluster, Endpoint, LbPolicy, Locality } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { policiesFromXds } from './cluster-policies-xds';
+import { idleTimeoutFromXds } from './cluster-protocol-options-xds';
 import { clusterTlsFromXds } from './cluster-tls-xds';
 import { durationMs, durationProblem } from './duration-ms';
 import type { ClusterLoadAssignmentProto, ClusterProto, DurationProto, HealthStatusName, StructProto } from './envoy-types';
@@ -54,6 +55,7 @@ export function checkClusterFromXds(c: ClusterProto): void {
   }
   checkDuration(name, 'connect_timeout', c.connect_timeout);
   checkPolicies(c);
+  idleTimeoutFromXds(c);
   clusterTlsFromXds(c);
   if (c.load_assignment !== undefined && c.load_assignment !== null) checkAssignment(c.load_assignment, name);
 }
@@ -155,6 +157,7 @@ export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmen
   const lbPolicy: LbPolicy = c.type === 'ORIGINAL_DST' ? 'PASSTHROUGH' : (LB_POLICIES[c.lb_policy ?? 'ROUND_ROBIN'] ?? 'ROUND_ROBIN');
   const policies = policiesFromXds(c);
   const tls = clusterTlsFromXds(c);
+  const idleTimeoutMs = idleTimeoutFromXds(c);
   return Object.freeze({
     name,
     host,
@@ -167,6 +170,7 @@ export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmen
     ...(policies.thresholds === undefined ? {} : { thresholds: policies.thresholds }),
     ...(policies.outlierDetection === undefined ? {} : { outlierDetection: policies.outlierDetection }),
     ...(tls === undefined ? {} : { tls }),
+    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
   });
 }
 

@@ -225,6 +225,24 @@ export interface ClusterProto {
   load_assignment?: ClusterLoadAssignmentProto;
   transport_socket?: { name?: string; typed_config?: { type_url?: string; value?: Uint8Array } } | null;
   transport_socket_matches?: { name?: string }[];
+  common_http_protocol_options?: CoreHttpProtocolOptionsProto | null;
+  typed_extension_protocol_options?: Record<string, { type_url?: string; value?: Uint8Array }> | null;
+}
+
+/** envoy.config.core.v3.HttpProtocolOptions (the fields meta-mesh reads). */
+export interface CoreHttpProtocolOptionsProto {
+  idle_timeout?: DurationProto | null;
+  max_connection_duration?: DurationProto | null;
+}
+
+/** envoy.extensions.upstreams.http.v3.HttpProtocolOptions */
+export interface HttpProtocolOptionsProto {
+  common_http_protocol_options?: CoreHttpProtocolOptionsProto | null;
+}
+
+/** envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions */
+export interface TcpProtocolOptionsProto {
+  idle_timeout?: DurationProto | null;
 }
 
 interface ProviderInstanceProto {

@@ -5,6 +5,7 @@
 import type { Cluster, MetadataMatcher, Route, Snapshot } from '../config/model';
 import { durationOf } from './duration-ms';
 import { policiesToXds } from './cluster-policies-xds';
+import { idleTimeoutToXds } from './cluster-protocol-options-xds';
 import type { ClusterLoadAssignmentProto, ClusterProto, HeaderMatcherProto, LocalityLbEndpointsProto, RouteConfigurationProto, RouteProto } from './envoy-types';
 
 export interface XdsResources {
@@ -101,6 +102,7 @@ export function clusterToXds(c: Cluster): ClusterProto {
   if (c.lbPolicy === 'RING_HASH') out.ring_hash_lb_config = {};
   if (c.lbPolicy === 'MAGLEV') out.maglev_lb_config = {};
   policiesToXds(c, out);
+  if (c.idleTimeoutMs !== undefined) idleTimeoutToXds(c.idleTimeoutMs, out);
   return out;
 }
 

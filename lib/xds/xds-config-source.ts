@@ -530,7 +530,7 @@ export class XdsConfigSource {
 
   /** The cached resources go through the same checks as resources from the wire; one that fails them is left to the server. */
   private loadCache(cached: CachedTypes): void {
-    const load = <Raw, Value>(store: ResourceStore<Raw, Value>, type: XdsResourceType<Raw, Value>, list: CachedTypes[keyof CachedTypes], keep: (name: string) => boolean): string[] => {
+    const load = <Raw, Value>(store: ResourceStore<Raw, Value>, type: XdsResourceType<Raw, Value>, list: NonNullable<CachedTypes[keyof CachedTypes]>, keep: (name: string) => boolean): string[] => {
       const names: string[] = [];
       for (const raw of list.resources as Raw[]) {
         const name = type.nameOfRaw(raw);
@@ -550,6 +550,13 @@ export class XdsConfigSource {
     // Clusters and endpoints are all kept; the routes' subscriptions then retain the ones in use.
     for (const name of load(this.clusters, cdsResourceType, cached.clusters, () => true)) this.staleModels.add(name);
     load(this.assignments, edsResourceType, cached.assignments, () => true);
+    // The listeners as LDS last answered (an empty list included): rate limits and sampling survive a restart.
+    const lds = this.watches.get(TYPE_LDS) as TypeWatch<ListenerProto, ListenerValue> | undefined;
+    if (this.listeners !== undefined && lds !== undefined && this.options.nodeId === 'istio' && cached.listeners !== undefined) {
+      load(this.listeners, lds.type, cached.listeners, () => true);
+      this.ldsAnswered = true;
+      this.dirty = true;
+    }
   }
 
   private saveCache(): void {
@@ -564,7 +571,12 @@ export class XdsConfigSource {
       // The newest by receipt: "9" then "10" is 10, whatever string order says.
       return { version: store.lastVersion ?? '', resources };
     };
-    const types: CachedTypes = { routeConfigurations: collect(this.routes), clusters: collect(this.clusters), assignments: collect(this.assignments) };
+    const types: CachedTypes = {
+      routeConfigurations: collect(this.routes),
+      clusters: collect(this.clusters),
+      assignments: collect(this.assignments),
+      ...(this.listeners !== undefined && this.options.nodeId === 'istio' && this.ldsAnswered ? { listeners: collect(this.listeners) } : {}),
+    };
     // One write at a time, in order; a failed write only loses the cold-start copy.
     this.saving = this.saving.then(() => writeLastGood(file, types)).catch(() => undefined);
   }

@@ -10,7 +10,16 @@ import * as protobuf from 'protobufjs';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { plainDecoder, plainMessageReader } from './plain-decoder';
 import type { RouteProtoReader } from './route-config-reader';
-import type { AnyResource, ClusterLoadAssignmentProto, ClusterProto, RouteConfigurationProto, RouteProto, UpstreamTlsContextProto } from './envoy-types';
+import type {
+  AnyResource,
+  ClusterLoadAssignmentProto,
+  ClusterProto,
+  HttpProtocolOptionsProto,
+  RouteConfigurationProto,
+  RouteProto,
+  TcpProtocolOptionsProto,
+  UpstreamTlsContextProto,
+} from './envoy-types';
 import { TYPE_CDS, TYPE_EDS, TYPE_RDS } from './type-urls';
 
 /** Decoding options shared with the reference tests: names as in the .proto, 64-bit ints as strings, enums by name. */
@@ -38,6 +47,9 @@ export interface XdsProtos {
   readonly readRoute: RouteProtoReader;
   /** A CDS cluster's transport_socket typed_config (not a resource type of its own). */
   readonly upstreamTlsContext: ResourceCodec<UpstreamTlsContextProto>;
+  /** The protocol options istiod puts in Cluster.typed_extension_protocol_options. */
+  readonly httpProtocolOptions: ResourceCodec<HttpProtocolOptionsProto>;
+  readonly tcpProtocolOptions: ResourceCodec<TcpProtocolOptionsProto>;
   readonly codecs: {
     readonly [TYPE_RDS]: ResourceCodec<RouteConfigurationProto>;
     readonly [TYPE_CDS]: ResourceCodec<ClusterProto>;
@@ -80,6 +92,8 @@ export function xdsProtos(): XdsProtos {
     RdsClient,
     readRoute: plainMessageReader<RouteProto>(root.lookupType('envoy.config.route.v3.Route')),
     upstreamTlsContext: codec<UpstreamTlsContextProto>('UpstreamTlsContext'),
+    httpProtocolOptions: codec<HttpProtocolOptionsProto>('HttpProtocolOptions'),
+    tcpProtocolOptions: codec<TcpProtocolOptionsProto>('TcpProtocolOptions'),
     codecs: {
       [TYPE_RDS]: codec<RouteConfigurationProto>('RouteConfiguration'),
       [TYPE_CDS]: codec<ClusterProto>('Cluster'),

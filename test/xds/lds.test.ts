@@ -7,6 +7,8 @@
 // RateLimit messages have no packaged protos, so they are written here field
 // by field from the field numbers of aeraki-mesh/meta-protocol-proxy's api/.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
@@ -277,6 +279,46 @@ describe('LDS: the MetaProtocolProxy filter config of the outbound listener', ()
       assert.match(await nacked, /fill_interval is 0ms/);
       assert.equal(seen.length, before, 'no snapshot for a refused listener');
       assert.deepEqual(JSON.parse(JSON.stringify(source.snapshot!.routeConfigs.get(RC)!.localRateLimit)), EXPECTED.localRateLimit);
+    });
+
+    it('keeps the listeners in the last-good cache: a restart with the control plane unreachable keeps the rate limits', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-lds-cache-'));
+      const cacheFile = path.join(dir, 'last-good.json');
+      const target = `127.0.0.1:${cp.port}`;
+      const snaps: Snapshot[] = [];
+      let cached: XdsConfigSource | undefined;
+      let restarted: XdsConfigSource | undefined;
+      try {
+        cp.setRawResources(TYPE_LDS, [{ name: '0.0.0.0_9090', type_url: TYPE_LDS, value: listener('0.0.0.0_9090', { type_url: MPP, value: binaryMetaProtocolProxy() }) }]);
+        let limited!: () => void;
+        const withLimit = new Promise<void>((resolve) => (limited = resolve));
+        cached = await XdsConfigSource.start({ metaRds: target, ads: target, nodeId: 'istio', cacheFile, backoff: { initialMs: 20, maxMs: 200 } }, (snap) => {
+          snaps.push(snap);
+          if (snap.routeConfigs.get(RC)?.localRateLimit !== undefined) limited();
+        });
+        await withLimit;
+        await cached.flushCache();
+        cached.close();
+        source.close();
+        await cp.close();
+        const restartedSnaps: Snapshot[] = [];
+        restarted = await XdsConfigSource.start(
+          { metaRds: target, ads: target, nodeId: 'istio', cacheFile, waitForConfigMs: 3000, backoff: { initialMs: 20, maxMs: 200 } },
+          (snap) => restartedSnaps.push(snap),
+        );
+        const rc = restartedSnaps[0]!.routeConfigs.get(RC)!;
+        assert.deepEqual(JSON.parse(JSON.stringify(rc.localRateLimit)), EXPECTED.localRateLimit);
+        assert.deepEqual(JSON.parse(JSON.stringify(rc.globalRateLimit)), EXPECTED.globalRateLimit);
+        assert.deepEqual(rc.tracing, EXPECTED.tracing);
+        const lds = restarted.dump().resources.filter((r) => r.typeUrl === TYPE_LDS);
+        assert.equal(lds.length, 1);
+        assert.equal(lds[0]!.fromCache, true);
+      } finally {
+        cached?.close();
+        restarted?.close();
+        cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1', watch: false });
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('applies an inbound listener’s global limit to every route config of its port', async () => {

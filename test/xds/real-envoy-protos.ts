@@ -16,7 +16,7 @@ export interface RealCodec {
 
 export interface RealEnvoy {
   readonly codecs: Record<
-    'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'UpstreamTlsContext' | 'DiscoveryRequest' | 'DiscoveryResponse' | 'DeltaDiscoveryRequest' | 'DeltaDiscoveryResponse',
+    'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'UpstreamTlsContext' | 'HttpProtocolOptions' | 'TcpProtocolOptions' | 'DiscoveryRequest' | 'DiscoveryResponse' | 'DeltaDiscoveryRequest' | 'DeltaDiscoveryResponse',
     RealCodec
   >;
   readonly ads: grpc.ServiceDefinition;
@@ -42,6 +42,8 @@ export function realEnvoy(): RealEnvoy {
       Cluster: codec('Cluster'),
       ClusterLoadAssignment: codec('ClusterLoadAssignment'),
       UpstreamTlsContext: codec('UpstreamTlsContext'),
+      HttpProtocolOptions: codec('HttpProtocolOptions'),
+      TcpProtocolOptions: codec('TcpProtocolOptions'),
       DiscoveryRequest: codec('DiscoveryRequest'),
       DiscoveryResponse: codec('DiscoveryResponse'),
       DeltaDiscoveryRequest: codec('DeltaDiscoveryRequest'),

@@ -18,6 +18,13 @@ export interface PickContext {
    * without it they recount every max(1024, n) picks.
    */
   readonly availabilityVersion?: number;
+  /**
+   * 0 (or absent) for a call's first pick; n for its n-th retry, where
+   * isAvailable also leaves out the hosts already tried. Hashing balancers
+   * then walk on from the key's slot instead of rebuilding without them (Envoy's
+   * retry attempts), keeping the rebuild for changes of health.
+   */
+  readonly attempt?: number;
   /** Requests in flight on an endpoint, for LEAST_REQUEST. */
   readonly activeRequests?: (index: number) => number;
   /**

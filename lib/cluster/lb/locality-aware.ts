@@ -240,6 +240,7 @@ class Group {
 class GroupContext implements PickContext {
   hashKey: bigint | undefined = undefined;
   availabilityVersion: number | undefined = undefined;
+  attempt: number | undefined = undefined;
   isAvailable: ((index: number) => boolean) | undefined = undefined;
   activeRequests: ((index: number) => number) | undefined = undefined;
   addedAt: ((index: number) => number) | undefined = undefined;
@@ -267,6 +268,7 @@ class GroupContext implements PickContext {
     this.outer = outer;
     this.hashKey = outer?.hashKey;
     this.availabilityVersion = outer?.availabilityVersion;
+    this.attempt = outer?.attempt;
     if (panic) this.isAvailable = undefined;
     else if (outer?.isAvailable !== undefined) this.isAvailable = this.available;
     else this.isAvailable = this.allHealthy ? undefined : this.healthyOnly;

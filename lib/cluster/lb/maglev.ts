@@ -5,14 +5,16 @@
 // weight (a host of weight w claims an entry in round r when r × w is at
 // least its running target, which grows by the largest weight per claim).
 // A key's host is table[hash % size], the hash being the route's xxHash64 of
-// its hash-policy values. When that host is unavailable the key is rehashed
-// a few times (Envoy's retry mutation, hash ^ (2⁶⁴ − attempt)), then the
-// table is walked forward: deterministic per key. Envoy rebuilds the table
-// without an unhealthy host instead, so those keys may land elsewhere.
+// its hash-policy values. When hosts become unavailable (outlier ejection,
+// EDS health) the table is rebuilt from the available ones, as Envoy rebuilds
+// it (HealthyView). A retry whose key's host was tried rehashes a few times
+// (Envoy's retry mutation, hash ^ (2⁶⁴ − attempt)), then walks the table
+// forward: deterministic per key.
 import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
 import { hostKey } from './ring-hash';
+import { HealthyView } from './healthy-view';
 import { RingWalk } from './ring-walk';
 import { xxhash64 } from '../../protocol/xxhash64';
 
@@ -21,46 +23,66 @@ const DEFAULT_TABLE_SIZE = 65537;
 const REHASHES = 8;
 const MASK = 0xffffffffffffffffn;
 
+/** One table: the host (of the table's own list) at each entry. */
+interface Table {
+  readonly entries: Int32Array;
+  readonly size: bigint;
+  readonly walk: RingWalk;
+}
+
 export class Maglev implements LoadBalancer {
-  /** Host index per table entry (-1 only when there are no hosts). */
+  /** Host index per table entry over every endpoint (-1 only when there are no hosts). */
   readonly table: Int32Array;
-  private readonly size: bigint;
   private readonly random: () => number;
-  private readonly walk: RingWalk;
+  private readonly healthy: HealthyView<Table>;
 
   constructor(endpoints: readonly Endpoint[], options: LbOptions = {}, runtime: LbRuntime = {}) {
     this.random = runtime.random ?? Math.random;
-    this.walk = new RingWalk(endpoints.length);
-    this.table = buildTable(endpoints, tableSize(options.maglev?.tableSize));
-    this.size = BigInt(this.table.length);
+    const size = tableSize(options.maglev?.tableSize);
+    const full = newTable(endpoints, size);
+    this.table = full.entries;
+    this.healthy = new HealthyView(endpoints, (subset) => newTable(subset, size), full);
+  }
+
+  /** Tables built for changes of health so far. */
+  get rebuilds(): number {
+    return this.healthy.rebuilds;
   }
 
   pick(context?: PickContext): number {
-    const table = this.table;
-    if (table.length === 0 || table[0]! < 0) return -1;
+    const { table, indices } = this.healthy.current(context);
+    const entries = table.entries;
+    if (entries.length === 0 || entries[0]! < 0) return -1;
     const key = context?.hashKey;
-    if (key === undefined) {
-      const slot = (this.random() * table.length) | 0;
-      return this.availableFrom(slot, context);
-    }
-    let slot = Number(key % this.size);
-    const host = table[slot]!;
-    const available = context?.isAvailable;
-    if (available === undefined || available(host)) return host;
-    for (let attempt = 1; attempt <= REHASHES; attempt++) {
-      slot = Number((key ^ ((MASK - BigInt(attempt) + 1n) & MASK)) % this.size);
-      const other = table[slot]!;
-      if (available(other)) return other;
-    }
-    return this.walk.from(table, slot, available);
+    const outer = context?.isAvailable;
+    const available = outer === undefined || indices === undefined ? outer : (k: number) => outer(indices[k]!);
+    const host = this.pickIn(table, key, available);
+    return host < 0 || indices === undefined ? host : indices[host]!;
   }
 
-  private availableFrom(slot: number, context: PickContext | undefined): number {
-    const host = this.table[slot]!;
-    const available = context?.isAvailable;
+  private pickIn(table: Table, key: bigint | undefined, available: ((index: number) => boolean) | undefined): number {
+    const entries = table.entries;
+    if (key === undefined) {
+      const slot = (this.random() * entries.length) | 0;
+      const host = entries[slot]!;
+      if (available === undefined || available(host)) return host;
+      return table.walk.from(entries, slot, available);
+    }
+    let slot = Number(key % table.size);
+    const host = entries[slot]!;
     if (available === undefined || available(host)) return host;
-    return this.walk.from(this.table, slot, available);
+    // A retry: rehash as Envoy's retry attempts do, then walk on.
+    for (let attempt = 1; attempt <= REHASHES; attempt++) {
+      slot = Number((key ^ ((MASK - BigInt(attempt) + 1n) & MASK)) % table.size);
+      const other = entries[slot]!;
+      if (available(other)) return other;
+    }
+    return table.walk.from(entries, slot, available);
   }
+}
+
+function newTable(endpoints: readonly Endpoint[], size: number): Table {
+  return { entries: buildTable(endpoints, size), size: BigInt(size), walk: new RingWalk(endpoints.length) };
 }
 
 /** The configured size if it is a usable prime, else the next prime above it (Envoy rejects non-primes). */

@@ -63,19 +63,26 @@ export function describeConsistentHash(make: HashBalancerFactory, maxMovedPerN: 
     }
   });
 
-  it('sends an unavailable host’s keys elsewhere and leaves every other key in place', () => {
+  it('sends an unavailable host’s keys elsewhere and moves few other keys (Envoy rebuilds over the available hosts)', () => {
     const eps = endpoints(10);
     const all = keys(10_000);
     const before = placement(make, eps, all);
     const after = placement(make, eps, all, (i) => i !== 4);
     const spread = new Set<string>();
+    let others = 0;
+    let otherMoved = 0;
     before.forEach((host, k) => {
       if (host === eps[4]!.address) {
         assert.notEqual(after[k], host);
         spread.add(after[k]!);
-      } else assert.equal(after[k], host);
+      } else {
+        others++;
+        if (after[k] !== host) otherMoved++;
+      }
     });
     assert.ok(spread.size >= 3, `the unavailable host's keys went to only ${spread.size} hosts`);
+    // A ring or table rebuilt over 9 hosts keeps most keys of the other hosts where they were.
+    assert.ok(otherMoved / others < 0.1, `${otherMoved} of ${others} keys of available hosts moved`);
     // Still deterministic under unavailability.
     assert.deepEqual(placement(make, eps, all, (i) => i !== 4), after);
   });
