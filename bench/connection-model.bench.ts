@@ -86,6 +86,7 @@ async function interleaved(
 /** `size` raw thrift connections, each carrying one call at a time: a raw client's non-multiplexed pool. */
 function rawPool(port: number, size: number): { client: Client; close(): void } {
   const conns = Array.from({ length: size }, () => thrift.createConnection('127.0.0.1', port, { transport: thrift.TFramedTransport, protocol: thrift.TBinaryProtocol }));
+  for (const c of conns) c.on('error', () => undefined);
   const free: Client[] = conns.map((c) => thrift.createClient(Calculator, c));
   const waiting: ((c: Client) => void)[] = [];
   const take = (): Promise<Client> => (free.length > 0 ? Promise.resolve(free.pop()!) : new Promise((resolve) => waiting.push(resolve)));
