@@ -23,10 +23,10 @@ import type { UpstreamPool } from './upstream/upstream-pool';
  */
 const compiledTables = new WeakMap<RouteConfig, RouteTable>();
 
-function tableFor(config: RouteConfig): RouteTable {
+function* tableFor(config: RouteConfig): Steps<RouteTable> {
   let table = compiledTables.get(config);
   if (table === undefined) {
-    table = RouteTable.compile(config);
+    table = yield* RouteTable.compileSteps(config);
     compiledTables.set(config, table);
   }
   return table;
@@ -80,7 +80,7 @@ export class MeshState {
   private *buildSteps(previous: MeshState | undefined): Steps<void> {
     const { snapshot, deps } = this;
     for (const config of snapshot.routeConfigs.values()) {
-      this.routeTables.set(config.name, tableFor(config));
+      this.routeTables.set(config.name, yield* tableFor(config));
       yield;
     }
     const resilience = yield* deps.resilience.applySteps(snapshot.clusters.values());

@@ -81,7 +81,7 @@ export function* checkResources<Raw, Value>(
     // The name first, so an unwanted or unchanged resource costs no validation.
     if (!wanted(name) || store.unchanged(name, bytes)) continue;
     try {
-      const valid = type.validate(decoded, bytes);
+      const valid = type.validateSteps === undefined ? type.validate(decoded, bytes) : yield* type.validateSteps(decoded, bytes);
       out.updates.push({ name, bytes, raw: valid.raw, value: valid.value, version });
     } catch (err) {
       const why = (err as Error).message;

@@ -7,6 +7,7 @@
 // objects altogether (route-common-shape.ts). The result and the errors are
 // those of decoding in full and then calling routeConfigFromXds.
 import type { Route, RouteConfig } from '../config/model';
+import { runNow, type Steps } from '../config/sliced-work';
 import type { RouteProto } from './envoy-types';
 import { WireReader } from './plain-decoder';
 import { commonRouteFromWire, SharedParts } from './route-common-shape';
@@ -17,6 +18,8 @@ const CONFIG_NAME = 1;
 const CONFIG_VIRTUAL_HOSTS = 2;
 const HOST_ROUTES = 3;
 const LENGTH_DELIMITED = 2;
+/** Routes read between two points where a read in slices may yield. */
+const ROUTES_PER_STEP = 256;
 
 /** Reads one envoy.config.route.v3.Route from the reader's position up to `end`. */
 export type RouteProtoReader = (r: WireReader, end: number) => RouteProto;
@@ -34,6 +37,11 @@ export function routeConfigNameOf(bytes: Buffer): string {
 
 /** Decodes and translates `bytes`; throws MeshError CONFIG for a route the proxy could not run, RangeError/Error for bytes that are not a RouteConfiguration. */
 export function routeConfigFromBytes(bytes: Buffer, readRoute: RouteProtoReader): RouteConfig {
+  return runNow(routeConfigStepsFromBytes(bytes, readRoute));
+}
+
+/** routeConfigFromBytes in steps of ROUTES_PER_STEP routes, for runSliced. */
+export function* routeConfigStepsFromBytes(bytes: Buffer, readRoute: RouteProtoReader): Steps<RouteConfig> {
   const { name, hosts } = outline(bytes);
   checkRouteConfigShape(name, hosts.length / 2);
   const r = new WireReader(bytes);
@@ -45,6 +53,7 @@ export function routeConfigFromBytes(bytes: Buffer, readRoute: RouteProtoReader)
     const tag = r.uint32();
     if (tag >>> 3 === HOST_ROUTES && (tag & 7) === LENGTH_DELIMITED) {
       const stop = r.limit(r.uint32(), end);
+      if (routes.length % ROUTES_PER_STEP === ROUTES_PER_STEP - 1) yield;
       routes.push(commonRouteFromWire(r, stop, shared) ?? routeFromXdsAt(name, routes.length, readRoute(r, stop)));
     } else {
       r.skip(tag & 7, end);

@@ -4,6 +4,7 @@
 // eds-resource-type.ts); the state-of-the-world rules that are the same for
 // every type (apply-response.ts) and the client (xds-config-source.ts) read
 // only this contract, so a new type is one more handler and one registration.
+import type { Steps } from '../config/sliced-work';
 import type { XdsTypeUrl } from './type-urls';
 
 /** A resource decoded far enough to know its name. */
@@ -30,6 +31,8 @@ export interface XdsResourceType<Raw, Value> {
   decode(bytes: Buffer): DecodedResource<Raw>;
   /** Checks and translates a decoded resource; throws MeshError CONFIG naming the field at fault and what to change. */
   validate(decoded: DecodedResource<Raw>, bytes: Buffer): ValidResource<Raw, Value>;
+  /** validate() in steps, for a type whose one resource can be big (a 10,000-route RouteConfiguration). */
+  validateSteps?(decoded: DecodedResource<Raw>, bytes: Buffer): Steps<ValidResource<Raw, Value>>;
   /** The whole decoded resource, for dumps and the last-good cache. */
   decodeRaw(bytes: Buffer): Raw;
   /** The name of a resource already decoded (a cached one), or undefined when it has none. */
