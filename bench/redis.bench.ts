@@ -14,6 +14,7 @@ import { Mesh } from '../lib';
 import { createRedisClient } from '../adapters/redis';
 import { keyIndexes, keyString } from '../adapters/redis/command-dispatch';
 import { KeyRouter, stripPrefix } from '../adapters/redis/key-router';
+import { ProxyBackend } from '../adapters/redis/redis-backend';
 import { RedisServer } from '../test/support/redis-server';
 import { redisServiceEntry } from '../test/support/redis-yaml';
 
@@ -95,6 +96,25 @@ function routingCost(mesh: Mesh): void {
   console.log(`routing per command (key lookup + longest prefix of ${policy.routes.length} routes + removePrefix): ${ns.toFixed(0)} ns (target <= 1000)${sink < 0 ? '' : ''}`);
 }
 
+/** PROXY mode: picking a key's server among 3 (Envoy's MurmurHash2-64 of the key into maglev); no connection is opened. */
+function shardCost(): void {
+  const endpoints = [6379, 6380, 6381].map((port) => ({ address: '10.0.0.1', port }));
+  const backend = new ProxyBackend(
+    { key: 'bench', mode: 'PROXY', host: 'shards', cluster: 'shards', endpoints, readPolicy: 'MASTER', enableHashtagging: true, enableRedirection: false, maxUpstreamUnknownConnections: 0, maxBufferSizeBeforeFlush: 0, bufferFlushTimeoutMs: 3 },
+    () => false,
+    () => undefined,
+  );
+  const keys = Array.from({ length: 64 }, (_, i) => (i % 4 === 0 ? `{tenant${i}}:user:${i}` : `user:session:${i}`));
+  let sink = 0;
+  const n = quick ? 300_000 : 1_000_000;
+  for (let i = 0; i < 100_000; i++) sink += backend.shardOf(keys[i & 63]!);
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) sink += backend.shardOf(keys[i & 63]!);
+  const cpu = process.cpuUsage(cpu0);
+  const ns = ((cpu.user + cpu.system) * 1000) / n;
+  console.log(`PROXY server pick per key (MurmurHash2-64 of key or hashtag + maglev, 3 servers): ${ns.toFixed(0)} ns${sink < 0 ? '' : ''}`);
+}
+
 async function mget(raw: Client, meshed: Client): Promise<void> {
   const rawKeys = Array.from({ length: 100 }, (_, i) => `k${i}`);
   const splitKeys = Array.from({ length: 100 }, (_, i) => (i % 2 ? `b:k${i}` : `k${i}`));
@@ -141,6 +161,7 @@ spec:
   try {
     await getSet(raw, meshed);
     routingCost(mesh);
+    shardCost();
     await mget(raw, meshed);
   } finally {
     raw.disconnect();

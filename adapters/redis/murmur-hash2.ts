@@ -5,8 +5,8 @@
 // server as an Envoy sidecar. Words are read little-endian, as on x86-64 and
 // arm64.
 //
-// 64-bit arithmetic on two 32-bit halves (no BigInt on the hot path); the
-// result is a BigInt only at the end, for the balancer.
+// 64-bit arithmetic on two 32-bit halves (no BigInt on the hot path):
+// murmurHash2_64Mod gives the table entry directly; murmurHash2_64 the BigInt.
 
 /** libstdc++'s seed for std::hash<std::string> (Envoy's STD_HASH_SEED). */
 export const STD_HASH_SEED = 0xc70f6907n;
@@ -20,6 +20,20 @@ const MUL_LO = 0x5bd1e995;
 
 /** MurmurHash2-64 of the UTF-8 bytes of `key` (or the bytes given). */
 export function murmurHash2_64(key: string | Uint8Array, seed: bigint = STD_HASH_SEED): bigint {
+  hashInto(key, Number((seed >> 32n) & 0xffffffffn), Number(seed & 0xffffffffn));
+  return (BigInt(H[0]!) << 32n) | BigInt(H[1]!);
+}
+
+/** The hash (seed STD_HASH_SEED) modulo `m` (m < 2²⁶), with no BigInt: what a table lookup needs per key. */
+export function murmurHash2_64Mod(key: string | Uint8Array, m: number): number {
+  hashInto(key, 0, Number(STD_HASH_SEED));
+  // (hi·2³² + lo) mod m, every intermediate exact in a double.
+  const pow32 = 0x100000000 % m;
+  return (((H[0]! % m) * pow32) % m + (H[1]! % m)) % m;
+}
+
+/** Leaves the hash in H as [hi, lo]. */
+function hashInto(key: string | Uint8Array, seedHi: number, seedLo: number): void {
   let bytes: Uint8Array;
   let len: number;
   if (typeof key !== 'string') {
@@ -37,8 +51,8 @@ export function murmurHash2_64(key: string | Uint8Array, seed: bigint = STD_HASH
   // hash = seed ^ (len * mul)
   const h = H;
   mulInto(h, Math.floor(len / 0x100000000) >>> 0, len >>> 0, MUL_HI, MUL_LO);
-  h[0] = h[0]! ^ Number((seed >> 32n) & 0xffffffffn);
-  h[1] = h[1]! ^ Number(seed & 0xffffffffn);
+  h[0] = h[0]! ^ seedHi;
+  h[1] = h[1]! ^ seedLo;
   const d = D;
   for (let p = 0; p < aligned; p += 8) {
     const lo = (bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24)) >>> 0;
@@ -67,7 +81,6 @@ export function murmurHash2_64(key: string | Uint8Array, seed: bigint = STD_HASH
   shiftMix(h);
   mulInto(h, h[0]!, h[1]!, MUL_HI, MUL_LO);
   shiftMix(h);
-  return (BigInt(h[0]!) << 32n) | BigInt(h[1]!);
 }
 
 /** v ^= v >> 47, on [hi, lo]. */

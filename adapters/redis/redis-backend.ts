@@ -10,7 +10,7 @@ import { Cluster, Command, Redis } from 'ioredis';
 import type { Endpoint, OutlierDetectionConfig } from '../../lib/config/model';
 import type { RedisAddress, RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
 import { Maglev } from '../../lib/cluster/lb/maglev';
-import { murmurHash2_64 } from './murmur-hash2';
+import { murmurHash2_64, murmurHash2_64Mod } from './murmur-hash2';
 import { OutlierDetector } from '../../lib/cluster/outlier-detector';
 import { BatchWriter } from './batch-writer';
 import { replyError } from './reply-error';
@@ -119,7 +119,12 @@ export class ProxyBackend implements RedisBackend {
     const n = this.conns.length;
     if (n <= 1) return 0;
     // Envoy's redis_proxy: MurmurHash2-64 (std::hash) of the key or its {hashtag}, into the cluster's maglev table.
-    this.pick.hashKey = murmurHash2_64(this.spec.enableHashtagging ? hashtagOf(key) : key);
+    const hashed = this.spec.enableHashtagging ? hashtagOf(key) : key;
+    const table = this.maglev.table;
+    const host = table[murmurHash2_64Mod(hashed, table.length)]!;
+    if (this.outliers === undefined || this.outliers.isAvailable(host)) return host;
+    // An ejected server: the balancer's rehash picks another, deterministically per key.
+    this.pick.hashKey = murmurHash2_64(hashed);
     return this.maglev.pick(this.pick);
   }
 

@@ -8,7 +8,7 @@ type Fields = Record<string, Schema>;
 
 const str = (nonEmpty = false): Schema => ({ type: 'string', ...(nonEmpty ? { nonEmpty } : {}) });
 const oneOfStr = (values: readonly string[]): Schema => ({ type: 'string', enum: values });
-const int = (min?: number, max?: number): Schema => ({ type: 'integer', min, max });
+const int = (min?: number, max?: number): Schema => ({ type: 'integer', ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) });
 const bool = (): Schema => ({ type: 'boolean' });
 const dur = (): Schema => ({ type: 'duration' });
 const obj = (fields: Fields, oneOf?: readonly (readonly string[])[]): Schema => ({ type: 'object', fields, ...(oneOf ? { oneOf } : {}) });

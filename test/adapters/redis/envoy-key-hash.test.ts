@@ -5,7 +5,7 @@
 // computed with g++'s std::hash<std::string> on x86-64; the table is rebuilt
 // here from the algorithm, independently of lib/cluster/lb.
 import assert from 'node:assert/strict';
-import { murmurHash2_64 } from '../../../adapters/redis/murmur-hash2';
+import { murmurHash2_64, murmurHash2_64Mod } from '../../../adapters/redis/murmur-hash2';
 import { hashtagOf, ProxyBackend, type BackendSpec } from '../../../adapters/redis/redis-backend';
 import { xxhash64 } from '../../../lib/protocol/xxhash64';
 
@@ -64,6 +64,13 @@ describe("PROXY-mode key hash (Envoy redis_proxy's)", () => {
   it('hashes as std::hash<std::string> (MurmurHash2-64, seed 0xc70f6907), UTF-8 bytes and every tail length', () => {
     for (const [key, want] of STD_HASH) assert.equal(murmurHash2_64(key), want, `'${key}'`);
     assert.equal(murmurHash2_64(Buffer.from('foo')), 0x85a8e535edf11e5an);
+  });
+
+  it('gives the table entry without BigInt: the same remainder as the 64-bit hash', () => {
+    for (let i = 0; i < 2000; i++) {
+      const key = `k${i}:${'x'.repeat(i % 23)}`;
+      for (const m of [65537, 3, 1_000_003]) assert.equal(murmurHash2_64Mod(key, m), Number(murmurHash2_64(key) % BigInt(m)), `${key} mod ${m}`);
+    }
   });
 
   it('takes the hashtag as Envoy does: the first {...} with something inside, else the whole key', () => {
