@@ -80,11 +80,14 @@ export class DubboCodec implements Codec {
     if (buf.length < total) return { status: 'more', needed: total };
     const frame = buf.length === total ? buf : buf.subarray(0, total);
     const message = (flags & FLAG_REQUEST) !== 0 ? this.request(frame, flags) : this.response(frame, flags);
+    this.reader.release();
     return { status: 'done', message, consumed: total };
   }
 
   encode(message: Message, options?: EncodeOptions): Buffer {
-    return dubboEncode(message, options, this.reader);
+    const out = dubboEncode(message, options, this.reader);
+    this.reader.release();
+    return out;
   }
 
   encodeError(request: Message | undefined, error: MeshError): Buffer {
@@ -108,6 +111,8 @@ export class DubboCodec implements Codec {
       }
     } catch {
       // Not a string after all: fall back to the raw text, as dubbo-js does.
+    } finally {
+      r.release();
     }
     return frame.toString('utf8', HEADER_LENGTH);
   }
