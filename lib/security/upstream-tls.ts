@@ -22,7 +22,11 @@ const ISTIO_ALPN = ['istio-peer-exchange', 'istio'];
 export class UpstreamTlsResolver {
   private readonly cache = new WeakMap<ClusterTls, Map<string, UpstreamTls>>();
 
-  constructor(private readonly identity: () => WorkloadIdentity | undefined) {}
+  constructor(
+    private readonly identity: () => WorkloadIdentity | undefined,
+    /** The mesh's trust domain (Mesh option, else the workload certificate's, else cluster.local). */
+    private readonly trustDomain: () => string = () => 'cluster.local',
+  ) {}
 
   /** The TLS of `settings` for a cluster of `host` (SNI and name checks default to it). */
   resolve(settings: ClusterTls, host: string): UpstreamTls {
@@ -40,10 +44,13 @@ export class UpstreamTlsResolver {
   }
 
   private istioMutual(settings: ClusterTls, host: string): UpstreamTls {
-    const expected = settings.subjectAltNames ?? [];
+    const sans = settings.subjectAltNames ?? [];
+    const accounts = settings.serviceAccounts ?? [];
     return {
-      key: `ISTIO_MUTUAL|${settings.sni ?? ''}|${expected.join(',')}`,
+      key: `ISTIO_MUTUAL|${settings.sni ?? ''}|${sans.join(',')}|${accounts.join(',')}`,
       connectOptions: () => {
+        const td = this.trustDomain();
+        const expected = accounts.length === 0 ? sans : [...sans, ...accounts.map((a) => spiffeUriOf(td, a))];
         const identity = this.identity();
         if (identity === undefined) {
           throw new MeshError(
@@ -62,6 +69,12 @@ export class UpstreamTlsResolver {
       explain: (err) => explain(err, 'ISTIO_MUTUAL', host),
     };
   }
+}
+
+/** `ns/sa` → `spiffe://<td>/ns/<ns>/sa/<sa>`, as Istio builds a service account's identity. */
+function spiffeUriOf(trustDomain: string, account: string): string {
+  const slash = account.indexOf('/');
+  return `spiffe://${trustDomain}/ns/${account.slice(0, slash)}/sa/${account.slice(slash + 1)}`;
 }
 
 function fileBased(settings: ClusterTls, host: string): UpstreamTls {
