@@ -97,6 +97,12 @@ export interface MeshOptions {
    */
   identity?: IdentityFiles;
   /**
+   * The mesh's trust domain (Istio's meshConfig.trustDomain): ISTIO_MUTUAL expects
+   * `spiffe://<trust domain>/ns/<ns>/sa/<sa>` of a ServiceEntry's endpoints, and `cluster.local/...` principals
+   * in authorization policies stand for it. Default: the workload certificate's SPIFFE id's, else `cluster.local`.
+   */
+  trustDomain?: string;
+  /**
    * The admin port (off unless set): /config_dump, /clusters, /ready, /stats and CSDS over gRPC,
    * on loopback unless `allowRemote`. It shows the whole config: keep it off untrusted networks.
    */
@@ -207,7 +213,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
       throw new MeshError(MeshErrorCode.CONFIG, `connectTimeoutMs is ${String(options.connectTimeoutMs)}; set a number of milliseconds above 0`);
     }
     this.workloadIdentity = loadIdentity(options);
-    const upstreamTls = new UpstreamTlsResolver(() => this.workloadIdentity);
+    if (options.trustDomain !== undefined && !/^[a-z0-9.\-_]+$/i.test(options.trustDomain)) {
+      throw new MeshError(MeshErrorCode.CONFIG, `trustDomain ${JSON.stringify(options.trustDomain)} is not a trust domain; use a name such as cluster.local (letters, digits, '.', '-', '_')`);
+    }
+    const trustDomain = () => options.trustDomain ?? this.workloadIdentity?.material.spiffeId?.trustDomain ?? 'cluster.local';
+    const upstreamTls = new UpstreamTlsResolver(() => this.workloadIdentity, trustDomain);
     this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1, tls: (settings, host) => upstreamTls.resolve(settings, host) });
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
@@ -221,7 +231,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
     this.inboundTelemetry = telemetry.inbound;
     this.inboundUser = options.filters?.inbound ?? [];
-    this.security = new InboundSecurity(options.workload, (m) => this.log(m), () => this.state.snapshot, () => this.workloadIdentity);
+    this.security = new InboundSecurity(options.workload, (m) => this.log(m), () => this.state.snapshot, () => this.workloadIdentity, process.env, trustDomain);
     this.security.setIdentityNamespace(this.workloadIdentity?.material.spiffeId?.namespace);
     if (this.workloadIdentity !== undefined) {
       const identity = this.workloadIdentity;

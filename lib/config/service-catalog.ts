@@ -264,7 +264,7 @@ export class ServiceCatalog {
     );
     if (picked === undefined) return undefined;
     if (e.tlsCache.has(picked.spec)) return e.tlsCache.get(picked.spec);
-    const tls = clusterTlsOf(picked.spec, picked.path, rule.doc, { subjectAltNames: expectedIdentities(e) });
+    const tls = clusterTlsOf(picked.spec, picked.path, rule.doc, expectedIdentities(e));
     e.tlsCache.set(picked.spec, tls);
     return tls;
   }
@@ -377,13 +377,15 @@ function cluster(host: string, port: number, subset: string, endpoints: Endpoint
 
 /**
  * The identities ISTIO_MUTUAL expects of a host when the rule names none, as Istio
- * builds them: the ServiceEntry's subjectAltNames and its endpoints' service accounts.
+ * builds them: the ServiceEntry's subjectAltNames and its endpoints' service accounts
+ * (`ns/sa`; the SPIFFE id takes the mesh's trust domain at connect time).
  */
-function expectedIdentities(e: HostEntry): string[] {
-  const out = new Set<string>();
-  for (const san of e.entry.spec.subjectAltNames ?? []) if (san !== undefined) out.add(san);
-  for (const ep of e.endpoints) if (ep.serviceAccount !== undefined) out.add(`spiffe://cluster.local/ns/${e.entry.namespace}/sa/${ep.serviceAccount}`);
-  return [...out];
+function expectedIdentities(e: HostEntry): { subjectAltNames: string[]; serviceAccounts: string[] } {
+  const sans = new Set<string>();
+  const accounts = new Set<string>();
+  for (const san of e.entry.spec.subjectAltNames ?? []) if (san !== undefined) sans.add(san);
+  for (const ep of e.endpoints) if (ep.serviceAccount !== undefined) accounts.add(`${e.entry.namespace}/${ep.serviceAccount}`);
+  return { subjectAltNames: [...sans], serviceAccounts: [...accounts] };
 }
 
 function withTls(c: Cluster, tls: ClusterTls | undefined): Cluster {

@@ -24,12 +24,13 @@ export class RuleIndex {
   private readonly scanned: IndexedRule[] = [];
   readonly size: number;
 
-  constructor(rules: readonly IndexedRule[]) {
+  /** `principal` reads a policy's principal as the call's is written (principalIn: scheme off, trust domain resolved). */
+  constructor(rules: readonly IndexedRule[], principal: (value: string) => string = principalOf) {
     this.size = rules.length;
     for (const rule of rules) {
       const principals = exactKeys(rule.rule.from.map((s) => s.principals));
       if (principals !== undefined) {
-        for (const p of principals) file(this.byPrincipal, principalOf(p), rule);
+        for (const p of principals) file(this.byPrincipal, principal(p), rule);
         continue;
       }
       const namespaces = exactKeys(rule.rule.from.map((s) => s.namespaces));
