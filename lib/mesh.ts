@@ -18,7 +18,8 @@ import { Mirror } from './route/mirror';
 import { UpstreamPool } from './upstream/upstream-pool';
 import { ConfigWatcher } from './config/config-watcher';
 import { ServiceRateLimits } from './ratelimit/service-rate-limits';
-import { istioNodeId, XdsConfigSource, type XdsConfigSourceOptions } from './xds';
+import type { XdsConfigSource, XdsConfigSourceOptions } from './xds/xds-config-source';
+import { istioNodeId } from './xds/node-identity';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
 import { CallDeadlines, callDeadlineOf, endWhenSettled, type CallDeadline } from './filters/call-deadline';
@@ -29,8 +30,7 @@ import { UpstreamTlsResolver } from './security/upstream-tls';
 import { WorkloadIdentity, type IdentityFiles } from './security/workload-identity';
 import { readBootstrap } from './xds/bootstrap';
 import type { DownstreamTlsPolicy } from './downstream/accept-downstream-socket';
-import { AdminServer, type AdminOptions } from './admin';
-import { meshAdminSource } from './admin/mesh-admin-source';
+import type { AdminOptions, AdminServer } from './admin/admin-server';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
@@ -179,6 +179,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     let mesh: Mesh | undefined;
     let first: Snapshot | undefined;
+    // The xDS client (grpc-js, protobufjs and the Envoy protos) loads only when a mesh asks for it.
+    const { XdsConfigSource } = require('./xds/xds-config-source') as typeof import('./xds/xds-config-source');
     // The source waits for each apply before it ACKs and takes the next response.
     const source = await XdsConfigSource.start(xds, (snapshot) => {
       if (mesh === undefined) first = snapshot;
@@ -427,6 +429,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const options = this.options.admin;
     if (options === undefined) return;
     try {
+      // The admin port serves CSDS over gRPC: loaded only when asked for.
+      const { AdminServer } = require('./admin/admin-server') as typeof import('./admin/admin-server');
+      const { meshAdminSource } = require('./admin/mesh-admin-source') as typeof import('./admin/mesh-admin-source');
       const admin = await AdminServer.start(
         options,
         meshAdminSource({

@@ -6,7 +6,7 @@
 // wins); endpoints come from the ServiceEntry or the WorkloadEntries its
 // workloadSelector picks.
 
-import { Cluster, ConnectionThresholds, Endpoint, ErrorRateBreakerConfig, LbOptions, LbPolicy, Locality, OutlierDetectionConfig, RetryBudgetConfig, Service, clusterName, routeConfigName } from './model';
+import { ClusterConfig, ConnectionThresholds, Endpoint, ErrorRateBreakerConfig, LbOptions, LbPolicy, Locality, OutlierDetectionConfig, RetryBudgetConfig, Service, clusterName, routeConfigName } from './model';
 import {
   DestinationRuleSpec,
   LoadBalancerSpec,
@@ -126,8 +126,8 @@ export class ServiceCatalog {
     return out;
   }
 
-  clusters(): Cluster[] {
-    const out: Cluster[] = [];
+  clusters(): ClusterConfig[] {
+    const out: ClusterConfig[] = [];
     for (const e of this.hosts.values()) {
       for (const p of e.ports) {
         const endpoints = this.endpointsFor(e, p);
@@ -356,7 +356,7 @@ function lbPolicyOf(lb: LoadBalancerSpec | undefined): LbPolicy {
   return SIMPLE_LB[lb?.simple ?? 'UNSPECIFIED'] ?? 'ROUND_ROBIN';
 }
 
-function cluster(host: string, port: number, subset: string, endpoints: Endpoint[], policy: ClusterPolicy): Cluster {
+function cluster(host: string, port: number, subset: string, endpoints: Endpoint[], policy: ClusterPolicy): ClusterConfig {
   return Object.freeze({
     name: clusterName(host, port, subset),
     host,
@@ -388,7 +388,7 @@ function expectedIdentities(e: HostEntry): { subjectAltNames: string[]; serviceA
   return { subjectAltNames: [...sans], serviceAccounts: [...accounts] };
 }
 
-function withTls(c: Cluster, tls: ClusterTls | undefined): Cluster {
+function withTls(c: ClusterConfig, tls: ClusterTls | undefined): ClusterConfig {
   return tls === undefined ? c : Object.freeze({ ...c, tls });
 }
 

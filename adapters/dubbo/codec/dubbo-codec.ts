@@ -3,18 +3,7 @@
 // `version`, `group` and every attachment. Arguments and results are skipped,
 // never built; encode rewrites the request id and splices mutated
 // attachments in without touching the rest of the body.
-import {
-  Metadata,
-  MeshError,
-  MeshErrorCode,
-  type Codec,
-  type CodecFactory,
-  type DecodeResult,
-  type Direction,
-  type EncodeOptions,
-  type Message,
-  type MessageType,
-} from 'meta-mesh';
+import { Metadata, MeshError, MeshErrorCode, type Codec, type CodecFactory, type DecodeResult, type Direction, type EncodeOptions, type Message, type MessageType } from '../../../lib/protocol';
 import {
   codecError,
   DEFAULT_MAX_BODY_SIZE,
