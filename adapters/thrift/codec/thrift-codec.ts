@@ -6,17 +6,9 @@
 // A zlib-transformed THeader message is inflated once, on decode, into a plain
 // THeader frame: everything after (routing, re-encoding upstream) sees that.
 import { inflateSync } from 'node:zlib';
-import {
-  Metadata,
-  MeshError,
-  MeshErrorCode,
-  type Codec,
-  type CodecFactory,
-  type DecodeResult,
-  type Direction,
-  type Message,
-  type MessageType,
-} from '../../../lib/protocol';
+import { Metadata } from '../../../lib/protocol/metadata';
+import { MeshError, MeshErrorCode } from '../../../lib/protocol/mesh-error';
+import type { Codec, CodecFactory, DecodeResult, Direction, Message, MessageType } from '../../../lib/protocol';
 import { skipStruct } from './binary-skip';
 import { skipCompactStruct } from './compact-skip';
 import { detectFormat, FrameKind, frameTooLarge } from './detect-format';
