@@ -190,7 +190,7 @@ export class ThriftCodec implements Codec {
       }
     }
     const plain: THeaderInfo = { ...header, transforms: [] };
-    const dataSize = tHeaderDataSize(header.protocol, header.headers);
+    const dataSize = tHeaderDataSize(header.headers);
     const frame = Buffer.allocUnsafe(THEADER_FIXED_SIZE + dataSize + payload.length);
     if (frame.length - 4 > this.maxFrameSize) throw frameTooLarge(frame.length - 4, this.maxFrameSize);
     const payloadStart = writeTHeader(frame, 0, header.flags, header.seqid, header.protocol, header.headers, dataSize, payload.length);
@@ -340,7 +340,7 @@ export function createThriftCodec(options?: ThriftCodecOptions): ThriftCodec {
   return new ThriftCodec(options);
 }
 
-export const thriftCodecFactory: CodecFactory<ThriftCodecOptions> = {
+export const thriftCodecFactory: CodecFactory = {
   protocol: 'thrift',
-  create: (options?: ThriftCodecOptions) => new ThriftCodec(options),
+  create: () => new ThriftCodec(),
 };

@@ -36,7 +36,7 @@ export function thriftErrorReply(target: ThriftErrorTarget, error: MeshError): B
   let out: Buffer;
   let pos: number;
   if (transport === 'header') {
-    const dataSize = tHeaderDataSize(protocol, NO_HEADERS);
+    const dataSize = tHeaderDataSize(NO_HEADERS);
     out = Buffer.alloc(THEADER_FIXED_SIZE + dataSize + payloadLen);
     pos = writeTHeader(
       out,
