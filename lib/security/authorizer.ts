@@ -76,7 +76,15 @@ export class Authorizer {
         else anyAllow = true;
       }
       const id = `${p.kind} ${p.namespace}/${p.name}`;
-      for (const rule of p.rules) lists[p.action]![dubbo ? 1 : 0].push({ policy: id, rule, dubbo, matches: compileRule(rule, dubbo, principal) });
+      for (const rule of p.rules) {
+        lists[p.action]![dubbo ? 1 : 0].push({
+          policy: id,
+          rule,
+          dubbo,
+          matches: compileRule(rule, dubbo, principal, true),
+          ...(rule.from.length === 1 ? { matchesBesidesSource: compileRule(rule, dubbo, principal, false) } : {}),
+        });
+      }
     }
     return new Authorizer(
       new RuleIndex(lists.DENY![0], principal),
@@ -117,10 +125,11 @@ function applies(p: AuthorizationPolicyModel, w: AuthzWorkload): boolean {
 
 type Normalize = (value: string) => string;
 
-function compileRule(rule: AuthzRule, dubbo: boolean, principal: Normalize): Predicate {
+/** The rule's predicate; without `withSource`, everything but its `from` (for an index whose key proves it). */
+function compileRule(rule: AuthzRule, dubbo: boolean, principal: Normalize, withSource: boolean): Predicate {
   const parts: Predicate[] = [];
   if (dubbo) parts.push((r) => r.protocol === 'dubbo');
-  if (rule.from.length > 0) parts.push(any(rule.from.map((s) => compileSource(s, principal))));
+  if (withSource && rule.from.length > 0) parts.push(any(rule.from.map((s) => compileSource(s, principal))));
   if (rule.to.length > 0) parts.push(any(rule.to.map((o) => compileOperation(o, dubbo))));
   for (const c of rule.when) parts.push(compileCondition(c, principal));
   return all(parts);
