@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Dubbo, java, Registry } from 'apache-dubbo-js';
 import { Mesh } from 'meta-mesh';
-import { createDubboCodec, meshDubbo, meshRegistry } from 'meta-mesh/dubbo';
+import { createDubboCodec, meshDubbo, meshRegistry, shimNodeUtilForDubbo } from 'meta-mesh/dubbo';
 import { trackSocketWorkers } from '../test/adapters/dubbo/dubbo-js-capture';
 import { closedLoop, summarize, type LoadResult } from './support/load';
 
@@ -19,6 +19,9 @@ const hessian = require('hessian.js') as {
   DecoderV2: new (buf: Buffer) => { read(): unknown };
 };
 const SettingClass = (require('apache-dubbo-js/es7/setting') as { Setting: new () => { match(i: string, s: object): never } }).Setting;
+
+// apache-dubbo-js calls util helpers Node 23 removed (a no-op on Node 20 and 22).
+shimNodeUtilForDubbo();
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const IFACE = 'org.example.DemoService';

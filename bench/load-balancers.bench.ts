@@ -4,7 +4,7 @@
 // Run: node dist/bench/load-balancers.bench.js (prints a table, asserts nothing).
 import type { Endpoint } from '../lib/config/model';
 import { LeastRequest, Maglev, RingHash, RoundRobin, WeightedRandom, loadBalancerFactory, xxhash64 } from '../lib/cluster/lb';
-import type { Cluster } from '../lib/config/model';
+import type { ClusterConfig } from '../lib/config/model';
 import type { LoadBalancer, PickContext } from '../lib/cluster/lb';
 
 const SIZES = [10, 1_000, 10_000];
@@ -33,7 +33,7 @@ const hashKeys = keyNames.map((k) => xxhash64(k));
 const plain = (): PickContext[] => [{}];
 const withKeys = (): PickContext[] => hashKeys.map((hashKey) => ({ hashKey }));
 
-function viaRegistry(policy: Cluster['lbPolicy'], weighted = false): (n: number) => LoadBalancer {
+function viaRegistry(policy: ClusterConfig['lbPolicy'], weighted = false): (n: number) => LoadBalancer {
   return (n) => {
     const eps = endpoints(n, weighted);
     const cluster = { name: 'bench', host: 'bench', port: 9090, subset: '', endpoints: eps, lbPolicy: policy, connectTimeoutMs: 1000 };

@@ -6,7 +6,10 @@
 // The meta-mesh client runs twice: multiplexed over one connection, the raw
 // client's own connection model (DestinationRule connectionPool.multiplexing),
 // and with Thrift's default, one call in flight per connection (a pool of up
-// to 64 TLS connections at concurrency 64).
+// to 64 TLS connections at concurrency 64). Each is compared with the raw
+// client doing the same: one TLS connection, and a pool of 64 TLS connections
+// each carrying one call at a time. The server reports its CPU per call and
+// its TLS handshakes (and how many resumed a session) for every scenario.
 // Rounds are interleaved (A B A B ...) so machine noise hits both alike;
 // client CPU per call is measured the same way for both.
 // Run: node dist/bench/mtls.bench.js (prints figures, asserts nothing).
@@ -19,7 +22,8 @@ import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../gen/calculator/js/Calculator';
 import { createSpiffePki } from '../test/support/spiffe-pki';
 import { forkServer } from './support/fork-server';
-import { closedLoop, summarize, type LoadResult } from './support/load';
+import { closedLoop, median, summarize, type LoadResult } from './support/load';
+import { serverStats } from './support/server-stats';
 
 const quick = process.env.BENCH_QUICK === '1';
 
@@ -50,7 +54,7 @@ spec:
 `;
   fs.writeFileSync(path.join(dir, 'mesh.yaml'), `${service('calc', true)}---\n${service('calc-pool', false)}`);
   const mesh = await Mesh.start({ config: path.join(dir, 'mesh.yaml'), watch: false, identity: client });
-  const rawConn = thrift.createSSLConnection('127.0.0.1', port, {
+  const tlsOptions = {
     transport: thrift.TFramedTransport,
     protocol: thrift.TBinaryProtocol,
     cert: fs.readFileSync(client.certificateFile),
@@ -58,26 +62,59 @@ spec:
     ca: fs.readFileSync(client.caCertificateFile),
     // The raw client checks the CA only, as ISTIO_MUTUAL does plus its SAN check.
     checkServerIdentity: () => undefined,
-  } as unknown as thrift.ConnectOptions);
+  } as unknown as thrift.ConnectOptions;
+  const rawConn = thrift.createSSLConnection('127.0.0.1', port, tlsOptions);
   const raw = thrift.createClient(Calculator, rawConn);
+  // The raw client's non-multiplexed model: 64 TLS connections, one call in flight on each.
+  const poolConns = Array.from({ length: concurrency }, () => thrift.createSSLConnection('127.0.0.1', port, tlsOptions));
+  // The server is killed at the end: its resets are expected.
+  for (const c of [rawConn, ...poolConns]) c.on('error', () => undefined);
+  const free = poolConns.map((c) => thrift.createClient(Calculator, c));
+  const rawPool = {
+    add: async (a: number, b: number): Promise<number> => {
+      const c = free.pop()!;
+      try {
+        return await c.add(a, b);
+      } finally {
+        free.push(c);
+      }
+    },
+  };
   const meshed = thrift.createClient(Calculator, createThriftConnection(mesh, 'calc.bench.svc', 9090, { transport: 'framed' }));
   const pooled = thrift.createClient(Calculator, createThriftConnection(mesh, 'calc-pool.bench.svc', 9090, { transport: 'framed' }));
-  await closedLoop(() => raw.add(1, 2), concurrency, 5000);
-  await closedLoop(() => meshed.add(1, 2), concurrency, 5000);
-  await closedLoop(() => pooled.add(1, 2), concurrency, 5000);
-  const results: { raw: LoadResult[]; mesh: LoadResult[]; pool: LoadResult[] } = { raw: [], mesh: [], pool: [] };
-  for (let r = 0; r < rounds; r++) {
-    results.raw.push(await closedLoop(() => raw.add(1, 2), concurrency, calls));
-    results.mesh.push(await closedLoop(() => meshed.add(1, 2), concurrency, calls));
-    results.pool.push(await closedLoop(() => pooled.add(1, 2), concurrency, calls));
+  const scenarios = { raw, rawPool, mesh: meshed, pool: pooled };
+  type Name = keyof typeof scenarios;
+  const handshakesBefore = await serverStats(child);
+  const handshakes: Record<string, { handshakes: number; resumed: number }> = {};
+  for (const [name, c] of Object.entries(scenarios)) {
+    const before = await serverStats(child);
+    await closedLoop(() => c.add(1, 2), concurrency, 5000);
+    const after = await serverStats(child);
+    handshakes[name] = { handshakes: after.handshakes - before.handshakes, resumed: after.resumed - before.resumed };
   }
+  const results: Record<Name, LoadResult[]> = { raw: [], rawPool: [], mesh: [], pool: [] };
+  const serverCpu: Record<Name, number[]> = { raw: [], rawPool: [], mesh: [], pool: [] };
+  const steadyBefore = await serverStats(child);
+  for (let r = 0; r < rounds; r++) {
+    for (const name of Object.keys(scenarios) as Name[]) {
+      const before = await serverStats(child);
+      const result = await closedLoop(() => scenarios[name].add(1, 2), concurrency, calls);
+      results[name].push(result);
+      serverCpu[name].push(((await serverStats(child)).cpuUs - before.cpuUs) / result.calls);
+    }
+  }
+  const steadyAfter = await serverStats(child);
   rawConn.end();
+  for (const c of poolConns) c.end();
   await mesh.close();
   child.kill();
   pki.remove();
-  const rawS = summarize(results.raw);
-  const meshS = summarize(results.mesh);
-  const poolS = summarize(results.pool);
+  const s = (name: Name) => ({ ...summarize(results[name]), serverCpuUsPerCall: Number(median(serverCpu[name]).toFixed(1)) });
+  const rawS = s('raw');
+  const rawPoolS = s('rawPool');
+  const meshS = s('mesh');
+  const poolS = s('pool');
+  const r3 = (a: number, b: number) => Number((a / b).toFixed(3));
   console.log(
     JSON.stringify(
       {
@@ -85,12 +122,20 @@ spec:
         callsPerRound: calls,
         rounds,
         rawThriftOverMtls: rawS,
+        rawThriftPoolOverMtls: rawPoolS,
         metaMeshIstioMutualMultiplexed: meshS,
         metaMeshIstioMutualPerCallConnections: poolS,
-        throughputRatio: Number((meshS.callsPerSecond / rawS.callsPerSecond).toFixed(3)),
-        clientCpuRatio: Number((meshS.cpuUsPerCall / rawS.cpuUsPerCall).toFixed(3)),
-        perCallConnectionsThroughputRatio: Number((poolS.callsPerSecond / rawS.callsPerSecond).toFixed(3)),
-        perCallConnectionsClientCpuRatio: Number((poolS.cpuUsPerCall / rawS.cpuUsPerCall).toFixed(3)),
+        throughputRatio: r3(meshS.callsPerSecond, rawS.callsPerSecond),
+        clientCpuRatio: r3(meshS.cpuUsPerCall, rawS.cpuUsPerCall),
+        perCallConnectionsThroughputRatio: r3(poolS.callsPerSecond, rawS.callsPerSecond),
+        perCallConnectionsClientCpuRatio: r3(poolS.cpuUsPerCall, rawS.cpuUsPerCall),
+        perCallConnectionsToRawPoolThroughputRatio: r3(poolS.callsPerSecond, rawPoolS.callsPerSecond),
+        perCallConnectionsToRawPoolClientCpuRatio: r3(poolS.cpuUsPerCall, rawPoolS.cpuUsPerCall),
+        rawPoolToRawThroughputRatio: r3(rawPoolS.callsPerSecond, rawS.callsPerSecond),
+        // TLS handshakes the server saw while each client warmed up (and how many resumed a session), and during all measured rounds.
+        handshakesDuringWarmup: handshakes,
+        handshakesDuringRounds: { handshakes: steadyAfter.handshakes - steadyBefore.handshakes, resumed: steadyAfter.resumed - steadyBefore.resumed },
+        handshakesTotal: steadyAfter.handshakes - handshakesBefore.handshakes,
       },
       null,
       2,

@@ -2,7 +2,8 @@
 // sockets: decode the client's bytes, match the route, pick an endpoint, and
 // encode the request with a new seqid and the route's mutation.
 import * as thrift from 'thrift';
-import { Metadata, parseConfig, RouteTable, type Message } from 'meta-mesh';
+import { Metadata, parseConfig, type Message } from 'meta-mesh';
+import { RouteTable } from 'meta-mesh/experimental';
 import { createThriftCodec } from 'meta-mesh/thrift';
 import { RoundRobin } from '../lib/cluster/lb/round-robin';
 import * as Calculator from '../gen/calculator/js/Calculator';

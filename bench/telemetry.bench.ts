@@ -10,7 +10,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { composeFilters, Metadata, type Call, type Codec, type Filter, type Handler, type Message, type Reply } from 'meta-mesh';
+import { Metadata, type Call, type Codec, type Filter, type Handler, type Message, type Reply } from 'meta-mesh';
+import { composeFilters } from 'meta-mesh/experimental';
 import { createAccessLogFilter, createMetricsFilter, createTracingFilter } from '../lib/telemetry';
 
 const metadata = new Metadata({ method: 'add' });

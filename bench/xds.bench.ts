@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import type { Cluster, Route } from '../lib/config/model';
+import type { ClusterConfig, Route } from '../lib/config/model';
 import { RouteTable } from '../lib/route';
 import { clusterFromXds } from '../lib/xds/cluster-from-xds';
 import { assignmentToXds, clusterToXds, routeToXds } from '../lib/xds/resources-from-snapshot';
@@ -64,7 +64,7 @@ function heapHeldMB(protos: XdsProtos, bytes: Buffer): number {
     weight: 1,
     healthy: true,
   }));
-  const model: Cluster = { name: `outbound|20880||${HOST}`, host: HOST, port: 20880, subset: '', endpoints, lbPolicy: 'ROUND_ROBIN', connectTimeoutMs: 1000 };
+  const model: ClusterConfig = { name: `outbound|20880||${HOST}`, host: HOST, port: 20880, subset: '', endpoints, lbPolicy: 'ROUND_ROBIN', connectTimeoutMs: 1000 };
   const clusterBytes = protos.codecs[TYPE_CDS].encode(clusterToXds(model));
   const claBytes = protos.codecs[TYPE_EDS].encode(assignmentToXds(model));
   endpoints.length = 0;

@@ -6,7 +6,7 @@ import { Cluster } from './cluster/cluster';
 import type { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import type { FaultInjector } from './filters/fault-injection';
 import type { RouterEvents } from './filters/upstream-send';
-import type { Cluster as ClusterConfig, RouteConfig, Service, Snapshot } from './config/model';
+import type { ClusterConfig, RouteConfig, Service, Snapshot } from './config/model';
 import { serviceKey } from './config/model';
 import { runNow, type Steps } from './config/sliced-work';
 import type { Filter, Handler } from './filters/call';

@@ -18,7 +18,8 @@ import { Mirror } from './route/mirror';
 import { UpstreamPool } from './upstream/upstream-pool';
 import { ConfigWatcher } from './config/config-watcher';
 import { ServiceRateLimits } from './ratelimit/service-rate-limits';
-import { istioNodeId, XdsConfigSource, type XdsConfigSourceOptions } from './xds';
+import type { XdsConfigSource, XdsConfigSourceOptions } from './xds/xds-config-source';
+import { istioNodeId } from './xds/node-identity';
 import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
 import { CallDeadlines, callDeadlineOf, endWhenSettled, type CallDeadline } from './filters/call-deadline';
@@ -29,8 +30,7 @@ import { UpstreamTlsResolver } from './security/upstream-tls';
 import { WorkloadIdentity, type IdentityFiles } from './security/workload-identity';
 import { readBootstrap } from './xds/bootstrap';
 import type { DownstreamTlsPolicy } from './downstream/accept-downstream-socket';
-import { AdminServer, type AdminOptions } from './admin';
-import { meshAdminSource } from './admin/mesh-admin-source';
+import type { AdminOptions, AdminServer } from './admin/admin-server';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
@@ -96,6 +96,12 @@ export interface MeshOptions {
    * Istio's workload credential files when they exist.
    */
   identity?: IdentityFiles;
+  /**
+   * The mesh's trust domain (Istio's meshConfig.trustDomain): ISTIO_MUTUAL expects
+   * `spiffe://<trust domain>/ns/<ns>/sa/<sa>` of a ServiceEntry's endpoints, and `cluster.local/...` principals
+   * in authorization policies stand for it. Default: the workload certificate's SPIFFE id's, else `cluster.local`.
+   */
+  trustDomain?: string;
   /**
    * The admin port (off unless set): /config_dump, /clusters, /ready, /stats and CSDS over gRPC,
    * on loopback unless `allowRemote`. It shows the whole config: keep it off untrusted networks.
@@ -173,6 +179,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     let mesh: Mesh | undefined;
     let first: Snapshot | undefined;
+    // The xDS client (grpc-js, protobufjs and the Envoy protos) loads only when a mesh asks for it.
+    const { XdsConfigSource } = require('./xds/xds-config-source') as typeof import('./xds/xds-config-source');
     // The source waits for each apply before it ACKs and takes the next response.
     const source = await XdsConfigSource.start(xds, (snapshot) => {
       if (mesh === undefined) first = snapshot;
@@ -207,7 +215,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
       throw new MeshError(MeshErrorCode.CONFIG, `connectTimeoutMs is ${String(options.connectTimeoutMs)}; set a number of milliseconds above 0`);
     }
     this.workloadIdentity = loadIdentity(options);
-    const upstreamTls = new UpstreamTlsResolver(() => this.workloadIdentity);
+    if (options.trustDomain !== undefined && !/^[a-z0-9.\-_]+$/i.test(options.trustDomain)) {
+      throw new MeshError(MeshErrorCode.CONFIG, `trustDomain ${JSON.stringify(options.trustDomain)} is not a trust domain; use a name such as cluster.local (letters, digits, '.', '-', '_')`);
+    }
+    const trustDomain = () => options.trustDomain ?? this.workloadIdentity?.material.spiffeId?.trustDomain ?? 'cluster.local';
+    const upstreamTls = new UpstreamTlsResolver(() => this.workloadIdentity, trustDomain);
     this.pool = new UpstreamPool({ connectionsPerEndpoint: options.connectionsPerEndpoint ?? 1, tls: (settings, host) => upstreamTls.resolve(settings, host) });
     this.mirror = new Mirror(options.mirror ?? {});
     this.rateLimits = new ServiceRateLimits((m) => this.log(`meta-mesh: ${m}`));
@@ -221,7 +233,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.outboundFilters = [...telemetry.outbound, ...(options.filters?.outbound ?? [])];
     this.inboundTelemetry = telemetry.inbound;
     this.inboundUser = options.filters?.inbound ?? [];
-    this.security = new InboundSecurity(options.workload, (m) => this.log(m), () => this.state.snapshot, () => this.workloadIdentity);
+    this.security = new InboundSecurity(options.workload, (m) => this.log(m), () => this.state.snapshot, () => this.workloadIdentity, process.env, trustDomain);
     this.security.setIdentityNamespace(this.workloadIdentity?.material.spiffeId?.namespace);
     if (this.workloadIdentity !== undefined) {
       const identity = this.workloadIdentity;
@@ -417,6 +429,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const options = this.options.admin;
     if (options === undefined) return;
     try {
+      // The admin port serves CSDS over gRPC: loaded only when asked for.
+      const { AdminServer } = require('./admin/admin-server') as typeof import('./admin/admin-server');
+      const { meshAdminSource } = require('./admin/mesh-admin-source') as typeof import('./admin/mesh-admin-source');
       const admin = await AdminServer.start(
         options,
         meshAdminSource({

@@ -3,7 +3,9 @@
 // call with dubbo-js's own encoder, sends it through the mesh's outbound chain
 // (MetaRouter, load balancing, policies) and hands the reply to dubbo-js's own
 // decoder, so callers still get `{err, res}` exactly as before.
-import { MeshError, MeshErrorCode, type Call, type Mesh, type Message, type OutboundService, type Reply } from 'meta-mesh';
+import { MeshError, MeshErrorCode, type Message } from '../../lib/protocol';
+import type { Call, Reply } from '../../lib/filters/call';
+import type { Mesh, OutboundService } from '../../lib/mesh';
 import { createDubboCodec, dubboCodecFactory, type DubboCodec } from './codec/dubbo-codec';
 import { dubboErrorText, dubboStatusFor } from './codec/dubbo-error-reply';
 import { DubboFrameState } from './codec/dubbo-frame-state';

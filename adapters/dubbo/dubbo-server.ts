@@ -4,7 +4,11 @@
 // interface and method name, and read the call's attachments with
 // getCallMetadata().
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { InboundServer, MeshError, MeshErrorCode, type Call, type InboundServerStats, type Mesh, type Metadata, type Reply, type ServerLimits } from 'meta-mesh';
+import { MeshError, MeshErrorCode, type Metadata } from '../../lib/protocol';
+import type { Call, Reply } from '../../lib/filters/call';
+import type { Mesh } from '../../lib/mesh';
+import { InboundServer, type InboundServerStats } from '../../lib/downstream/inbound-server';
+import type { ServerLimits } from '../../lib/downstream/server-limits';
 import { createDubboCodec, type DubboCodec } from './codec/dubbo-codec';
 import { dubboStatusReply } from './codec/dubbo-error-reply';
 import { DubboStatus } from './codec/dubbo-frame';

@@ -6,7 +6,8 @@
 //     const dubbo = new Dubbo({ application, register: meshRegistry(), dubboSetting, service });
 //     meshDubbo(dubbo, mesh);
 import type { Dubbo } from 'apache-dubbo-js';
-import { MeshError, MeshErrorCode, type Mesh } from 'meta-mesh';
+import { MeshError, MeshErrorCode } from '../../lib/protocol';
+import type { Mesh } from '../../lib/mesh';
 import { DubboMeshTransport, type MeshDubboOptions } from './dubbo-mesh-transport';
 import type { DubboJsMiddleware } from './dubbo-js';
 

@@ -3,7 +3,10 @@
 // connects to nothing: no ZooKeeper session and no dubbo-js sockets, which
 // also means no dubbo-js timers keep the process alive.
 import { Registry } from 'apache-dubbo-js';
+import { assertNodeUtilForDubbo } from './node-util-shim';
 
 export function meshRegistry(): (props: unknown) => Registry {
+  // Evaluated before `new Dubbo()` runs: on Node 23+ say what to call instead of dubbo-js's TypeError.
+  assertNodeUtilForDubbo();
   return (props: unknown) => new Registry(props as object);
 }

@@ -5,11 +5,13 @@
 // protocol-native error) is handed back to the client's own receive path.
 import { EventEmitter } from 'node:events';
 import * as thrift from 'thrift';
-import { MeshError, MeshErrorCode, type Call, type Mesh, type Message, type OutboundService, type Reply } from 'meta-mesh';
+import { MeshError, MeshErrorCode, type Message } from '../../lib/protocol';
+import type { Call, Reply } from '../../lib/filters/call';
+import type { Mesh, OutboundService } from '../../lib/mesh';
 import { createThriftCodec, type ThriftCodec } from './codec/thrift-codec';
 import type { ThriftEncodeOptions } from './codec/thrift-encode';
 import { upstreamCodecFactory } from './upstream-codecs';
-import type { CodecFactory } from 'meta-mesh';
+import type { CodecFactory } from '../../lib/protocol';
 import { resolveFormat, type ProtocolOption, type ResolvedFormat, type TransportOption } from './thrift-options';
 
 export interface ThriftConnectionOptions {

@@ -5,7 +5,11 @@
 // when handlers answer asynchronously (thrift's own THeader server does not).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as thrift from 'thrift';
-import { InboundServer, MeshError, MeshErrorCode, type Call, type InboundServerStats, type Mesh, type Metadata, type Reply, type ServerLimits } from 'meta-mesh';
+import { MeshError, MeshErrorCode, type Metadata } from '../../lib/protocol';
+import type { Call, Reply } from '../../lib/filters/call';
+import type { Mesh } from '../../lib/mesh';
+import { InboundServer, type InboundServerStats } from '../../lib/downstream/inbound-server';
+import type { ServerLimits } from '../../lib/downstream/server-limits';
 import { createThriftCodec, type ThriftCodec } from './codec/thrift-codec';
 import type { ThriftEncodeOptions } from './codec/thrift-encode';
 import { ThriftFrameState } from './codec/frame-state';

@@ -2,7 +2,7 @@
 // upstream socket only among calls of one factory, so a framed client and a
 // THeader client calling the same endpoint never interleave formats on one
 // connection (a Thrift server fixes a connection's format on its first message).
-import type { CodecFactory } from 'meta-mesh';
+import type { CodecFactory } from '../../lib/protocol';
 import { createThriftCodec, type ThriftCodecOptions } from './codec/thrift-codec';
 import type { ThriftProtocol, ThriftTransport } from './codec/thrift-format';
 

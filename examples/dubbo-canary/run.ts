@@ -5,13 +5,16 @@
 import * as path from 'node:path';
 import { Dubbo, java } from 'apache-dubbo-js';
 import { Mesh } from 'meta-mesh';
-import { createDubboServer, getCallMetadata, meshDubbo, meshRegistry } from 'meta-mesh/dubbo';
+import { createDubboServer, getCallMetadata, meshDubbo, meshRegistry, shimNodeUtilForDubbo } from 'meta-mesh/dubbo';
 
 const IFACE = 'org.apache.dubbo.samples.basic.api.DemoService';
 const CALLS = Number(process.env.CALLS ?? 2000);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Setting } = require('apache-dubbo-js/es7/setting') as { Setting: new () => { match(i: string, s: object): never } };
+
+// apache-dubbo-js calls util helpers Node 23 removed (a no-op on Node 20 and 22).
+shimNodeUtilForDubbo();
 
 type Counts = Record<string, number>;
 type Demo = Record<'sayHello' | 'sayGoodbye', (name: string) => Promise<{ err: Error | null; res: unknown }>>;

@@ -4,7 +4,8 @@
 // runs. Run with `npm run demo:xds`; no external service is needed.
 import * as path from 'node:path';
 import * as thrift from 'thrift';
-import { ControlPlaneServer, Mesh, type RouteConfig, type Snapshot } from 'meta-mesh';
+import { Mesh, type RouteConfig, type Snapshot } from 'meta-mesh';
+import { ControlPlaneServer } from 'meta-mesh/control-plane';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../../gen/calculator/js/Calculator';
 import { newServerLog, startCalculatorServer } from './servers';

@@ -8,7 +8,7 @@
 // Cluster of an older snapshot (a call still in flight on it) reaches it
 // through `indexOf`, by the endpoint's identity (`address:port`), never by its
 // position in its own list, which the newer snapshot may have reordered.
-import type { Cluster as ClusterConfig } from '../config/model';
+import type { ClusterConfig } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
 import { BucketRotation } from './bucket-rotation';
 import { ClusterThresholds, ISTIO_DEFAULT_THRESHOLDS } from './cluster-thresholds';

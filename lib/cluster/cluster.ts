@@ -8,7 +8,7 @@
 // Outcomes and availability go to the resilience state by the endpoint's
 // identity, so a call in flight on this snapshot never reports on, or skips,
 // a host that a newer snapshot moved to the same position.
-import type { Cluster as ClusterConfig } from '../config/model';
+import type { ClusterConfig } from '../config/model';
 import type { CodecFactory } from '../protocol/codec';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import type { UpstreamHost } from '../upstream/upstream-host';

@@ -4,7 +4,7 @@
 // the mesh; the upstream pool asks it which hosts are still in use only when
 // some endpoint's count fell to zero. Counts are plain sums, so updates give
 // the same counts in whatever order their steps interleave.
-import type { Cluster as ClusterConfig } from '../config/model';
+import type { ClusterConfig } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
 
 export class EndpointCensus {

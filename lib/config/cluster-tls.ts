@@ -46,15 +46,15 @@ export function pickTls(layers: readonly (TlsLayer | undefined)[], port: number)
 }
 
 /**
- * Validates one tls setting and translates it. `serviceAccounts` ("ns/sa", from
- * the ServiceEntry's endpoints) are the identities ISTIO_MUTUAL expects when
- * the rule names no subjectAltNames. Undefined for DISABLE.
+ * Validates one tls setting and translates it. `defaults` (the ServiceEntry's subjectAltNames, and its
+ * endpoints' service accounts as "ns/sa") are the identities ISTIO_MUTUAL expects when the rule names
+ * no subjectAltNames. Undefined for DISABLE.
  */
 export function clusterTlsOf(
   spec: TlsSpec,
   path: FieldPath,
   doc: ManifestDocument,
-  defaults: { readonly subjectAltNames: readonly string[] },
+  defaults: { readonly subjectAltNames: readonly string[]; readonly serviceAccounts: readonly string[] },
 ): ClusterTls | undefined {
   const mode = (spec.mode ?? 'DISABLE') as TlsMode;
   if (spec.credentialName !== undefined) {
@@ -89,6 +89,7 @@ export function clusterTlsOf(
     }
   }
   const expected = sans.length > 0 ? sans : mode === 'ISTIO_MUTUAL' ? defaults.subjectAltNames : [];
+  const accounts = sans.length === 0 && mode === 'ISTIO_MUTUAL' ? defaults.serviceAccounts : [];
   return Object.freeze({
     mode,
     ...(spec.caCertificates === undefined ? {} : { caCertificates: spec.caCertificates }),
@@ -97,6 +98,7 @@ export function clusterTlsOf(
     ...(spec.caCrl === undefined ? {} : { caCrl: spec.caCrl }),
     ...(spec.sni === undefined ? {} : { sni: spec.sni }),
     ...(expected.length === 0 ? {} : { subjectAltNames: Object.freeze([...expected]) }),
+    ...(accounts.length === 0 ? {} : { serviceAccounts: Object.freeze([...accounts]) }),
     ...(spec.insecureSkipVerify === true ? { insecureSkipVerify: true } : {}),
   });
 }

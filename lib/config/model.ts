@@ -281,7 +281,7 @@ export interface LbOptions {
 /** Sources of time and chance, injectable so tests are reproducible. */
 export type LbPolicy = 'ROUND_ROBIN' | 'RANDOM' | 'LEAST_REQUEST' | 'RING_HASH' | 'MAGLEV' | 'PASSTHROUGH';
 
-export interface Cluster {
+export interface ClusterConfig {
   /** `outbound|<port>|<subset>|<host>`. */
   readonly name: string;
   readonly host: string;
@@ -328,7 +328,7 @@ export interface Snapshot {
   /** Monotonic version string (for dumps and logs). */
   readonly version: string;
   readonly services: ReadonlyMap<string, Service>;
-  readonly clusters: ReadonlyMap<string, Cluster>;
+  readonly clusters: ReadonlyMap<string, ClusterConfig>;
   readonly routeConfigs: ReadonlyMap<string, RouteConfig>;
   /** PeerAuthentication and authorization policies; absent = none (xDS snapshots without them). */
   readonly security?: SecurityPolicies;

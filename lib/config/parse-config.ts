@@ -1,7 +1,7 @@
 // parseConfig: YAML text of Kubernetes manifests → one checked Snapshot, or a
 // ConfigError listing every problem of every file. Pure and synchronous.
 
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { type Document, LineCounter, parseAllDocuments } from 'yaml';
 import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema, workloadEntrySpecSchema } from './crd-schemas';
 import { Diagnostics } from './diagnostics';
 import { didYouMean } from './did-you-mean';
@@ -57,9 +57,35 @@ export function parseConfig(sources: readonly ConfigSource[], options: ParseConf
   return parseConfigInto(sources, options, new Diagnostics());
 }
 
-/** parseConfig, adding to problems already found (e.g. files that could not be read). */
-export function parseConfigInto(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Snapshot {
-  const manifests: Manifests = {
+/** One YAML document already parsed, with the value parseConfig reads from it. */
+export interface ParsedManifest {
+  readonly file: string;
+  /** 1-based position of the document in its file. */
+  readonly index: number;
+  /** The parsed document and its file's line counter: they place problems on lines. */
+  readonly yaml: Document.Parsed;
+  readonly lines: LineCounter;
+  readonly value: unknown;
+}
+
+/**
+ * parseConfig from documents already parsed, each with the value to read:
+ * the same checks and snapshot, without the YAML parse (the fuzzer mutates
+ * values this way, a thousand times faster than it could re-parse text).
+ */
+export function parseManifests(documents: readonly ParsedManifest[], options: ParseConfigOptions = {}): Snapshot {
+  const diagnostics = new Diagnostics();
+  const manifests = emptyManifests();
+  const seen = new Map<string, ManifestDocument>();
+  for (const d of documents) {
+    diagnostics.file(d.file);
+    readManifest(d.value, new ManifestDocument(d.file, d.index, d.yaml, d.lines, diagnostics), manifests, seen);
+  }
+  return snapshotOf(manifests, diagnostics, options);
+}
+
+function emptyManifests(): Manifests {
+  return {
     serviceEntries: [],
     destinationRules: [],
     metaRouters: [],
@@ -70,6 +96,17 @@ export function parseConfigInto(sources: readonly ConfigSource[], options: Parse
     redisServices: [],
     redisDestinations: [],
   };
+}
+
+function snapshotOf(manifests: Manifests, diagnostics: Diagnostics, options: ParseConfigOptions): Snapshot {
+  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion), options.secretDir ?? DEFAULT_SECRET_DIR);
+  diagnostics.throwIfProblems();
+  return snapshot;
+}
+
+/** parseConfig, adding to problems already found (e.g. files that could not be read). */
+export function parseConfigInto(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Snapshot {
+  const manifests = emptyManifests();
   const seen = new Map<string, ManifestDocument>();
   for (const source of sources) {
     diagnostics.file(source.file);
@@ -94,9 +131,7 @@ export function parseConfigInto(sources: readonly ConfigSource[], options: Parse
       readManifest(value, doc, manifests, seen);
     });
   }
-  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion), options.secretDir ?? DEFAULT_SECRET_DIR);
-  diagnostics.throwIfProblems();
-  return snapshot;
+  return snapshotOf(manifests, diagnostics, options);
 }
 
 function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifests, seen: Map<string, ManifestDocument>): void {

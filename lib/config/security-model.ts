@@ -90,6 +90,11 @@ export interface ClusterTls {
   readonly sni?: string;
   /** Accepted server identities: SPIFFE URIs or DNS names; empty = any the CA signed (SIMPLE/MUTUAL: the host name). */
   readonly subjectAltNames?: readonly string[];
+  /**
+   * ISTIO_MUTUAL without rule SANs: the endpoints' service accounts (`<ns>/<sa>`), also accepted as
+   * `spiffe://<trust domain>/ns/<ns>/sa/<sa>` with the mesh's trust domain, known only at connect time.
+   */
+  readonly serviceAccounts?: readonly string[];
   readonly insecureSkipVerify?: boolean;
 }
 

@@ -6,7 +6,7 @@
 // wins); endpoints come from the ServiceEntry or the WorkloadEntries its
 // workloadSelector picks.
 
-import { Cluster, ConnectionThresholds, Endpoint, ErrorRateBreakerConfig, LbOptions, LbPolicy, Locality, OutlierDetectionConfig, RetryBudgetConfig, Service, clusterName, routeConfigName } from './model';
+import { ClusterConfig, ConnectionThresholds, Endpoint, ErrorRateBreakerConfig, LbOptions, LbPolicy, Locality, OutlierDetectionConfig, RetryBudgetConfig, Service, clusterName, routeConfigName } from './model';
 import {
   DestinationRuleSpec,
   LoadBalancerSpec,
@@ -126,8 +126,8 @@ export class ServiceCatalog {
     return out;
   }
 
-  clusters(): Cluster[] {
-    const out: Cluster[] = [];
+  clusters(): ClusterConfig[] {
+    const out: ClusterConfig[] = [];
     for (const e of this.hosts.values()) {
       for (const p of e.ports) {
         const endpoints = this.endpointsFor(e, p);
@@ -264,7 +264,7 @@ export class ServiceCatalog {
     );
     if (picked === undefined) return undefined;
     if (e.tlsCache.has(picked.spec)) return e.tlsCache.get(picked.spec);
-    const tls = clusterTlsOf(picked.spec, picked.path, rule.doc, { subjectAltNames: expectedIdentities(e) });
+    const tls = clusterTlsOf(picked.spec, picked.path, rule.doc, expectedIdentities(e));
     e.tlsCache.set(picked.spec, tls);
     return tls;
   }
@@ -356,7 +356,7 @@ function lbPolicyOf(lb: LoadBalancerSpec | undefined): LbPolicy {
   return SIMPLE_LB[lb?.simple ?? 'UNSPECIFIED'] ?? 'ROUND_ROBIN';
 }
 
-function cluster(host: string, port: number, subset: string, endpoints: Endpoint[], policy: ClusterPolicy): Cluster {
+function cluster(host: string, port: number, subset: string, endpoints: Endpoint[], policy: ClusterPolicy): ClusterConfig {
   return Object.freeze({
     name: clusterName(host, port, subset),
     host,
@@ -377,16 +377,18 @@ function cluster(host: string, port: number, subset: string, endpoints: Endpoint
 
 /**
  * The identities ISTIO_MUTUAL expects of a host when the rule names none, as Istio
- * builds them: the ServiceEntry's subjectAltNames and its endpoints' service accounts.
+ * builds them: the ServiceEntry's subjectAltNames and its endpoints' service accounts
+ * (`ns/sa`; the SPIFFE id takes the mesh's trust domain at connect time).
  */
-function expectedIdentities(e: HostEntry): string[] {
-  const out = new Set<string>();
-  for (const san of e.entry.spec.subjectAltNames ?? []) if (san !== undefined) out.add(san);
-  for (const ep of e.endpoints) if (ep.serviceAccount !== undefined) out.add(`spiffe://cluster.local/ns/${e.entry.namespace}/sa/${ep.serviceAccount}`);
-  return [...out];
+function expectedIdentities(e: HostEntry): { subjectAltNames: string[]; serviceAccounts: string[] } {
+  const sans = new Set<string>();
+  const accounts = new Set<string>();
+  for (const san of e.entry.spec.subjectAltNames ?? []) if (san !== undefined) sans.add(san);
+  for (const ep of e.endpoints) if (ep.serviceAccount !== undefined) accounts.add(`${e.entry.namespace}/${ep.serviceAccount}`);
+  return { subjectAltNames: [...sans], serviceAccounts: [...accounts] };
 }
 
-function withTls(c: Cluster, tls: ClusterTls | undefined): Cluster {
+function withTls(c: ClusterConfig, tls: ClusterTls | undefined): ClusterConfig {
   return tls === undefined ? c : Object.freeze({ ...c, tls });
 }
 

@@ -8,7 +8,7 @@ import { isWildcardHost, mostSpecificHost, resolveHostName } from './host-name';
 import type { FieldPath } from './manifest-document';
 import { Manifest, MetaRouterSpec, Manifests } from './manifest-types';
 import { MetaRouterRoutes } from './meta-router-routes';
-import { Cluster, Route, RouteConfig, Service, Snapshot, clusterName, serviceKey } from './model';
+import { ClusterConfig, Route, RouteConfig, Service, Snapshot, clusterName, serviceKey } from './model';
 import { ServiceCatalog } from './service-catalog';
 import { securityPoliciesOf } from './security-policies';
 import { buildRedisConfig } from './redis-policies';
@@ -35,7 +35,7 @@ export function buildSnapshot(manifests: Manifests, diagnostics: Diagnostics, ve
       }),
     );
   }
-  const clusters = new Map<string, Cluster>();
+  const clusters = new Map<string, ClusterConfig>();
   for (const c of catalog.clusters()) clusters.set(c.name, c);
 
   const security = securityPoliciesOf(manifests.peerAuthentications, manifests.authorizationPolicies, manifests.dubboAuthorizationPolicies);

@@ -1,13 +1,13 @@
 // snapshotToJSON: a Snapshot as plain JSON (maps become objects keyed by
 // name), for `meta-mesh dump` and debugging.
 
-import { Cluster, RouteConfig, Service, Snapshot } from './model';
+import { ClusterConfig, RouteConfig, Service, Snapshot } from './model';
 import { redisToJSON, type RedisJSON } from './redis-to-json';
 
 export interface SnapshotJSON {
   readonly version: string;
   readonly services: Record<string, Service>;
-  readonly clusters: Record<string, Cluster>;
+  readonly clusters: Record<string, ClusterConfig>;
   readonly routeConfigs: Record<string, RouteConfig>;
   readonly warnings: string[];
   /** RedisService/RedisDestination config (passwords never shown), when there is any. */

@@ -85,7 +85,11 @@ export class FrameReader {
     if (this.end + chunk.length > this.store.length) {
       // A new store, never one written over: messages already handed out may view the old one.
       const length = this.end - this.start;
-      const store = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, (length + chunk.length) * 2));
+      // Doubling keeps the copies linear; a frame whose size the codec knows
+      // never gets a store beyond it (a 7 MiB frame is not gathered in 14).
+      let capacity = Math.max(MIN_CAPACITY, (length + chunk.length) * 2);
+      if (this.needed >= length + chunk.length) capacity = Math.min(capacity, this.needed);
+      const store = Buffer.allocUnsafe(capacity);
       this.store.copy(store, 0, this.start, this.end);
       this.store = store;
       this.start = 0;

@@ -5,8 +5,7 @@
 // asynchronous calls with a real per-call deadline.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import type { GlobalRateLimiter, GlobalRateLimiterStats, RateLimitDescriptor } from './global-rate-limiter';
 
@@ -64,7 +63,7 @@ export class RlsRateLimiter implements GlobalRateLimiter {
     // A subchannel pool of its own: closing the limiter then closes its connection at once, instead of
     // leaving it in grpc-js's process-wide pool until that pool's next sweep.
     const channelOptions = { 'grpc.use_local_subchannel_pool': 1, ...options.channelOptions };
-    this.client = new Ctor(options.target, options.credentials ?? grpc.credentials.createInsecure(), channelOptions);
+    this.client = new Ctor(options.target, options.credentials ?? grpcJs().credentials.createInsecure(), channelOptions);
     this.call = (this.client as unknown as { ShouldRateLimit: ShouldRateLimit }).ShouldRateLimit.bind(this.client);
   }
 
@@ -106,12 +105,18 @@ export class RlsRateLimiter implements GlobalRateLimiter {
 function loadService(): grpc.ServiceClientConstructor {
   if (serviceCtor !== undefined) return serviceCtor;
   const dir = protoDir();
+  const protoLoader = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
   const definition = protoLoader.loadSync(path.join(dir, 'rls.proto'), { includeDirs: [dir], keepCase: true, defaults: false });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+  const pkg = grpcJs().loadPackageDefinition(definition) as unknown as {
     envoy: { service: { ratelimit: { v3: { RateLimitService: grpc.ServiceClientConstructor } } } };
   };
   serviceCtor = pkg.envoy.service.ratelimit.v3.RateLimitService;
   return serviceCtor;
+}
+
+/** grpc-js on first use: a mesh without a rate limit service never loads it. */
+function grpcJs(): typeof import('@grpc/grpc-js') {
+  return require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
 }
 
 /** tsc does not copy .proto files: use them beside the compiled file when the build copied them, else from the sources. */

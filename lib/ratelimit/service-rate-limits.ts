@@ -2,7 +2,7 @@
 // inbound rate limit filter, once per config snapshot. Limiters are kept while
 // their policy is unchanged, so token buckets (and RLS channels) survive
 // config reloads instead of refilling on every edit.
-import type { Cluster, GlobalRateLimit, LocalRateLimit, RouteConfig } from '../config/model';
+import type { ClusterConfig, GlobalRateLimit, LocalRateLimit, RouteConfig } from '../config/model';
 import type { Filter } from '../filters/call';
 import type { GlobalRateLimiter, RateLimitEntry } from './global-rate-limiter';
 import { LocalRateLimiter } from './local-rate-limiter';
@@ -35,7 +35,7 @@ export class ServiceRateLimits {
   constructor(private readonly warn: (message: string) => void) {}
 
   /** The rate limit filter for a served service, or undefined when its MetaRouter sets no limits. */
-  filterFor(config: RouteConfig | undefined, clusters: ReadonlyMap<string, Cluster>): Filter | undefined {
+  filterFor(config: RouteConfig | undefined, clusters: ReadonlyMap<string, ClusterConfig>): Filter | undefined {
     if (config === undefined || (config.localRateLimit === undefined && config.globalRateLimit === undefined)) return undefined;
     const local = config.localRateLimit === undefined ? undefined : this.localFor(config.name, config.localRateLimit);
     const global = config.globalRateLimit === undefined ? undefined : this.globalFor(config.name, config.globalRateLimit, clusters);
@@ -87,7 +87,7 @@ export class ServiceRateLimits {
     return limiter;
   }
 
-  private globalFor(name: string, policy: GlobalRateLimit, clusters: ReadonlyMap<string, Cluster>): GlobalRateLimiter {
+  private globalFor(name: string, policy: GlobalRateLimit, clusters: ReadonlyMap<string, ClusterConfig>): GlobalRateLimiter {
     const target = grpcTarget(clusters.get(policy.rateLimitService));
     const key = `${target}|${policy.requestTimeoutMs}|${policy.denyOnFail}`;
     const kept = this.global.get(name);
@@ -108,7 +108,7 @@ export class ServiceRateLimits {
 }
 
 /** A gRPC target for a cluster's endpoints: `host:port` for one, `ipv4:a:p,b:p` for several IPv4 ones. */
-function grpcTarget(cluster: Cluster | undefined): string | undefined {
+function grpcTarget(cluster: ClusterConfig | undefined): string | undefined {
   const endpoints = cluster?.endpoints ?? [];
   if (endpoints.length === 0) return undefined;
   if (endpoints.length === 1) return `${endpoints[0]!.address}:${endpoints[0]!.port}`;

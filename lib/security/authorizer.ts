@@ -7,7 +7,7 @@ import type { AuthorizationPolicyModel, AuthzCondition, AuthzOperation, AuthzRul
 import type { Metadata } from '../protocol/metadata';
 import { ipBlockMatcher } from './ip-block-matcher';
 import { RuleIndex, type IndexedRule } from './rule-index';
-import { principalOf, wildcardMatcher, type StringPredicate } from './wildcard-match';
+import { principalIn, wildcardMatcher, type StringPredicate } from './wildcard-match';
 
 /** What a policy can see of one inbound call. */
 export interface AuthzRequest {
@@ -33,6 +33,8 @@ export interface AuthzWorkload {
   readonly labels: Readonly<Record<string, string>>;
   /** Istio's root namespace (default istio-system): its policies apply mesh-wide. */
   readonly rootNamespace: string;
+  /** The mesh's trust domain: policy principals in `cluster.local` stand for it, as in Istio (default cluster.local). */
+  readonly trustDomain?: string;
 }
 
 export interface AuthzDecision {
@@ -63,6 +65,7 @@ export class Authorizer {
   /** The policies of `policies` that select `workload`, compiled. */
   static compile(policies: readonly AuthorizationPolicyModel[], workload: AuthzWorkload): Authorizer {
     const lists = { DENY: [[], []], ALLOW: [[], []], AUDIT: [[], []] } as Record<string, [IndexedRule[], IndexedRule[]]>;
+    const principal = principalIn(workload.trustDomain);
     let anyAllow = false;
     let anyDubboAllow = false;
     for (const p of policies) {
@@ -73,16 +76,24 @@ export class Authorizer {
         else anyAllow = true;
       }
       const id = `${p.kind} ${p.namespace}/${p.name}`;
-      for (const rule of p.rules) lists[p.action]![dubbo ? 1 : 0].push({ policy: id, rule, dubbo, matches: compileRule(rule, dubbo) });
+      for (const rule of p.rules) {
+        lists[p.action]![dubbo ? 1 : 0].push({
+          policy: id,
+          rule,
+          dubbo,
+          matches: compileRule(rule, dubbo, principal, true),
+          ...(rule.from.length === 1 ? { matchesBesidesSource: compileRule(rule, dubbo, principal, false) } : {}),
+        });
+      }
     }
     return new Authorizer(
-      new RuleIndex(lists.DENY![0]),
-      new RuleIndex(lists.DENY![1]),
-      new RuleIndex(lists.ALLOW![0]),
+      new RuleIndex(lists.DENY![0], principal),
+      new RuleIndex(lists.DENY![1], principal),
+      new RuleIndex(lists.ALLOW![0], principal),
       anyAllow,
-      new RuleIndex(lists.ALLOW![1]),
+      new RuleIndex(lists.ALLOW![1], principal),
       anyDubboAllow,
-      new RuleIndex([...lists.AUDIT![0], ...lists.AUDIT![1]]),
+      new RuleIndex([...lists.AUDIT![0], ...lists.AUDIT![1]], principal),
     );
   }
 
@@ -112,20 +123,23 @@ function applies(p: AuthorizationPolicyModel, w: AuthzWorkload): boolean {
   return true;
 }
 
-function compileRule(rule: AuthzRule, dubbo: boolean): Predicate {
+type Normalize = (value: string) => string;
+
+/** The rule's predicate; without `withSource`, everything but its `from` (for an index whose key proves it). */
+function compileRule(rule: AuthzRule, dubbo: boolean, principal: Normalize, withSource: boolean): Predicate {
   const parts: Predicate[] = [];
   if (dubbo) parts.push((r) => r.protocol === 'dubbo');
-  if (rule.from.length > 0) parts.push(any(rule.from.map(compileSource)));
+  if (withSource && rule.from.length > 0) parts.push(any(rule.from.map((s) => compileSource(s, principal))));
   if (rule.to.length > 0) parts.push(any(rule.to.map((o) => compileOperation(o, dubbo))));
-  for (const c of rule.when) parts.push(compileCondition(c));
+  for (const c of rule.when) parts.push(compileCondition(c, principal));
   return all(parts);
 }
 
-function compileSource(s: AuthzSource): Predicate {
+function compileSource(s: AuthzSource, principal: Normalize): Predicate {
   const parts: Predicate[] = [];
   // One closure per field, reading the field directly (no reader indirection on the hot path).
-  if (s.principals !== undefined) parts.push(onPrincipal(wildcardMatcher(s.principals, principalOf), true));
-  if (s.notPrincipals !== undefined) parts.push(onPrincipal(wildcardMatcher(s.notPrincipals, principalOf), false));
+  if (s.principals !== undefined) parts.push(onPrincipal(wildcardMatcher(s.principals, principal), true));
+  if (s.notPrincipals !== undefined) parts.push(onPrincipal(wildcardMatcher(s.notPrincipals, principal), false));
   if (s.namespaces !== undefined) parts.push(onNamespace(wildcardMatcher(s.namespaces), true));
   if (s.notNamespaces !== undefined) parts.push(onNamespace(wildcardMatcher(s.notNamespaces), false));
   if (s.ipBlocks !== undefined) parts.push(onIp(ipBlockMatcher(s.ipBlocks), true));
@@ -167,11 +181,11 @@ function compileOperation(o: AuthzOperation, dubbo: boolean): Predicate {
   return all(parts);
 }
 
-function compileCondition(c: AuthzCondition): Predicate {
+function compileCondition(c: AuthzCondition, principal: Normalize): Predicate {
   const read = conditionValue(c.key);
   const matcher = (values: readonly string[]): ((v: string) => boolean) => {
     if (c.key === 'source.ip') return ipBlockMatcher(values);
-    if (c.key === 'source.principal') return wildcardMatcher(values, principalOf);
+    if (c.key === 'source.principal') return wildcardMatcher(values, principal);
     return wildcardMatcher(values);
   };
   const parts: Predicate[] = [];

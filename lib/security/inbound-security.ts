@@ -59,6 +59,8 @@ export class InboundSecurity implements DownstreamTlsPolicy {
     private readonly snapshot: () => Snapshot,
     private readonly identity: () => WorkloadIdentity | undefined,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** The mesh's trust domain (policies' `cluster.local` principals stand for it). */
+    private readonly trustDomain: () => string = () => 'cluster.local',
   ) {}
 
   /** Servers take their mTLS mode and authorization from the control plane's inbound listeners from now on. */
@@ -119,6 +121,7 @@ export class InboundSecurity implements DownstreamTlsPolicy {
       namespace: this.options.namespace ?? this.namespaceFromIdentity ?? nonEmpty(this.env.POD_NAMESPACE) ?? 'default',
       labels: this.options.labels ?? {},
       rootNamespace: this.options.rootNamespace ?? 'istio-system',
+      trustDomain: this.trustDomain(),
     };
   }
 

@@ -15,31 +15,42 @@ export interface IndexedRule {
   /** Matches the method as the rule's policy reads it (Dubbo policies: the bare method). */
   readonly dubbo: boolean;
   readonly matches: (r: AuthzRequest) => boolean;
+  /** For a rule with a single source: `matches` without that source, used where an index key proves the source. */
+  readonly matchesBesidesSource?: (r: AuthzRequest) => boolean;
+}
+
+/** A rule as filed under one key, with the test left to run once the key matched. */
+interface Filed {
+  readonly rule: IndexedRule;
+  readonly test: (r: AuthzRequest) => boolean;
 }
 
 export class RuleIndex {
-  private readonly byPrincipal = new Map<string, IndexedRule[]>();
-  private readonly byNamespace = new Map<string, IndexedRule[]>();
-  private readonly byMethod = new Map<string, IndexedRule[]>();
+  private readonly byPrincipal = new Map<string, Filed[]>();
+  private readonly byNamespace = new Map<string, Filed[]>();
+  private readonly byMethod = new Map<string, Filed[]>();
   private readonly scanned: IndexedRule[] = [];
   readonly size: number;
 
-  constructor(rules: readonly IndexedRule[]) {
+  /** `principal` reads a policy's principal as the call's is written (principalIn: scheme off, trust domain resolved). */
+  constructor(rules: readonly IndexedRule[], principal: (value: string) => string = principalOf) {
     this.size = rules.length;
     for (const rule of rules) {
       const principals = exactKeys(rule.rule.from.map((s) => s.principals));
       if (principals !== undefined) {
-        for (const p of principals) file(this.byPrincipal, principalOf(p), rule);
+        const test = provenBy(rule, 'principals');
+        for (const p of principals) file(this.byPrincipal, principal(p), rule, test);
         continue;
       }
       const namespaces = exactKeys(rule.rule.from.map((s) => s.namespaces));
       if (namespaces !== undefined) {
-        for (const n of namespaces) file(this.byNamespace, n, rule);
+        const test = provenBy(rule, 'namespaces');
+        for (const n of namespaces) file(this.byNamespace, n, rule, test);
         continue;
       }
       const methods = rule.dubbo ? undefined : exactKeys(rule.rule.to.map((o) => o.methods));
       if (methods !== undefined) {
-        for (const m of methods) file(this.byMethod, m, rule);
+        for (const m of methods) file(this.byMethod, m, rule, rule.matches);
         continue;
       }
       this.scanned.push(rule);
@@ -61,8 +72,9 @@ export class RuleIndex {
   policiesMatching(r: AuthzRequest): string[] | undefined {
     let out: string[] | undefined;
     const seen = new Set<IndexedRule>();
-    const visit = (list: readonly IndexedRule[] | undefined) => {
-      for (const rule of list ?? []) {
+    const visit = (list: readonly (IndexedRule | Filed)[] | undefined) => {
+      for (const item of list ?? []) {
+        const rule = 'test' in item ? item.rule : item;
         if (seen.has(rule)) continue;
         seen.add(rule);
         if (rule.matches(r) && !(out ??= []).includes(rule.policy)) out.push(rule.policy);
@@ -90,14 +102,25 @@ function exactKeys(lists: readonly (readonly string[] | undefined)[]): Set<strin
   return keys;
 }
 
-function file(map: Map<string, IndexedRule[]>, key: string, rule: IndexedRule): void {
+function file(map: Map<string, Filed[]>, key: string, rule: IndexedRule, test: (r: AuthzRequest) => boolean): void {
   const list = map.get(key);
-  if (list === undefined) map.set(key, [rule]);
-  else if (!list.includes(rule)) list.push(rule);
+  if (list === undefined) map.set(key, [{ rule, test }]);
+  else if (!list.some((f) => f.rule === rule)) list.push({ rule, test });
 }
 
-function first(list: readonly IndexedRule[] | undefined, r: AuthzRequest): IndexedRule | undefined {
+/**
+ * The test left for a rule filed under an exact `field` key: only its operation and conditions when
+ * its single source has nothing but that exact field (the key then proves the source), else the whole rule.
+ */
+function provenBy(rule: IndexedRule, field: 'principals' | 'namespaces'): (r: AuthzRequest) => boolean {
+  const sources = rule.rule.from;
+  if (sources.length !== 1 || rule.matchesBesidesSource === undefined) return rule.matches;
+  const only = Object.entries(sources[0]!).filter(([, v]) => v !== undefined);
+  return only.length === 1 && only[0]![0] === field ? rule.matchesBesidesSource : rule.matches;
+}
+
+function first(list: readonly Filed[] | undefined, r: AuthzRequest): IndexedRule | undefined {
   if (list === undefined) return undefined;
-  for (let i = 0; i < list.length; i++) if (list[i]!.matches(r)) return list[i];
+  for (let i = 0; i < list.length; i++) if (list[i]!.test(r)) return list[i]!.rule;
   return undefined;
 }

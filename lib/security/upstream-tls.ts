@@ -1,7 +1,8 @@
 // UpstreamTlsResolver: a cluster's TLS settings (DestinationRule `tls`, CDS
 // transport_socket) → how to open a TLS connection to one of its endpoints.
 // Options are built at each connect, so a rotated workload identity applies
-// to the next connection while open ones keep theirs. Server identity: the
+// to the next connection while open ones keep theirs; certificate files are
+// read and parsed once, and again only when one changes. Server identity: the
 // CA must have signed the certificate, then ISTIO_MUTUAL checks its SPIFFE id
 // against the service accounts expected, SIMPLE / MUTUAL check
 // subjectAltNames or else the host name, as Istio's sidecar does.
@@ -21,7 +22,11 @@ const ISTIO_ALPN = ['istio-peer-exchange', 'istio'];
 export class UpstreamTlsResolver {
   private readonly cache = new WeakMap<ClusterTls, Map<string, UpstreamTls>>();
 
-  constructor(private readonly identity: () => WorkloadIdentity | undefined) {}
+  constructor(
+    private readonly identity: () => WorkloadIdentity | undefined,
+    /** The mesh's trust domain (Mesh option, else the workload certificate's, else cluster.local). */
+    private readonly trustDomain: () => string = () => 'cluster.local',
+  ) {}
 
   /** The TLS of `settings` for a cluster of `host` (SNI and name checks default to it). */
   resolve(settings: ClusterTls, host: string): UpstreamTls {
@@ -39,10 +44,13 @@ export class UpstreamTlsResolver {
   }
 
   private istioMutual(settings: ClusterTls, host: string): UpstreamTls {
-    const expected = settings.subjectAltNames ?? [];
+    const sans = settings.subjectAltNames ?? [];
+    const accounts = settings.serviceAccounts ?? [];
     return {
-      key: `ISTIO_MUTUAL|${settings.sni ?? ''}|${expected.join(',')}`,
+      key: `ISTIO_MUTUAL|${settings.sni ?? ''}|${sans.join(',')}|${accounts.join(',')}`,
       connectOptions: () => {
+        const td = this.trustDomain();
+        const expected = accounts.length === 0 ? sans : [...sans, ...accounts.map((a) => spiffeUriOf(td, a))];
         const identity = this.identity();
         if (identity === undefined) {
           throw new MeshError(
@@ -63,25 +71,22 @@ export class UpstreamTlsResolver {
   }
 }
 
+/** `ns/sa` → `spiffe://<td>/ns/<ns>/sa/<sa>`, as Istio builds a service account's identity. */
+function spiffeUriOf(trustDomain: string, account: string): string {
+  const slash = account.indexOf('/');
+  return `spiffe://${trustDomain}/ns/${account.slice(0, slash)}/sa/${account.slice(slash + 1)}`;
+}
+
 function fileBased(settings: ClusterTls, host: string): UpstreamTls {
   const sans = settings.subjectAltNames ?? [];
+  const files = new TlsFiles(settings, host);
   const servername = settings.sni ?? (isIP(host) === 0 ? host : undefined);
   return {
     key: `${settings.mode}|${settings.caCertificates ?? ''}|${settings.clientCertificate ?? ''}|${settings.privateKey ?? ''}|${settings.caCrl ?? ''}|${servername ?? ''}|${sans.join(',')}|${settings.insecureSkipVerify === true}`,
     connectOptions: () => {
-      const read = (file: string | undefined, field: string) => {
-        if (file === undefined) return undefined;
-        try {
-          return fs.readFileSync(file);
-        } catch (err) {
-          throw new MeshError(MeshErrorCode.CONNECT_FAILURE, `tls.${field} ${file} of the DestinationRule for ${host} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); fix the path`);
-        }
-      };
       const skip = settings.insecureSkipVerify === true;
       return {
-        ...(settings.caCertificates === undefined ? {} : { ca: read(settings.caCertificates, 'caCertificates') }),
-        ...(settings.mode === 'MUTUAL' ? { cert: read(settings.clientCertificate, 'clientCertificate'), key: read(settings.privateKey, 'privateKey') } : {}),
-        ...(settings.caCrl === undefined ? {} : { crl: read(settings.caCrl, 'caCrl') }),
+        secureContext: files.context(),
         ...(servername === undefined ? {} : { servername }),
         rejectUnauthorized: !skip,
         checkServerIdentity: (name: string, cert: PeerCertificate) => {
@@ -133,4 +138,67 @@ function explain(err: Error & { code?: string }, mode: string, host: string): st
       : `${host} refused the TLS handshake (${code || msg}); it may not trust this workload's certificate (a different CA) or may not speak TLS`;
   }
   return `TLS (${mode}) to ${host} failed: ${code || msg}`;
+}
+
+/**
+ * The certificate files a SIMPLE / MUTUAL DestinationRule names, as one
+ * SecureContext built once and again only when a file changes (its size,
+ * mtime or inode: a rotation replaces or rewrites it). A connect then costs
+ * a stat per file, not a read and a parse of every certificate, and pooled
+ * connections can resume TLS sessions made with the same context.
+ */
+class TlsFiles {
+  private stamp: string | undefined;
+  private built: tls.SecureContext | undefined;
+
+  constructor(
+    private readonly settings: ClusterTls,
+    private readonly host: string,
+  ) {}
+
+  context(): tls.SecureContext {
+    const s = this.settings;
+    const named: [string | undefined, string][] = [
+      [s.caCertificates, 'caCertificates'],
+      ...(s.mode === 'MUTUAL' ? ([[s.clientCertificate, 'clientCertificate'], [s.privateKey, 'privateKey']] as [string | undefined, string][]) : []),
+      [s.caCrl, 'caCrl'],
+    ];
+    const stamp = named.map(([file, field]) => (file === undefined ? '-' : this.stat(file, field))).join('|');
+    if (stamp === this.stamp && this.built !== undefined) return this.built;
+    const read = (file: string | undefined, field: string) => (file === undefined ? undefined : this.read(file, field));
+    const ca = read(s.caCertificates, 'caCertificates');
+    const crl = read(s.caCrl, 'caCrl');
+    const pair = s.mode === 'MUTUAL' ? { cert: read(s.clientCertificate, 'clientCertificate'), key: read(s.privateKey, 'privateKey') } : {};
+    try {
+      this.built = tls.createSecureContext({ ...(ca === undefined ? {} : { ca }), ...(crl === undefined ? {} : { crl }), ...pair });
+    } catch (err) {
+      throw new MeshError(MeshErrorCode.CONNECT_FAILURE, `the tls files of the DestinationRule for ${this.host} cannot be used (${(err as Error).message}); check caCertificates, clientCertificate and privateKey`);
+    }
+    this.stamp = stamp;
+    return this.built;
+  }
+
+  private stat(file: string, field: string): string {
+    try {
+      const st = fs.statSync(file);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch (err) {
+      throw this.unreadable(file, field, err);
+    }
+  }
+
+  private read(file: string, field: string): Buffer {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw this.unreadable(file, field, err);
+    }
+  }
+
+  private unreadable(file: string, field: string, err: unknown): MeshError {
+    return new MeshError(
+      MeshErrorCode.CONNECT_FAILURE,
+      `tls.${field} ${file} of the DestinationRule for ${this.host} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); fix the path`,
+    );
+  }
 }

@@ -46,3 +46,16 @@ export function wildcardMatcher(patterns: readonly string[], normalize: (s: stri
 export function principalOf(value: string): string {
   return value.startsWith('spiffe://') ? value.slice(9) : value;
 }
+
+/**
+ * principalOf, with Istio's reading of the trust domain `cluster.local` in a policy: it stands for the
+ * mesh's own trust domain (Istio's ReplaceTrustDomainAliases), so `cluster.local/ns/a/sa/b` matches
+ * `<trust domain>/ns/a/sa/b`. Other trust domains are compared as written.
+ */
+export function principalIn(trustDomain: string | undefined): (value: string) => string {
+  if (trustDomain === undefined || trustDomain === 'cluster.local') return principalOf;
+  return (value) => {
+    const p = principalOf(value);
+    return p.startsWith('cluster.local/') ? `${trustDomain}${p.slice('cluster.local'.length)}` : p;
+  };
+}

@@ -5,7 +5,7 @@
 // id in `x-envoy-peer-metadata-id`. Callers send theirs with each request,
 // servers answer with theirs on each reply. What a peer sends is telemetry,
 // never identity: nothing here is used to authorize anything.
-import * as protobuf from 'protobufjs';
+import type * as protobuf from 'protobufjs';
 
 export const PEER_METADATA_KEY = 'x-envoy-peer-metadata';
 export const PEER_METADATA_ID_KEY = 'x-envoy-peer-metadata-id';
@@ -46,6 +46,8 @@ let structType: protobuf.Type | undefined;
 
 function struct(): protobuf.Type {
   if (structType === undefined) {
+    // protobufjs loads on the first exchange, not with meta-mesh.
+    const protobuf = require('protobufjs') as typeof import('protobufjs');
     const root = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/struct.proto') as protobuf.INamespace);
     structType = root.lookupType('google.protobuf.Struct');
   }

@@ -2,7 +2,7 @@
 // deadline today; TLS settings join it), taken from the cluster's config in
 // the snapshot in force, so a config change applies to the next connect.
 import type * as tls from 'node:tls';
-import type { Cluster as ClusterConfig } from '../config/model';
+import type { ClusterConfig } from '../config/model';
 import type { ClusterTls } from '../config/security-model';
 
 /** How to do one cluster's TLS (lib/security builds it; the pool attaches it to the transport). */

@@ -1,7 +1,7 @@
 // An Envoy Cluster (CDS) and its ClusterLoadAssignment (EDS, or the
-// cluster's inline load_assignment) → the model Cluster. Host, port and
+// cluster's inline load_assignment) → the model ClusterConfig. Host, port and
 // subset come from Istio's cluster name `outbound|<port>|<subset>|<host>`.
-import type { Cluster, Endpoint, LbPolicy, Locality } from '../config/model';
+import type { ClusterConfig, Endpoint, LbPolicy, Locality } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { policiesFromXds } from './cluster-policies-xds';
 import { idleTimeoutFromXds } from './cluster-protocol-options-xds';
@@ -150,7 +150,7 @@ export function edsServiceName(c: ClusterProto): string | undefined {
 }
 
 /** The model cluster; `assignment` is the EDS resource for EDS clusters (else the inline one is used). */
-export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmentProto | undefined): Cluster {
+export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmentProto | undefined): ClusterConfig {
   const name = c.name as string;
   const { host, port, subset } = parseClusterName(name);
   const cla = c.type === 'EDS' ? assignment : c.load_assignment;

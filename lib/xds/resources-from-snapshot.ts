@@ -2,7 +2,7 @@
 // one RouteConfiguration per route config, shaped as Aeraki writes MetaRDS
 // (virtual host "dummy", domains ["*"], prefix "/" filler), and one EDS
 // Cluster plus ClusterLoadAssignment per cluster, shaped as istiod writes them.
-import type { Cluster, MetadataMatcher, Route, Snapshot } from '../config/model';
+import type { ClusterConfig, MetadataMatcher, Route, Snapshot } from '../config/model';
 import { durationOf } from './duration-ms';
 import { policiesToXds } from './cluster-policies-xds';
 import { idleTimeoutToXds } from './cluster-protocol-options-xds';
@@ -91,7 +91,7 @@ export function matcherToXds(m: MetadataMatcher): HeaderMatcherProto {
   return out;
 }
 
-export function clusterToXds(c: Cluster): ClusterProto {
+export function clusterToXds(c: ClusterConfig): ClusterProto {
   const out: ClusterProto = {
     name: c.name,
     type: c.lbPolicy === 'PASSTHROUGH' ? 'ORIGINAL_DST' : 'EDS',
@@ -106,7 +106,7 @@ export function clusterToXds(c: Cluster): ClusterProto {
   return out;
 }
 
-export function assignmentToXds(c: Cluster): ClusterLoadAssignmentProto {
+export function assignmentToXds(c: ClusterConfig): ClusterLoadAssignmentProto {
   const groups = new Map<string, LocalityLbEndpointsProto>();
   for (const e of c.endpoints) {
     const l = e.locality;

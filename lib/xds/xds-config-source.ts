@@ -7,7 +7,7 @@
 // in arrival order, each in slices that give the event loop a turn every few
 // milliseconds (sliced-work.ts), and ACKed once the snapshot they make is applied.
 import { performance } from 'node:perf_hooks';
-import type { Cluster, RouteConfig, Service, Snapshot } from '../config/model';
+import type { ClusterConfig, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
 import { runSliced, type Steps } from '../config/sliced-work';
 import { MeshError, MeshErrorCode } from '../protocol';
@@ -84,7 +84,7 @@ export class XdsConfigSource {
   private readonly inboundNames = new Set<string>();
   private ldsAnswered = false;
   /** Translated clusters, rebuilt only for names whose CDS or EDS resource changed. */
-  private readonly models = new Map<string, Cluster>();
+  private readonly models = new Map<string, ClusterConfig>();
   private readonly staleModels = new Set<string>();
   private readonly clock: () => number;
   private readonly resourceTimeoutMs: number;
@@ -460,7 +460,7 @@ export class XdsConfigSource {
       yield;
     }
     this.staleModels.clear();
-    const clusters = new Map<string, Cluster>();
+    const clusters = new Map<string, ClusterConfig>();
     for (const e of this.clusters.entries.values()) {
       const model = this.models.get(e.name);
       if (model !== undefined) clusters.set(e.name, model);

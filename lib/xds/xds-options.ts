@@ -50,10 +50,11 @@ export interface XdsOptions {
    */
   maxReceiveMessageBytes?: number;
   /**
-   * A stream on which nothing arrives for this long is taken as abandoned and
-   * opened again, with every subscription (default 60000 ms). gRPC keepalive
-   * (every 30 s, 20 s to answer) finds dead connections; this finds a stream
-   * a control plane dropped without a status.
+   * A request the control plane must answer (a type's first on a stream, or
+   * one asking for more names) that waits this long unanswered means the
+   * stream was abandoned: it is opened again, with every subscription
+   * (default 60000 ms). A quiet stream with nothing waiting stays open; gRPC
+   * keepalive (every 30 s, 20 s to answer) finds dead connections.
    */
   streamWatchdogMs?: number;
   /**

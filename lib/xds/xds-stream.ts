@@ -31,7 +31,7 @@ import { xdsProtos } from './xds-protos';
 const INVALID_ARGUMENT = 3;
 /** Default largest xDS message: far above a large mesh's MetaRDS snapshot, far below what could exhaust memory. */
 export const DEFAULT_XDS_MAX_RECEIVE_BYTES = 32 * 1024 * 1024;
-/** Default silence after which a stream is taken as abandoned. */
+/** Default time a request that expects a response may go unanswered before the stream is taken as abandoned. */
 export const DEFAULT_XDS_STREAM_WATCHDOG_MS = 60_000;
 /** gRPC keepalive: a ping every 30 s (istiod permits 15 s), 20 s for its answer. */
 const KEEPALIVE_TIME_MS = 30_000;
@@ -65,9 +65,24 @@ export interface XdsStreamOptions {
   readonly onOpen?: () => void;
   /** Largest message accepted, in bytes (default DEFAULT_XDS_MAX_RECEIVE_BYTES). */
   readonly maxReceiveMessageBytes?: number;
-  /** Silence after which the stream is opened again (default DEFAULT_XDS_STREAM_WATCHDOG_MS). */
+  /** How long a request that expects a response may go unanswered before the stream is opened again (default DEFAULT_XDS_STREAM_WATCHDOG_MS). */
   readonly watchdogMs?: number;
+  /** The watchdog's clock and timer (default performance.now and setTimeout); for tests. */
+  readonly watchdogTimer?: WatchdogTimer;
 }
+
+/** What the watchdog reads time from and waits with. */
+export interface WatchdogTimer {
+  now(): number;
+  setTimeout(fire: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_TIMER: WatchdogTimer = {
+  now: () => performance.now(),
+  setTimeout: (fire, ms) => setTimeout(fire, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 interface Subscription {
   /** undefined = wildcard (every resource of the type). */
@@ -87,6 +102,12 @@ interface Subscription {
   sent: Set<string> | undefined;
   /** Delta: the version of each resource accepted, sent as initial_resource_versions on a new stream. */
   versions: Map<string, string>;
+  /**
+   * When a request of this type that the server must answer (the first of
+   * the type on a stream, or one that asks for more names) was sent and no
+   * response of the type has come since; undefined when none is waiting.
+   */
+  awaitingSince: number | undefined;
 }
 
 export interface XdsStreamState {
@@ -97,6 +118,8 @@ export interface XdsStreamState {
   readonly protocol: 'delta' | 'sotw';
   readonly lastError?: string;
   readonly versions: Record<string, string>;
+  /** Types with a request the server has not answered yet (the watchdog runs only while there are some). */
+  readonly awaiting: readonly string[];
 }
 
 export class XdsStream {
@@ -117,10 +140,10 @@ export class XdsStream {
   private closed = false;
   private up = false;
   private lastError: string | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
-  /** Monotonic ms of the last message on the current stream (or its opening). */
-  private heardAt = 0;
+  /** Armed only while a request waits for its response. */
+  private watchdog: unknown;
   private readonly watchdogMs: number;
+  private readonly watchdogClock: WatchdogTimer;
 
   constructor(private readonly options: XdsStreamOptions) {
     const protos = xdsProtos();
@@ -131,6 +154,7 @@ export class XdsStream {
     }
     this.watchdogMs = options.watchdogMs ?? DEFAULT_XDS_STREAM_WATCHDOG_MS;
     if (!(this.watchdogMs > 0)) throw new MeshError(MeshErrorCode.CONFIG, `xds.streamWatchdogMs must be above 0, not ${this.watchdogMs}`);
+    this.watchdogClock = options.watchdogTimer ?? REAL_TIMER;
     this.client = new Client(options.target, options.credentials, {
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
       'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
@@ -156,8 +180,9 @@ export class XdsStream {
     const sorted = names === undefined ? undefined : [...new Set(names)].sort();
     let sub = this.subs.get(typeUrl);
     if (sub !== undefined && sameNames(sub.names, sorted)) return;
+    const before = sub?.names;
     if (sub === undefined) {
-      sub = { names: sorted, version: '', nonce: '', known: undefined, sent: undefined, versions: new Map() };
+      sub = { names: sorted, version: '', nonce: '', known: undefined, sent: undefined, versions: new Map(), awaitingSince: undefined };
       this.subs.set(typeUrl, sub);
     } else {
       sub.names = sorted;
@@ -168,7 +193,11 @@ export class XdsStream {
     }
     if (this.call === undefined) this.open();
     else if (this.delta) this.sendDeltaChanges(typeUrl, sub);
-    else this.send(typeUrl, sub, sub.version);
+    else {
+      // A request that asks for names it did not have is answered; one that only drops names need not be.
+      if (asksForMore(before, sorted)) this.await(sub);
+      this.send(typeUrl, sub, sub.version);
+    }
   }
 
   names(typeUrl: XdsTypeUrl): readonly string[] | undefined {
@@ -190,7 +219,8 @@ export class XdsStream {
     const versions: Record<string, string> = {};
     for (const [t, s] of this.subs) versions[t] = s.version;
     const protocol = this.delta ? 'delta' : 'sotw';
-    return { kind: this.options.kind, target: this.options.target, connected: this.up, protocol, ...(this.lastError === undefined ? {} : { lastError: this.lastError }), versions };
+    const awaiting = [...this.subs].filter(([, s]) => s.awaitingSince !== undefined).map(([t]) => t);
+    return { kind: this.options.kind, target: this.options.target, connected: this.up, protocol, ...(this.lastError === undefined ? {} : { lastError: this.lastError }), versions, awaiting };
   }
 
   close(): void {
@@ -231,15 +261,18 @@ export class XdsStream {
       this.onEnd(call, describeStreamFailure(err, this.options.security ?? { mode: 'plaintext', source: 'default' }));
     });
     call.on('end', () => this.onEnd(call, 'the server ended the stream'));
-    this.heardAt = performance.now();
-    this.startWatchdog();
     // A new stream starts from scratch on the server: no nonce, and every subscription again.
     for (const [typeUrl, sub] of this.subs) {
       sub.nonce = '';
       sub.known = undefined;
       sub.sent = undefined;
+      sub.awaitingSince = undefined;
       if (delta) this.sendDeltaChanges(typeUrl, sub);
-      else this.send(typeUrl, sub, sub.version);
+      else {
+        // The first request of a type on a stream is always answered.
+        this.await(sub);
+        this.send(typeUrl, sub, sub.version);
+      }
     }
     this.options.onOpen?.();
   }
@@ -264,6 +297,8 @@ export class XdsStream {
     if (sub === undefined) return undefined; // a type we never asked for: nothing to ACK
     // Requests sent from now on (a subscription change) carry the newest nonce, as Envoy's do.
     sub.nonce = response.nonce ?? '';
+    // The server answered: nothing of this type waits any more (applying it may take a while longer).
+    this.answered(sub);
     return sub;
   }
 
@@ -317,6 +352,7 @@ export class XdsStream {
       const initial: Record<string, string> = {};
       for (const [name, version] of sub.versions) if (sub.names === undefined || sub.names.includes(name)) initial[name] = version;
       sub.sent = new Set(sub.names ?? []);
+      this.await(sub);
       this.writeDelta({ type_url: typeUrl, resource_names_subscribe: sub.names ?? [], initial_resource_versions: initial });
       return;
     }
@@ -326,6 +362,7 @@ export class XdsStream {
     const dropped = [...sub.sent].filter((n) => !wanted.has(n));
     if (added.length === 0 && dropped.length === 0) return;
     for (const n of added) sub.sent.add(n);
+    if (added.length > 0) this.await(sub);
     for (const n of dropped) {
       sub.sent.delete(n);
       sub.versions.delete(n);
@@ -344,7 +381,6 @@ export class XdsStream {
   }
 
   private markUp(): void {
-    this.heardAt = performance.now();
     this.backoff.reset();
     if (!this.up) {
       this.up = true;
@@ -371,25 +407,53 @@ export class XdsStream {
 
   /**
    * A control plane can drop a stream without a status: the connection stays
-   * up (keepalive is answered) but nothing more arrives. Silence for
-   * watchdogMs ends the stream and opens a new one that subscribes to
-   * everything again; the server resends its state, and resources whose bytes
-   * did not change cost nothing.
+   * up (keepalive is answered) but nothing more arrives. The watchdog runs
+   * only while a request the server must answer (a type's first request on
+   * the stream, or one that asks for more names) is waiting: unanswered for
+   * watchdogMs, the stream is ended and a new one subscribes to everything
+   * again. A healthy stream with nothing to say stays open however long it
+   * is quiet (a new stream would make the server resend its whole state), and
+   * keepalive pings find a dead connection. ACKs and NACKs need no answer.
    */
-  private startWatchdog(): void {
-    this.stopWatchdog();
-    const period = Math.max(10, Math.min(this.watchdogMs / 4, 5_000));
-    this.watchdog = setInterval(() => {
-      const call = this.call;
-      if (call === undefined || performance.now() - this.heardAt < this.watchdogMs) return;
-      this.onEnd(call, `nothing arrived on the stream for ${this.watchdogMs} ms (xds.streamWatchdogMs); opening a new one`);
-      call.cancel();
-    }, period);
-    this.watchdog.unref();
+  private await(sub: Subscription): void {
+    if (sub.awaitingSince === undefined) sub.awaitingSince = this.watchdogClock.now();
+    if (this.watchdog === undefined) this.armWatchdog(this.watchdogMs);
+  }
+
+  /** A response of the type arrived: nothing of it waits any more; the watchdog stops when nothing does. */
+  private answered(sub: Subscription): void {
+    sub.awaitingSince = undefined;
+    if (this.oldestAwaiting() === undefined) this.stopWatchdog();
+  }
+
+  private oldestAwaiting(): number | undefined {
+    let oldest: number | undefined;
+    for (const sub of this.subs.values()) {
+      if (sub.awaitingSince !== undefined && (oldest === undefined || sub.awaitingSince < oldest)) oldest = sub.awaitingSince;
+    }
+    return oldest;
+  }
+
+  private armWatchdog(ms: number): void {
+    this.watchdog = this.watchdogClock.setTimeout(() => this.checkWatchdog(), Math.max(1, ms));
+  }
+
+  private checkWatchdog(): void {
+    this.watchdog = undefined;
+    const call = this.call;
+    const oldest = this.oldestAwaiting();
+    if (call === undefined || oldest === undefined) return;
+    const left = oldest + this.watchdogMs - this.watchdogClock.now();
+    if (left > 0) {
+      this.armWatchdog(left);
+      return;
+    }
+    this.onEnd(call, `a request waited ${this.watchdogMs} ms for its response (xds.streamWatchdogMs); opening a new stream`);
+    call.cancel();
   }
 
   private stopWatchdog(): void {
-    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    if (this.watchdog !== undefined) this.watchdogClock.clearTimeout(this.watchdog);
     this.watchdog = undefined;
   }
 
@@ -428,6 +492,14 @@ export class XdsStream {
     if (error !== undefined) request.error_detail = error;
     call.write(request);
   }
+}
+
+/** Whether `after` wants a name `before` did not (a wildcard wants every name). */
+function asksForMore(before: readonly string[] | undefined, after: readonly string[] | undefined): boolean {
+  if (after === undefined) return before !== undefined;
+  if (before === undefined) return false;
+  const had = new Set(before);
+  return after.some((n) => !had.has(n));
 }
 
 function sameNames(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {

@@ -4,8 +4,9 @@
 // at once.
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { Cluster, ClusterResilienceRegistry, UpstreamPool, type Call, type Message } from 'meta-mesh';
-import type { Cluster as ClusterConfig, Endpoint } from '../../lib/config/model';
+import { type Call, type Message } from 'meta-mesh';
+import { Cluster, ClusterResilienceRegistry, UpstreamPool } from 'meta-mesh/experimental';
+import type { ClusterConfig, Endpoint } from '../../lib/config/model';
 import { sendWithRetries } from '../../lib/filters/upstream-send';
 import { echoCodecFactory, echoFrame, EchoCodec, startEchoServer } from '../support/echo-protocol';
 

@@ -4,7 +4,8 @@
 // (slowloris), an idle connection, and connections past the cap are closed.
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { Mesh, type ServerLimits } from 'meta-mesh';
+import { Mesh } from 'meta-mesh';
+import { type ServerLimits } from 'meta-mesh/experimental';
 import { createThriftServer, type ThriftServer } from 'meta-mesh/thrift';
 import { Calculator, captureRequests } from '../adapters/thrift/support/thrift-wire';
 

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as thrift from 'thrift';
 import { Dubbo, java, type setting } from 'apache-dubbo-js';
 import { Mesh } from 'meta-mesh';
-import { createDubboServer, getCallMetadata, meshDubbo, meshRegistry } from 'meta-mesh/dubbo';
+import { createDubboServer, getCallMetadata, meshDubbo, meshRegistry, shimNodeUtilForDubbo } from 'meta-mesh/dubbo';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../../gen/calculator/js/Calculator';
 import { RingHash } from '../../lib/cluster/lb';
@@ -24,6 +24,9 @@ import { TestRlsServer } from '../ratelimit/test-rls-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SettingClass = (require('apache-dubbo-js/es7/setting') as { Setting: new () => typeof setting }).Setting;
+
+// apache-dubbo-js calls util helpers Node 23 removed (a no-op on Node 20 and 22).
+shimNodeUtilForDubbo();
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/aeraki-e2e');
 const CLI = path.resolve(__dirname, '../../bin/meta-mesh.js');

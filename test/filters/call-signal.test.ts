@@ -4,7 +4,8 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { Cluster, Mesh, MeshError, Mirror, UpstreamPool, parseRetryOn, type Call, type CodecFactory, type Filter, type Message } from 'meta-mesh';
+import { Mesh, MeshError, type Call, type CodecFactory, type Filter, type Message } from 'meta-mesh';
+import { Cluster, Mirror, UpstreamPool, parseRetryOn } from 'meta-mesh/experimental';
 import { sendWithRetries, retryBackoffMs, RETRY_BACKOFF_MAX_MS } from '../../lib/filters/upstream-send';
 import { echoCodecFactory, echoFrame, EchoCodec, startEchoServer } from '../support/echo-protocol';
 import { writeMeshYaml } from '../support/mesh-yaml';

@@ -7,7 +7,9 @@
 // real inputs with a seeded PRNG (mulberry32).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import { ConfigError, parseConfig } from '../../lib/config';
+import { parseManifests, type ParsedManifest } from '../../lib/config/parse-config';
 import { runNow } from '../../lib/config/sliced-work';
 import { MeshError } from '../../lib/protocol';
 import { FrameReader } from '../../lib/protocol/frame-reader';
@@ -31,6 +33,12 @@ export interface FuzzTarget {
   readonly corpus: () => Buffer[];
   /** Runs one input; throws only for a finding. */
   readonly run: (input: Buffer, rand: () => number) => void;
+  /**
+   * The target makes its own inputs from `rand` (it mutates structure, not
+   * bytes): `run` is then given no bytes, and a finding is reproduced by its
+   * seed and input index alone.
+   */
+  readonly mutatesItself?: boolean;
 }
 
 /** Refusals a target may make; anything else thrown is a finding. */
@@ -144,17 +152,173 @@ const dubbo: FuzzTarget = {
 };
 
 const DEMO = path.resolve(__dirname, '../../../test/fixtures/config/thrift-demo');
+const EXAMPLES = path.resolve(__dirname, '../../../examples');
 
 function demoSources(): { file: string; text: string }[] {
   return fs.readdirSync(DEMO).map((f) => ({ file: f, text: fs.readFileSync(path.join(DEMO, f), 'utf8') }));
 }
 
+/** Whole configs that load: the Thrift demo and each example's mesh.yaml (Dubbo, Redis, Thrift kinds). */
+function yamlSeedSets(): { file: string; text: string }[][] {
+  const examples = ['thrift-canary', 'dubbo-canary', 'redis-routing'].map((e) => {
+    const file = path.join(EXAMPLES, e, 'mesh.yaml');
+    return [{ file, text: fs.readFileSync(file, 'utf8') }];
+  });
+  return [demoSources(), ...examples];
+}
+
+/** A seed document parsed once, with its own text (what the text mode mutates: one document parses faster than a file). */
+interface SeedDocument extends ParsedManifest {
+  readonly text: Buffer;
+}
+
+/** Every document of a seed set, parsed once. */
+function parsedSeedSet(sources: readonly { file: string; text: string }[]): SeedDocument[] {
+  const out: SeedDocument[] = [];
+  for (const source of sources) {
+    const lines = new LineCounter();
+    parseAllDocuments(source.text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false }).forEach((yaml, i) => {
+      const [start, , end] = yaml.range;
+      const text = Buffer.from(source.text.slice(start, end));
+      out.push({ file: source.file, index: i + 1, yaml, lines, value: yaml.toJS({ maxAliasCount: 1000 }), text });
+    });
+  }
+  return out;
+}
+
+/** Values a field may be set to: wrong types, edge numbers, odd strings. */
+const ODD_VALUES: readonly unknown[] = [
+  null, '', 0, -1, 1, 1.5, 65536, 4294967296, Number.MAX_SAFE_INTEGER, -0, true, false, [], {}, [[]], [{}], { '': '' },
+  'x', '*', '(a+)+$', '[', '10ms', '-5s', '1e309', 'NaN', 'v1', 'default', 'outbound|9090|v1|calc', '127.0.0.1', '::1',
+  'a.b.c.d.e', '😀', 'x'.repeat(300), '0.0.0.0/0', 'tcp-metaprotocol-thrift', 'ROUND_ROBIN',
+];
+
+type Json = unknown;
+
+function childKeys(node: Json): (string | number)[] {
+  return Array.isArray(node) ? node.map((_, i) => i) : node !== null && typeof node === 'object' ? Object.keys(node) : [];
+}
+
+/** A random node of `value`. */
+function pick(value: Json, rand: () => number): Json {
+  let node = value;
+  for (;;) {
+    const keys = childKeys(node);
+    if (keys.length === 0 || rand() < 0.25) return node;
+    node = (node as Record<string | number, Json>)[keys[Math.floor(rand() * keys.length)]!];
+  }
+}
+
+/**
+ * A copy of `root` in which the containers on the way to a random node are
+ * copies (the rest is shared with the seed, which stays as it was), with the
+ * copied container and key that hold that node (undefined at the root).
+ */
+function pickToEdit(root: Json, rand: () => number): { root: Json; parent: Record<string, Json> | Json[] | undefined; key: string | number | undefined; node: Json } {
+  const copy = (v: Json): Json => (Array.isArray(v) ? [...v] : v !== null && typeof v === 'object' ? { ...(v as object) } : v);
+  const top = copy(root);
+  let parent: Record<string, Json> | Json[] | undefined;
+  let key: string | number | undefined;
+  let node = top;
+  for (;;) {
+    const keys = childKeys(node);
+    if (keys.length === 0 || rand() < 0.25) return { root: top, parent, key, node };
+    parent = node as Record<string, Json> | Json[];
+    key = keys[Math.floor(rand() * keys.length)]!;
+    node = copy((parent as Record<string | number, Json>)[key]);
+    (parent as Record<string | number, Json>)[key] = node;
+  }
+}
+
+/** One structural edit of `value` (copy on write): set a node to an odd value or another seed's node, delete, rename, duplicate or empty it. */
+function mutateValue(value: Json, donors: readonly ParsedManifest[], rand: () => number): Json {
+  const { root, parent, key, node } = pickToEdit(value, rand);
+  const kind = Math.floor(rand() * 6);
+  const replacement = (): Json => {
+    if (rand() < 0.7) return ODD_VALUES[Math.floor(rand() * ODD_VALUES.length)];
+    // A node from a document of any seed set: right-shaped values in wrong places.
+    const donor = donors[Math.floor(rand() * donors.length)]!;
+    return structuredClone(pick(donor.value, rand));
+  };
+  if (parent === undefined || key === undefined) return kind === 0 ? replacement() : root;
+  const holder = parent as Record<string | number, Json>;
+  switch (kind) {
+    case 0:
+    case 1:
+      holder[key] = replacement();
+      break;
+    case 2:
+      if (Array.isArray(parent)) parent.splice(key as number, 1);
+      else delete holder[key];
+      break;
+    case 3:
+      // A key with a typo, or an array item twice.
+      if (Array.isArray(parent)) parent.splice(key as number, 0, structuredClone(node));
+      else {
+        delete holder[key];
+        holder[`${String(key)}${rand() < 0.5 ? 's' : ''}`.slice(rand() < 0.5 ? 1 : 0)] = node;
+      }
+      break;
+    case 4:
+      holder[key] = Array.isArray(node) ? [] : node !== null && typeof node === 'object' ? {} : String(node);
+      break;
+    default:
+      if (typeof node === 'string') holder[key] = node.split('').reverse().join('');
+      else if (typeof node === 'number') holder[key] = -node;
+      else holder[key] = replacement();
+  }
+  return root;
+}
+
+/** The YAML parser is a dependency (and 50 times slower per input than the loader behind it): one input in 20 goes through it. */
+const TEXT_SHARE = 0.03;
+
+let yamlSeeds: { sets: { file: string; text: string }[][]; parsed: SeedDocument[][]; all: SeedDocument[] } | undefined;
+
+function seeds(): NonNullable<typeof yamlSeeds> {
+  if (yamlSeeds === undefined) {
+    const sets = yamlSeedSets();
+    const parsed = sets.map(parsedSeedSet);
+    yamlSeeds = { sets, parsed, all: parsed.flat() };
+  }
+  return yamlSeeds;
+}
+
+/** The YAML target's parsed seeds and a fresh parse of the same files: equal unless a run changed a seed (runs then would not reproduce). */
+export function yamlSeedsNow(): { used: unknown[]; fresh: unknown[] } {
+  return { used: seeds().all.map((d) => d.value), fresh: yamlSeedSets().flatMap(parsedSeedSet).map((d) => d.value) };
+}
+
+/**
+ * The YAML loader, two ways. One input in TEXT_SHARE is text: a byte
+ * mutation of one seed file, through the YAML parser and the loader. The rest mutate the
+ * parsed documents of a whole seed config (1 to 4 structural edits, see
+ * mutateValue) and go through parseManifests, the loader without the YAML
+ * parse: every check and the snapshot build, at a thousand-fold the rate of
+ * re-parsing text, so a million inputs fit in a few minutes.
+ */
 const yaml: FuzzTarget = {
   name: 'YAML loader',
-  corpus: () => demoSources().map((s) => Buffer.from(s.text)),
-  run: (input) => {
+  corpus: () => seeds().sets.flat().map((s) => Buffer.from(s.text)),
+  mutatesItself: true,
+  run: (_input, rand) => {
+    const { sets, parsed, all } = seeds();
+    const which = Math.floor(rand() * sets.length);
+    if (rand() < TEXT_SHARE) {
+      const doc = parsed[which]![Math.floor(rand() * parsed[which]!.length)]!;
+      const text = mutate(doc.text, rand).toString('utf8');
+      guard(() => {
+        parseConfig([{ file: doc.file, text }]);
+      });
+      return;
+    }
+    const docs: ParsedManifest[] = parsed[which]!.map((d) => ({ ...d }));
+    for (let edits = 1 + Math.floor(rand() * 4); edits > 0; edits--) {
+      const doc = docs[Math.floor(rand() * docs.length)]!;
+      (doc as { value: Json }).value = mutateValue(doc.value, all, rand);
+    }
     guard(() => {
-      parseConfig([{ file: 'fuzz.yaml', text: input.toString('utf8') }]);
+      parseManifests(docs);
     });
   },
 };

@@ -22,8 +22,9 @@ export function runTarget(target: FuzzTarget, inputs: number, seed: number): Fuz
   const heapBefore = process.memoryUsage().heapUsed;
   const findings: string[] = [];
   const t0 = process.hrtime.bigint();
+  const none = Buffer.alloc(0);
   for (let i = 0; i < inputs; i++) {
-    const input = mutate(corpus[Math.floor(rand() * corpus.length)]!, rand);
+    const input = target.mutatesItself === true ? none : mutate(corpus[Math.floor(rand() * corpus.length)]!, rand);
     try {
       target.run(input, rand);
     } catch (err) {

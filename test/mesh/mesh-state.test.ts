@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { ClusterResilienceRegistry } from '../../lib/cluster/cluster-resilience';
 import { EndpointCensus } from '../../lib/cluster/endpoint-census';
-import type { Cluster as ClusterConfig, RouteConfig, Snapshot } from '../../lib/config/model';
+import type { ClusterConfig, RouteConfig, Snapshot } from '../../lib/config/model';
 import type { MeshStateDeps } from '../../lib/mesh-state';
 import { MeshState } from '../../lib/mesh-state';
 import { UpstreamPool } from '../../lib/upstream/upstream-pool';

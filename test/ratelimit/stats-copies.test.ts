@@ -2,7 +2,8 @@
 // figures of that moment, and cannot change the live counters.
 import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
-import { createAccessLogFilter, createRateLimitFilter, LocalRateLimiter, Mirror, RlsRateLimiter } from 'meta-mesh';
+import { createAccessLogFilter, createRateLimitFilter, LocalRateLimiter, RlsRateLimiter } from 'meta-mesh';
+import { Mirror } from 'meta-mesh/experimental';
 import { chain, testCall } from '../telemetry/test-call';
 
 describe('stats getters', () => {

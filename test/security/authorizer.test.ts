@@ -47,6 +47,27 @@ describe('Authorizer (AuthorizationPolicy semantics)', () => {
     assert.equal(a.check(request({ principal: '' })).allowed, false, 'plaintext calls have no principal');
   });
 
+  it('an indexed rule still checks everything its index key does not prove (operation, other source fields, conditions)', () => {
+    const a = authorizer(
+      policy(
+        'p',
+        `  rules:
+  - from: [{source: {namespaces: [front]}}]
+    to: [{operation: {methods: [add]}}]
+  - from: [{source: {principals: [cluster.local/ns/ops/sa/admin], ipBlocks: [10.0.0.0/8]}}]
+  - from: [{source: {principals: [cluster.local/ns/batch/sa/job]}}]
+    when: [{key: "request.headers[x-tenant]", values: [t1]}]`,
+      ),
+    );
+    assert.equal(a.check(request()).allowed, true, 'namespace key + method');
+    assert.equal(a.check(request({ method: 'sub' })).allowed, false, 'the namespace key does not prove the method');
+    assert.equal(a.check(request({ principal: 'cluster.local/ns/ops/sa/admin', namespace: 'ops' })).allowed, true);
+    assert.equal(a.check(request({ principal: 'cluster.local/ns/ops/sa/admin', namespace: 'ops', ip: '192.168.0.1' })).allowed, false, 'the principal key does not prove ipBlocks');
+    const job = { principal: 'cluster.local/ns/batch/sa/job', namespace: 'batch' };
+    assert.equal(a.check(request({ ...job, metadata: new Metadata({ 'x-tenant': 't1' }) })).allowed, true);
+    assert.equal(a.check(request({ ...job, metadata: new Metadata({ 'x-tenant': 't2' }) })).allowed, false, 'nor the when conditions');
+  });
+
   it('DENY wins over ALLOW; a DENY with notPrincipals ["*"] refuses calls without mTLS', () => {
     const a = authorizer(
       policy('allow', '  rules: [{}]') +

@@ -17,8 +17,14 @@ export function identity(w: WorkloadFiles) {
   return { certificateFile: w.certificateFile, privateKeyFile: w.privateKeyFile, caCertificateFile: w.caCertificateFile };
 }
 
-/** A ServiceEntry for the calculator at `port` run by service account `sa`, and a DestinationRule with `tls`. */
-export function calcClientYaml(port: number, tlsYaml: string | undefined, sa = 'calc'): string {
+/**
+ * A ServiceEntry for the calculator at `port` (or several ports, one endpoint each) run by service
+ * account `sa`, and a DestinationRule with `tls` and any `more` trafficPolicy lines (indented 4).
+ */
+export function calcClientYaml(port: number | readonly number[], tlsYaml: string | undefined, sa = 'calc', more = ''): string {
+  const endpoints = (typeof port === 'number' ? [port] : port)
+    .map((p) => `  - address: 127.0.0.1\n    ports: {tcp-metaprotocol-thrift: ${p}}\n    serviceAccount: ${sa}\n`)
+    .join('');
   return `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: calc, namespace: shop}
@@ -27,10 +33,7 @@ spec:
   ports: [{number: ${PORT}, name: tcp-metaprotocol-thrift}]
   resolution: STATIC
   endpoints:
-  - address: 127.0.0.1
-    ports: {tcp-metaprotocol-thrift: ${port}}
-    serviceAccount: ${sa}
-${
+${endpoints}${
   tlsYaml === undefined
     ? ''
     : `---
@@ -41,6 +44,6 @@ spec:
   host: ${HOST}
   trafficPolicy:
     tls: ${tlsYaml}
-`
+${more}`
 }`;
 }

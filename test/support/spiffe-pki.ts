@@ -18,7 +18,7 @@ export interface WorkloadFiles {
 export interface SpiffePki {
   readonly dir: string;
   /** Issues (or re-issues, for rotation) a workload certificate for ns/sa, signed by `ca` ('mesh' or 'other'). */
-  workload(name: string, ns: string, sa: string, ca?: 'mesh' | 'other'): WorkloadFiles;
+  workload(name: string, ns: string, sa: string, ca?: 'mesh' | 'other', trustDomain?: string): WorkloadFiles;
   remove(): void;
 }
 
@@ -32,11 +32,11 @@ export function createSpiffePki(): SpiffePki {
   let serial = 100;
   return {
     dir,
-    workload(name, ns, sa, ca = 'mesh') {
+    workload(name, ns, sa, ca = 'mesh', trustDomain = 'cluster.local') {
       const out = path.join(dir, name);
       fs.mkdirSync(out, { recursive: true });
       const tmp = path.join(dir, `${name}-${++serial}`);
-      fs.writeFileSync(`${tmp}.ext`, `subjectAltName=critical,URI:spiffe://cluster.local/ns/${ns}/sa/${sa}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
+      fs.writeFileSync(`${tmp}.ext`, `subjectAltName=critical,URI:spiffe://${trustDomain}/ns/${ns}/sa/${sa}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
       openssl('req', ...ecKey, '-keyout', `${tmp}.key`, '-out', `${tmp}.csr`, '-subj', '/O=');
       openssl('x509', '-req', '-in', `${tmp}.csr`, '-CA', `${ca}-ca.pem`, '-CAkey', `${ca}-ca.key`, '-set_serial', String(serial), '-days', '1', '-out', `${tmp}.pem`, '-extfile', `${tmp}.ext`);
       // Replace each file by rename, as a rotation does, key first.

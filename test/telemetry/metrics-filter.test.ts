@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { composeFilters, MeshError, MeshErrorCode } from 'meta-mesh';
+import { MeshError, MeshErrorCode } from 'meta-mesh';
+import { composeFilters } from 'meta-mesh/experimental';
 import { createMetricsFilter, MeshMetrics } from '../../lib/telemetry';
 import { pointsWhere, registerMetrics, resetOtelGlobals } from './otel-sdk';
 import { chain, testCall, testReply } from './test-call';

@@ -1,7 +1,8 @@
 // Calls and replies built by hand for filter-level tests: what an adapter
 // would hand the chain, for protocols (Dubbo) whose adapter is not needed to
 // exercise the filters' contract.
-import { Metadata, composeFilters, type Call, type Codec, type Filter, type Handler, type Message, type Reply } from 'meta-mesh';
+import { Metadata, type Call, type Codec, type Filter, type Handler, type Message, type Reply } from 'meta-mesh';
+import { composeFilters } from 'meta-mesh/experimental';
 
 export interface TestCallOptions {
   direction?: Call['direction'];

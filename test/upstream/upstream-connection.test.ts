@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { MeshError, UpstreamConnection, type Message } from 'meta-mesh';
+import { MeshError, type Message } from 'meta-mesh';
+import { UpstreamConnection } from 'meta-mesh/experimental';
 import { EchoCodec, echoFrame, payloadOf, startEchoServer } from '../support/echo-protocol';
 
 /** Resolves once `done()` holds, looking again after each turn of the event loop (the test's timeout bounds it). */

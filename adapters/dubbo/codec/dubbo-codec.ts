@@ -3,18 +3,7 @@
 // `version`, `group` and every attachment. Arguments and results are skipped,
 // never built; encode rewrites the request id and splices mutated
 // attachments in without touching the rest of the body.
-import {
-  Metadata,
-  MeshError,
-  MeshErrorCode,
-  type Codec,
-  type CodecFactory,
-  type DecodeResult,
-  type Direction,
-  type EncodeOptions,
-  type Message,
-  type MessageType,
-} from 'meta-mesh';
+import { Metadata, MeshError, MeshErrorCode, type Codec, type CodecFactory, type DecodeResult, type Direction, type EncodeOptions, type Message, type MessageType } from '../../../lib/protocol';
 import {
   codecError,
   DEFAULT_MAX_BODY_SIZE,
@@ -80,11 +69,14 @@ export class DubboCodec implements Codec {
     if (buf.length < total) return { status: 'more', needed: total };
     const frame = buf.length === total ? buf : buf.subarray(0, total);
     const message = (flags & FLAG_REQUEST) !== 0 ? this.request(frame, flags) : this.response(frame, flags);
+    this.reader.release();
     return { status: 'done', message, consumed: total };
   }
 
   encode(message: Message, options?: EncodeOptions): Buffer {
-    return dubboEncode(message, options, this.reader);
+    const out = dubboEncode(message, options, this.reader);
+    this.reader.release();
+    return out;
   }
 
   encodeError(request: Message | undefined, error: MeshError): Buffer {
@@ -108,6 +100,8 @@ export class DubboCodec implements Codec {
       }
     } catch {
       // Not a string after all: fall back to the raw text, as dubbo-js does.
+    } finally {
+      r.release();
     }
     return frame.toString('utf8', HEADER_LENGTH);
   }

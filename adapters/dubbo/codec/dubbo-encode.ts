@@ -1,7 +1,7 @@
 // Re-emits a decoded Dubbo message: a new request id, and a mutation written
 // into the attachments map. Only that map is re-serialized; the bytes before
 // it (arguments or result) are copied as they are.
-import type { EncodeOptions, Message } from 'meta-mesh';
+import type { EncodeOptions, Message } from '../../../lib/protocol';
 import { codecError, DubboStatus, FLAG_EVENT, HEADER_LENGTH, ResultFlag, writeRequestId } from './dubbo-frame';
 import { DubboFrameState } from './dubbo-frame-state';
 import type { HessianReader } from './hessian-reader';

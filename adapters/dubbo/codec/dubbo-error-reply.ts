@@ -1,6 +1,6 @@
 // Protocol-native replies meta-mesh writes itself: error responses for calls
 // it cannot complete (no route, timeout, over limit...) and heartbeat replies.
-import { MeshErrorCode, type MeshError } from 'meta-mesh';
+import { MeshErrorCode, type MeshError } from '../../../lib/protocol';
 import { DubboStatus, responseHeader } from './dubbo-frame';
 import { hessianString } from './hessian-writer';
 

@@ -1,7 +1,7 @@
 // The dubbo2 frame: a 16-byte header (magic, flags, status, request id, body
 // length) before a hessian2 body. Constants and header helpers shared by the
 // codec, the error replies and the provider.
-import { MeshError, MeshErrorCode } from 'meta-mesh';
+import { MeshError, MeshErrorCode } from '../../../lib/protocol';
 
 export const HEADER_LENGTH = 16;
 export const MAGIC_HIGH = 0xda;

@@ -7,9 +7,12 @@ import { codecError } from './dubbo-frame';
 import { asciiStrings } from './ascii-string-cache';
 
 const MAX_DEPTH = 64;
+/** Bodies up to this size stay referenced between reads (keeping the DataView over a shared pool); larger ones are let go. */
+const RETAINED_BODY_LIMIT = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export class HessianReader {
-  buf: Buffer = Buffer.alloc(0);
+  buf: Buffer = EMPTY;
   end = 0;
   /** The last string read by readString. */
   str = '';
@@ -36,6 +39,15 @@ export class HessianReader {
       this.viewBuffer = ab;
     }
     this.viewBase = buf.byteOffset;
+  }
+
+  /**
+   * Lets go of a large body once it is read: a codec lives as long as its
+   * connection, and must not keep a peer's last 8 MiB frame alive with it.
+   */
+  release(): void {
+    if (this.buf.length <= RETAINED_BODY_LIMIT) return;
+    this.reset(EMPTY, 0);
   }
 
   /** True when the byte at `pos` starts a string (any of its encodings). */
@@ -290,26 +302,40 @@ export class HessianReader {
   private decodeChars(start: number, end: number, chars: number): string {
     if (end - start === chars) return asciiStrings.read(this.buf, start, end);
     const buf = this.buf;
-    let out = '';
-    for (let i = start; i < end; ) {
+    // Node's UTF-8 decoder reads everything but the surrogate halves Java
+    // writes one by one (CESU-8: 0xED 0xA0..0xBF ..), which it would replace.
+    // (Searched within the string only: a search to the frame's end per string would be quadratic.)
+    if (!buf.subarray(start, end).includes(0xed)) return buf.toString('utf8', start, end);
+    // UTF-16LE units decoded into one buffer: linear, and no string built per character.
+    const units = Buffer.allocUnsafe(chars * 2);
+    let n = 0;
+    const put = (unit: number): void => {
+      units[n++] = unit & 0xff;
+      units[n++] = unit >> 8;
+    };
+    for (let i = start; i < end && n < units.length; ) {
       const c = buf[i]!;
       if (c < 0x80) {
-        out += String.fromCharCode(c);
+        put(c);
         i += 1;
       } else if (c < 0xe0) {
-        out += String.fromCharCode(((c & 0x1f) << 6) | (buf[i + 1]! & 0x3f));
+        put(((c & 0x1f) << 6) | (buf[i + 1]! & 0x3f));
         i += 2;
       } else if (c < 0xf0) {
-        out += String.fromCharCode(((c & 0x0f) << 12) | ((buf[i + 1]! & 0x3f) << 6) | (buf[i + 2]! & 0x3f));
+        put(((c & 0x0f) << 12) | ((buf[i + 1]! & 0x3f) << 6) | (buf[i + 2]! & 0x3f));
         i += 3;
       } else {
         const cp = ((c & 0x07) << 18) | ((buf[i + 1]! & 0x3f) << 12) | ((buf[i + 2]! & 0x3f) << 6) | (buf[i + 3]! & 0x3f);
         if (cp > 0x10ffff) throw codecError(`a string holds the invalid code point 0x${cp.toString(16)} at offset ${i}`);
-        out += String.fromCodePoint(cp);
+        if (cp < 0x10000) put(cp);
+        else {
+          put(0xd800 + ((cp - 0x10000) >> 10));
+          if (n < units.length) put(0xdc00 + ((cp - 0x10000) & 0x3ff));
+        }
         i += 4;
       }
     }
-    return out;
+    return units.toString('utf16le', 0, n);
   }
 
   /** A map or list type: a type name string or an int reference to an earlier one. */

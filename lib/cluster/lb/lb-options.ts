@@ -1,7 +1,7 @@
 // Tuning for a cluster's balancer, in Istio DestinationRule terms (warmupDurationSecs,
 // localityLbSetting, outlierDetection.minHealthPercent) plus Envoy's ring/maglev/least
 // request knobs. Read from `cluster.lb` once, when the balancer is built.
-import type { Cluster as ClusterConfig } from '../../config/model';
+import type { ClusterConfig } from '../../config/model';
 
 export type { RingHashOptions, MaglevOptions, LeastRequestOptions, SlowStartOptions, LocalityLbSetting, LbOptions } from '../../config/model';
 import type { LbOptions } from '../../config/model';

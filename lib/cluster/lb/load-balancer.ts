@@ -1,7 +1,7 @@
 // The load balancer plug-in interface and its registry. A balancer picks an
 // endpoint index; it is built once per cluster per config, so a pick is a
 // pure function of its own small state and the context the caller passes.
-import type { Cluster as ClusterConfig, Endpoint } from '../../config/model';
+import type { ClusterConfig, Endpoint } from '../../config/model';
 import type { LbRuntime } from './lb-options';
 
 export interface PickContext {

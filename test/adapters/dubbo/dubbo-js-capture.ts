@@ -3,6 +3,7 @@
 // shutdown API: its socket workers retry and send heartbeats on timers).
 import * as net from 'node:net';
 import { Dubbo, java, Registry } from 'apache-dubbo-js';
+import { shimNodeUtilForDubbo } from 'meta-mesh/dubbo';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 interface SocketWorkerLike {
@@ -14,6 +15,9 @@ interface SocketWorkerLike {
 const socketWorkerModule = require('apache-dubbo-js/es7/socket-worker') as { default: { from(url: string): SocketWorkerLike } };
 const SettingClass = (require('apache-dubbo-js/es7/setting') as { Setting: new () => { match(i: string, s: object): unknown } }).Setting;
 const heartbeat = require('apache-dubbo-js/es7/heartbeat') as { default: { encode(): Buffer; isHeartBeat(b: Buffer): boolean } };
+
+// apache-dubbo-js calls util helpers Node 23 removed (a no-op on Node 20 and 22).
+shimNodeUtilForDubbo();
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export const dubboJsHeartbeat = heartbeat.default;

@@ -5,10 +5,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Dubbo, java, type setting } from 'apache-dubbo-js';
 import { Mesh } from 'meta-mesh';
-import { createDubboServer, getCallMetadata, meshDubbo, meshRegistry, type DubboServer } from 'meta-mesh/dubbo';
+import { createDubboServer, getCallMetadata, meshDubbo, meshRegistry, shimNodeUtilForDubbo, type DubboServer } from 'meta-mesh/dubbo';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SettingClass = (require('apache-dubbo-js/es7/setting') as { Setting: new () => typeof setting }).Setting;
+
+// apache-dubbo-js calls util helpers Node 23 removed (a no-op on Node 20 and 22).
+shimNodeUtilForDubbo();
 
 export const IFACE = 'org.example.DemoService';
 export const HOST = IFACE.toLowerCase();

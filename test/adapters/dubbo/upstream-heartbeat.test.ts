@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { UpstreamConnection } from 'meta-mesh';
+import { UpstreamConnection } from 'meta-mesh/experimental';
 import { createDubboCodec } from 'meta-mesh/dubbo';
 
 /** A dubbo2 heartbeat request: magic, flags request|two-way|event|hessian2, id, body "N" (null). */

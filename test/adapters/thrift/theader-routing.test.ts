@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { parseConfig, RouteTable, type Message } from 'meta-mesh';
+import { parseConfig, type Message } from 'meta-mesh';
+import { RouteTable } from 'meta-mesh/experimental';
 import { createThriftCodec } from 'meta-mesh/thrift';
 import { pythonHeaderRequest } from './support/python-thrift';
 

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import type { Endpoint } from '../../../lib/config/model';
 import { Maglev, RingHash, loadBalancerFactory } from '../../../lib/cluster/lb';
 import { xxhash64 } from '../../../lib/protocol/xxhash64';
-import type { Cluster as ClusterConfig } from '../../../lib/config/model';
+import type { ClusterConfig } from '../../../lib/config/model';
 
 const ports = [90, 91, 92, 93, 94, 95];
 const hosts = (list: number[]): Endpoint[] => list.map((port) => ({ address: '127.0.0.1', port, labels: {}, weight: 1 }));

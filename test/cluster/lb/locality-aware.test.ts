@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import type { Cluster, Endpoint } from '../../../lib/config/model';
+import type { ClusterConfig, Endpoint } from '../../../lib/config/model';
 import { LocalityAware, RoundRobin, WeightedRandom, localityPriorities, loadBalancerFactory, type LbOptions } from '../../../lib/cluster/lb';
 import { mulberry32 } from '../../support/mulberry32';
 import { xxhash64 } from '../../../lib/protocol/xxhash64';
@@ -14,8 +14,8 @@ function aware(eps: readonly Endpoint[], options: LbOptions, seed = 1): Locality
   return new LocalityAware(eps, options, (group) => new WeightedRandom(group, options, { random }), { random });
 }
 
-function cluster(lbPolicy: Cluster['lbPolicy'], eps: readonly Endpoint[], lb?: LbOptions): Cluster {
-  return { name: 'outbound|9090||svc', host: 'svc', port: 9090, subset: '', endpoints: eps, lbPolicy, connectTimeoutMs: 1000, lb } as Cluster;
+function cluster(lbPolicy: ClusterConfig['lbPolicy'], eps: readonly Endpoint[], lb?: LbOptions): ClusterConfig {
+  return { name: 'outbound|9090||svc', host: 'svc', port: 9090, subset: '', endpoints: eps, lbPolicy, connectTimeoutMs: 1000, lb } as ClusterConfig;
 }
 
 describe('LocalityAware', () => {
