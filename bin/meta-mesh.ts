@@ -6,6 +6,7 @@
 //   meta-mesh dump --admin <host:port>       (a running process's xDS state, over CSDS)
 //   meta-mesh dump --xds <host:port> [--ads <host:port>] [--service <host:port>...] [--tls-ca f [--tls-cert f --tls-key f]]
 import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
 import { loadConfigFiles, setRegexMaxProgramSize, snapshotToJSON } from '../lib/config';
 import { MeshError } from '../lib/protocol';
 import { ControlPlaneServer, XdsConfigSource, readClientStatus, resourcesFromSnapshot } from '../lib/xds';
@@ -28,19 +29,63 @@ class UsageError extends Error {}
 
 type Flags = Map<string, string[]>;
 
-/** `--name a b --other c` → {name: [a, b], other: [c]}; words before any flag go under "". */
-function parseFlags(args: readonly string[]): Flags {
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+
+const TLS_FLAGS: OptionSpec = { 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' } };
+
+/** The flags each command takes; any other is an error naming it (util.parseArgs, strict). */
+const COMMAND_FLAGS: Record<string, OptionSpec> = {
+  'control-plane': { config: { type: 'string', multiple: true }, port: { type: 'string' }, host: { type: 'string' }, ...TLS_FLAGS },
+  validate: { config: { type: 'string', multiple: true }, 'regex-max-program-size': { type: 'string' } },
+  dump: {
+    config: { type: 'string', multiple: true },
+    admin: { type: 'string' },
+    'exclude-resources': { type: 'boolean' },
+    'wait-ms': { type: 'string' },
+    xds: { type: 'string' },
+    ads: { type: 'string' },
+    service: { type: 'string', multiple: true },
+    ...TLS_FLAGS,
+  },
+};
+
+/**
+ * `--name a b --other c` → {name: [a, b], other: [c]}: util.parseArgs in strict mode (an unknown flag, a
+ * flag without its value or a value for a switch is a UsageError naming it), then words after a list flag
+ * (--config, --service) are more of its values, as the usage shows; other words go under "".
+ */
+function parseFlags(command: string, args: readonly string[]): Flags {
+  const spec = COMMAND_FLAGS[command] ?? {};
+  let tokens;
+  try {
+    ({ tokens } = parseArgs({ args: [...args], options: spec, strict: true, allowPositionals: true, tokens: true }));
+  } catch (err) {
+    throw new UsageError(flagProblem(command, spec, err as Error & { code?: string }));
+  }
   const flags: Flags = new Map([['', []]]);
-  let at = '';
-  for (const a of args) {
-    if (a.startsWith('--')) {
-      at = a.slice(2);
-      if (!flags.has(at)) flags.set(at, []);
-    } else {
-      flags.get(at)!.push(a);
+  let list = '';
+  for (const token of tokens) {
+    if (token.kind === 'option') {
+      const values = flags.get(token.name) ?? [];
+      flags.set(token.name, values);
+      if (token.value !== undefined) values.push(token.value);
+      list = spec[token.name]?.multiple === true ? token.name : '';
+    } else if (token.kind === 'positional') {
+      flags.get(list)!.push(token.value);
     }
   }
   return flags;
+}
+
+/** parseArgs's error in this CLI's terms: which flag, for which command, and what it takes. */
+function flagProblem(command: string, spec: OptionSpec, err: Error & { code?: string }): string {
+  const known = Object.keys(spec).map((name) => `--${name}`).join(', ');
+  const flag = /'(-[^' ]*)/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag '${flag}' for ${command} (it takes ${known})`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return flag !== undefined && spec[flag.replace(/^-+/, '')]?.type === 'boolean' ? `${flag} takes no value` : `${flag ?? 'a flag'} needs a value`;
+  }
+  return err.message;
 }
 
 function one(flags: Flags, name: string): string | undefined {
@@ -176,14 +221,13 @@ function usage(problem?: string): number {
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const flags = parseFlags(rest);
   switch (command) {
     case 'control-plane':
-      return controlPlane(flags);
+      return controlPlane(parseFlags(command, rest));
     case 'validate':
-      return validate(flags);
+      return validate(parseFlags(command, rest));
     case 'dump':
-      return dump(flags);
+      return dump(parseFlags(command, rest));
     case undefined:
     case 'help':
     case '--help':

@@ -14,7 +14,7 @@ export type { WorkloadOptions } from './security/inbound-security';
 export type { IdentityFiles } from './security/workload-identity';
 export type { XdsConfigSourceOptions } from './xds/xds-config-source';
 export type { XdsOptions, XdsTlsOptions } from './xds/xds-options';
-export type { BackoffOptions } from './xds/backoff';
+export type { BackoffOptions } from './protocol/backoff';
 
 // Calls, replies and filters.
 export type { Call, CallDirection, CallPeer, Filter, Handler, Reply } from './filters/call';

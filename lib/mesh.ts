@@ -24,6 +24,7 @@ import { ClusterResilienceRegistry } from './cluster/cluster-resilience';
 import { FaultInjector } from './filters/fault-injection';
 import { CallDeadlines, callDeadlineOf, endWhenSettled, type CallDeadline } from './filters/call-deadline';
 import { createTelemetryFilters, type MeshMetrics, type TelemetryOptions } from './telemetry';
+import { settleThrow } from './telemetry/settle-throw';
 import { InboundSecurity, type WorkloadOptions } from './security/inbound-security';
 import { chooseIdentityFiles } from './security/identity-source';
 import { UpstreamTlsResolver } from './security/upstream-tls';
@@ -644,11 +645,3 @@ function withPrincipal(telemetry: TelemetryOptions | undefined, principal: strin
   return { ...telemetry, metrics: { ...metrics, istio: { ...metrics.istio, principal } } };
 }
 
-/** One rule for every throw: a filter that throws synchronously fails its own call (a rejection), never its caller's code. */
-function settleThrow(handler: Handler, call: Call): Promise<Reply | undefined> {
-  try {
-    return handler(call);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}

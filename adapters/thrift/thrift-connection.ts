@@ -5,7 +5,8 @@
 // protocol-native error) is handed back to the client's own receive path.
 import { EventEmitter } from 'node:events';
 import * as thrift from 'thrift';
-import { MeshError, MeshErrorCode, type Message } from '../../lib/protocol';
+import { MeshError, MeshErrorCode } from '../../lib/protocol/mesh-error';
+import type { Message } from '../../lib/protocol';
 import type { Call, Reply } from '../../lib/filters/call';
 import type { Mesh, OutboundService } from '../../lib/mesh';
 import { createThriftCodec, type ThriftCodec } from './codec/thrift-codec';

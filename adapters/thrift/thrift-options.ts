@@ -2,7 +2,7 @@
 // library's own classes, the way thrift.createConnection takes them) to the
 // codec's format names and the thrift classes a generated client needs.
 import * as thrift from 'thrift';
-import { MeshError, MeshErrorCode } from '../../lib/protocol';
+import { MeshError, MeshErrorCode } from '../../lib/protocol/mesh-error';
 import type { ThriftProtocol, ThriftTransport } from './codec/thrift-format';
 
 export type TransportOption = 'buffered' | 'unframed' | 'framed' | typeof thrift.TBufferedTransport | typeof thrift.TFramedTransport;

@@ -5,10 +5,11 @@
 // when handlers answer asynchronously (thrift's own THeader server does not).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as thrift from 'thrift';
-import { MeshError, MeshErrorCode, type Metadata } from '../../lib/protocol';
+import { MeshError, MeshErrorCode } from '../../lib/protocol/mesh-error';
+import type { Metadata } from '../../lib/protocol';
 import type { Call, Reply } from '../../lib/filters/call';
 import type { Mesh } from '../../lib/mesh';
-import { InboundServer, type InboundServerStats } from '../../lib/downstream/inbound-server';
+import type { InboundServer, InboundServerStats } from '../../lib/downstream/inbound-server';
 import type { ServerLimits } from '../../lib/downstream/server-limits';
 import { createThriftCodec, type ThriftCodec } from './codec/thrift-codec';
 import type { ThriftEncodeOptions } from './codec/thrift-encode';
@@ -60,6 +61,8 @@ export class ThriftServer {
     const maxFrameSize = options.maxFrameSize;
     // Fail on a bad option now, not on the first connection.
     createThriftCodec({ maxFrameSize });
+    // The inbound server (sockets, TLS, limits) loads with the first server, not with meta-mesh/thrift.
+    const { InboundServer } = require('../../lib/downstream/inbound-server') as typeof import('../../lib/downstream/inbound-server');
     this.inbound = new InboundServer(mesh, {
       codecFactory: { protocol: 'thrift', create: () => createThriftCodec({ maxFrameSize }) },
       terminal: (call) => this.runProcessor(call),

@@ -3,12 +3,12 @@
 // THeader client calling the same endpoint never interleave formats on one
 // connection (a Thrift server fixes a connection's format on its first message).
 import type { CodecFactory } from '../../lib/protocol';
-import { createThriftCodec, type ThriftCodecOptions } from './codec/thrift-codec';
+import { createThriftCodec } from './codec/thrift-codec';
 import type { ThriftProtocol, ThriftTransport } from './codec/thrift-format';
 
-const factories = new Map<string, CodecFactory<ThriftCodecOptions>>();
+const factories = new Map<string, CodecFactory>();
 
-export function upstreamCodecFactory(transport: ThriftTransport, protocol: ThriftProtocol, maxFrameSize?: number): CodecFactory<ThriftCodecOptions> {
+export function upstreamCodecFactory(transport: ThriftTransport, protocol: ThriftProtocol, maxFrameSize?: number): CodecFactory {
   const variant = `${transport}/${protocol}${maxFrameSize === undefined ? '' : `/${maxFrameSize}`}`;
   let factory = factories.get(variant);
   if (factory === undefined) {

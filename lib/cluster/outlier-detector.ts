@@ -219,12 +219,6 @@ export class OutlierDetector {
     this.rebuild(nextKeys.map((k) => was.get(k) ?? -1));
   }
 
-  /** Grows or shrinks to `size` endpoints, keeping the state of indexes below both sizes. */
-  resize(size: number): void {
-    const next = Math.max(0, Math.floor(size));
-    this.rebuild(Array.from({ length: next }, (_, i) => (i < this.n ? i : -1)));
-  }
-
   private rebuild(sources: readonly number[]): void {
     const old = {
       ejected: this.ejected,

@@ -40,7 +40,7 @@ export interface Codec {
 }
 
 /** Makes codec instances; registered once per protocol. */
-export interface CodecFactory<Options = unknown> {
+export interface CodecFactory {
   readonly protocol: string;
   /**
    * Tells apart factories of one protocol that put different bytes on the
@@ -58,5 +58,5 @@ export interface CodecFactory<Options = unknown> {
    * connection of its own. A DestinationRule can override it per service.
    */
   readonly multiplexing?: boolean;
-  create(options?: Options): Codec;
+  create(): Codec;
 }

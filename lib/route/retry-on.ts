@@ -52,9 +52,6 @@ const INERT = new Set([
   'resource-exhausted',
 ]);
 
-/** Every condition parseRetryOn accepts (three-digit HTTP codes are accepted too, and ignored). */
-export const RETRY_ON_CONDITIONS: readonly string[] = Object.freeze([...Object.keys(CONDITIONS), ...INERT]);
-
 /** Parses Istio's retryOn text; throws MeshError CONFIG on a condition it does not know. */
 export function parseRetryOn(text: string | readonly string[]): RetryConditions {
   const tokens = typeof text === 'string' ? text.split(',') : text;

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { formatAccessLogJson, formatAccessLogText } from './access-log-format';
 import { compileJsonFormat, compileTextFormat } from './access-log-format-string';
 import type { AccessLogOptions, AccessLogStream } from './telemetry-options';
+import { settleThrow } from './settle-throw';
 
 export interface AccessLogStats {
   /** Lines handed to the stream. */
@@ -52,13 +53,7 @@ export function createAccessLogFilter(options: AccessLogOptions): AccessLogFilte
   };
 
   const filter: Filter = (next) => (call) => {
-    let pending: Promise<Reply | undefined>;
-    try {
-      pending = next(call);
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    return pending.then(
+    return settleThrow(next, call).then(
       (reply) => {
         log(call, reply, undefined);
         return reply;

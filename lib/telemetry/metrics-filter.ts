@@ -11,6 +11,7 @@ import { responseFlagsOf } from './response-flags';
 import { sharedInstruments, type InstrumentSet, type MeterInstruments } from './meter-instruments';
 import { errorTypeOf, rpcMethod, statusCodeOf, systemNameResolver } from './rpc-attributes';
 import type { MetricsOptions } from './telemetry-options';
+import { settleThrow } from './settle-throw';
 
 export function createMetricsFilter(options: MetricsOptions = {}, instruments: MeterInstruments = sharedInstruments): Filter {
   const now = options.now ?? (() => performance.now());
@@ -64,13 +65,7 @@ export function createMetricsFilter(options: MetricsOptions = {}, instruments: M
   return (next) => (call) => {
     const set = instruments.current();
     if (set === undefined) return next(call);
-    let pending: Promise<Reply | undefined>;
-    try {
-      pending = next(call);
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    return pending.then(
+    return settleThrow(next, call).then(
       (reply) => {
         record(set, call, reply, undefined);
         return reply;

@@ -19,6 +19,7 @@ import {
 } from '@opentelemetry/api';
 import type { TracingSampling } from '../config/model';
 import type { Call, Filter, Handler, Reply } from '../filters/call';
+import { settleThrow } from './settle-throw';
 import { FORWARDED_TRACE_KEYS, forwardKeys, metadataGetter, mutationSetter } from './metadata-carrier';
 import { errorTypeOf, rpcMethod, splitEndpoint, statusCodeOf, systemNameResolver } from './rpc-attributes';
 import type { TracingOptions } from './telemetry-options';
@@ -95,7 +96,7 @@ export function createTracingFilter(options: TracingOptions = {}, samplingOf?: S
     forwardKeys(forwarded, call.metadata, call.mutation);
     // After forwarding, so our own traceparent replaces a stale forwarded one.
     propagation.inject(active, call.mutation, mutationSetter);
-    return finishWith(span, call, context.with(active, invoke, undefined, next, call));
+    return finishWith(span, call, context.with(active, settleThrow, undefined, next, call));
   };
 
   const traceServer = (tracer: Tracer, call: Call, next: Handler): Promise<Reply | undefined> => {
@@ -109,9 +110,9 @@ export function createTracingFilter(options: TracingOptions = {}, samplingOf?: S
     if (requestId !== undefined) attributes['meta_mesh.request_id'] = requestId;
     // Only what came over the wire parents a server span, never the ambient context of the socket.
     const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
-    if (!sampled(call, parent, true)) return context.with(unsampledContext(parent), invoke, undefined, next, call);
+    if (!sampled(call, parent, true)) return context.with(unsampledContext(parent), settleThrow, undefined, next, call);
     const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
-    return finishWith(span, call, context.with(trace.setSpan(parent, span), invoke, undefined, next, call));
+    return finishWith(span, call, context.with(trace.setSpan(parent, span), settleThrow, undefined, next, call));
   };
 
   return (next) => (call) => {
@@ -144,17 +145,9 @@ function unsampledClient(call: Call, parent: Context, next: Handler, forwarded: 
   const active = unsampledContext(parent);
   forwardKeys(forwarded, call.metadata, call.mutation);
   propagation.inject(active, call.mutation, mutationSetter);
-  return context.with(active, invoke, undefined, next, call);
+  return context.with(active, settleThrow, undefined, next, call);
 }
 
-/** Runs the rest of the chain; a filter that throws synchronously becomes a rejection. */
-function invoke(next: Handler, call: Call): Promise<Reply | undefined> {
-  try {
-    return next(call);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
 
 function finishWith(span: Span, call: Call, pending: Promise<Reply | undefined>): Promise<Reply | undefined> {
   return pending.then(

@@ -5,6 +5,7 @@
 // per call.
 import type { CodecFactory, EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
+import { Backoff } from '../protocol/backoff';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import type { SendContext } from './connection-limits';
 import { ExclusivePool } from './exclusive-pool';
@@ -32,13 +33,14 @@ export function upstreamHostKey(codecFactory: CodecFactory, address: string, por
   return `${codecFactory.protocol}/${codecFactory.variant ?? ''}/${multiplexing ? 'mux' : 'one'}|${address}:${port}`;
 }
 
-const BACKOFF_BASE_MS = 50;
-const BACKOFF_MAX_MS = 5_000;
+/** Connect failures back off 50 ms, 100 ms, ... up to 5 s, so a dead endpoint is not hammered. */
+const CONNECT_BACKOFF = { initialMs: 50, multiplier: 2, maxMs: 5_000, jitter: 0 } as const;
 const NO_CONTEXT: SendContext = {};
 
 export class UpstreamHost {
   private readonly pool: ExclusivePool | MultiplexedPool;
   private failures = 0;
+  private readonly connectBackoff = new Backoff(CONNECT_BACKOFF);
   private retryAt = 0;
   private lastConnectError: MeshError | undefined;
   private closed = false;
@@ -66,6 +68,7 @@ export class UpstreamHost {
     this.transport = transport;
     // New settings may well connect where the old ones failed: try them at once, not after the backoff.
     this.failures = 0;
+    this.connectBackoff.reset();
     this.retryAt = 0;
   }
 
@@ -131,7 +134,10 @@ export class UpstreamHost {
     return this.pool.send(request, options, timeoutMs, expectReply, ctx).then(
       (reply) => {
         this.settled();
-        this.failures = 0;
+        if (this.failures > 0) {
+          this.failures = 0;
+          this.connectBackoff.reset();
+        }
         return reply;
       },
       (err: MeshError) => {
@@ -186,8 +192,7 @@ export class UpstreamHost {
   private noteConnectFailure(err: MeshError): void {
     this.failures++;
     this.lastConnectError = err;
-    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.failures - 1, 10));
-    this.retryAt = performance.now() + backoff;
+    this.retryAt = performance.now() + this.connectBackoff.next();
   }
 }
 

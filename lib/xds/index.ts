@@ -8,8 +8,6 @@ export type { ControlPlaneOptions, ControlPlaneEvents } from './control-plane-se
 export { readBootstrap, parseBootstrap } from './bootstrap';
 export type { Bootstrap, BootstrapServer } from './bootstrap';
 export { istioNodeId, uniqueNodeId } from './node-identity';
-export { Backoff } from './backoff';
-export type { BackoffOptions } from './backoff';
 export { routeConfigFromXds } from './route-config-from-xds';
 export { clusterFromXds, parseClusterName } from './cluster-from-xds';
 export { resourcesFromSnapshot } from './resources-from-snapshot';

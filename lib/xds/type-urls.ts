@@ -14,14 +14,6 @@ export const XDS_TYPE_URLS: readonly XdsTypeUrl[] = [TYPE_RDS, TYPE_CDS, TYPE_ED
 /** Short names for logs and dumps. */
 export const TYPE_SHORT: Readonly<Record<XdsTypeUrl, string>> = { [TYPE_RDS]: 'RDS', [TYPE_CDS]: 'CDS', [TYPE_EDS]: 'EDS', [TYPE_LDS]: 'LDS' };
 
-/**
- * In state of the world, a CDS response lists every cluster the client has;
- * one that is missing was deleted. RDS and EDS responses may list a subset.
- */
-export function allResourcesRequired(typeUrl: XdsTypeUrl): boolean {
-  return typeUrl === TYPE_CDS || typeUrl === TYPE_LDS;
-}
-
 export function isXdsTypeUrl(typeUrl: string): typeUrl is XdsTypeUrl {
   return typeUrl === TYPE_RDS || typeUrl === TYPE_CDS || typeUrl === TYPE_EDS || typeUrl === TYPE_LDS;
 }

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { MeshError, MeshErrorCode } from '../protocol';
-import type { BackoffOptions } from './backoff';
+import type { BackoffOptions } from '../protocol/backoff';
 import { Bootstrap, readBootstrap } from './bootstrap';
 import type { NodeProto } from './envoy-types';
 import { istioNodeId, uniqueNodeId } from './node-identity';

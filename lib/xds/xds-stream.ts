@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { MeshError, MeshErrorCode } from '../protocol';
-import { Backoff, BackoffOptions } from './backoff';
+import { Backoff, BackoffOptions } from '../protocol/backoff';
 import type {
   DeltaDiscoveryRequestProto,
   DeltaDiscoveryResponseProto,

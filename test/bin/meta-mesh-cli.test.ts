@@ -144,6 +144,24 @@ describe('meta-mesh CLI', function () {
     assert.match(unknown.stderr, /^meta-mesh: unknown command 'frobnicate'\nusage:/);
   });
 
+  it('refuses a flag the command does not take, naming it (a typo is not silently ignored), and a flag without its value', async () => {
+    const [typo, missing, switchValue, lists] = await Promise.all([
+      run(['control-plane', '--config', DEMO, '--prot', '9000']),
+      run(['dump', '--admin']),
+      run(['dump', '--exclude-resources=yes', '--admin', '127.0.0.1:1']),
+      run(['validate', '--config', path.join(DEMO, '10-service-entry.yaml'), path.join(DEMO, '20-destination-rule.yaml')]),
+    ]);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /^meta-mesh: unknown flag '--prot' for control-plane \(it takes --config, --port, --host, --tls-cert, --tls-key, --tls-ca\)\nusage:/);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^meta-mesh: --admin needs a value\nusage:/);
+    assert.equal(switchValue.code, 2);
+    assert.match(switchValue.stderr, /^meta-mesh: --exclude-resources takes no value\nusage:/);
+    // Words after --config are more files, as the usage writes it.
+    assert.equal(lists.code, 0, lists.stderr);
+    assert.match(lists.stdout, /^ok: /);
+  });
+
   describe('dump', () => {
     it('--config prints the model and the Envoy resources the YAML makes', async () => {
       const r = await run(['dump', '--config', DEMO]);

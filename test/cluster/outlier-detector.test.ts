@@ -245,8 +245,7 @@ describe('OutlierDetector', () => {
       r.detector.remap([...before, ...'defghij'], ['c', 'b', 'x', ...'defghij']);
       assert.deepEqual(ejected(r.detector), [1]);
       assert.equal(r.detector.ejectedCount, 1);
-      r.detector.remap(['c', 'b', 'x', ...'defghij'], ['c', 'b', 'x', ...'defghij']);
-      r.detector.resize(12);
+      r.detector.remap(['c', 'b', 'x', ...'defghij'], ['c', 'b', 'x', ...'defghijkl']);
       assert.equal(r.detector.size, 12);
       assert.deepEqual(ejected(r.detector), [1]);
     });

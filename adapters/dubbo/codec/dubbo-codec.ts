@@ -318,9 +318,9 @@ export function createDubboCodec(options?: DubboCodecOptions): DubboCodec {
   return new DubboCodec(options);
 }
 
-export const dubboCodecFactory: CodecFactory<DubboCodecOptions> = {
+export const dubboCodecFactory: CodecFactory = {
   protocol: 'dubbo',
   // Dubbo carries a request id by design: calls share sockets, as MetaProtocol Proxy's Dubbo codec does.
   multiplexing: true,
-  create: (options?: DubboCodecOptions) => new DubboCodec(options),
+  create: () => new DubboCodec(),
 };

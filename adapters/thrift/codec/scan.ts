@@ -2,7 +2,7 @@
 // MORE when the buffer ends early; they leave the decoded value and the bytes
 // needed (a lower bound) here, so the hot path allocates nothing and never
 // uses exceptions for "wait for more data".
-import { MeshError, MeshErrorCode } from '../../../lib/protocol';
+import { MeshError, MeshErrorCode } from '../../../lib/protocol/mesh-error';
 
 export const MORE = -1;
 

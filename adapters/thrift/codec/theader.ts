@@ -104,7 +104,7 @@ function varint(buf: Buffer, pos: number, end: number, scan: Scan): number {
 }
 
 /** Size of the header data (protocol id .. padding) for these headers. */
-export function tHeaderDataSize(protocol: ThriftProtocol, headers: ReadonlyArray<readonly [string, string]>): number {
+export function tHeaderDataSize(headers: ReadonlyArray<readonly [string, string]>): number {
   let n = 2; // protocol id and transform count: one byte each
   if (headers.length > 0) {
     n += 1 + varintSize(headers.length);

@@ -6,17 +6,9 @@
 // A zlib-transformed THeader message is inflated once, on decode, into a plain
 // THeader frame: everything after (routing, re-encoding upstream) sees that.
 import { inflateSync } from 'node:zlib';
-import {
-  Metadata,
-  MeshError,
-  MeshErrorCode,
-  type Codec,
-  type CodecFactory,
-  type DecodeResult,
-  type Direction,
-  type Message,
-  type MessageType,
-} from '../../../lib/protocol';
+import { Metadata } from '../../../lib/protocol/metadata';
+import { MeshError, MeshErrorCode } from '../../../lib/protocol/mesh-error';
+import type { Codec, CodecFactory, DecodeResult, Direction, Message, MessageType } from '../../../lib/protocol';
 import { skipStruct } from './binary-skip';
 import { skipCompactStruct } from './compact-skip';
 import { detectFormat, FrameKind, frameTooLarge } from './detect-format';
@@ -198,7 +190,7 @@ export class ThriftCodec implements Codec {
       }
     }
     const plain: THeaderInfo = { ...header, transforms: [] };
-    const dataSize = tHeaderDataSize(header.protocol, header.headers);
+    const dataSize = tHeaderDataSize(header.headers);
     const frame = Buffer.allocUnsafe(THEADER_FIXED_SIZE + dataSize + payload.length);
     if (frame.length - 4 > this.maxFrameSize) throw frameTooLarge(frame.length - 4, this.maxFrameSize);
     const payloadStart = writeTHeader(frame, 0, header.flags, header.seqid, header.protocol, header.headers, dataSize, payload.length);
@@ -348,7 +340,7 @@ export function createThriftCodec(options?: ThriftCodecOptions): ThriftCodec {
   return new ThriftCodec(options);
 }
 
-export const thriftCodecFactory: CodecFactory<ThriftCodecOptions> = {
+export const thriftCodecFactory: CodecFactory = {
   protocol: 'thrift',
-  create: (options?: ThriftCodecOptions) => new ThriftCodec(options),
+  create: () => new ThriftCodec(),
 };

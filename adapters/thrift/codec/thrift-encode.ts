@@ -40,7 +40,7 @@ export function thriftEncode(message: Message, options?: ThriftEncodeOptions, de
       if (seqChanged) out.writeInt32BE(seq, 8);
     } else {
       const headers = mergeHeaders(st.header?.headers, mutation);
-      const dataSize = tHeaderDataSize(st.format.protocol, headers);
+      const dataSize = tHeaderDataSize(headers);
       out = Buffer.allocUnsafe(THEADER_FIXED_SIZE + dataSize + payloadLen);
       const headerSeq = st.header !== undefined && !seqChanged ? st.header.seqid : seq;
       pos = writeTHeader(out, 0, st.header?.flags ?? 0, headerSeq, st.format.protocol, headers, dataSize, payloadLen);

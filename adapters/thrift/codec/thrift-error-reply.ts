@@ -1,7 +1,8 @@
 // A protocol-native error reply: a T_EXCEPTION message whose body is a
 // TApplicationException {1: string message, 2: i32 type}, the same reply
 // Aeraki's thrift codec writes for local errors.
-import { MeshErrorCode, type MeshError } from '../../../lib/protocol';
+import { MeshErrorCode } from '../../../lib/protocol/mesh-error';
+import type { MeshError } from '../../../lib/protocol';
 import { THEADER_FIXED_SIZE, tHeaderDataSize, writeTHeader } from './theader';
 import { BinaryType, CompactType, MessageKind, type ThriftFormat } from './thrift-format';
 import { varintSize, writeVarint32, zigzag32 } from './varint';
@@ -35,7 +36,7 @@ export function thriftErrorReply(target: ThriftErrorTarget, error: MeshError): B
   let out: Buffer;
   let pos: number;
   if (transport === 'header') {
-    const dataSize = tHeaderDataSize(protocol, NO_HEADERS);
+    const dataSize = tHeaderDataSize(NO_HEADERS);
     out = Buffer.alloc(THEADER_FIXED_SIZE + dataSize + payloadLen);
     pos = writeTHeader(
       out,

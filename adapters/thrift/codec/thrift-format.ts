@@ -67,7 +67,6 @@ export const CompactType = {
   UUID: 13,
 } as const;
 
-export const BINARY_VERSION_1 = 0x80010000;
 export const COMPACT_PROTOCOL_ID = 0x82;
 export const COMPACT_VERSION = 1;
 export const THEADER_MAGIC = 0x0fff;

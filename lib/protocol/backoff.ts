@@ -1,6 +1,9 @@
-// Reconnect delays for xDS streams, as grpc-js-xds does it: 1 s, ×1.6 per
-// failure, at most 120 s, each spread by ±20% jitter so a fleet of clients
-// does not reconnect in step after a control plane restart.
+// Backoff: the one exponential reconnect delay of the mesh. xDS streams use
+// grpc-js-xds's values (the defaults: 1 s, x1.6 per failure, at most 120 s,
+// each spread by ±20% jitter so a fleet of clients does not reconnect in step
+// after a control plane restart); an upstream host uses it for connect
+// failures (50 ms doubling to 5 s, no jitter). A call's retry back-off is
+// Envoy's per-retry formula instead (retryBackoffMs in lib/filters/upstream-send.ts).
 
 export interface BackoffOptions {
   initialMs?: number;
