@@ -14,7 +14,7 @@ export interface FuzzReport {
   readonly findings: readonly string[];
 }
 
-export function runTarget(target: FuzzTarget, inputs: number, seed: number): FuzzReport {
+export function runTarget(target: FuzzTarget, inputs: number, seed: number, progress?: (done: number, perSecond: number, findings: number) => void, progressEvery = 100_000): FuzzReport {
   const rand = mulberry32(seed);
   const corpus = target.corpus();
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -30,6 +30,7 @@ export function runTarget(target: FuzzTarget, inputs: number, seed: number): Fuz
     } catch (err) {
       if (findings.length < 10) findings.push(`input ${i} (seed ${seed}): ${(err as Error).stack ?? String(err)}\n  bytes: ${input.toString('hex').slice(0, 400)}`);
     }
+    if (progress !== undefined && (i + 1) % progressEvery === 0) progress(i + 1, (i + 1) / (Number(process.hrtime.bigint() - t0) / 1e9), findings.length);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   gc?.();
@@ -48,7 +49,10 @@ function main(argv: readonly string[]): number {
   let failed = false;
   for (const target of FUZZ_TARGETS) {
     if (only !== undefined && !target.name.toLowerCase().startsWith(only.toLowerCase())) continue;
-    const r = runTarget(target, inputs, seed);
+    // A line every 100,000 inputs: a run cut short still says how far it got.
+    const r = runTarget(target, inputs, seed, (done, perSecond, found) =>
+      console.log(`  ${target.name}: ${done} inputs, ${perSecond.toFixed(0)} inputs/s, ${found} findings so far`),
+    );
     console.log(`${r.target}: ${r.inputs} inputs, ${r.perSecond.toFixed(0)} inputs/s, heap ${r.heapBeforeMb.toFixed(1)} -> ${r.heapAfterMb.toFixed(1)} MB, ${r.findings.length} findings`);
     for (const f of r.findings) console.log(f);
     if (r.findings.length > 0) failed = true;

@@ -15,6 +15,7 @@ import { newServerLog, startCalculatorServer } from '../../examples/thrift-canar
 import { ControlPlaneServer, TYPE_LDS } from '../../lib/xds';
 import { ldsResourceType } from '../../lib/xds/lds-resource-type';
 import { Metadata } from '../../lib/protocol/metadata';
+import type { AuthzRequest } from '../../lib/security/authorizer';
 import { RbacAuthorizer } from '../../lib/security/rbac-authorizer';
 import { PROTO_LOADER_OPTIONS } from '../../lib/xds/xds-protos';
 import { calculatorClient } from '../adapters/thrift/support';
@@ -250,6 +251,26 @@ describe('inbound security over xDS (gRPC A36 inbound listener, DownstreamTlsCon
       assert.equal(await web.add(1, 1), 2, 'the last good listener stays in force');
       await assert.rejects(admin.add(1, 1), isDenied);
     }
+  });
+
+  it('maps an RPC call onto RBAC: url_path is / + the method (Dubbo /<interface>/<method>), headers are metadata, ports are the server port', () => {
+    const name = `${PREFIX}0.0.0.0:20880`;
+    const rules: Rbac = {
+      action: 'ALLOW',
+      policies: {
+        'dubbo-say': { permissions: [{ and_rules: { rules: [{ url_path: { path: { prefix: '/org.example.DemoService/' } } }, { destination_port: 20880 }] } }], principals: [{ any: true }] },
+        'tenant-header': { permissions: [{ header: { name: 'x-tenant', exact_match: 't1' } }], principals: [{ authenticated: {} }] },
+      },
+    };
+    const bytes = inboundListener(name, { mode: 'STRICT', rbac: [rules] }).value;
+    const model = ldsResourceType.validate(ldsResourceType.decode(bytes), bytes).value.inbound!;
+    const rbac = new RbacAuthorizer(model.rbac, name);
+    const call = (over: Partial<AuthzRequest>) => rbac.check({ principal: '', namespace: '', ip: '10.0.0.1', port: 20880, protocol: 'dubbo', method: 'org.example.DemoService/sayHello', metadata: new Metadata(), ...over }).allowed;
+    assert.equal(call({}), true);
+    assert.equal(call({ port: 20881 }), false, 'destination_port');
+    assert.equal(call({ method: 'org.example.Other/sayHello' }), false, 'url_path');
+    assert.equal(call({ method: 'x', metadata: new Metadata({ 'x-tenant': 't1' }) }), false, 'authenticated needs a verified peer');
+    assert.equal(call({ method: 'x', principal: 'cluster.local/ns/a/sa/b', metadata: new Metadata({ 'x-tenant': 't1' }) }), true, 'a metadata key read as a header');
   });
 
   it('the network RBAC filter is read and enforced too: a DENY with an unset prefix_len covers every address of its family (Envoy: 0); an SNI chain match is refused', () => {

@@ -37,6 +37,8 @@ export interface SoakReport {
   readonly configApplied: number;
   readonly configErrors: number;
   readonly kills: number;
+  /** The client mesh's mirror counters (sent, dropped, failed, ...). */
+  readonly mirror: unknown;
   readonly heapBaselineMb: number;
   readonly heapEndMb: number;
   /** Active handles by kind at each checkpoint: the end of the first minute, then every minute, then the end. */
@@ -272,6 +274,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   await Promise.all(running);
   for (const t of [sweeper, editor, killer, firstKill]) clearInterval(t);
   ledger.sweep();
+  const mirror = (clientMesh.dump() as { mirror?: unknown }).mirror;
   await clientMesh.close();
   await serverMesh.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -292,6 +295,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     configApplied,
     configErrors,
     kills,
+    mirror,
     heapBaselineMb: baseline.heapMb,
     heapEndMb: end.heapMb,
     handles,
@@ -313,7 +317,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const r = await runSoak({ seconds, rate, editEveryMs: 3_000, log });
   const c = r.counts;
   log(`calls ${c.calls} (${(c.calls / r.seconds).toFixed(0)}/s): ok ${c.ok}, rate-limited ${c.rateLimited}, failed with expected errors ${JSON.stringify(c.failed)}, wrong replies ${c.wrongReplies}, lost ${c.lost}`);
-  log(`config edits applied ${r.configApplied}, refused ${r.configErrors}; endpoints killed and restarted ${r.kills}`);
+  log(`config edits applied ${r.configApplied}, refused ${r.configErrors}; endpoints killed and restarted ${r.kills}; mirrored ${JSON.stringify(r.mirror)}`);
   log(`heap after gc: ${r.heapBaselineMb.toFixed(2)} MB after the first minute, ${r.heapEndMb.toFixed(2)} MB at the end (growth ${(r.heapEndMb - r.heapBaselineMb).toFixed(2)} MB)`);
   log(`handles at each checkpoint: ${r.handles.map((h) => JSON.stringify(h)).join(' ')}`);
   for (const s of r.samples) log(`  ${s}`);

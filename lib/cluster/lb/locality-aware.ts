@@ -18,6 +18,8 @@ export type InnerBalancerFactory = (endpoints: readonly Endpoint[]) => LoadBalan
 
 const LEVEL_SEED = 0x6c6f63; // keeps the level choice independent of the inner balancer's hash
 const TWO_32 = 4294967296;
+/** availabilityVersion of picks where only EDS health (fixed per snapshot) rules hosts out; never a detector's or a retry's. */
+const EDS_HEALTH_VERSION = -0.5;
 
 /** How availability was last counted. */
 const enum Counted {
@@ -271,7 +273,11 @@ class GroupContext implements PickContext {
     this.attempt = outer?.attempt;
     if (panic) this.isAvailable = undefined;
     else if (outer?.isAvailable !== undefined) this.isAvailable = this.available;
-    else this.isAvailable = this.allHealthy ? undefined : this.healthyOnly;
+    else {
+      this.isAvailable = this.allHealthy ? undefined : this.healthyOnly;
+      // EDS health alone never changes for this balancer: one version, so a hashing balancer builds its healthy view once.
+      if (!this.allHealthy && outer?.availabilityVersion === undefined) this.availabilityVersion = EDS_HEALTH_VERSION;
+    }
     this.activeRequests = outer?.activeRequests !== undefined ? this.active : undefined;
     this.addedAt = outer?.addedAt !== undefined ? this.added : undefined;
   }

@@ -152,10 +152,11 @@ describe('dubbo provider memory per request', () => {
       const after = await provider.memory();
       const peak = after.maxRss - before.maxRss;
       const kept = after.arrayBuffers + after.heapUsed - (before.arrayBuffers + before.heapUsed);
-      // Before the fix: ~125 MB of peak growth (18x the body). Now ~40 MB (about
-      // 5.5x, most of it garbage V8 collects in its own time); 10x leaves room
-      // for a slow collector without letting the old cost through.
-      assert.ok(peak < 10 * body, `peak provider RSS grew ${(peak / MIB).toFixed(1)} MiB for ${(body / MIB).toFixed(1)} MiB bodies (${(peak / body).toFixed(1)}x)`);
+      // Before the fix: 111-125 MB of peak growth (16-18x the body). Now ~40 MB
+      // (about 5.5x) on a quiet machine; on a loaded one V8 collects the
+      // transient buffers late and the peak plateaus near 71 MB (10.2x, V8's
+      // external-memory trigger). 13x lets a slow collector pass and not the old cost.
+      assert.ok(peak < 13 * body, `peak provider RSS grew ${(peak / MIB).toFixed(1)} MiB for ${(body / MIB).toFixed(1)} MiB bodies (${(peak / body).toFixed(1)}x)`);
       // The connection is still open: its codec must not hold the last frame.
       assert.ok(kept < 2 * MIB, `the provider still holds ${(kept / MIB).toFixed(1)} MiB after the calls`);
     } finally {

@@ -120,6 +120,14 @@ describe('Consistent hashing after an outlier ejection (Envoy rebuilds from the 
     assert.equal(lb.rebuilds, 1);
   });
 
+  it('builds the ring over the hosts EDS reports healthy, as Envoy does, with no outlier detection', () => {
+    const eds = hosts(ports).map((e, i) => (i === ejected ? { ...e, healthy: false } : e));
+    const cluster = { lbPolicy: 'RING_HASH', lb: { ringHash: { minimumRingSize: 12 } } } as unknown as ClusterConfig;
+    const ring = loadBalancerFactory('RING_HASH')!(eds, cluster);
+    const healthyRing = referenceRing(healthyPorts, 12);
+    for (const key of keys()) assert.equal(ports[ring.pick({ hashKey: key })], ringPick(healthyRing, key), `key ${key}`);
+  });
+
   it('does the same through the registered RING_HASH and MAGLEV balancers (priority and panic wrapper)', () => {
     const cluster = { lbPolicy: 'RING_HASH', lb: { ringHash: { minimumRingSize: 12 } } } as unknown as ClusterConfig;
     const ring = loadBalancerFactory('RING_HASH')!(hosts(ports), cluster);
