@@ -169,5 +169,11 @@ export async function runConnectionModelBench(quick: boolean): Promise<Record<st
 }
 
 if (require.main === module) {
-  runConnectionModelBench(process.env.BENCH_QUICK === '1').then((r) => console.log(JSON.stringify(r, null, 2)));
+  runConnectionModelBench(process.env.BENCH_QUICK === '1').then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -202,5 +202,11 @@ export async function runDubboBench(options: DubboBenchOptions = {}): Promise<Re
 
 if (require.main === module) {
   const quick = process.env.BENCH_QUICK === '1';
-  runDubboBench(quick ? { calls: 3_000, rounds: 2, decodeIterations: 30_000 } : {}).then((r) => console.log(JSON.stringify(r, null, 2)));
+  runDubboBench(quick ? { calls: 3_000, rounds: 2, decodeIterations: 30_000 } : {}).then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -70,5 +70,11 @@ export async function runThriftE2eBench(options: ThriftE2eOptions = {}): Promise
 
 if (require.main === module) {
   const quick = process.env.BENCH_QUICK === '1';
-  runThriftE2eBench(quick ? { calls: 5_000, rounds: 2 } : {}).then((r) => console.log(JSON.stringify(r, null, 2)));
+  runThriftE2eBench(quick ? { calls: 5_000, rounds: 2 } : {}).then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -181,6 +181,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     let mesh: Mesh | undefined;
     let first: Snapshot | undefined;
     // The xDS client (grpc-js, protobufjs and the Envoy protos) loads only when a mesh asks for it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (import cost)
     const { XdsConfigSource } = require('./xds/xds-config-source') as typeof import('./xds/xds-config-source');
     // The source waits for each apply before it ACKs and takes the next response.
     const source = await XdsConfigSource.start(xds, (snapshot) => {
@@ -431,7 +432,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (options === undefined) return;
     try {
       // The admin port serves CSDS over gRPC: loaded only when asked for.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (import cost)
       const { AdminServer } = require('./admin/admin-server') as typeof import('./admin/admin-server');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (import cost)
       const { meshAdminSource } = require('./admin/mesh-admin-source') as typeof import('./admin/mesh-admin-source');
       const admin = await AdminServer.start(
         options,

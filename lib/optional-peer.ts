@@ -18,6 +18,7 @@ export function requirePeers(entry: string, names: readonly string[]): void {
 /** Loads an optional peer for `entry` (a feature such as RedisRateLimiter), or throws the error above. */
 export function loadPeer<T>(entry: string, name: string): T {
   requirePeers(entry, [name]);
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, by name
   return require(name) as T;
 }
 

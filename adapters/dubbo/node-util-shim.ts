@@ -5,6 +5,7 @@
 // explicit call the application makes (once, before `new Dubbo()`), never a
 // side effect of importing meta-mesh/dubbo; dubbo-js reads the helpers at
 // call time, so calling it after importing apache-dubbo-js is fine.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, to patch it
 import nodeUtil = require('node:util');
 import { MeshError, MeshErrorCode } from '../../lib/protocol';
 

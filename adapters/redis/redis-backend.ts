@@ -1,14 +1,18 @@
 // The backends a Redis route sends to. PROXY: the ServiceEntry's endpoints are
 // independent servers, one ioredis connection each, a key's server picked as
 // Envoy's redis_proxy picks it (maglev over MurmurHash2-64 of the key or its
-// {hashtag}), so every process, sidecars included, agrees. CLUSTER: one
+// {hashtag}), so every process, sidecars included, agrees, during ejections
+// too: the table is then the one over the available servers (all of them in
+// panic), built by the cluster balancers' own machinery. CLUSTER: one
 // ioredis Cluster (slot map from the discovery endpoints, MOVED/ASK, topology
 // refresh, reads to replicas by readPolicy). Both authenticate with the
 // RedisDestination's credentials (AutoAuth).
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Command, Redis } from 'ioredis';
-import type { Endpoint, OutlierDetectionConfig } from '../../lib/config/model';
+import type { Endpoint, LbOptions, OutlierDetectionConfig } from '../../lib/config/model';
 import type { RedisAddress, RedisCredentials, RedisReadPolicy } from '../../lib/config/redis-model';
+import type { LoadBalancer } from '../../lib/cluster/lb/load-balancer';
+import { LocalityAware } from '../../lib/cluster/lb/locality-aware';
 import { Maglev } from '../../lib/cluster/lb/maglev';
 import { murmurHash2_64, murmurHash2_64Mod } from './murmur-hash2';
 import { OutlierDetector } from '../../lib/cluster/outlier-detector';
@@ -22,8 +26,10 @@ export interface BackendSpec {
   /** Destination host (counts toward its maxConnections). */
   readonly host: string;
   readonly cluster: string;
-  /** PROXY: the servers; CLUSTER: the seeds. */
-  readonly endpoints: readonly { readonly address: string; readonly port: number }[];
+  /** PROXY: the servers (with their EDS health and weight); CLUSTER: the seeds. */
+  readonly endpoints: readonly BackendEndpoint[];
+  /** PROXY: the cluster's panic threshold and maglev table size. */
+  readonly lb?: Pick<LbOptions, 'healthyPanicThreshold' | 'maglev'>;
   readonly auth?: RedisCredentials;
   readonly connectTimeoutMs?: number;
   readonly readPolicy: RedisReadPolicy;
@@ -34,6 +40,15 @@ export interface BackendSpec {
   readonly maxBufferSizeBeforeFlush: number;
   readonly bufferFlushTimeoutMs: number;
   readonly outlierDetection?: OutlierDetectionConfig;
+}
+
+export interface BackendEndpoint {
+  readonly address: string;
+  readonly port: number;
+  /** Maglev weight (default 1). */
+  readonly weight?: number;
+  /** false: unhealthy by EDS, left out of the table unless the cluster is in panic. */
+  readonly healthy?: boolean;
 }
 
 export interface RedisBackend {
@@ -89,9 +104,13 @@ export function hashtagOf(key: string): string {
 export class ProxyBackend implements RedisBackend {
   private readonly conns: (Redis | undefined)[];
   private readonly writers: (BatchWriter | undefined)[];
+  /** Maglev over every server, in endpoint order: the table while every server is available. */
   private readonly maglev: Maglev;
+  /** The cluster balancer's machinery (panic threshold, table rebuilt over the available servers on a change of health). */
+  private readonly balancer: LoadBalancer;
+  private readonly allHealthy: boolean;
   private readonly outliers: OutlierDetector | undefined;
-  private readonly pick: { hashKey: bigint; isAvailable?: (i: number) => boolean };
+  private readonly pick: { hashKey: bigint; availabilityVersion: number; isAvailable?: (i: number) => boolean };
   private open = 0;
   private next = 0;
   /** Connections to servers redirections named that are not endpoints. */
@@ -105,27 +124,54 @@ export class ProxyBackend implements RedisBackend {
     const n = spec.endpoints.length;
     this.conns = new Array<Redis | undefined>(n).fill(undefined);
     this.writers = new Array<BatchWriter | undefined>(n).fill(undefined);
-    const endpoints: Endpoint[] = spec.endpoints.map((e) => ({ address: e.address, port: e.port, labels: {}, weight: 1 }));
-    this.maglev = new Maglev(endpoints);
+    const endpoints: Endpoint[] = spec.endpoints.map((e) => ({
+      address: e.address,
+      port: e.port,
+      labels: {},
+      weight: e.weight ?? 1,
+      ...(e.healthy === false ? { healthy: false } : {}),
+    }));
+    const lb = spec.lb ?? {};
+    // As Cluster builds a MAGLEV balancer: priority/panic handling around maglev tables that are
+    // rebuilt over the available hosts (and cached) when their health changes, as Envoy's thread-aware balancer does.
+    let whole: Maglev | undefined;
+    this.balancer = LocalityAware.wrap(endpoints, lb, (group) => {
+      const m = new Maglev(group, lb);
+      if (group.length === endpoints.length && group.every((e, i) => e === endpoints[i])) whole = m;
+      return m;
+    });
+    this.maglev = whole ?? new Maglev(endpoints, lb);
+    this.allHealthy = endpoints.every((e) => e.healthy !== false);
     this.outliers = spec.outlierDetection === undefined ? undefined : new OutlierDetector(n, spec.outlierDetection);
-    this.pick = { hashKey: 0n, ...(this.outliers === undefined ? {} : { isAvailable: this.outliers.isAvailable }) };
+    this.pick = { hashKey: 0n, availabilityVersion: 0, ...(this.outliers === undefined ? {} : { isAvailable: this.outliers.isAvailable }) };
+  }
+
+  /** Maglev tables built over the available servers so far (one per change of health, not per key). */
+  get tableRebuilds(): number {
+    return this.maglev.rebuilds;
   }
 
   get connections(): number {
     return this.open;
   }
 
+  /** The shard a key's server is, or the shard count (no server: every one is ejected or unhealthy, out of panic). */
   shardOf(key: string): number {
     const n = this.conns.length;
-    if (n <= 1) return 0;
     // Envoy's redis_proxy: MurmurHash2-64 (std::hash) of the key or its {hashtag}, into the cluster's maglev table.
     const hashed = this.spec.enableHashtagging ? hashtagOf(key) : key;
-    const table = this.maglev.table;
-    const host = table[murmurHash2_64Mod(hashed, table.length)]!;
-    if (this.outliers === undefined || this.outliers.isAvailable(host)) return host;
-    // An ejected server: the balancer's rehash picks another, deterministically per key.
-    this.pick.hashKey = murmurHash2_64(hashed);
-    return this.maglev.pick(this.pick);
+    const outliers = this.outliers;
+    if (this.allHealthy && (outliers === undefined || outliers.ejectedCount === 0)) {
+      if (n <= 1) return 0;
+      const table = this.maglev.table;
+      return table[murmurHash2_64Mod(hashed, table.length)]!;
+    }
+    // A server is out: Envoy's table over the available servers (over all of them in panic), rebuilt once per change.
+    const pick = this.pick;
+    pick.hashKey = murmurHash2_64(hashed);
+    if (outliers !== undefined) pick.availabilityVersion = outliers.availabilityVersion;
+    const host = this.balancer.pick(pick);
+    return host < 0 ? n : host;
   }
 
   send(command: Command, shard: number): void {
@@ -198,7 +244,7 @@ export class ProxyBackend implements RedisBackend {
 
   serverOf(shard: number): Promise<RedisAddress> {
     const endpoint = this.spec.endpoints[shard >= 0 ? shard : this.keylessShard()];
-    if (endpoint === undefined) return Promise.reject(replyError(`ERR meta-mesh: cluster ${this.spec.cluster} has no endpoint; declare endpoints in its ServiceEntry`));
+    if (endpoint === undefined) return Promise.reject(this.noServer());
     return Promise.resolve({ host: endpoint.address, port: endpoint.port });
   }
 
@@ -213,11 +259,22 @@ export class ProxyBackend implements RedisBackend {
     await Promise.allSettled(conns.map(closeGracefully));
   }
 
-  /** Keyless commands take turns over the servers not ejected. */
+  /** Envoy's "no upstream host": no endpoint at all, or none available out of panic. */
+  private noServer(): Error {
+    if (this.spec.endpoints.length === 0) return replyError(`ERR meta-mesh: cluster ${this.spec.cluster} has no endpoint; declare endpoints in its ServiceEntry`);
+    const ejected = this.outliers?.ejectedCount ?? 0;
+    const unhealthy = this.spec.endpoints.filter((e) => e.healthy === false).length;
+    return replyError(
+      `ERR meta-mesh: no upstream host: none of the ${this.spec.endpoints.length} servers of cluster ${this.spec.cluster} is available (${ejected} ejected by outlier detection, ${unhealthy} unhealthy)`,
+    );
+  }
+
+  /** Keyless commands take turns over the servers not ejected nor unhealthy. */
   private keylessShard(): number {
     const n = this.conns.length;
     for (let i = 0; i < n; i++) {
       const index = this.next++ % n;
+      if (this.spec.endpoints[index]?.healthy === false) continue;
       if (this.outliers === undefined || !this.outliers.isEjected(index)) return index;
     }
     return this.next % n;
@@ -228,7 +285,7 @@ export class ProxyBackend implements RedisBackend {
     if (writer !== undefined) return writer;
     const endpoint = this.spec.endpoints[index];
     if (endpoint === undefined) {
-      command.reject(replyError(`ERR meta-mesh: cluster ${this.spec.cluster} has no endpoint; declare endpoints in its ServiceEntry`));
+      command.reject(this.noServer());
       return undefined;
     }
     if (!this.admit(this.spec.host)) {

@@ -4,7 +4,8 @@
 import type { Snapshot } from '../../lib/config/model';
 import type { RedisServicePolicy, RedisTarget } from '../../lib/config/redis-model';
 import { KeyRouter } from './key-router';
-import type { BackendSpec, RedisBackend } from './redis-backend';
+import type { LbOptions } from '../../lib/config/model';
+import type { BackendEndpoint, BackendSpec, RedisBackend } from './redis-backend';
 
 export type BackendSource = (spec: BackendSpec) => RedisBackend;
 
@@ -57,11 +58,16 @@ export class RedisServiceView {
     const dest = this.snapshot.redis?.destinations.get(target.host);
     const cluster = this.snapshot.clusters.get(target.cluster);
     const mode = dest?.mode ?? 'PROXY';
-    let endpoints: { address: string; port: number }[];
+    let endpoints: BackendEndpoint[];
     if (this.direct !== undefined) endpoints = [this.direct];
     else if (mode === 'CLUSTER' && dest !== undefined && dest.discoveryEndpoints.length > 0) {
       endpoints = dest.discoveryEndpoints.map((e) => ({ address: e.host, port: e.port === 0 ? target.port : e.port }));
-    } else endpoints = (cluster?.endpoints ?? []).filter((e) => e.healthy !== false).map((e) => ({ address: e.address, port: e.port }));
+    } else if (mode === 'CLUSTER') {
+      endpoints = (cluster?.endpoints ?? []).filter((e) => e.healthy !== false).map((e) => ({ address: e.address, port: e.port }));
+    } else {
+      // PROXY: every server with its EDS health and weight; the maglev pick leaves the unhealthy out unless in panic, as Envoy.
+      endpoints = (cluster?.endpoints ?? []).map((e) => ({ address: e.address, port: e.port, ...(e.weight === 1 ? {} : { weight: e.weight }), ...(e.healthy === false ? { healthy: false } : {}) }));
+    }
     if (endpoints.length === 0) {
       return new Error(`ERR meta-mesh: cluster ${target.cluster} has no endpoints; declare them in the ServiceEntry of ${target.host} (or discoveryEndpoints in its RedisDestination)`);
     }
@@ -80,7 +86,18 @@ export class RedisServiceView {
       maxBufferSizeBeforeFlush: s.maxBufferSizeBeforeFlush,
       bufferFlushTimeoutMs: s.bufferFlushTimeoutMs,
       ...(cluster?.outlierDetection === undefined ? {} : { outlierDetection: cluster.outlierDetection }),
+      ...(mode === 'PROXY' ? proxyLbOf(cluster?.lb) : {}),
     };
     return { key: JSON.stringify(spec), ...spec };
   }
+}
+
+/** The balancer options a PROXY pick honours as Envoy's cluster would: the panic threshold and the maglev table size. */
+function proxyLbOf(lb: LbOptions | undefined): { lb?: NonNullable<BackendSpec['lb']> } {
+  if (lb === undefined) return {};
+  const out = {
+    ...(lb.healthyPanicThreshold === undefined ? {} : { healthyPanicThreshold: lb.healthyPanicThreshold }),
+    ...(lb.maglev === undefined ? {} : { maglev: lb.maglev }),
+  };
+  return Object.keys(out).length === 0 ? {} : { lb: out };
 }

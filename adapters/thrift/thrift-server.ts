@@ -62,6 +62,7 @@ export class ThriftServer {
     // Fail on a bad option now, not on the first connection.
     createThriftCodec({ maxFrameSize });
     // The inbound server (sockets, TLS, limits) loads with the first server, not with meta-mesh/thrift.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (import cost)
     const { InboundServer } = require('../../lib/downstream/inbound-server') as typeof import('../../lib/downstream/inbound-server');
     this.inbound = new InboundServer(mesh, {
       codecFactory: { protocol: 'thrift', create: () => createThriftCodec({ maxFrameSize }) },

@@ -17,7 +17,7 @@ declare module 'opossum' {
       /** Emits 'rotate' to advance every attached breaker's rolling window one bucket. */
       rotateBucketController?: EventEmitter;
       /** Truthy: the error counts as a success (it does not trip the breaker). */
-      errorFilter?: (err: unknown, ...args: any[]) => boolean;
+      errorFilter?: (err: unknown, ...args: never[]) => boolean;
       capacity?: number;
       name?: string;
       group?: string;

@@ -13,7 +13,7 @@ import { peerOf, stripPeerLookalikes } from '../security/peer-identity';
 import type { Mesh } from '../mesh';
 import type { Codec, CodecFactory, EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
-import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+import { MeshError } from '../protocol/mesh-error';
 import { acceptDownstreamSocket, type DownstreamTransport } from './accept-downstream-socket';
 import { DownstreamConnection, type ServeCall } from './downstream-connection';
 import { resolveServerLimits, type ResolvedServerLimits, type ServerLimits } from './server-limits';

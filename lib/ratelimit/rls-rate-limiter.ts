@@ -105,6 +105,7 @@ export class RlsRateLimiter implements GlobalRateLimiter {
 function loadService(): grpc.ServiceClientConstructor {
   if (serviceCtor !== undefined) return serviceCtor;
   const dir = protoDir();
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (import cost)
   const protoLoader = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
   const definition = protoLoader.loadSync(path.join(dir, 'rls.proto'), { includeDirs: [dir], keepCase: true, defaults: false });
   const pkg = grpcJs().loadPackageDefinition(definition) as unknown as {
@@ -116,6 +117,7 @@ function loadService(): grpc.ServiceClientConstructor {
 
 /** grpc-js on first use: a mesh without a rate limit service never loads it. */
 function grpcJs(): typeof import('@grpc/grpc-js') {
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (import cost)
   return require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
 }
 

@@ -47,6 +47,7 @@ let structType: protobuf.Type | undefined;
 function struct(): protobuf.Type {
   if (structType === undefined) {
     // protobufjs loads on the first exchange, not with meta-mesh.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (import cost)
     const protobuf = require('protobufjs') as typeof import('protobufjs');
     const root = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/struct.proto') as protobuf.INamespace);
     structType = root.lookupType('google.protobuf.Struct');

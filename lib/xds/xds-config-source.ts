@@ -67,6 +67,7 @@ interface TypeWatch<Raw, Value> {
   applied(changed: readonly string[], removed: readonly string[]): void;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one map holds the watches of every resource type
 type AnyTypeWatch = TypeWatch<any, any>;
 
 export class XdsConfigSource {

@@ -208,6 +208,7 @@ function userAgentVersion(): string {
   // Built code runs from dist/lib/xds, source from lib/xds.
   for (const rel of ['../../../package.json', '../../package.json']) {
     try {
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json from either build layout
       return (require(rel) as { version: string }).version;
     } catch {
       // try the next layout

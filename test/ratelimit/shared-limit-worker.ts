@@ -11,7 +11,9 @@ interface Job {
   leaseSize?: number;
 }
 
-process.once('message', async (job: Job) => {
+process.once('message', (job: Job) => void run(job).catch(fail));
+
+async function run(job: Job): Promise<void> {
   const limiter = new RedisRateLimiter({
     redis: { host: '127.0.0.1', port: job.port },
     rules: { domain: job.domain, descriptors: [{ key: 'method', rate_limit: { unit: 'day', requests_per_unit: job.requestsPerDay } }] },
@@ -20,19 +22,26 @@ process.once('message', async (job: Job) => {
   });
   await limiter.ready();
   process.send!({ ready: true });
-  process.once('message', async () => {
-    let admitted = 0;
-    let next = 0;
-    const descriptor = [[{ key: 'method', value: 'add' }]];
-    const lane = async (): Promise<void> => {
-      while (next < job.requests) {
-        next++;
-        if (!(await limiter.shouldLimit(job.domain, descriptor))) admitted++;
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, lane));
-    const stats = limiter.stats;
-    await limiter.close();
-    process.send!({ admitted, redisCalls: stats.redisCalls, failed: stats.failed }, () => process.exit(0));
-  });
-});
+  process.once('message', () => void go(limiter, job).catch(fail));
+}
+
+async function go(limiter: RedisRateLimiter, job: Job): Promise<void> {
+  let admitted = 0;
+  let next = 0;
+  const descriptor = [[{ key: 'method', value: 'add' }]];
+  const lane = async (): Promise<void> => {
+    while (next < job.requests) {
+      next++;
+      if (!(await limiter.shouldLimit(job.domain, descriptor))) admitted++;
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
+  const stats = limiter.stats;
+  await limiter.close();
+  process.send!({ admitted, redisCalls: stats.redisCalls, failed: stats.failed }, () => process.exit(0));
+}
+
+function fail(err: unknown): void {
+  console.error(err);
+  process.exit(1);
+}

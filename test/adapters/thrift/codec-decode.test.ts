@@ -2,7 +2,7 @@
 // protocol the Node library speaks, multiplexed names, oneway calls, replies
 // with and without declared exceptions, and THeader from Node and Python.
 import assert from 'node:assert/strict';
-import { MeshError, type Message } from '../../../lib/protocol';
+import type { Message } from '../../../lib/protocol';
 import { createThriftCodec, ThriftFrameState, type ThriftCodec } from '../../../adapters/thrift/codec';
 import { addRequest, captureRequests, formatOf, serve, STACKS, type Stack } from './support/thrift-wire';
 import { pythonHeaderRequest, pythonThriftAvailable } from './support/python-thrift';
