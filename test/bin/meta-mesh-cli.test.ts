@@ -263,7 +263,8 @@ describe('meta-mesh CLI', function () {
 
         const [dumped, refused] = await Promise.all([
           run(['dump', '--xds', target, '--tls-ca', f.ca, '--tls-cert', f.clientCert, '--tls-key', f.clientKey, '--wait-ms', '5000']),
-          run(['dump', '--xds', target, '--tls-ca', f.ca, '--wait-ms', '500']),
+          // Long enough for the refused handshake to be seen on a busy CPU: the advice comes from it.
+          run(['dump', '--xds', target, '--tls-ca', f.ca, '--wait-ms', '3000']),
         ]);
         assert.equal(dumped.code, 0, dumped.stderr);
         assert.ok((JSON.parse(dumped.stdout) as { config: { routeConfigs: Record<string, unknown> } }).config.routeConfigs[`${HOST}_9090`] !== undefined);
