@@ -59,8 +59,9 @@ interface SoakServer {
   stop(): Promise<void>;
 }
 
-function thriftServer(mesh: Mesh, version: string, name: string): { server: SoakServer; listen: () => Promise<number> } {
-  let running: ThriftServer | undefined;
+/** A server the soak can stop and start again on the same port; `create` makes a fresh one each time. */
+function restartable(name: string, version: string, create: () => ThriftServer | DubboServer): { server: SoakServer; listen: () => Promise<number> } {
+  let running: ThriftServer | DubboServer | undefined;
   let port = 0;
   const server: SoakServer = {
     name,
@@ -68,7 +69,7 @@ function thriftServer(mesh: Mesh, version: string, name: string): { server: Soak
       return { port, version };
     },
     async start() {
-      running = createThriftServer(mesh, Calculator, calculatorHandler(version), { service: { host: THRIFT_HOST, port: THRIFT_PORT } });
+      running = create();
       port = await running.listen(port);
     },
     async stop() {
@@ -79,24 +80,12 @@ function thriftServer(mesh: Mesh, version: string, name: string): { server: Soak
   return { server, listen: async () => (await server.start(), port) };
 }
 
+function thriftServer(mesh: Mesh, version: string, name: string): { server: SoakServer; listen: () => Promise<number> } {
+  return restartable(name, version, () => createThriftServer(mesh, Calculator, calculatorHandler(version), { service: { host: THRIFT_HOST, port: THRIFT_PORT } }));
+}
+
 function dubboServer(mesh: Mesh, version: string, name: string): { server: SoakServer; listen: () => Promise<number> } {
-  let running: DubboServer | undefined;
-  let port = 0;
-  const server: SoakServer = {
-    name,
-    get endpoint() {
-      return { port, version };
-    },
-    async start() {
-      running = createDubboServer(mesh, { services: { [DUBBO_IFACE]: { sayHello: (who: string) => `hello ${who} from ${version}` } } });
-      port = await running.listen(port);
-    },
-    async stop() {
-      await running?.close();
-      running = undefined;
-    },
-  };
-  return { server, listen: async () => (await server.start(), port) };
+  return restartable(name, version, () => createDubboServer(mesh, { services: { [DUBBO_IFACE]: { sayHello: (who: string) => `hello ${who} from ${version}` } } }));
 }
 
 async function settledMemory(): Promise<{ heapMb: number; handles: Record<string, number> }> {
