@@ -22,6 +22,7 @@ import { forkServer } from './support/fork-server';
 import { closedLoop, median, summarize, type LoadResult } from './support/load';
 import { serverStats } from './support/server-stats';
 import type { ChildProcess } from 'node:child_process';
+import { runBench } from './support/run-bench';
 
 function yaml(port: number): string {
   const se = (name: string, mux: boolean) => `apiVersion: networking.istio.io/v1beta1
@@ -168,12 +169,4 @@ export async function runConnectionModelBench(quick: boolean): Promise<Record<st
   };
 }
 
-if (require.main === module) {
-  runConnectionModelBench(process.env.BENCH_QUICK === '1').then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
+runBench(module, () => runConnectionModelBench(process.env.BENCH_QUICK === '1'));

@@ -24,6 +24,7 @@ import { createSpiffePki } from '../test/support/spiffe-pki';
 import { forkServer } from './support/fork-server';
 import { closedLoop, median, summarize, type LoadResult } from './support/load';
 import { serverStats } from './support/server-stats';
+import { runBench } from './support/run-bench';
 
 const quick = process.env.BENCH_QUICK === '1';
 
@@ -143,4 +144,4 @@ spec:
   );
 }
 
-void main();
+runBench(module, main);
