@@ -11,11 +11,10 @@ import type { Endpoint, Locality } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
 import { checkAssignmentName, checkLbEndpoint, checkLocalityGroup, endpointFromXds, localityOf } from './cluster-from-xds';
 import type { LbEndpointProto, LocalityLbEndpointsProto } from './envoy-types';
+import { namedListOutline } from './named-list-outline';
 import { WireReader } from './plain-decoder';
 
-// Field numbers of envoy.config.endpoint.v3.ClusterLoadAssignment and LocalityLbEndpoints.
-const ASSIGNMENT_NAME = 1;
-const ASSIGNMENT_ENDPOINTS = 2;
+// Field number of envoy.config.endpoint.v3.LocalityLbEndpoints.lb_endpoints.
 const GROUP_LB_ENDPOINTS = 2;
 const LENGTH_DELIMITED = 2;
 /** Endpoints decoded and translated between two points where a read in slices may yield. */
@@ -29,15 +28,9 @@ export interface AssignmentProtoReaders {
   readonly lbEndpoint: MessageReader<LbEndpointProto>;
 }
 
-interface Outline {
-  readonly name: string;
-  /** Start and end offsets of each LocalityLbEndpoints, in order. */
-  readonly groups: number[];
-}
-
 /** The assignment's cluster_name, without decoding its endpoints; throws on malformed bytes. */
 export function assignmentNameOf(bytes: Buffer): string {
-  return outline(bytes).name;
+  return namedListOutline(bytes).name;
 }
 
 /** Checks and translates a whole ClusterLoadAssignment resource; throws MeshError CONFIG as checkAssignment(…, true) does, RangeError/Error for bytes that do not decode. */
@@ -47,7 +40,8 @@ export function endpointsFromBytes(bytes: Buffer, readers: AssignmentProtoReader
 
 /** endpointsFromBytes in steps of ENDPOINTS_PER_STEP endpoints, for runSliced. */
 export function* endpointStepsFromBytes(bytes: Buffer, readers: AssignmentProtoReaders): Steps<readonly Endpoint[]> {
-  const { name, groups } = outline(bytes);
+  // ClusterLoadAssignment: cluster_name = 1, endpoints = 2.
+  const { name, spans: groups } = namedListOutline(bytes);
   checkAssignmentName(name);
   const r = new WireReader(bytes);
   const out: Endpoint[] = [];
@@ -101,25 +95,4 @@ function groupFields(r: WireReader, start: number, end: number, readGroup: Messa
     r.pos = next;
   }
   return group;
-}
-
-function outline(bytes: Buffer): Outline {
-  const r = new WireReader(bytes);
-  const end = bytes.length;
-  let name = '';
-  const groups: number[] = [];
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    if ((tag & 7) === LENGTH_DELIMITED && field === ASSIGNMENT_NAME) {
-      name = r.string(end);
-    } else if ((tag & 7) === LENGTH_DELIMITED && field === ASSIGNMENT_ENDPOINTS) {
-      const stop = r.limit(r.uint32(), end);
-      groups.push(r.pos, stop);
-      r.pos = stop;
-    } else {
-      r.skip(tag & 7, end);
-    }
-  }
-  return { name, groups };
 }
