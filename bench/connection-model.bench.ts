@@ -26,6 +26,7 @@ import { closedLoop, median, summarize, type LoadResult } from './support/load';
 import { serverStats } from './support/server-stats';
 import { compareModel } from './support/model-report';
 import type { ChildProcess } from 'node:child_process';
+import { runBench } from './support/run-bench';
 
 function yaml(port: number): string {
   const se = (name: string, mux: boolean) => `apiVersion: networking.istio.io/v1beta1
@@ -176,12 +177,4 @@ export async function runConnectionModelBench(quick: boolean): Promise<Record<st
   };
 }
 
-if (require.main === module) {
-  runConnectionModelBench(process.env.BENCH_QUICK === '1').then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
+runBench(module, () => runConnectionModelBench(process.env.BENCH_QUICK === '1'));

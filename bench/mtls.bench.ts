@@ -29,6 +29,7 @@ import { forkServer } from './support/fork-server';
 import { closedLoop, median, summarize, type LoadResult } from './support/load';
 import { serverStats } from './support/server-stats';
 import { compareModel } from './support/model-report';
+import { runBench } from './support/run-bench';
 
 const quick = process.env.BENCH_QUICK === '1';
 
@@ -149,4 +150,4 @@ spec:
   );
 }
 
-void main();
+runBench(module, main);

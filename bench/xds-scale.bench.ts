@@ -20,6 +20,7 @@ import { takeLongestStep, trackStepCpu, type LongestStep } from '../lib/config/s
 import { xdsProtos } from '../lib/xds/xds-protos';
 import { forkServer } from './support/fork-server';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
+import { runBench } from './support/run-bench';
 
 const CLUSTERS = Number(process.env.XDS_SCALE_CLUSTERS ?? 100);
 const ENDPOINTS = Number(process.env.XDS_SCALE_ENDPOINTS ?? 100);
@@ -193,12 +194,4 @@ async function cpuFor(meshes: readonly Mesh[], child: import('node:child_process
   return (used.user + used.system) / 1000;
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runBench(module, main, { exit: true });
