@@ -30,13 +30,13 @@ export interface ConfigSource {
 
 export interface ParseConfigOptions {
   /** Snapshot.version; a process-wide counter when absent. */
-  readonly version?: string;
+  readonly version?: string | undefined;
   /** Where Kubernetes secrets are mounted (`<secretDir>/<name>/<field>`), for RedisService/RedisDestination auth. */
-  readonly secretDir?: string;
+  readonly secretDir?: string | undefined;
   /** @internal Files from this size take the fast path first (default 1 MiB); tests set 0 to compare both paths. */
-  readonly fastPathBytes?: number;
+  readonly fastPathBytes?: number | undefined;
   /** @internal Told whether the fast path's result stood (tests). */
-  readonly onFastPath?: (stood: boolean) => void;
+  readonly onFastPath?: ((stood: boolean) => void) | undefined;
 }
 
 interface KindInfo {

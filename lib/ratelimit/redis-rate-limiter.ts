@@ -21,19 +21,19 @@ export interface RedisRateLimiterOptions {
   /** The limits, in envoyproxy/ratelimit's config format. */
   readonly rules: RateLimitRules | RateLimitDomainConfig | readonly RateLimitDomainConfig[];
   /** Deadline of each Redis call in ms (default 20). */
-  readonly requestTimeoutMs?: number;
+  readonly requestTimeoutMs?: number | undefined;
   /** Refuse calls when Redis fails or times out (default false: allow). */
-  readonly denyOnFail?: boolean;
-  readonly breaker?: Omit<BackendBreakerOptions, 'clock'>;
+  readonly denyOnFail?: boolean | undefined;
+  readonly breaker?: Omit<BackendBreakerOptions, 'clock'> | undefined;
   /**
    * Take `size` tokens per round trip and spend them locally; unspent tokens
    * are dropped after `maxAgeMs` (default 1000) so a quiet process does not
    * sit on quota others could use. Off by default: every call asks Redis.
    */
-  readonly lease?: { readonly size: number; readonly maxAgeMs?: number };
+  readonly lease?: { readonly size: number; readonly maxAgeMs?: number | undefined } | undefined;
   /** Prefix of every key (default "rl"). */
-  readonly keyPrefix?: string;
-  readonly clock?: MonotonicClock;
+  readonly keyPrefix?: string | undefined;
+  readonly clock?: MonotonicClock | undefined;
 }
 
 export interface RedisRateLimiterStats extends GlobalRateLimiterStats {
@@ -283,8 +283,19 @@ function connect(redis: RedisOptions | Redis | Cluster, timeoutMs: number): Redi
   // The call's deadline is the limiter's own (withDeadline); ioredis's timeout only drops commands left behind.
   const ours = { commandTimeout: Math.max(1000, timeoutMs * 10), enableOfflineQueue: false, autoResendUnfulfilledCommands: false, enableAutoPipelining: true };
   if (redis instanceof Cluster) {
-    return redis.duplicate(undefined, { enableOfflineQueue: false, redisOptions: { ...redis.options.redisOptions, ...ours } });
+    return redis.duplicate(undefined, { enableOfflineQueue: false, redisOptions: withOurs(redis.options.redisOptions, ours) });
   }
   if (redis instanceof Redis) return redis.duplicate(ours);
-  return new Redis({ ...(redis as RedisOptions), ...ours });
+  return new Redis(withOurs(redis as RedisOptions, ours));
+}
+
+type ReplyMappingMode = NonNullable<RedisOptions['replyMapping']>;
+
+/** `given` with `ours` over it. ioredis's constructors take `replyMapping` only when set (no `| undefined`), so an unset one is left out. */
+function withOurs<T extends { replyMapping?: ReplyMappingMode | undefined }, O extends object>(
+  given: T | undefined,
+  ours: O,
+): Omit<T, 'replyMapping'> & { replyMapping?: ReplyMappingMode } & O {
+  const { replyMapping, ...rest } = given ?? ({} as T);
+  return { ...rest, ...(replyMapping === undefined ? {} : { replyMapping }), ...ours };
 }

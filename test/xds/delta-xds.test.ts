@@ -15,7 +15,7 @@ type DeltaReq = {
   resource_names_subscribe?: string[];
   resource_names_unsubscribe?: string[];
   initial_resource_versions?: Record<string, string>;
-  response_nonce?: string;
+  response_nonce?: string | undefined;
   error_detail?: { code?: number; message?: string };
 };
 type Kind = 'rds' | 'ads';
@@ -29,7 +29,7 @@ const CODEC = { [TYPE_RDS]: 'RouteConfiguration', [TYPE_CDS]: 'Cluster', [TYPE_E
 class ReferenceDelta {
   readonly server = new grpc.Server();
   readonly calls: Record<Kind, Call | undefined> = { rds: undefined, ads: undefined };
-  readonly sotwRequests: { kind: Kind; type_url?: string }[] = [];
+  readonly sotwRequests: { kind: Kind; type_url: string | undefined }[] = [];
   private readonly queues = new Map<string, DeltaReq[]>();
   private waiting: (() => void)[] = [];
   port = 0;
