@@ -1,8 +1,12 @@
-// ErrorRateBreaker: a per-cluster error-rate circuit breaker (closed → open →
-// half-open with one trial call) on opossum 9. Envoy has no such breaker — its
-// "circuit breakers" are the concurrency caps in ClusterThresholds — so this is
-// a meta-mesh extension, configured by DestinationRule
-// `trafficPolicy.errorRateBreaker`.
+// ErrorRateBreaker: the one circuit breaker meta-mesh puts in front of a
+// backend (closed → open → half-open with one trial call), on opossum 9. Two
+// users: each cluster, where it opens on the error rate (Envoy has no such
+// breaker — its "circuit breakers" are the concurrency caps in
+// ClusterThresholds — so this is a meta-mesh extension, configured by
+// DestinationRule `trafficPolicy.errorRateBreaker`); and the Redis rate
+// limiter's backend, where it opens on a run of consecutive failures
+// (`consecutiveFailures`) so a Redis that stops answering is skipped after a
+// few calls, however many calls succeeded just before.
 //
 // opossum is set up for a hot path: no percentiles, no snapshots, no timeout
 // (deadlines are the router's), and rolling windows rotated lazily by a shared
@@ -33,6 +37,16 @@ export interface ErrorRateBreakerOptions {
   readonly clock?: () => number;
   /** Shared window rotation; by default the process-wide one for this bucket length. */
   readonly rotation?: BucketRotation;
+  /**
+   * Also open after this many failures in a row, whatever the error rate (a
+   * call that does not count as a failure ends the run). Set
+   * `errorThresholdPercentage: 100` to open on this rule alone.
+   */
+  readonly consecutiveFailures?: number;
+  /** What the breaker guards, in its refusal messages (default `cluster <name>`). */
+  readonly subject?: string;
+  /** What a refusal tells the user to do (default: fix the upstream or tune its DestinationRule). */
+  readonly advice?: string;
 }
 
 type IsFailure = (err: unknown) => boolean;
@@ -82,6 +96,11 @@ export class ErrorRateBreaker {
   private openedAt = 0;
   private rejects = 0;
   private readonly stateListeners = new EventListeners<BreakerState>();
+  private readonly subject: string;
+  private readonly advice: string;
+  private readonly consecutiveFailures: number | undefined;
+  /** Failures in a row so far (tracked only with `consecutiveFailures`). */
+  private failuresInARow = 0;
 
   constructor(
     /** The cluster name, for error messages. */
@@ -90,6 +109,13 @@ export class ErrorRateBreaker {
     options: ErrorRateBreakerOptions = {},
   ) {
     this.config = resolve(config);
+    this.subject = options.subject ?? `cluster ${cluster}`;
+    this.advice = options.advice ?? 'Fix the failing upstream, or tune trafficPolicy.errorRateBreaker in its DestinationRule';
+    this.consecutiveFailures = options.consecutiveFailures;
+    const run = options.consecutiveFailures;
+    if (run !== undefined && (!Number.isSafeInteger(run) || run < 1)) {
+      throw new MeshError(MeshErrorCode.CONFIG, `the circuit breaker of ${this.subject} has consecutiveFailures ${String(run)}; set a whole number >= 1`);
+    }
     const { rollingCountTimeout, rollingCountBuckets } = this.config;
     const bucketMs = rollingCountTimeout / rollingCountBuckets;
     this.clock = options.clock ?? (() => performance.now());
@@ -116,6 +142,17 @@ export class ErrorRateBreaker {
     });
     this.breaker.on('halfOpen', () => this.stateListeners.emit('half-open'));
     this.breaker.on('close', () => this.stateListeners.emit('closed'));
+    if (this.consecutiveFailures !== undefined) this.countRuns(this.consecutiveFailures);
+  }
+
+  /** The consecutive-failures rule: opossum only knows rates, so the run is counted here and opens opossum's breaker. */
+  private countRuns(limit: number): void {
+    // opossum reports an error its errorFilter let pass as a 'success', so such a call ends the run too.
+    this.breaker.on('success', () => (this.failuresInARow = 0));
+    this.breaker.on('close', () => (this.failuresInARow = 0));
+    this.breaker.on('failure', () => {
+      if (++this.failuresInARow >= limit) this.breaker.open();
+    });
   }
 
   get state(): BreakerState {
@@ -158,26 +195,32 @@ export class ErrorRateBreaker {
 
   private refusal(): MeshError {
     if (this.breaker.isShutdown) {
-      return new MeshError(MeshErrorCode.CLOSED, `the circuit breaker of cluster ${this.cluster} was shut down (its config was replaced or the mesh closed)`, {
+      return new MeshError(MeshErrorCode.CLOSED, `the circuit breaker of ${this.subject} was shut down (its config was replaced or the mesh closed)`, {
         details: { cluster: this.cluster },
       });
     }
-    const { errorThresholdPercentage, rollingCountTimeout, resetTimeout } = this.config;
-    const window = `${errorThresholdPercentage}% errors over ${rollingCountTimeout / 1000}s`;
     if (this.breaker.halfOpen) {
       return new MeshError(
         MeshErrorCode.CIRCUIT_OPEN,
-        `the circuit breaker of cluster ${this.cluster} is half-open and its one trial call is in flight; calls fail fast until it succeeds (it opened on more than ${window})`,
+        `the circuit breaker of ${this.subject} is half-open and its one trial call is in flight; calls fail fast until it succeeds (it opens on ${this.rule()})`,
         { details: { cluster: this.cluster, state: 'half-open' } },
       );
     }
-    const halfOpenInMs = Math.max(0, Math.ceil(this.openedAt + resetTimeout - this.clock()));
+    const halfOpenInMs = Math.max(0, Math.ceil(this.openedAt + this.config.resetTimeout - this.clock()));
     return new MeshError(
       MeshErrorCode.CIRCUIT_OPEN,
-      `the circuit breaker of cluster ${this.cluster} is open (more than ${window}); it half-opens in ${halfOpenInMs} ms for one trial call. ` +
-        'Fix the failing upstream, or tune trafficPolicy.errorRateBreaker in its DestinationRule',
+      `the circuit breaker of ${this.subject} is open (it opens on ${this.rule()}); it half-opens in ${halfOpenInMs} ms for one trial call. ${this.advice}`,
       { details: { cluster: this.cluster, state: 'open', halfOpenInMs } },
     );
+  }
+
+  /** The opening rules in force, for messages. */
+  private rule(): string {
+    const { errorThresholdPercentage, rollingCountTimeout } = this.config;
+    const rules: string[] = [];
+    if (errorThresholdPercentage < 100) rules.push(`more than ${errorThresholdPercentage}% errors over ${rollingCountTimeout / 1000}s`);
+    if (this.consecutiveFailures !== undefined) rules.push(`${this.consecutiveFailures} failures in a row`);
+    return rules.length === 0 ? 'no rule (it never opens by itself)' : rules.join(' or ');
   }
 }
 

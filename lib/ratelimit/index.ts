@@ -5,7 +5,6 @@ export { LocalRateLimiter, type LocalRateLimitConfig, type LocalRateLimitConditi
 export type { GlobalRateLimiter, GlobalRateLimiterStats, RateLimitDescriptor, RateLimitEntry } from './global-rate-limiter';
 export { RlsRateLimiter, type RlsRateLimiterOptions } from './rls-rate-limiter';
 export { RateLimitRules, type RateLimitDomainConfig, type RateLimitDescriptorConfig, type RateLimitRule, type RateLimitUnit } from './rate-limit-rules';
-export { BackendBreaker, type BackendBreakerOptions } from './backend-breaker';
 export { RedisRateLimiter, type RedisRateLimiterOptions, type RedisRateLimiterStats } from './redis-rate-limiter';
 export {
   createRateLimitFilter,

@@ -9,7 +9,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import { performance } from 'node:perf_hooks';
-import { BackendBreaker, type BackendBreakerOptions } from './backend-breaker';
+import { ErrorRateBreaker } from '../cluster/error-rate-breaker';
 import { GCRA_SCRIPT } from './gcra-script';
 import type { GlobalRateLimiter, GlobalRateLimiterStats, RateLimitDescriptor } from './global-rate-limiter';
 import { RateLimitRules, type RateLimitDomainConfig, type RateLimitRule } from './rate-limit-rules';
@@ -24,7 +24,13 @@ export interface RedisRateLimiterOptions {
   readonly requestTimeoutMs?: number | undefined;
   /** Refuse calls when Redis fails or times out (default false: allow). */
   readonly denyOnFail?: boolean | undefined;
-  readonly breaker?: Omit<BackendBreakerOptions, 'clock'> | undefined;
+  /**
+   * The breaker in front of Redis (the mesh's one breaker, ErrorRateBreaker, on its
+   * consecutive-failures rule): after `failureThreshold` failures in a row
+   * (default 3) calls are answered at once without Redis for `coolDownMs`
+   * (default 1000), then one trial call closes or reopens it.
+   */
+  readonly breaker?: { readonly failureThreshold?: number | undefined; readonly coolDownMs?: number | undefined } | undefined;
   /**
    * Take `size` tokens per round trip and spend them locally; unspent tokens
    * are dropped after `maxAgeMs` (default 1000) so a quiet process does not
@@ -33,6 +39,7 @@ export interface RedisRateLimiterOptions {
   readonly lease?: { readonly size: number; readonly maxAgeMs?: number | undefined } | undefined;
   /** Prefix of every key (default "rl"). */
   readonly keyPrefix?: string | undefined;
+  /** Times cached refusals and leases (the breaker's cool-down is opossum's own timer). */
   readonly clock?: MonotonicClock | undefined;
 }
 
@@ -55,6 +62,9 @@ interface KeyState {
   refill: Promise<unknown> | undefined;
 }
 
+/** Every failure of a Redis call counts against Redis (a timeout included). */
+const countsAgainstRedis = (): boolean => true;
+
 /** Past this many keys, states that hold nothing are dropped (bounded memory for per-user keys). */
 const MAX_KEY_STATES = 10_000;
 
@@ -62,7 +72,7 @@ export class RedisRateLimiter implements GlobalRateLimiter {
   readonly rules: RateLimitRules;
   private readonly client: Redis | Cluster;
   private readonly gcra: GcraCommand;
-  private readonly breaker: BackendBreaker;
+  private readonly breaker: ErrorRateBreaker;
   private readonly clock: MonotonicClock;
   private readonly denyOnFail: boolean;
   private readonly leaseSize: number;
@@ -89,7 +99,12 @@ export class RedisRateLimiter implements GlobalRateLimiter {
     this.leaseMaxAgeMs = lease?.maxAgeMs ?? 1000;
     this.denyOnFail = options.denyOnFail === true;
     this.clock = options.clock ?? monotonicClock;
-    this.breaker = new BackendBreaker({ ...options.breaker, clock: this.clock });
+    this.breaker = new ErrorRateBreaker(
+      'rate limit Redis',
+      // The error rate is left out (100% is never exceeded): a run of failures opens it.
+      { errorThresholdPercentage: 100, resetTimeout: Math.max(1, options.breaker?.coolDownMs ?? 1000) },
+      { consecutiveFailures: Math.max(1, options.breaker?.failureThreshold ?? 3), subject: 'the rate limit Redis', advice: 'Calls are answered per denyOnFail meanwhile' },
+    );
     this.prefix = options.keyPrefix ?? 'rl';
     this.timeoutMs = timeout;
     this.client = connect(options.redis, timeout);
@@ -100,7 +115,7 @@ export class RedisRateLimiter implements GlobalRateLimiter {
   }
 
   get stats(): RedisRateLimiterStats {
-    return { ...this.counters, skipped: this.breaker.skipped };
+    return { ...this.counters, skipped: this.breaker.stats.rejects };
   }
 
   /** Resolves once the Redis connection is ready (calls before that are answered per denyOnFail). */
@@ -129,6 +144,7 @@ export class RedisRateLimiter implements GlobalRateLimiter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.breaker.shutdown();
     this.client.disconnect();
   }
 
@@ -169,23 +185,25 @@ export class RedisRateLimiter implements GlobalRateLimiter {
   }
 
   private async ask(key: string, rule: RateLimitRule, state: KeyState, hits: number): Promise<boolean> {
-    if (this.closed || !this.breaker.allow()) return this.failed(false);
+    if (this.closed) return this.failed(false);
     const interval = rule.unitMs / rule.requestsPerUnit;
     const want = this.leaseSize > hits ? this.leaseSize : hits;
-    this.counters.redisCalls++;
-    const pending = this.withDeadline(this.gcra(key, String(interval), String(rule.unitMs), want, hits));
+    const pending = this.breaker.run(() => {
+      this.counters.redisCalls++;
+      return this.withDeadline(this.gcra(key, String(interval), String(rule.unitMs), want, hits));
+    }, countsAgainstRedis);
     if (want > hits) state.refill = pending;
     let reply: [number, number];
     try {
       reply = await pending;
     } catch (err) {
+      // The breaker refused: Redis was not asked.
+      if (err instanceof MeshError && err.code === MeshErrorCode.CIRCUIT_OPEN) return this.failed(false);
       this.lastError = err as Error;
-      this.breaker.failure();
       return this.failed(true);
     } finally {
       if (state.refill === pending) state.refill = undefined;
     }
-    this.breaker.success();
     const granted = Number(reply[0]);
     if (granted === 0) {
       const retryMs = Number(reply[1]);

@@ -159,6 +159,67 @@ describe('ErrorRateBreaker', () => {
     }
   });
 
+  it('opens after consecutiveFailures failures in a row, whatever the error rate', async () => {
+    const b = make('redis', { errorThresholdPercentage: 100, resetTimeout: 60_000 }, { consecutiveFailures: 3, subject: 'the rate limit Redis', advice: 'Answered per denyOnFail' });
+    for (let i = 0; i < 20; i++) assert.equal(await outcome(b.run(ok)), 'ok');
+    for (let i = 0; i < 2; i++) await outcome(b.run(fail));
+    assert.equal(b.state, 'closed', '2 failures in a row are below 3, and 100% is never exceeded');
+    assert.equal(await outcome(b.run(fail)), 'UPSTREAM_RESET');
+    assert.equal(b.state, 'open', 'the third failure in a row opens it though 20 of 23 calls succeeded');
+    const refused = await b.run(ok).catch((e: unknown) => e);
+    assert.ok(refused instanceof MeshError && refused.code === 'CIRCUIT_OPEN');
+    assert.match(refused.message, /^the circuit breaker of the rate limit Redis is open \(it opens on 3 failures in a row\); it half-opens in \d+ ms for one trial call\. Answered per denyOnFail$/);
+    assert.equal(b.stats.rejects, 1);
+  });
+
+  it('ends a run of failures at a success or at a failure that does not count', async () => {
+    const b = make('redis', { errorThresholdPercentage: 100 }, { consecutiveFailures: 2 });
+    const overflow = (): Promise<string> => Promise.reject(new MeshError('OVERFLOW', 'full'));
+    for (const fn of [fail, ok, fail, overflow, fail, ok]) await outcome(b.run(fn));
+    assert.equal(b.state, 'closed', 'never two counted failures in a row');
+    await outcome(b.run(fail));
+    await outcome(b.run(fail));
+    assert.equal(b.state, 'open');
+  });
+
+  it('starts a fresh run after a trial call closes it, and reopens when a trial fails', async () => {
+    const b = make('redis', { errorThresholdPercentage: 100, resetTimeout: 30 }, { consecutiveFailures: 2 });
+    const states: BreakerState[] = [];
+    b.onStateChange((s) => states.push(s));
+    let halfOpen = halfOpened(b);
+    await outcome(b.run(fail));
+    await outcome(b.run(fail));
+    await halfOpen;
+    halfOpen = halfOpened(b);
+    assert.equal(await outcome(b.run(fail)), 'UPSTREAM_RESET');
+    assert.equal(b.state, 'open', 'the failed trial reopens it');
+    await halfOpen;
+    assert.equal(await b.run(ok), 'ok');
+    assert.equal(b.state, 'closed');
+    await outcome(b.run(fail));
+    assert.equal(b.state, 'closed', 'one failure after closing is a new run of 1');
+    assert.deepEqual(states, ['open', 'half-open', 'open', 'half-open', 'closed']);
+  });
+
+  it('keeps the error-rate rule beside the consecutive one', async () => {
+    const b = make(cluster, { volumeThreshold: 4, errorThresholdPercentage: 50 }, { consecutiveFailures: 5 });
+    for (const fn of [fail, ok, fail, ok, fail]) await outcome(b.run(fn));
+    assert.equal(b.state, 'open', '3 of 5 failed (60%), though never two in a row');
+    const refused = await b.run(ok).catch((e: unknown) => e);
+    assert.ok(refused instanceof MeshError);
+    assert.match(refused.message, /it opens on more than 50% errors over 10s or 5 failures in a row/);
+    assert.match(refused.message, /tune trafficPolicy\.errorRateBreaker in its DestinationRule$/);
+  });
+
+  it('rejects a consecutiveFailures that is not a whole number >= 1', () => {
+    for (const bad of [0, 1.5, Number.NaN]) {
+      assert.throws(
+        () => new ErrorRateBreaker(cluster, {}, { consecutiveFailures: bad }),
+        (e: unknown) => e instanceof MeshError && e.code === 'CONFIG' && /consecutiveFailures/.test(e.message),
+      );
+    }
+  });
+
   it('rejects an out-of-range option with a CONFIG error naming the field', () => {
     assert.throws(
       () => new ErrorRateBreaker(cluster, { errorThresholdPercentage: 150 }),
