@@ -16,6 +16,7 @@ import * as thrift from 'thrift';
 import { Mesh } from '../lib';
 import { createThriftConnection } from '../adapters/thrift';
 import * as Calculator from '../gen/calculator/js/Calculator';
+import { takeLongestStep, type LongestStep } from '../lib/config/sliced-work';
 import { xdsProtos } from '../lib/xds/xds-protos';
 import { forkServer } from './support/fork-server';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
@@ -101,10 +102,12 @@ async function main(): Promise<void> {
   xdsProtos();
   const before = heapAfterGc();
   const startStalls = new LoopStalls().start();
+  takeLongestStep();
   const t0 = performance.now();
   const mesh = await Mesh.start({ xds: { metaRds: target, ads: target, services: [`${HOST}:9090`] }, preconnect: false, logger: () => undefined });
   const syncMs = performance.now() - t0;
   const sync = startStalls.stop();
+  const syncStep = takeLongestStep();
   const endpoints = [...mesh.snapshot.clusters.values()].reduce((n, c) => n + c.endpoints.length, 0);
   const heap = heapAfterGc() - before;
   const client = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, 9090, { transport: 'framed' }));
@@ -112,23 +115,28 @@ async function main(): Promise<void> {
   stream.start();
   await stream.window(() => new Promise((r) => setTimeout(r, 500))); // warm up
 
-  const update = async (op: 'eds' | 'rds'): Promise<{ stalls: StallFigures; calls: { p99Ms: number; maxMs: number }; ms: number; eds?: { deltaBytes: number; sotwBytes: number } }> => {
+  const update = async (
+    op: 'eds' | 'rds',
+  ): Promise<{ stalls: StallFigures; step: LongestStep; calls: { p99Ms: number; maxMs: number }; ms: number; eds?: { deltaBytes: number; sotwBytes: number } }> => {
     let stalls: StallFigures | undefined;
+    let step: LongestStep | undefined;
     let eds: { deltaBytes: number; sotwBytes: number } | undefined;
     let ms = 0;
     const calls = await stream.window(async () => {
       const applied = nextConfig(mesh);
       const sent = reply<{ deltaBytes: number; sotwBytes: number }>(cp.child, op);
       const probe = new LoopStalls().start();
+      takeLongestStep();
       cp.child.send({ op });
       const t = performance.now();
       if (op === 'eds') eds = await sent;
       await applied;
       ms = performance.now() - t;
       stalls = probe.stop();
+      step = takeLongestStep();
       await new Promise((r) => setTimeout(r, 100));
     });
-    return { stalls: stalls!, calls, ms, ...(eds === undefined ? {} : { eds }) };
+    return { stalls: stalls!, step: step!, calls, ms, ...(eds === undefined ? {} : { eds }) };
   };
   const baseline = await stream.window(() => new Promise((r) => setTimeout(r, BASELINE_MS)));
   const eds = await update('eds');
@@ -145,12 +153,13 @@ async function main(): Promise<void> {
   cp.child.kill();
   live.child.kill();
 
-  const p = (s: StallFigures) => `event-loop gap max ${f(s.maxMs)} ms, p99 ${f(s.p99Ms)} ms, ${s.over20} over 20 ms`;
+  const p = (s: StallFigures, step: LongestStep) =>
+    `event-loop gap max ${f(s.maxMs)} ms, p99 ${f(s.p99Ms)} ms, ${s.over20} over 20 ms; longest step ${f(step.ms)} ms (${step.label})`;
   console.log(`xds-scale: ${CLUSTERS} clusters x ${ENDPOINTS} endpoints = ${endpoints} endpoints, ${ROUTES} routes; calls: ${STREAM_CONCURRENCY} concurrent thrift add through the mesh`);
-  console.log(`  initial sync (Mesh.start): ${f(syncMs)} ms, ${p(sync)}`);
+  console.log(`  initial sync (Mesh.start): ${f(syncMs)} ms, ${p(sync, syncStep)}`);
   console.log(`  call stream without an update: p99 ${f(baseline.p99Ms)} ms (${baseline.calls} calls), again at the end: p99 ${f(baseline2.p99Ms)} ms`);
-  console.log(`  one-endpoint EDS change in one cluster: ${f(eds.ms)} ms to apply, ${p(eds.stalls)}; calls during it p99 ${f(eds.calls.p99Ms)} ms, max ${f(eds.calls.maxMs)} ms`);
-  console.log(`  new version of the ${ROUTES}-route MetaRDS config: ${f(rds.ms)} ms to apply, ${p(rds.stalls)}; calls during it p99 ${f(rds.calls.p99Ms)} ms, max ${f(rds.calls.maxMs)} ms`);
+  console.log(`  one-endpoint EDS change in one cluster: ${f(eds.ms)} ms to apply, ${p(eds.stalls, eds.step)}; calls during it p99 ${f(eds.calls.p99Ms)} ms, max ${f(eds.calls.maxMs)} ms`);
+  console.log(`  new version of the ${ROUTES}-route MetaRDS config: ${f(rds.ms)} ms to apply, ${p(rds.stalls, rds.step)}; calls during it p99 ${f(rds.calls.p99Ms)} ms, max ${f(rds.calls.maxMs)} ms`);
   console.log(`  heap: ${f(heap / 1024 / 1024)} MB for the mesh, ${f(heap / endpoints)} B per endpoint${gc ? '' : ' (run with --expose-gc for a clean figure)'}`);
   console.log(`  one-endpoint change, EDS payload: delta ${eds.eds!.deltaBytes} B vs state of the world ${eds.eds!.sotwBytes} B (${f(eds.eds!.sotwBytes / eds.eds!.deltaBytes)}x)`);
   console.log(`  one-endpoint change, client CPU: delta ${f(deltaCpu)} ms vs state of the world ${f(bothCpu - deltaCpu)} ms (${f((bothCpu - deltaCpu) / deltaCpu)}x)`);

@@ -11,7 +11,7 @@ import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { EndpointCensus } from './cluster/endpoint-census';
 import { MeshState, type MeshStateDeps } from './mesh-state';
-import { runNow, runSliced } from './config/sliced-work';
+import { runNow, runSliced, SLICE_MS } from './config/sliced-work';
 import { MeshError, MeshErrorCode } from './protocol/mesh-error';
 import type { CodecFactory } from './protocol/codec';
 import { Mirror } from './route/mirror';
@@ -303,11 +303,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const turn = this.applying.then(async () => {
       if (this.closed || this.newest !== snapshot) return;
       const previous = this.state;
-      const state = await runSliced(MeshState.build(snapshot, this.stateDeps(), previous));
+      const state = await runSliced(MeshState.build(snapshot, this.stateDeps(), previous), SLICE_MS, 'mesh state');
       // A synchronous applySnapshot while this one was being built is newer: it stays.
       if (this.closed || this.newest !== snapshot) return;
       this.warnAll(state.warnings);
-      const left = await runSliced(this.endpoints.updateSteps(state.added, state.dropped));
+      const left = await runSliced(this.endpoints.updateSteps(state.added, state.dropped), SLICE_MS, 'endpoint census');
       this.swapState(state, previous, left);
     });
     this.applying = turn.catch(() => undefined);

@@ -10,7 +10,6 @@
 // position in its own list, which the newer snapshot may have reordered.
 import type { ClusterConfig } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
-import { BucketRotation } from './bucket-rotation';
 import { ClusterThresholds, ISTIO_DEFAULT_THRESHOLDS } from './cluster-thresholds';
 import { ErrorRateBreaker } from './error-rate-breaker';
 import { OutlierDetector } from './outlier-detector';
@@ -106,15 +105,9 @@ export class ClusterResilience {
   }
 }
 
-const rotations = new Map<number, BucketRotation>();
-
+/** Breakers with the same bucket length share one rotation: ErrorRateBreaker takes it from BucketRotation.forBucket. */
 function newBreaker(config: ClusterConfig): ErrorRateBreaker {
-  const c = config.errorRateBreaker!;
-  const bucketMs = (c.rollingCountTimeout ?? 10_000) / (c.rollingCountBuckets ?? 10);
-  // Breakers with the same bucket length share one rotation (opossum's rotateBucketController).
-  let rotation = rotations.get(bucketMs);
-  if (rotation === undefined) rotations.set(bucketMs, (rotation = BucketRotation.forBucket(bucketMs)));
-  return new ErrorRateBreaker(config.name, c, { rotation });
+  return new ErrorRateBreaker(config.name, config.errorRateBreaker);
 }
 
 /** The resilience state of every cluster, kept across snapshots by cluster name. */

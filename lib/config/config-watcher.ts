@@ -17,7 +17,8 @@ import * as path from 'node:path';
 import type { Snapshot } from './model';
 import { Diagnostics } from './diagnostics';
 import { readConfigSources } from './load-config-files';
-import { parseConfigInto, type ConfigSource, type ParseConfigOptions } from './parse-config';
+import type { ConfigSource, ParseConfigOptions } from './parse-config';
+import { parseConfigOffThread } from './parse-config-off-thread';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
 /** Timers the watcher uses; tests inject their own to step time by hand. */
@@ -45,7 +46,19 @@ interface Reading {
   readonly sources: ConfigSource[];
   readonly diagnostics: Diagnostics;
   /** Every file name and text read, and what could not be read: equal signatures, equal config. */
-  readonly signature: string;
+  readonly signature: Signature;
+  /** Reads are numbered: a parse that ends after a later read's config was applied is dropped. */
+  readonly seq: number;
+}
+
+/**
+ * The strings a reading is made of, compared one by one: joining megabytes of
+ * YAML into one string (as JSON) would cost a long turn of the loop per read.
+ */
+type Signature = readonly string[];
+
+function same(a: Signature | undefined, b: Signature | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 export class ConfigWatcher {
@@ -59,11 +72,15 @@ export class ConfigWatcher {
   private checking = false;
   private changedWhileChecking = false;
   /** What the last config the watcher applied was built from; later events that change nothing stay silent. */
-  private applied: string | undefined;
+  private applied: Signature | undefined;
+  /** What reload() is parsing now: the watcher leaves that edit to it. */
+  private reloading: Signature | undefined;
+  private appliedSeq = 0;
+  private reads = 0;
   /** The last read of an edit not yet applied: the next read must match it. */
-  private candidate: string | undefined;
+  private candidate: Signature | undefined;
   /** The candidate already refused (empty file), so it is reported once. */
-  private refused: string | undefined;
+  private refused: Signature | undefined;
 
   constructor(
     private readonly paths: readonly string[],
@@ -105,8 +122,15 @@ export class ConfigWatcher {
   async reload(): Promise<Snapshot> {
     const reading = await this.read();
     refuseEmpty(reading);
-    const snapshot = parseConfigInto(reading.sources, this.parseOptions, reading.diagnostics);
+    this.reloading = reading.signature;
+    let snapshot: Snapshot;
+    try {
+      snapshot = await parseConfigOffThread(reading.sources, this.parseOptions, reading.diagnostics);
+    } finally {
+      if (this.reloading === reading.signature) this.reloading = undefined;
+    }
     this.applied = reading.signature;
+    this.appliedSeq = Math.max(this.appliedSeq, reading.seq);
     this.candidate = undefined;
     if (!this.closed) await this.onSnapshot(snapshot);
     return snapshot;
@@ -139,11 +163,11 @@ export class ConfigWatcher {
     let again: number | undefined;
     try {
       const reading = await this.read();
-      if (this.closed || reading.signature === this.applied) {
+      if (this.closed || same(reading.signature, this.applied) || same(reading.signature, this.reloading)) {
         this.candidate = undefined;
         return;
       }
-      if (reading.signature !== this.candidate) {
+      if (!same(reading.signature, this.candidate)) {
         // Changed since the last read (or first sight of this edit): read again once it has had time to settle.
         this.candidate = reading.signature;
         again = this.settleMs;
@@ -151,12 +175,15 @@ export class ConfigWatcher {
       }
       try {
         refuseEmpty(reading);
-        const snapshot = parseConfigInto(reading.sources, this.parseOptions, reading.diagnostics);
+        const snapshot = await parseConfigOffThread(reading.sources, this.parseOptions, reading.diagnostics);
+        // A reload() that read later applied its config while this one was parsed: that one stays.
+        if (this.closed || reading.seq < this.appliedSeq) return;
         this.applied = reading.signature;
+        this.appliedSeq = reading.seq;
         this.candidate = undefined;
         await this.onSnapshot(snapshot);
       } catch (err) {
-        if (this.refused === reading.signature) return;
+        if (same(this.refused, reading.signature)) return;
         this.refused = reading.signature;
         this.onError(MeshError.from(err, MeshErrorCode.CONFIG));
       }
@@ -175,8 +202,9 @@ export class ConfigWatcher {
   private async read(): Promise<Reading> {
     const diagnostics = new Diagnostics();
     const sources = await readConfigSources(this.paths, diagnostics);
-    const signature = JSON.stringify([sources.map((s) => [s.file, s.text]), diagnostics.problems.map((p) => p.message)]);
-    return { sources, diagnostics, signature };
+    const seq = ++this.reads;
+    const signature = [...sources.flatMap((s) => [s.file, s.text]), '', ...diagnostics.problems.map((p) => p.message)];
+    return { sources, diagnostics, signature, seq };
   }
 }
 

@@ -3,11 +3,34 @@
 
 import { ConfigError, ConfigProblem, formatProblem } from './config-error';
 
+/** What a Diagnostics holds, as plain data (it crosses to the worker thread that parses large configs). */
+export interface DiagnosticsState {
+  readonly problems: readonly ConfigProblem[];
+  readonly warnings: readonly string[];
+  readonly files: readonly string[];
+}
+
 export class Diagnostics {
   readonly problems: ConfigProblem[] = [];
   readonly warnings: string[] = [];
   private readonly seen = new Set<string>();
   private readonly files = new Map<string, number>();
+
+  /** Diagnostics holding what `state` holds. */
+  static from(state: DiagnosticsState): Diagnostics {
+    const d = new Diagnostics();
+    for (const f of state.files) d.file(f);
+    for (const p of state.problems) d.problem(p);
+    for (const w of state.warnings) {
+      d.seen.add(w);
+      d.warnings.push(w);
+    }
+    return d;
+  }
+
+  state(): DiagnosticsState {
+    return { problems: [...this.problems], warnings: [...this.warnings], files: [...this.files.keys()] };
+  }
 
   /** Records the order files were given in, which is the order problems are listed in. */
   file(name: string): void {

@@ -5,14 +5,16 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Diagnostics } from './diagnostics';
 import { Snapshot } from './model';
-import { ConfigSource, ParseConfigOptions, parseConfigInto } from './parse-config';
+import type { ConfigSource, ParseConfigOptions } from './parse-config';
+import { parseConfigOffThread } from './parse-config-off-thread';
 
 const YAML_FILE = /\.ya?ml$/i;
 
+/** A large config is parsed in a worker thread (parse-config-off-thread.ts), so loading it does not hold the event loop. */
 export async function loadConfigFiles(paths: readonly string[], options: ParseConfigOptions = {}): Promise<Snapshot> {
   const diagnostics = new Diagnostics();
   const sources = await readConfigSources(paths, diagnostics);
-  return parseConfigInto(sources, options, diagnostics);
+  return parseConfigOffThread(sources, options, diagnostics);
 }
 
 /**

@@ -37,6 +37,8 @@ export interface ParseConfigOptions {
   readonly fastPathBytes?: number | undefined;
   /** @internal Told whether the fast path's result stood (tests). */
   readonly onFastPath?: ((stood: boolean) => void) | undefined;
+  /** @internal Configs from this many characters are parsed in a worker thread (parse-config-off-thread.ts); tests set 0. */
+  readonly offThreadChars?: number | undefined;
 }
 
 interface KindInfo {
@@ -66,6 +68,11 @@ const TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const FAST_PATH_BYTES = 1 << 20;
 
 let lastVersion = 0;
+
+/** The next Snapshot.version of this process's counter. */
+export function nextSnapshotVersion(): string {
+  return String(++lastVersion);
+}
 
 /** Parses manifests (several documents per file allowed) into a Snapshot; throws ConfigError on any problem. */
 export function parseConfig(sources: readonly ConfigSource[], options: ParseConfigOptions = {}): Snapshot {
@@ -114,7 +121,7 @@ function emptyManifests(): Manifests {
 }
 
 function snapshotOf(manifests: Manifests, diagnostics: Diagnostics, options: ParseConfigOptions): Snapshot {
-  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? String(++lastVersion), options.secretDir ?? DEFAULT_SECRET_DIR);
+  const snapshot = buildSnapshot(manifests, diagnostics, options.version ?? nextSnapshotVersion(), options.secretDir ?? DEFAULT_SECRET_DIR);
   diagnostics.throwIfProblems();
   return snapshot;
 }

@@ -6,7 +6,7 @@
 // wins); endpoints come from the ServiceEntry or the WorkloadEntries its
 // workloadSelector picks.
 
-import { ClusterConfig, ConnectionThresholds, Endpoint, ErrorRateBreakerConfig, LbOptions, LbPolicy, Locality, OutlierDetectionConfig, RetryBudgetConfig, Service, clusterName, routeConfigName } from './model';
+import { ClusterConfig, ConnectionThresholds, Endpoint, LbOptions, LbPolicy, Locality, Service, clusterName, routeConfigName } from './model';
 import {
   DestinationRuleSpec,
   LoadBalancerSpec,
@@ -34,18 +34,16 @@ const SIMPLE_LB: Readonly<Record<string, LbPolicy>> = {
   PASSTHROUGH: 'PASSTHROUGH',
 };
 
+/** The cluster fields a DestinationRule's traffic policy decides (tls is added per port). */
+type PolicyFields = Pick<
+  ClusterConfig,
+  'lbPolicy' | 'connectTimeoutMs' | 'idleTimeoutMs' | 'multiplexing' | 'lb' | 'thresholds' | 'outlierDetection' | 'errorRateBreaker' | 'retryBudget'
+>;
+
 interface ClusterPolicy {
-  readonly lbPolicy: LbPolicy;
-  /** Lower-cased metadata key from consistentHash.httpHeaderName. */
+  readonly fields: PolicyFields;
+  /** Lower-cased metadata key from consistentHash.httpHeaderName (for routes, not a cluster field). */
   readonly hashKey?: string;
-  readonly connectTimeoutMs: number;
-  readonly idleTimeoutMs?: number;
-  readonly multiplexing?: boolean;
-  readonly lb?: LbOptions;
-  readonly thresholds?: ConnectionThresholds;
-  readonly outlierDetection?: OutlierDetectionConfig;
-  readonly errorRateBreaker?: ErrorRateBreakerConfig;
-  readonly retryBudget?: RetryBudgetConfig;
 }
 
 type NamedPort = ServicePortSpec & { readonly number: number; readonly name: string };
@@ -242,10 +240,9 @@ export class ServiceCatalog {
       }
       // Aeraki takes a subset's hash key from the subset's own policy only (model.GetHashPolicy):
       // the cluster still merges the top-level balancer, but routes to the subset carry no hash key.
-      const merged = policyOf(spec.trafficPolicy, subset.trafficPolicy);
       const ownKey = subset.trafficPolicy?.loadBalancer?.consistentHash?.httpHeaderName?.toLowerCase();
-      const { hashKey: _inherited, ...rest } = merged;
-      entry.subsets.set(subset.name, { spec: subset, policy: ownKey === undefined ? rest : { ...rest, hashKey: ownKey } });
+      const fields = policyOf(spec.trafficPolicy, subset.trafficPolicy).fields;
+      entry.subsets.set(subset.name, { spec: subset, policy: ownKey === undefined ? { fields } : { fields, hashKey: ownKey } });
     });
   }
 
@@ -298,18 +295,18 @@ function policyOf(top: TrafficPolicySpec | undefined, subset?: TrafficPolicySpec
   const hashKey = lb?.consistentHash?.httpHeaderName?.toLowerCase();
   const lbOptions = lbOptionsOf(lb, outlier);
   const thresholds = thresholdsOf(pool);
-  return {
+  const fields: PolicyFields = {
     lbPolicy: lbPolicyOf(lb),
     connectTimeoutMs: pool?.tcp?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     ...idleTimeoutOf(pool),
     ...(pool?.multiplexing === undefined ? {} : { multiplexing: pool.multiplexing }),
-    ...(hashKey === undefined ? {} : { hashKey }),
     ...(lbOptions === undefined ? {} : { lb: lbOptions }),
     ...(thresholds === undefined ? {} : { thresholds }),
     ...(outlier === undefined ? {} : { outlierDetection: Object.freeze({ ...outlier }) }),
     ...(breaker === undefined ? {} : { errorRateBreaker: Object.freeze({ ...breaker }) }),
     ...(budget === undefined ? {} : { retryBudget: Object.freeze({ ...budget }) }),
   };
+  return hashKey === undefined ? { fields } : { fields, hashKey };
 }
 
 /** Idle timeout of pooled connections: Istio's http.idleTimeout, else tcp.idleTimeout (0 or unset: Envoy's default). */
@@ -363,15 +360,7 @@ function cluster(host: string, port: number, subset: string, endpoints: Endpoint
     port,
     subset,
     endpoints: Object.freeze(endpoints),
-    lbPolicy: policy.lbPolicy,
-    connectTimeoutMs: policy.connectTimeoutMs,
-    ...(policy.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: policy.idleTimeoutMs }),
-    ...(policy.multiplexing === undefined ? {} : { multiplexing: policy.multiplexing }),
-    ...(policy.lb === undefined ? {} : { lb: policy.lb }),
-    ...(policy.thresholds === undefined ? {} : { thresholds: policy.thresholds }),
-    ...(policy.outlierDetection === undefined ? {} : { outlierDetection: policy.outlierDetection }),
-    ...(policy.errorRateBreaker === undefined ? {} : { errorRateBreaker: policy.errorRateBreaker }),
-    ...(policy.retryBudget === undefined ? {} : { retryBudget: policy.retryBudget }),
+    ...policy.fields,
   });
 }
 

@@ -8,7 +8,7 @@ import { runNow, type Steps } from '../config/sliced-work';
 import { CompiledRoute, newCompileCache } from './compiled-route';
 
 /** Routes compiled between two points where a compile in slices may yield. */
-const ROUTES_PER_STEP = 256;
+const ROUTES_PER_STEP = 64;
 
 export class RouteTable {
   /** The route config name, `<host>_<port>`. */

@@ -7,7 +7,7 @@ import { policiesFromXds } from './cluster-policies-xds';
 import { idleTimeoutFromXds } from './cluster-protocol-options-xds';
 import { clusterTlsFromXds } from './cluster-tls-xds';
 import { durationMs, durationProblem } from './duration-ms';
-import type { ClusterLoadAssignmentProto, ClusterProto, DurationProto, HealthStatusName, StructProto } from './envoy-types';
+import type { ClusterLoadAssignmentProto, ClusterProto, DurationProto, HealthStatusName, LbEndpointProto, LocalityLbEndpointsProto, StructProto } from './envoy-types';
 
 /** Envoy's default connect_timeout. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -98,32 +98,43 @@ function checkPolicies(c: ClusterProto): void {
  * must be named.
  */
 export function checkAssignment(cla: ClusterLoadAssignmentProto, where = cla.cluster_name ?? '', resource = false): void {
-  if (resource && (cla.cluster_name === undefined || cla.cluster_name === '')) {
-    throw new MeshError(MeshErrorCode.CONFIG, 'a ClusterLoadAssignment has no cluster_name; name the EDS resource');
-  }
+  if (resource) checkAssignmentName(cla.cluster_name);
   (cla.endpoints ?? []).forEach((group, g) => {
-    const weight = group.load_balancing_weight?.value;
-    if (weight !== undefined && weight !== null && Number(weight) < 1) {
-      throw invalid(where, `endpoints[${g}].load_balancing_weight is ${weight}; a locality weight must be at least 1`);
-    }
-    if ((group.priority ?? 0) > MAX_PRIORITY) throw invalid(where, `endpoints[${g}].priority is ${group.priority}; Envoy allows 0 to ${MAX_PRIORITY}`);
-    (group.lb_endpoints ?? []).forEach((e, i) => {
-      const sa = e.endpoint?.address?.socket_address;
-      if (sa?.address === undefined || sa.address === '') {
-        throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] has no socket address; meta-mesh connects over TCP to address:port_value`);
-      }
-      if (sa.port_value === undefined || sa.port_value === 0 || sa.port_value > 65535) {
-        throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has port ${sa.port_value ?? 'unset'}; set port_value to a TCP port`);
-      }
-      const w = e.load_balancing_weight?.value;
-      if (w !== undefined && w !== null && Number(w) < 1) {
-        throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has load_balancing_weight ${w}; an endpoint weight must be at least 1`);
-      }
-      if (e.health_status !== undefined && !HEALTH_STATUSES.has(String(e.health_status))) {
-        throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has health_status ${e.health_status}, which Envoy does not define`);
-      }
-    });
+    checkLocalityGroup(where, group, g);
+    (group.lb_endpoints ?? []).forEach((e, i) => checkLbEndpoint(where, e, g, i));
   });
+}
+
+/** An EDS resource must be named. */
+export function checkAssignmentName(name: string | undefined): void {
+  if (name === undefined || name === '') throw new MeshError(MeshErrorCode.CONFIG, 'a ClusterLoadAssignment has no cluster_name; name the EDS resource');
+}
+
+/** Checks the locality fields of `endpoints[g]` (its endpoints apart: checkLbEndpoint). */
+export function checkLocalityGroup(where: string, group: LocalityLbEndpointsProto, g: number): void {
+  const weight = group.load_balancing_weight?.value;
+  if (weight !== undefined && weight !== null && Number(weight) < 1) {
+    throw invalid(where, `endpoints[${g}].load_balancing_weight is ${weight}; a locality weight must be at least 1`);
+  }
+  if ((group.priority ?? 0) > MAX_PRIORITY) throw invalid(where, `endpoints[${g}].priority is ${group.priority}; Envoy allows 0 to ${MAX_PRIORITY}`);
+}
+
+/** Checks `endpoints[g].lb_endpoints[i]`. */
+export function checkLbEndpoint(where: string, e: LbEndpointProto, g: number, i: number): void {
+  const sa = e.endpoint?.address?.socket_address;
+  if (sa?.address === undefined || sa.address === '') {
+    throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] has no socket address; meta-mesh connects over TCP to address:port_value`);
+  }
+  if (sa.port_value === undefined || sa.port_value === 0 || sa.port_value > 65535) {
+    throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has port ${sa.port_value ?? 'unset'}; set port_value to a TCP port`);
+  }
+  const w = e.load_balancing_weight?.value;
+  if (w !== undefined && w !== null && Number(w) < 1) {
+    throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has load_balancing_weight ${w}; an endpoint weight must be at least 1`);
+  }
+  if (e.health_status !== undefined && !HEALTH_STATUSES.has(String(e.health_status))) {
+    throw invalid(where, `endpoints[${g}].lb_endpoints[${i}] (${sa.address}) has health_status ${e.health_status}, which Envoy does not define`);
+  }
 }
 
 function checkDuration(name: string, field: string, d: DurationProto | null | undefined): void {
@@ -151,9 +162,13 @@ export function edsServiceName(c: ClusterProto): string | undefined {
 
 /** The model cluster; `assignment` is the EDS resource for EDS clusters (else the inline one is used). */
 export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmentProto | undefined): ClusterConfig {
+  return clusterFromXdsEndpoints(c, c.type === 'EDS' ? endpointsFromXds(assignment) : undefined);
+}
+
+/** The model cluster; `edsEndpoints` are the EDS resource's endpoints, already translated (see assignment-reader.ts), for EDS clusters. */
+export function clusterFromXdsEndpoints(c: ClusterProto, edsEndpoints: readonly Endpoint[] | undefined): ClusterConfig {
   const name = c.name as string;
   const { host, port, subset } = parseClusterName(name);
-  const cla = c.type === 'EDS' ? assignment : c.load_assignment;
   const lbPolicy: LbPolicy = c.type === 'ORIGINAL_DST' ? 'PASSTHROUGH' : (LB_POLICIES[c.lb_policy ?? 'ROUND_ROBIN'] ?? 'ROUND_ROBIN');
   const policies = policiesFromXds(c);
   const tls = clusterTlsFromXds(c);
@@ -163,7 +178,7 @@ export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmen
     host,
     port,
     subset,
-    endpoints: endpointsFromXds(cla),
+    endpoints: c.type === 'EDS' ? (edsEndpoints ?? NO_ENDPOINTS) : endpointsFromXds(c.load_assignment),
     lbPolicy,
     connectTimeoutMs: c.connect_timeout === undefined || c.connect_timeout === null ? DEFAULT_CONNECT_TIMEOUT_MS : durationMs(c.connect_timeout),
     ...(policies.lb === undefined ? {} : { lb: policies.lb }),
@@ -174,26 +189,34 @@ export function clusterFromXds(c: ClusterProto, assignment: ClusterLoadAssignmen
   });
 }
 
+const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
+
 export function endpointsFromXds(cla: ClusterLoadAssignmentProto | undefined): readonly Endpoint[] {
   const out: Endpoint[] = [];
   for (const group of cla?.endpoints ?? []) {
     const locality = localityOf(group.locality);
     for (const e of group.lb_endpoints ?? []) {
-      const sa = e.endpoint?.address?.socket_address;
-      if (sa?.address === undefined || sa.port_value === undefined) continue;
-      const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
-        address: sa.address,
-        port: sa.port_value,
-        labels: labelsOf(e.metadata?.filter_metadata?.[LABELS_NAMESPACE]),
-        // protobuf's absent/0 weight means 1.
-        weight: e.load_balancing_weight?.value || 1,
-        healthy: !UNHEALTHY.has(e.health_status ?? 'UNKNOWN'),
-      };
-      if (locality !== undefined) endpoint.locality = locality;
-      out.push(Object.freeze(endpoint));
+      const endpoint = endpointFromXds(e, locality);
+      if (endpoint !== undefined) out.push(endpoint);
     }
   }
   return Object.freeze(out);
+}
+
+/** The model endpoint of one LbEndpoint (checked: checkLbEndpoint), or undefined when it has no socket address. */
+export function endpointFromXds(e: LbEndpointProto, locality: Locality | undefined): Endpoint | undefined {
+  const sa = e.endpoint?.address?.socket_address;
+  if (sa?.address === undefined || sa.port_value === undefined) return undefined;
+  const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
+    address: sa.address,
+    port: sa.port_value,
+    labels: labelsOf(e.metadata?.filter_metadata?.[LABELS_NAMESPACE]),
+    // protobuf's absent/0 weight means 1.
+    weight: e.load_balancing_weight?.value || 1,
+    healthy: !UNHEALTHY.has(e.health_status ?? 'UNKNOWN'),
+  };
+  if (locality !== undefined) endpoint.locality = locality;
+  return Object.freeze(endpoint);
 }
 
 /** `outbound|9090|v1|calc.svc` → its parts; another shape is kept whole as the host. */
@@ -203,7 +226,7 @@ export function parseClusterName(name: string): { host: string; port: number; su
   return { host: name, port: 0, subset: '' };
 }
 
-function localityOf(l: { region?: string; zone?: string; sub_zone?: string } | undefined): Locality | undefined {
+export function localityOf(l: { region?: string; zone?: string; sub_zone?: string } | undefined): Locality | undefined {
   if (l === undefined || (!l.region && !l.zone && !l.sub_zone)) return undefined;
   const out: { region?: string; zone?: string; subZone?: string } = {};
   if (l.region) out.region = l.region;

@@ -19,7 +19,7 @@ const CONFIG_VIRTUAL_HOSTS = 2;
 const HOST_ROUTES = 3;
 const LENGTH_DELIMITED = 2;
 /** Routes read between two points where a read in slices may yield. */
-const ROUTES_PER_STEP = 256;
+const ROUTES_PER_STEP = 64;
 
 /** Reads one envoy.config.route.v3.Route from the reader's position up to `end`. */
 export type RouteProtoReader = (r: WireReader, end: number) => RouteProto;

@@ -7,14 +7,14 @@
 // in arrival order, each in slices that give the event loop a turn every few
 // milliseconds (sliced-work.ts), and ACKed once the snapshot they make is applied.
 import { performance } from 'node:perf_hooks';
-import type { ClusterConfig, RouteConfig, Service, Snapshot } from '../config/model';
+import type { ClusterConfig, Endpoint, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
-import { runSliced, type Steps } from '../config/sliced-work';
+import { runSliced, SLICE_MS, type Steps } from '../config/sliced-work';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { applyDeltaResponse } from './apply-delta-response';
 import { type ApplyResult, applyResponse } from './apply-response';
 import { cdsResourceType } from './cds-resource-type';
-import { clusterFromXds, edsServiceName } from './cluster-from-xds';
+import { clusterFromXdsEndpoints, edsServiceName } from './cluster-from-xds';
 import { edsResourceType } from './eds-resource-type';
 import type {
   ClusterLoadAssignmentProto,
@@ -75,7 +75,7 @@ export class XdsConfigSource {
   private readonly ads: XdsStream;
   private readonly routes: ResourceStore<RouteConfigurationProto, RouteConfig>;
   private readonly clusters: ResourceStore<ClusterProto, true>;
-  private readonly assignments: ResourceStore<ClusterLoadAssignmentProto, true>;
+  private readonly assignments: ResourceStore<ClusterLoadAssignmentProto, readonly Endpoint[]>;
   /**
    * Listeners (LDS): as a sidecar (nodeId 'istio'), every listener, for Aeraki's MetaProtocolProxy filter config per
    * route config; with a server listener name template (gRPC A36), the inbound listeners of the ports this process serves.
@@ -126,7 +126,7 @@ export class XdsConfigSource {
     this.resourceTimeoutMs = options.resourceTimeoutMs ?? DEFAULT_RESOURCE_TIMEOUT_MS;
     this.routes = new ResourceStore(this.clock, rdsResourceType.decodeRaw);
     this.clusters = new ResourceStore(this.clock);
-    this.assignments = new ResourceStore(this.clock);
+    this.assignments = new ResourceStore(this.clock, edsResourceType.decodeRaw);
     const initial = (options.services ?? []).map(toRouteConfigName);
     this.wildcard = initial.length === 0;
     this.routes.request(initial);
@@ -357,7 +357,7 @@ export class XdsConfigSource {
       if (w === undefined || this.closed) return [];
       if (typeUrl === TYPE_RDS) this.rdsAnswered = true;
       if (typeUrl === TYPE_LDS) this.ldsAnswered = true;
-      const result = await runSliced(apply(w));
+      const result = await runSliced(apply(w), SLICE_MS, `xDS ${w.type.short} response`);
       if (result.errors.length > 0) return result.errors;
       if (result.changed.length > 0 || result.removed.length > 0) this.dirty = true;
       w.applied(result.changed, result.removed);
@@ -421,7 +421,7 @@ export class XdsConfigSource {
   private async maybeEmit(): Promise<void> {
     if (this.closed || !this.dirty || this.pending().length > 0) return;
     this.dirty = false;
-    const snapshot = await runSliced(this.buildSnapshot());
+    const snapshot = await runSliced(this.buildSnapshot(), SLICE_MS, 'xDS snapshot');
     this.current = snapshot;
     try {
       await this.onSnapshot(snapshot);
@@ -457,7 +457,7 @@ export class XdsConfigSource {
         continue;
       }
       const eds = edsServiceName(e.raw);
-      this.models.set(name, clusterFromXds(e.raw, eds === undefined ? undefined : this.assignments.get(eds)?.raw));
+      this.models.set(name, clusterFromXdsEndpoints(e.raw, eds === undefined ? undefined : this.assignments.get(eds)?.value));
       yield;
     }
     this.staleModels.clear();

@@ -7,14 +7,18 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
+import { noteWork } from '../config/sliced-work';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { plainDecoder, plainMessageReader } from './plain-decoder';
+import type { AssignmentProtoReaders } from './assignment-reader';
 import type { RouteProtoReader } from './route-config-reader';
 import type {
   AnyResource,
   ClusterLoadAssignmentProto,
   ClusterProto,
   HttpProtocolOptionsProto,
+  LbEndpointProto,
+  LocalityLbEndpointsProto,
   RouteConfigurationProto,
   RouteProto,
   TcpProtocolOptionsProto,
@@ -45,6 +49,8 @@ export interface XdsProtos {
   readonly RdsClient: grpc.ServiceClientConstructor;
   /** Reads one envoy.config.route.v3.Route embedded in a RouteConfiguration (see route-config-reader.ts). */
   readonly readRoute: RouteProtoReader;
+  /** Read the parts of a ClusterLoadAssignment one at a time (see assignment-reader.ts). */
+  readonly assignment: AssignmentProtoReaders;
   /** A CDS cluster's transport_socket typed_config (not a resource type of its own). */
   readonly upstreamTlsContext: ResourceCodec<UpstreamTlsContextProto>;
   /** The protocol options istiod puts in Cluster.typed_extension_protocol_options. */
@@ -72,9 +78,10 @@ export function protoDir(): string {
 export function xdsProtos(): XdsProtos {
   if (loaded !== undefined) return loaded;
   const definition = protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
+  const root = loadRoot(protoDir());
+  decodeResponsesPlainly(definition, root);
   const pkg = grpc.loadPackageDefinition(definition);
   const codecService = definition['meta_mesh.xds.v1.ResourceCodec'] as protoLoader.ServiceDefinition;
-  const root = loadRoot(protoDir());
   const codecs = root.lookupService('meta_mesh.xds.v1.ResourceCodec');
   // Decoding skips proto-loader's decode-then-toObject copy (see plain-decoder.ts)
   // but yields the same objects; encoding stays with proto-loader.
@@ -91,6 +98,10 @@ export function xdsProtos(): XdsProtos {
     AdsClient,
     RdsClient,
     readRoute: plainMessageReader<RouteProto>(root.lookupType('envoy.config.route.v3.Route')),
+    assignment: {
+      group: plainMessageReader<LocalityLbEndpointsProto>(root.lookupType('envoy.config.endpoint.v3.LocalityLbEndpoints')),
+      lbEndpoint: plainMessageReader<LbEndpointProto>(root.lookupType('envoy.config.endpoint.v3.LbEndpoint')),
+    },
     upstreamTlsContext: codec<UpstreamTlsContextProto>('UpstreamTlsContext'),
     httpProtocolOptions: codec<HttpProtocolOptionsProto>('HttpProtocolOptions'),
     tcpProtocolOptions: codec<TcpProtocolOptionsProto>('TcpProtocolOptions'),
@@ -101,6 +112,38 @@ export function xdsProtos(): XdsProtos {
     },
   };
   return loaded;
+}
+
+/**
+ * The client's side of the four xDS stream methods decodes each
+ * (Delta)DiscoveryResponse with plainDecoder: grpc-js calls the deserializer
+ * on the event loop for the whole message at once, and proto-loader's
+ * decode-then-copy of a 3 MB response was one long step. The envelope is
+ * small; each resource stays bytes (its own copy, so a kept resource does not
+ * hold the whole message) until the sliced apply decodes it. The time it
+ * takes is recorded with the steps of config work (noteWork).
+ */
+function decodeResponsesPlainly(definition: protoLoader.PackageDefinition, root: protobuf.Root): void {
+  const sotw = 'envoy.service.discovery.v3.DiscoveryResponse';
+  const delta = 'envoy.service.discovery.v3.DeltaDiscoveryResponse';
+  const methods: readonly [service: string, method: string, response: string][] = [
+    ['envoy.service.discovery.v3.AggregatedDiscoveryService', 'StreamAggregatedResources', sotw],
+    ['envoy.service.discovery.v3.AggregatedDiscoveryService', 'DeltaAggregatedResources', delta],
+    ['envoy.service.route.v3.RouteDiscoveryService', 'StreamRoutes', sotw],
+    ['envoy.service.route.v3.RouteDiscoveryService', 'DeltaRoutes', delta],
+  ];
+  for (const [service, method, response] of methods) {
+    const m = (definition[service] as protoLoader.ServiceDefinition)[method];
+    if (m === undefined) throw new Error(`${service}.${method} is missing from meta-mesh's .proto files`);
+    const decode = plainDecoder<object>(root.lookupType(response));
+    const label = `xDS ${method} message decode`;
+    (m as { responseDeserialize: (bytes: Buffer) => object }).responseDeserialize = (bytes) => {
+      const start = performance.now();
+      const out = decode(bytes);
+      noteWork(performance.now() - start, label);
+      return out;
+    };
+  }
 }
 
 /** Packs a resource as the Any a DiscoveryResponse carries. */

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { type Call, type Message } from 'meta-mesh';
 import { Cluster, ClusterResilienceRegistry, UpstreamPool } from 'meta-mesh/experimental';
+import { BucketRotation } from '../../lib/cluster/bucket-rotation';
 import type { ClusterConfig, Endpoint } from '../../lib/config/model';
 import { sendWithRetries } from '../../lib/filters/upstream-send';
 import { echoCodecFactory, echoFrame, EchoCodec, startEchoServer } from '../support/echo-protocol';
@@ -106,6 +107,27 @@ describe('Cluster across snapshots', function () {
       pool.close();
       registry.close();
     }
+  });
+
+  it('the breakers of clusters with the same bucket length share one process-wide rotation, and leave it on close', () => {
+    // A bucket length no other test uses (3.3 s / 11 buckets = 300 ms), so the counts are this test's own.
+    const breaker = { rollingCountTimeout: 3_300, rollingCountBuckets: 11 };
+    const shared = BucketRotation.forBucket(300).controller;
+    const other = BucketRotation.forBucket(330).controller;
+    const before = [shared.listenerCount('rotate'), other.listenerCount('rotate')];
+    const registry = new ClusterResilienceRegistry();
+    try {
+      const states = registry.apply([
+        { ...config([ep(1)]), name: 'a', errorRateBreaker: breaker },
+        { ...config([ep(1)]), name: 'b', errorRateBreaker: breaker },
+        { ...config([ep(1)]), name: 'c', errorRateBreaker: { rollingCountTimeout: 3_300, rollingCountBuckets: 10 } },
+      ]);
+      assert.ok(states.get('a')?.breaker !== undefined && states.get('b')?.breaker !== undefined);
+      assert.deepEqual([shared.listenerCount('rotate'), other.listenerCount('rotate')], [before[0]! + 2, before[1]! + 1]);
+    } finally {
+      registry.close();
+    }
+    assert.deepEqual([shared.listenerCount('rotate'), other.listenerCount('rotate')], before);
   });
 
   describe('locality failover', () => {

@@ -1,0 +1,96 @@
+// parseConfigOffThread: parseConfigInto for configs large enough that parsing
+// them would hold the event loop (a 100k-endpoint file takes seconds). The
+// YAML parse, the schema checks and the snapshot build run in a worker
+// thread (parse-worker.ts) on another core; the snapshot comes back in parts
+// of about a thousand endpoints, each rebuilt in a turn of its own, so calls
+// keep flowing while a mesh starts or reloads. Problems are found and worded
+// by the same code as on the main thread, lines included. Small configs are
+// parsed in place: a thread costs more than they do.
+
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ConfigError, type ConfigProblem } from './config-error';
+import type { Diagnostics, DiagnosticsState } from './diagnostics';
+import type { Snapshot } from './model';
+import { type ConfigSource, type ParseConfigOptions, nextSnapshotVersion, parseConfigInto } from './parse-config';
+import { regexMaxProgramSize } from './regex-check';
+import { SnapshotAssembly, type SnapshotPart } from './snapshot-transfer';
+import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
+
+/** Configs from this many characters (all files together) are parsed in a worker thread. */
+export const OFF_THREAD_CHARS = 256 * 1024;
+
+/** @internal What the main thread hands the worker. */
+export interface ParseRequest {
+  readonly sources: readonly ConfigSource[];
+  readonly options: { readonly version: string; readonly secretDir?: string; readonly fastPathBytes?: number };
+  readonly diagnostics: DiagnosticsState;
+  readonly regexMaxProgramSize: number;
+}
+
+/** @internal What the worker sends back. */
+export type WorkerMessage =
+  | { readonly kind: 'fastPath'; readonly stood: boolean }
+  | { readonly kind: 'part'; readonly part: SnapshotPart }
+  | { readonly kind: 'problems'; readonly problems: readonly ConfigProblem[] }
+  | { readonly kind: 'failed'; readonly code: string; readonly message: string };
+
+const WORKER_FILE = path.join(__dirname, 'parse-worker.js');
+
+/** parseConfigInto, in a worker thread when the config is large; the same snapshot or the same ConfigError. */
+export async function parseConfigOffThread(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Promise<Snapshot> {
+  const { offThreadChars = OFF_THREAD_CHARS, ...parseOptions } = options;
+  const chars = sources.reduce((n, s) => n + s.text.length, 0);
+  // Compiled JavaScript only: run from TypeScript sources there is no worker file to start.
+  if (chars < offThreadChars || !__filename.endsWith('.js')) return parseConfigInto(sources, parseOptions, diagnostics);
+  const request: ParseRequest = {
+    sources,
+    options: {
+      version: parseOptions.version ?? nextSnapshotVersion(),
+      ...(parseOptions.secretDir === undefined ? {} : { secretDir: parseOptions.secretDir }),
+      ...(parseOptions.fastPathBytes === undefined ? {} : { fastPathBytes: parseOptions.fastPathBytes }),
+    },
+    diagnostics: diagnostics.state(),
+    regexMaxProgramSize: regexMaxProgramSize(),
+  };
+  return new Promise<Snapshot>((resolve, reject) => {
+    const worker = new Worker(WORKER_FILE, { workerData: request });
+    const assembly = new SnapshotAssembly();
+    let settled = false;
+    const settle = (err: Error | undefined, snapshot?: Snapshot): void => {
+      if (settled) return;
+      settled = true;
+      if (err !== undefined || snapshot === undefined) reject(err ?? new MeshError(MeshErrorCode.CONFIG, 'the config parser thread gave no snapshot'));
+      else resolve(snapshot);
+    };
+    worker.on('message', (m: WorkerMessage) => {
+      switch (m.kind) {
+        case 'fastPath':
+          parseOptions.onFastPath?.(m.stood);
+          return;
+        case 'problems':
+          settle(new ConfigError(m.problems));
+          return;
+        case 'failed':
+          settle(new MeshError(isMeshErrorCode(m.code) ? m.code : MeshErrorCode.CONFIG, m.message));
+          return;
+        case 'part':
+          try {
+            assembly.add(m.part);
+            if (m.part.kind === 'rest') settle(undefined, assembly.finish());
+            else worker.postMessage('more');
+          } catch (err) {
+            settle(MeshError.from(err, MeshErrorCode.CONFIG));
+            void worker.terminate();
+          }
+          return;
+      }
+    });
+    worker.on('error', (err) => settle(MeshError.from(err, MeshErrorCode.CONFIG)));
+    worker.on('exit', (code) => settle(new MeshError(MeshErrorCode.CONFIG, `the config parser thread ended (exit code ${code}) before it gave a snapshot`)));
+  });
+}
+
+function isMeshErrorCode(code: string): code is MeshErrorCode {
+  return Object.values(MeshErrorCode).includes(code as MeshErrorCode);
+}

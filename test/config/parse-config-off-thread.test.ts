@@ -1,0 +1,139 @@
+// Large configs are parsed in a worker thread and come back in parts. These
+// tests force the worker on small configs (offThreadChars: 0) and check it
+// changes nothing: the same snapshot (frozen, endpoints shared between a
+// service's clusters as before), the same ConfigError with its lines, and a
+// mesh that keeps its config when a large file turns bad.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Mesh } from 'meta-mesh';
+import { ConfigError, type ConfigSource, type Snapshot, parseConfig } from '../../lib/config';
+import { Diagnostics } from '../../lib/config/diagnostics';
+import { parseConfigOffThread } from '../../lib/config/parse-config-off-thread';
+import { SnapshotAssembly, snapshotParts } from '../../lib/config/snapshot-transfer';
+import { SERVICE, generatedMesh, router } from './manifests';
+
+const OFF = { offThreadChars: 0 };
+
+/** The snapshot, or the ConfigError's message, of parsing `sources` in place or in the worker. */
+async function outcome(sources: readonly ConfigSource[], offThread: boolean): Promise<Snapshot | string> {
+  try {
+    return offThread ? await parseConfigOffThread(sources, { ...OFF, version: '1' }, new Diagnostics()) : parseConfig(sources, { version: '1' });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.message;
+  }
+}
+
+/** Every plain object and array reachable from `value` (through maps) is frozen. */
+function assertDeepFrozen(value: unknown, where = 'snapshot'): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (value instanceof Map) {
+    for (const [k, v] of value) assertDeepFrozen(v, `${where}.get(${String(k)})`);
+    return;
+  }
+  assert.ok(Object.isFrozen(value), `${where} is frozen`);
+  for (const [k, v] of Object.entries(value)) assertDeepFrozen(v, `${where}.${k}`);
+}
+
+describe('parsing large configs in a worker thread', function () {
+  this.timeout(60_000);
+
+  it('gives the snapshot the main thread gives, frozen, for a varied generated mesh', async () => {
+    const sources = [
+      { file: 'mesh.yaml', text: generatedMesh(12, 40) },
+      { file: 'calc.yaml', text: `${SERVICE}---\n${router('    - name: all\n      route: [{destination: {host: calc.demo.svc.cluster.local, subset: v1}}]\n')}` },
+    ];
+    const inPlace = await outcome(sources, false);
+    assert.notEqual(typeof inPlace, 'string', 'a valid config');
+    const offThread = await outcome(sources, true);
+    assert.deepStrictEqual(offThread, inPlace);
+    assertDeepFrozen(offThread);
+    const s = offThread as Snapshot;
+    // 8 services of 2 ports and 4 of one (WorkloadEntries), 40 endpoints in the whole cluster and 20 in each subset; calc: 2 ports x (2 + 1 + 1).
+    assert.equal([...s.clusters.values()].reduce((n, c) => n + c.endpoints.length, 0), 8 * 2 * 80 + 4 * 80 + 8, 'every endpoint of every cluster');
+  });
+
+  it('keeps an endpoint that a service and its subset share as one object', async () => {
+    const s = (await outcome([{ file: 'mesh.yaml', text: generatedMesh(3, 10) }], true)) as Snapshot;
+    const whole = s.clusters.get('outbound|9090||svc0.scale.svc.cluster.local');
+    const v1 = s.clusters.get('outbound|9090|v1|svc0.scale.svc.cluster.local');
+    assert.ok(whole !== undefined && v1 !== undefined);
+    assert.equal(v1.endpoints.length, 5);
+    for (const e of v1.endpoints) assert.ok(whole.endpoints.includes(e), `${e.address} is the whole service's object`);
+  });
+
+  it('moves a snapshot in parts of a bounded size that rebuild it whole', () => {
+    const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(6, 50) }], { version: '7' });
+    const parts = [...snapshotParts(snapshot, 64)];
+    for (const p of parts) {
+      if (p.kind === 'endpoints') assert.ok(p.endpoints.length <= 64, `${p.endpoints.length} endpoints in one part`);
+      if (p.kind === 'routeConfigs') assert.ok(p.routeConfigs.length <= 64);
+    }
+    assert.ok(parts.filter((p) => p.kind === 'endpoints').length >= (6 * 50) / 64, 'endpoints spread over parts');
+    const assembly = new SnapshotAssembly();
+    for (const p of parts) assembly.add(structuredClone(p));
+    assert.deepStrictEqual(assembly.finish(), snapshot);
+  });
+
+  it('reports the problems of a bad config exactly as the main thread does, lines included', async () => {
+    const big = generatedMesh(4, 20);
+    const cases = [
+      `${big}---\n${router('    - name: typo\n      mtach: {}\n      route: [{destination: {host: calc}}]\n')}`,
+      big.replace('weight: 2\n', 'weight: two\n'),
+      `${big}---\nkind: [unclosed\n`,
+      `${big}---\napiVersion: example.com/v1\nkind: Other\nmetadata: {name: x}\n`, // a warning only: a snapshot
+    ];
+    for (const text of cases) {
+      const sources = [{ file: 'big.yaml', text }];
+      const inPlace = await outcome(sources, false);
+      assert.deepStrictEqual(await outcome(sources, true), inPlace);
+      if (typeof inPlace === 'string') assert.match(inPlace, /big\.yaml:\d+: /, 'the message points at a line');
+      else assert.equal(inPlace.warnings.length, 1);
+    }
+  });
+
+  it('adds to the problems found before the parse (an unreadable file)', async () => {
+    const diagnostics = new Diagnostics();
+    diagnostics.file('missing.yaml');
+    diagnostics.problem({ file: 'missing.yaml', document: '', field: '', message: 'cannot read this file (ENOENT); check the path' });
+    await assert.rejects(parseConfigOffThread([{ file: 'mesh.yaml', text: generatedMesh(2, 3) }], OFF, diagnostics), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(
+        err.problems.map((p) => p.file),
+        ['missing.yaml'],
+      );
+      return true;
+    });
+  });
+
+  it('keeps the last good config when a reload of a large file finds a problem', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-offthread-'));
+    const file = path.join(dir, 'mesh.yaml');
+    // Over OFF_THREAD_CHARS, so both the start and the reload go through the worker.
+    const good = generatedMesh(30, 60);
+    assert.ok(good.length > 256 * 1024, `${good.length} characters`);
+    fs.writeFileSync(file, good);
+    const mesh = await Mesh.start({ config: file, preconnect: false, logger: () => undefined });
+    try {
+      const before = mesh.snapshot;
+      assert.equal(before.clusters.get('outbound|9090||svc29.scale.svc.cluster.local')?.endpoints.length, 60);
+      fs.writeFileSync(file, good.replace('address: 10.7.0.4\n', 'address: 10.7.0.4\n    adress: 10.7.0.5\n'));
+      await assert.rejects(mesh.reload(), (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.equal(err.problems.length, 1);
+        assert.match(err.message, /mesh\.yaml:\d+: ServiceEntry scale\/svc7 \(document \d+\): spec\.endpoints\[4\]\.adress: unknown field 'adress'; did you mean 'address'\?/);
+        return true;
+      });
+      assert.equal(mesh.snapshot, before, 'the last good config stays');
+      fs.writeFileSync(file, good.replace('address: 10.7.0.4\n', 'address: 10.7.9.4\n'));
+      const after = await mesh.reload();
+      assert.equal(mesh.snapshot, after);
+      assert.equal(after.clusters.get('outbound|9090||svc7.scale.svc.cluster.local')?.endpoints[4]?.address, '10.7.9.4');
+    } finally {
+      await mesh.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
