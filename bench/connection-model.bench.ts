@@ -4,9 +4,12 @@
 //   per call in flight, up to the concurrency: what a raw client does to get
 //   the non-multiplexed model), meta-mesh non-multiplexed (one call in flight
 //   per pooled connection, Thrift's default) and meta-mesh multiplexed; rounds
-//   interleaved so machine noise hits all alike; ratios are to raw, and the
-//   non-multiplexed model also to the raw pool; CPU per call of the client and
-//   of the server process (the server does a read per call per connection);
+//   interleaved so machine noise hits all alike. Under `models`, each meta-mesh
+//   model has two throughput ratios: to the raw client on ONE connection, and to
+//   the raw client operated in the SAME model (one connection for multiplexed,
+//   the raw pool for non-multiplexed), beside the client's and the server
+//   process's CPU per call of all three (the server does a read and a write per
+//   call per connection, so one call per connection costs it more);
 // - against a one-call-per-connection server (Python TThreadedServer): calls of
 //   5 ms each, where the non-multiplexed model runs calls in parallel and the
 //   multiplexed one (like a raw client's single connection) queues them.
@@ -21,7 +24,9 @@ import { startPythonServer } from '../test/support/python-server';
 import { forkServer } from './support/fork-server';
 import { closedLoop, median, summarize, type LoadResult } from './support/load';
 import { serverStats } from './support/server-stats';
+import { compareModel } from './support/model-report';
 import type { ChildProcess } from 'node:child_process';
+import { runBench } from './support/run-bench';
 
 function yaml(port: number): string {
   const se = (name: string, mux: boolean) => `apiVersion: networking.istio.io/v1beta1
@@ -128,6 +133,7 @@ async function clientsFor(port: number, poolSize: number): Promise<{ clients: Re
 }
 
 export async function runConnectionModelBench(quick: boolean): Promise<Record<string, unknown>> {
+  const loadAtStart = Number(os.loadavg()[0]!.toFixed(2));
   const cps = (r: Record<string, { callsPerSecond: number }>, k: string) => r[k]!.callsPerSecond;
   // Against the Node server, at the concurrency of issue 17 (64) and a lower one.
   const node = await forkServer(path.join(__dirname, 'support/raw-thrift-server.js'), ['framed']);
@@ -138,12 +144,12 @@ export async function runConnectionModelBench(quick: boolean): Promise<Record<st
     await set.close();
     nodeServer[`c${concurrency}`] = {
       ...r,
-      ratioToRaw: {
-        nonMultiplexed: ratio(cps(r, 'nonMultiplexed'), cps(r, 'raw')),
-        multiplexed: ratio(cps(r, 'multiplexed'), cps(r, 'raw')),
-        rawPool: ratio(cps(r, 'rawPool'), cps(r, 'raw')),
+      models: {
+        // A raw thrift client pipelines its calls on one connection: that is its multiplexed model.
+        multiplexed: compareModel('multiplexed', r.multiplexed!, r.raw!, r.raw!, 'raw single connection'),
+        nonMultiplexed: compareModel('non-multiplexed', r.nonMultiplexed!, r.raw!, r.rawPool!, `raw pool of ${concurrency}`),
       },
-      nonMultiplexedToRawPool: ratio(cps(r, 'nonMultiplexed'), cps(r, 'rawPool')),
+      rawPoolToRawSingleConnection: ratio(cps(r, 'rawPool'), cps(r, 'raw')),
     };
   }
   node.child.kill();
@@ -156,24 +162,19 @@ export async function runConnectionModelBench(quick: boolean): Promise<Record<st
   await py.stop();
 
   return {
+    loadAverage1m: { atStart: loadAtStart, atEnd: Number(os.loadavg()[0]!.toFixed(2)) },
     nodeServer,
     oneCallPerConnectionServer: {
       concurrency: 8,
       call: 'sleep(5 ms)',
       ...onPython,
+      models: {
+        multiplexed: compareModel('multiplexed', onPython.multiplexed!, onPython.raw!, onPython.raw!, 'raw single connection'),
+        nonMultiplexed: compareModel('non-multiplexed', onPython.nonMultiplexed!, onPython.raw!, onPython.rawPool!, 'raw pool of 8'),
+      },
       nonMultiplexedOverMultiplexed: ratio(cps(onPython, 'nonMultiplexed'), cps(onPython, 'multiplexed')),
-      nonMultiplexedOverRawSingleConnection: ratio(cps(onPython, 'nonMultiplexed'), cps(onPython, 'raw')),
-      nonMultiplexedOverRawPool: ratio(cps(onPython, 'nonMultiplexed'), cps(onPython, 'rawPool')),
     },
   };
 }
 
-if (require.main === module) {
-  runConnectionModelBench(process.env.BENCH_QUICK === '1').then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
+runBench(module, () => runConnectionModelBench(process.env.BENCH_QUICK === '1'));

@@ -12,6 +12,7 @@ import { Mesh } from 'meta-mesh';
 import { createDubboCodec, meshDubbo, meshRegistry, shimNodeUtilForDubbo } from 'meta-mesh/dubbo';
 import { trackSocketWorkers } from '../test/adapters/dubbo/dubbo-js-capture';
 import { closedLoop, summarize, type LoadResult } from './support/load';
+import { runBench } from './support/run-bench';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const hessian = require('hessian.js') as {
@@ -200,13 +201,4 @@ export async function runDubboBench(options: DubboBenchOptions = {}): Promise<Re
   };
 }
 
-if (require.main === module) {
-  const quick = process.env.BENCH_QUICK === '1';
-  runDubboBench(quick ? { calls: 3_000, rounds: 2, decodeIterations: 30_000 } : {}).then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
+runBench(module, () => runDubboBench(process.env.BENCH_QUICK === '1' ? { calls: 3_000, rounds: 2, decodeIterations: 30_000 } : {}));

@@ -2,6 +2,7 @@
 // run with `npm run bench`, not in `npm test` (where a busy CI core made them
 // fail while nothing was wrong). Prints each check and exits non-zero if one fails.
 import { openLoop } from './perf/load-shapes';
+import { runBench } from './support/run-bench';
 
 interface Check {
   readonly name: string;
@@ -51,4 +52,4 @@ async function main(): Promise<void> {
   process.exitCode = failed === 0 ? 0 : 1;
 }
 
-void main();
+runBench(module, main);

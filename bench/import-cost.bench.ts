@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runBench } from './support/run-bench';
 
 const root = path.resolve(__dirname, '../..');
 const rounds = process.env.BENCH_QUICK ? 15 : 41;
@@ -70,4 +71,4 @@ function main(): void {
   if (checks.some((c) => !c.ok)) process.exitCode = 1;
 }
 
-main();
+runBench(module, main);

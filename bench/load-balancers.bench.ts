@@ -6,6 +6,7 @@ import type { Endpoint } from '../lib/config/model';
 import { LeastRequest, Maglev, RingHash, RoundRobin, WeightedRandom, loadBalancerFactory, xxhash64 } from '../lib/cluster/lb';
 import type { ClusterConfig } from '../lib/config/model';
 import type { LoadBalancer, PickContext } from '../lib/cluster/lb';
+import { runBench } from './support/run-bench';
 
 const SIZES = [10, 1_000, 10_000];
 
@@ -110,4 +111,4 @@ export async function runLoadBalancerBench(iterations = process.env.BENCH_QUICK 
   }
 }
 
-if (require.main === module) void runLoadBalancerBench();
+runBench(module, runLoadBalancerBench);

@@ -11,7 +11,11 @@
 // each carrying one call at a time. The server reports its CPU per call and
 // its TLS handshakes (and how many resumed a session) for every scenario.
 // Rounds are interleaved (A B A B ...) so machine noise hits both alike;
-// client CPU per call is measured the same way for both.
+// client CPU per call is measured the same way for both. Under `models`, each
+// meta-mesh model has its throughput ratio to the raw client on ONE TLS
+// connection and to the raw client in the SAME model (the single connection
+// for multiplexed, the raw pool for per-call connections), with client and
+// server CPU per call of all three.
 // Run: node dist/bench/mtls.bench.js (prints figures, asserts nothing).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -24,10 +28,13 @@ import { createSpiffePki } from '../test/support/spiffe-pki';
 import { forkServer } from './support/fork-server';
 import { closedLoop, median, summarize, type LoadResult } from './support/load';
 import { serverStats } from './support/server-stats';
+import { compareModel } from './support/model-report';
+import { runBench } from './support/run-bench';
 
 const quick = process.env.BENCH_QUICK === '1';
 
 async function main(): Promise<void> {
+  const loadAtStart = Number(os.loadavg()[0]!.toFixed(2));
   const concurrency = 64;
   const calls = quick ? 5_000 : 40_000;
   const rounds = quick ? 2 : 3;
@@ -114,10 +121,10 @@ spec:
   const rawPoolS = s('rawPool');
   const meshS = s('mesh');
   const poolS = s('pool');
-  const r3 = (a: number, b: number) => Number((a / b).toFixed(3));
   console.log(
     JSON.stringify(
       {
+        loadAverage1m: { atStart: loadAtStart, atEnd: Number(os.loadavg()[0]!.toFixed(2)) },
         concurrency,
         callsPerRound: calls,
         rounds,
@@ -125,13 +132,12 @@ spec:
         rawThriftPoolOverMtls: rawPoolS,
         metaMeshIstioMutualMultiplexed: meshS,
         metaMeshIstioMutualPerCallConnections: poolS,
-        throughputRatio: r3(meshS.callsPerSecond, rawS.callsPerSecond),
-        clientCpuRatio: r3(meshS.cpuUsPerCall, rawS.cpuUsPerCall),
-        perCallConnectionsThroughputRatio: r3(poolS.callsPerSecond, rawS.callsPerSecond),
-        perCallConnectionsClientCpuRatio: r3(poolS.cpuUsPerCall, rawS.cpuUsPerCall),
-        perCallConnectionsToRawPoolThroughputRatio: r3(poolS.callsPerSecond, rawPoolS.callsPerSecond),
-        perCallConnectionsToRawPoolClientCpuRatio: r3(poolS.cpuUsPerCall, rawPoolS.cpuUsPerCall),
-        rawPoolToRawThroughputRatio: r3(rawPoolS.callsPerSecond, rawS.callsPerSecond),
+        // Each meta-mesh model against the raw client on one TLS connection and against the raw client in the same model.
+        models: {
+          multiplexed: compareModel('multiplexed', meshS, rawS, rawS, 'raw single TLS connection'),
+          nonMultiplexed: compareModel('non-multiplexed (per-call connections)', poolS, rawS, rawPoolS, `raw pool of ${concurrency} TLS connections`),
+        },
+        rawPoolToRawSingleConnection: Number((rawPoolS.callsPerSecond / rawS.callsPerSecond).toFixed(3)),
         // TLS handshakes the server saw while each client warmed up (and how many resumed a session), and during all measured rounds.
         handshakesDuringWarmup: handshakes,
         handshakesDuringRounds: { handshakes: steadyAfter.handshakes - steadyBefore.handshakes, resumed: steadyAfter.resumed - steadyBefore.resumed },
@@ -143,4 +149,4 @@ spec:
   );
 }
 
-void main();
+runBench(module, main);

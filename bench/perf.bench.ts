@@ -2,13 +2,6 @@
 // default, the quick one under `npm run bench -- --quick` (BENCH_QUICK=1).
 // Results go to bench/results/perf.md, perf.json and two SVG charts (a quick run: bench/results/quick/).
 import { runPerf } from './perf/run-perf';
+import { runBench } from './support/run-bench';
 
-runPerf([], process.env.BENCH_QUICK === '1').then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  },
-);
+runBench(module, () => runPerf([], process.env.BENCH_QUICK === '1'), { report: (code) => void (process.exitCode = code) });

@@ -10,6 +10,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { Metadata } from '../lib/protocol';
 import { LocalRateLimiter, RedisRateLimiter } from '../lib/ratelimit';
 import { RedisServer } from '../test/support/redis-server';
+import { runBench } from './support/run-bench';
 
 const quick = process.env.BENCH_QUICK === '1';
 
@@ -175,9 +176,4 @@ export async function runRateLimitBench(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  runRateLimitBench().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBench(module, runRateLimitBench);

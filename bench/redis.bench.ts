@@ -17,6 +17,7 @@ import { KeyRouter, stripPrefix } from '../adapters/redis/key-router';
 import { ProxyBackend } from '../adapters/redis/redis-backend';
 import { RedisServer } from '../test/support/redis-server';
 import { redisServiceEntry } from '../test/support/redis-yaml';
+import { runBench } from './support/run-bench';
 
 const quick = process.env.BENCH_QUICK === '1';
 const ROUND_MS = quick ? 400 : 1500;
@@ -172,7 +173,4 @@ spec:
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runBench(module, main);

@@ -6,6 +6,7 @@
 import { ClusterThresholds } from '../lib/cluster/cluster-thresholds';
 import { ErrorRateBreaker } from '../lib/cluster/error-rate-breaker';
 import { OutlierDetector } from '../lib/cluster/outlier-detector';
+import { runBench } from './support/run-bench';
 
 export interface ResilienceBenchResult {
   /** ns per call of `await send()` alone. */
@@ -84,12 +85,4 @@ export async function runResilienceBench(iterations = Number(process.env.BENCH_Q
   };
 }
 
-if (require.main === module) {
-  runResilienceBench().then(
-    (r) => console.log(r),
-    (e: unknown) => {
-      console.error(e);
-      process.exitCode = 1;
-    },
-  );
-}
+runBench(module, runResilienceBench, { report: (r) => console.log(r) });

@@ -13,6 +13,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanEx
 import { Metadata, type Call, type Codec, type Filter, type Handler, type Message, type Reply } from 'meta-mesh';
 import { composeFilters } from 'meta-mesh/experimental';
 import { createAccessLogFilter, createMetricsFilter, createTracingFilter } from '../lib/telemetry';
+import { runBench } from './support/run-bench';
 
 const metadata = new Metadata({ method: 'add' });
 const request: Message = { type: 'request', requestId: 1, metadata, frame: Buffer.alloc(48), operationName: 'add' };
@@ -162,19 +163,13 @@ export async function runTelemetryBench(options: { calls?: number; rounds?: numb
   return { ns, addedNs, ratio, apiDispatchNs: { bare: Number(median(dispatch.bare).toFixed(1)), filters: Number(median(dispatch.filters).toFixed(1)) } };
 }
 
-if (require.main === module) {
-  runTelemetryBench().then(
-    (r) => {
-      console.log('per call (median of rounds)            ns   added ns   × bare');
-      for (const name of Object.keys(r.ns)) {
-        console.log(`  ${name.padEnd(34)} ${String(r.ns[name]).padStart(6)} ${String(r.addedNs[name]).padStart(9)} ${r.ratio[name]!.toFixed(2).padStart(8)}`);
-      }
-      const d = r.apiDispatchNs;
-      console.log(`no SDK, dispatch only (not awaited): bare ${d.bare} ns, tracing+metrics ${d.filters} ns, added ${(d.filters - d.bare).toFixed(1)} ns`);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
+runBench(module, runTelemetryBench, {
+  report: (r) => {
+    console.log('per call (median of rounds)            ns   added ns   × bare');
+    for (const name of Object.keys(r.ns)) {
+      console.log(`  ${name.padEnd(34)} ${String(r.ns[name]).padStart(6)} ${String(r.addedNs[name]).padStart(9)} ${r.ratio[name]!.toFixed(2).padStart(8)}`);
+    }
+    const d = r.apiDispatchNs;
+    console.log(`no SDK, dispatch only (not awaited): bare ${d.bare} ns, tracing+metrics ${d.filters} ns, added ${(d.filters - d.bare).toFixed(1)} ns`);
+  },
+});

@@ -10,6 +10,7 @@ import { Mesh } from 'meta-mesh';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../gen/calculator/js/Calculator';
 import { closedLoop, summarize, type LoadResult } from './support/load';
+import { runBench } from './support/run-bench';
 
 export interface ThriftE2eOptions {
   concurrency?: number;
@@ -68,13 +69,4 @@ export async function runThriftE2eBench(options: ThriftE2eOptions = {}): Promise
   };
 }
 
-if (require.main === module) {
-  const quick = process.env.BENCH_QUICK === '1';
-  runThriftE2eBench(quick ? { calls: 5_000, rounds: 2 } : {}).then(
-    (r) => console.log(JSON.stringify(r, null, 2)),
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
+runBench(module, () => runThriftE2eBench(process.env.BENCH_QUICK === '1' ? { calls: 5_000, rounds: 2 } : {}));

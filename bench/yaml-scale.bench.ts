@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Mesh } from '../lib';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
+import { runBench } from './support/run-bench';
 
 const SERVICES = Number(process.env.YAML_SCALE_SERVICES ?? 100);
 const ENDPOINTS = Number(process.env.YAML_SCALE_ENDPOINTS ?? 100);
@@ -55,12 +56,4 @@ async function main(): Promise<void> {
   console.log(`  heap: ${f(held / 1024 / 1024)} MB, ${f(held / endpoints)} B per endpoint${gc ? '' : ' (run with --expose-gc for a clean figure)'}`);
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runBench(module, main, { exit: true });

@@ -9,6 +9,7 @@
 // of config work outside it that reported itself, such as decoding an xDS
 // message): a slice can only be as short as its longest step, so that is the
 // figure that says whether the work is cut finely enough (bench/xds-scale).
+import * as fs from 'node:fs';
 
 /** Steps of config work: each `yield` is a point where the loop may take a turn. */
 export type Steps<T> = Generator<void, T, void>;
@@ -21,20 +22,67 @@ export interface LongestStep {
   readonly ms: number;
   /** What the step was part of (runSliced's label, or noteWork's). */
   readonly label: string;
+  /** The longest step by CPU time of the event-loop thread, while trackStepCpu is on. */
+  readonly cpu?: { readonly ms: number; readonly label: string };
 }
 
-let longest: LongestStep = { ms: 0, label: '' };
+const NONE = { ms: 0, label: '' };
+let longest: { ms: number; label: string } = NONE;
+let longestCpu: { ms: number; label: string } = NONE;
+let cpuTracking = false;
+
+/**
+ * Also times each step's CPU on the event-loop thread: a system call per
+ * step, for benchmarks on a shared machine, where a step's wall time
+ * includes time the OS gave to other processes and its CPU time does not.
+ */
+export function trackStepCpu(on: boolean): void {
+  cpuTracking = on;
+  if (on) cpuClock ??= threadCpuClock();
+}
 
 /** Records a piece of config work that ran at once (not through runSliced), such as decoding one xDS message. */
-export function noteWork(ms: number, label: string): void {
+export function noteWork(ms: number, label: string, cpuMs?: number): void {
   if (ms > longest.ms) longest = { ms, label };
+  if (cpuMs !== undefined && cpuMs > longestCpu.ms) longestCpu = { ms: cpuMs, label };
 }
 
 /** The longest step recorded since the last call, then starts again (benchmarks, per phase). */
 export function takeLongestStep(): LongestStep {
-  const out = longest;
-  longest = { ms: 0, label: '' };
+  const out: LongestStep = cpuTracking ? { ...longest, cpu: longestCpu } : longest;
+  longest = NONE;
+  longestCpu = NONE;
   return out;
+}
+
+/** The event-loop thread's CPU ms since `since` (cpuNow), or undefined when not tracking. */
+export function cpuSince(since: number | undefined): number | undefined {
+  return since === undefined || cpuClock === undefined ? undefined : cpuClock() - since;
+}
+
+/** The event-loop thread's CPU clock in ms while trackStepCpu is on, for cpuSince. */
+export function cpuNow(): number | undefined {
+  return cpuTracking && cpuClock !== undefined ? cpuClock() : undefined;
+}
+
+let cpuClock: (() => number) | undefined;
+
+/**
+ * This thread's CPU time: Linux's per-thread schedstat (nanoseconds on the
+ * CPU), so the collector's helper threads and other processes' turns are
+ * left out; elsewhere the process's CPU time.
+ */
+function threadCpuClock(): () => number {
+  try {
+    const fd = fs.openSync('/proc/thread-self/schedstat', 'r');
+    const buf = Buffer.alloc(64);
+    return () => Number.parseInt(buf.toString('latin1', 0, fs.readSync(fd, buf, 0, buf.length, 0)), 10) / 1e6;
+  } catch {
+    return () => {
+      const used = process.cpuUsage();
+      return (used.user + used.system) / 1000;
+    };
+  }
 }
 
 export function runNow<T>(steps: Steps<T>): T {
@@ -45,18 +93,20 @@ export function runNow<T>(steps: Steps<T>): T {
 
 export async function runSliced<T>(steps: Steps<T>, sliceMs = SLICE_MS, label = 'config work'): Promise<T> {
   let start = performance.now();
+  let cpu = cpuNow();
   let r = steps.next();
   let now = performance.now();
-  noteWork(now - start, label);
+  noteWork(now - start, label, cpuSince(cpu));
   while (r.done !== true) {
     if (now - start >= sliceMs) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       start = now = performance.now();
     }
     const before = now;
+    cpu = cpuNow();
     r = steps.next();
     now = performance.now();
-    if (now - before > longest.ms) noteWork(now - before, label);
+    if (now - before > longest.ms || cpu !== undefined) noteWork(now - before, label, cpuSince(cpu));
   }
   return r.value;
 }

@@ -9,6 +9,8 @@ import { CompiledRoute, newCompileCache } from './compiled-route';
 
 /** Routes compiled between two points where a compile in slices may yield. */
 const ROUTES_PER_STEP = 64;
+/** Routes looked at between two such points while the index is chosen (a cheaper step per route). */
+const INDEX_ROUTES_PER_STEP = 1024;
 
 export class RouteTable {
   /** The route config name, `<host>_<port>`. */
@@ -36,10 +38,10 @@ export class RouteTable {
   private readonly starts: Int32Array;
   private readonly ends: Int32Array;
 
-  private constructor(name: string, routes: CompiledRoute[], matchers: readonly (readonly MetadataMatcher[])[]) {
+  private constructor(name: string, routes: CompiledRoute[], plan: IndexPlan) {
     this.name = name;
     this.routes = routes;
-    const { proved, keys, keyBuckets, bucketOf, buckets } = chooseIndexMatchers(matchers);
+    const { proved, keys, keyBuckets, bucketOf, buckets } = plan;
     this.proved = proved;
     this.indexKeys = keys;
     this.indexMaps = keyBuckets;
@@ -79,7 +81,7 @@ export class RouteTable {
       const e = MeshError.from(err, MeshErrorCode.CONFIG);
       throw new MeshError(e.code, `route config '${config.name}': ${e.message}`, { cause: err, details: { ...e.details, routeConfig: config.name } });
     }
-    return new RouteTable(config.name, routes, matchers);
+    return new RouteTable(config.name, routes, yield* chooseIndexMatchers(matchers));
   }
 
   get size(): number {
@@ -190,12 +192,14 @@ interface IndexPlan {
  * share), so a lookup walks short candidate lists; ties go to the key most
  * routes use (typically "method"), so lookups consult few keys.
  */
-function chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]): IndexPlan {
+function* chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]): Steps<IndexPlan> {
   // name → (value → routes using the pair), and name → routes using the key;
   // each route counts once per pair and once per key.
   const pairCount = new Map<string, Map<string, number>>();
   const keyCount = new Map<string, number>();
+  let seen = 0;
   for (const ms of matchers) {
+    if (++seen % INDEX_ROUTES_PER_STEP === 0) yield;
     for (let i = 0; i < ms.length; i++) {
       const m = ms[i];
       if (!indexable(m)) continue;
@@ -225,6 +229,7 @@ function chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]):
   const unindexed: number[] = [];
   let buckets = 0;
   for (let r = 0; r < matchers.length; r++) {
+    if (r % INDEX_ROUTES_PER_STEP === INDEX_ROUTES_PER_STEP - 1) yield;
     const ms = matchers[r];
     let at = -1;
     let atPairs = 0;

@@ -189,32 +189,16 @@ export class UpstreamConnection {
     const connectTimer = setTimeout(() => {
       this.fail(MeshErrorCode.CONNECT_FAILURE, `connect to ${this.endpoint} timed out after ${this.options.connectTimeoutMs} ms`);
     }, this.options.connectTimeoutMs);
-    const socket = openUpstreamSocket(this.options, this.options, () => {
-      clearTimeout(connectTimer);
-      if (this.state !== 'connecting') return;
-      this.state = 'ready';
-      const waiters = this.connectWaiters;
-      this.connectWaiters = [];
-      for (const w of waiters) w.resolve();
-      const queued = this.outbox;
-      this.outbox = [];
-      this.outboxBytes = 0;
-      for (const q of queued) {
-        const call = q.id === 0 ? undefined : this.pending.get(q.id);
-        if (q.id !== 0 && call === undefined) continue;
-        const end = this.write(q.bytes, q.id);
-        if (call !== undefined) {
-          call.end = end;
-          call.unlisten?.();
-          call.unlisten = undefined;
-        }
-      }
-      const sent = this.onewayWaiters;
-      this.onewayWaiters = [];
-      for (const w of sent) w.resolve();
-    });
+    const socket = openUpstreamSocket(
+      this.options,
+      this.options,
+      () => {
+        clearTimeout(connectTimer);
+        this.onConnected();
+      },
+      (chunk) => this.onData(chunk),
+    );
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
       const connecting = this.state === 'connecting';
@@ -229,6 +213,31 @@ export class UpstreamConnection {
       clearTimeout(connectTimer);
       this.fail(MeshErrorCode.UPSTREAM_RESET, `${this.endpoint} closed the connection`);
     });
+  }
+
+  /** The socket can carry calls: connect waiters go on, and the calls queued for the connect are written. */
+  private onConnected(): void {
+    if (this.state !== 'connecting') return;
+    this.state = 'ready';
+    const waiters = this.connectWaiters;
+    this.connectWaiters = [];
+    for (const w of waiters) w.resolve();
+    const queued = this.outbox;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    for (const q of queued) {
+      const call = q.id === 0 ? undefined : this.pending.get(q.id);
+      if (q.id !== 0 && call === undefined) continue;
+      const end = this.write(q.bytes, q.id);
+      if (call !== undefined) {
+        call.end = end;
+        call.unlisten?.();
+        call.unlisten = undefined;
+      }
+    }
+    const sent = this.onewayWaiters;
+    this.onewayWaiters = [];
+    for (const w of sent) w.resolve();
   }
 
   /** Writes (or queues until connected) one call's bytes; returns where they end in the written stream (0 if queued). */

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
-import { noteWork } from '../config/sliced-work';
+import { cpuNow, cpuSince, noteWork } from '../config/sliced-work';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { plainDecoder, plainMessageReader } from './plain-decoder';
 import type { AssignmentProtoReaders } from './assignment-reader';
@@ -139,8 +139,9 @@ function decodeResponsesPlainly(definition: protoLoader.PackageDefinition, root:
     const label = `xDS ${method} message decode`;
     (m as { responseDeserialize: (bytes: Buffer) => object }).responseDeserialize = (bytes) => {
       const start = performance.now();
+      const cpu = cpuNow();
       const out = decode(bytes);
-      noteWork(performance.now() - start, label);
+      noteWork(performance.now() - start, label, cpuSince(cpu));
       return out;
     };
   }

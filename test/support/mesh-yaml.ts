@@ -64,9 +64,39 @@ ${mesh.routes}
 
 /** A fresh temp dir per call; the file is `mesh.yaml` inside it. */
 export function writeMeshYaml(mesh: TestMesh, file?: string): string {
-  const target = file ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-test-')), 'mesh.yaml');
-  fs.writeFileSync(target, meshYaml(mesh));
-  return target;
+  if (file === undefined) return writeYamlFile(meshYaml(mesh));
+  fs.writeFileSync(file, meshYaml(mesh));
+  return file;
+}
+
+/** Writes `yaml` to `mesh.yaml` in a fresh temp dir; returns the file. */
+export function writeYamlFile(yaml: string): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-test-')), 'mesh.yaml');
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+/**
+ * One Thrift service with one endpoint on 127.0.0.1:`port` (service port 9090)
+ * and its DestinationRule; `trafficPolicy` is a YAML flow mapping, omitted = none.
+ */
+export function oneEndpointYaml(host: string, port: number, trafficPolicy?: string): string {
+  const name = host.split('.')[0]!;
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: { name: ${name} }
+spec:
+  hosts: [${host}]
+  ports: [{ number: 9090, name: tcp-metaprotocol-thrift, protocol: TCP }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { tcp-metaprotocol-thrift: ${port} } }]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: { name: ${name} }
+spec:
+  host: ${host}
+${trafficPolicy === undefined ? '' : `  trafficPolicy: ${trafficPolicy}\n`}`;
 }
 
 /** A destination block for a MetaRouter route (4-space list indentation). */

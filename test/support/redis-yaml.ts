@@ -13,3 +13,15 @@ spec:
 ---
 `;
 }
+
+/** A RedisDestination that makes `host` a Redis Cluster (the mesh speaks to it with an ioredis Cluster). */
+export function redisClusterDestination(host: string, name = host.split('.')[0]!): string {
+  return `apiVersion: redis.aeraki.io/v1alpha1
+kind: RedisDestination
+metadata: {name: ${name}}
+spec:
+  host: ${host}
+  trafficPolicy: {connectionPool: {redis: {mode: CLUSTER}}}
+---
+`;
+}

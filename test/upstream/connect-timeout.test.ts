@@ -4,12 +4,12 @@ import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as thrift from 'thrift';
 import { loadConfigFiles, Mesh } from 'meta-mesh';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../../gen/calculator/js/Calculator';
+import { oneEndpointYaml } from '../support/mesh-yaml';
+import { startQuietMesh } from '../support/quiet-mesh';
 
 /**
  * A port whose connects never complete: a listener with a one-slot backlog
@@ -45,22 +45,7 @@ async function blackhole(): Promise<{ port: number; close(): void }> {
 }
 
 function yaml(port: number, connectTimeout: string): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: calc }
-spec:
-  hosts: [calc.test.svc]
-  ports: [{ number: 9090, name: tcp-metaprotocol-thrift, protocol: TCP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1, ports: { tcp-metaprotocol-thrift: ${port} } }]
----
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: { name: calc }
-spec:
-  host: calc.test.svc
-  trafficPolicy: { connectionPool: { tcp: { connectTimeout: ${connectTimeout} } } }
-`;
+  return oneEndpointYaml('calc.test.svc', port, `{ connectionPool: { tcp: { connectTimeout: ${connectTimeout} } } }`);
 }
 
 describe('Connect timeout', function () {
@@ -74,9 +59,9 @@ describe('Connect timeout', function () {
   afterEach(() => mesh?.close());
 
   it('follows the DestinationRule of the snapshot in force at each connect', async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-connect-')), 'mesh.yaml');
-    fs.writeFileSync(file, yaml(hole.port, '150ms'));
-    mesh = await Mesh.start({ config: file, watch: false, preconnect: false, logger: () => undefined });
+    const quiet = await startQuietMesh(yaml(hole.port, '150ms'));
+    const file = quiet.file;
+    mesh = quiet.mesh;
     const conn = createThriftConnection(mesh, 'calc.test.svc', 9090);
     const calc = thrift.createClient(Calculator, conn);
     await assert.rejects(calc.add(1, 2), /timed out after 150 ms/);

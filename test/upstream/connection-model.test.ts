@@ -5,40 +5,19 @@
 // share sockets. Proven against Python's TThreadedServer, which serves one
 // call at a time per connection.
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as thrift from 'thrift';
 import { Mesh, MeshError } from 'meta-mesh';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../../gen/calculator/js/Calculator';
+import { oneEndpointYaml } from '../support/mesh-yaml';
 import { startPythonServer, type PythonServer } from '../support/python-server';
+import { startQuietMesh } from '../support/quiet-mesh';
 
 const HOST = 'py.calc.svc';
 
-function yaml(port: number, connectionPool = ''): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: calc }
-spec:
-  hosts: [${HOST}]
-  ports: [{ number: 9090, name: tcp-metaprotocol-thrift, protocol: TCP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1, ports: { tcp-metaprotocol-thrift: ${port} } }]
----
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: { name: calc }
-spec:
-  host: ${HOST}
-${connectionPool === '' ? '' : `  trafficPolicy:\n    connectionPool:\n${connectionPool}`}
-`;
-}
-
+/** A mesh with the Python server as the one endpoint of HOST; `connectionPool` is a YAML flow mapping. */
 async function meshFor(port: number, connectionPool?: string): Promise<Mesh> {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-model-')), 'mesh.yaml');
-  fs.writeFileSync(file, yaml(port, connectionPool));
-  return Mesh.start({ config: file, watch: false, preconnect: false, logger: () => undefined });
+  return (await startQuietMesh(oneEndpointYaml(HOST, port, connectionPool === undefined ? undefined : `{ connectionPool: ${connectionPool} }`))).mesh;
 }
 
 function upstreams(mesh: Mesh): { key: string; connections: number; idleClosed: number }[] {
@@ -81,7 +60,7 @@ describe('Connection model against a one-call-per-connection server (Python TThr
   });
 
   it('caps connections at maxConnections and queues the rest, so they run in waves', async () => {
-    mesh = await meshFor(py.port, '      tcp: { maxConnections: 2 }');
+    mesh = await meshFor(py.port, '{ tcp: { maxConnections: 2 } }');
     const { elapsed, results } = await concurrentSleeps(client(mesh), 4, 150);
     assert.ok(results.every((r) => r.status === 'fulfilled'));
     assert.ok(elapsed >= 290, `4 calls over 2 connections finished in ${elapsed.toFixed(0)} ms: the cap was not kept`);
@@ -89,7 +68,7 @@ describe('Connection model against a one-call-per-connection server (Python TThr
   });
 
   it('answers calls beyond http1MaxPendingRequests with OVERFLOW at once', async () => {
-    mesh = await meshFor(py.port, '      tcp: { maxConnections: 1 }\n      http: { http1MaxPendingRequests: 1 }');
+    mesh = await meshFor(py.port, '{ tcp: { maxConnections: 1 }, http: { http1MaxPendingRequests: 1 } }');
     const { results } = await concurrentSleeps(client(mesh), 4, 100);
     const ok = results.filter((r) => r.status === 'fulfilled').length;
     const overflow = results.filter((r) => r.status === 'rejected' && /OVERFLOW/.test(String((r.reason as Error).message))).length;
@@ -100,7 +79,7 @@ describe('Connection model against a one-call-per-connection server (Python TThr
   });
 
   it('closes pooled connections idle for longer than idleTimeout', async () => {
-    mesh = await meshFor(py.port, '      http: { idleTimeout: 100ms }');
+    mesh = await meshFor(py.port, '{ http: { idleTimeout: 100ms } }');
     const calc = client(mesh);
     await concurrentSleeps(calc, 3, 1);
     assert.equal(upstreams(mesh)[0]!.connections, 3);
@@ -119,7 +98,7 @@ describe('Connection model against a one-call-per-connection server (Python TThr
   });
 
   it('multiplexing: true in the DestinationRule shares one socket, so this server answers one call after another', async () => {
-    mesh = await meshFor(py.port, '      multiplexing: true');
+    mesh = await meshFor(py.port, '{ multiplexing: true }');
     const { elapsed, results } = await concurrentSleeps(client(mesh), 3, 150);
     assert.ok(results.every((r) => r.status === 'fulfilled'));
     assert.ok(elapsed >= 440, `3 × 150 ms on one socket took ${elapsed.toFixed(0)} ms`);
@@ -128,7 +107,7 @@ describe('Connection model against a one-call-per-connection server (Python TThr
   });
 
   it('a queued call leaves the queue when its deadline passes', async () => {
-    mesh = await meshFor(py.port, '      tcp: { maxConnections: 1 }');
+    mesh = await meshFor(py.port, '{ tcp: { maxConnections: 1 } }');
     // The busy call outlives the queued call's deadline by far, so the queued
     // call can only fail in the queue, however late the timers run on a busy CPU.
     const busy = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, 9090, { transport: 'framed', timeoutMs: 5000 }));

@@ -4,34 +4,20 @@
 // (UPSTREAM_RESET, which outlier detection counts) instead of leaving
 // megabytes queued for a peer that will never answer.
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as thrift from 'thrift';
 import { Mesh } from 'meta-mesh';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../../gen/calculator/js/Calculator';
+import { oneEndpointYaml } from '../support/mesh-yaml';
+import { startQuietMesh } from '../support/quiet-mesh';
 
 function yaml(port: number): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: stuck }
-spec:
-  hosts: [stuck.svc]
-  ports: [{ number: 9090, name: tcp-metaprotocol-thrift, protocol: TCP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1, ports: { tcp-metaprotocol-thrift: ${port} } }]
----
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: { name: stuck }
-spec:
-  host: stuck.svc
-  trafficPolicy:
-    connectionPool: { multiplexing: true }
-    outlierDetection: { consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 30s, maxEjectionPercent: 100 }
-`;
+  return oneEndpointYaml(
+    'stuck.svc',
+    port,
+    '{ connectionPool: { multiplexing: true }, outlierDetection: { consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 30s, maxEjectionPercent: 100 } }',
+  );
 }
 
 describe('Upstream that stops reading', function () {
@@ -54,9 +40,7 @@ describe('Upstream that stops reading', function () {
   afterEach(() => mesh.close());
 
   it('fails calls past the write queue bound with OVERFLOW and resets the stuck connection', async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-stuck-')), 'mesh.yaml');
-    fs.writeFileSync(file, yaml((server.address() as net.AddressInfo).port));
-    mesh = await Mesh.start({ config: file, watch: false, preconnect: false, logger: () => undefined });
+    mesh = (await startQuietMesh(yaml((server.address() as net.AddressInfo).port))).mesh;
     const conn = createThriftConnection(mesh, 'stuck.svc', 9090, { timeoutMs: 400 });
     conn.on('error', () => undefined);
     const calc = thrift.createClient(Calculator, conn);

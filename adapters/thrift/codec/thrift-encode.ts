@@ -2,6 +2,7 @@
 // headers merged with a mutation, and optionally a different transport. The
 // payload is copied, never re-serialized, into one output allocation.
 import type { EncodeOptions, Message, Mutation } from '../../../lib/protocol';
+import { copyBytes } from './copy-bytes';
 import { ThriftFrameState } from './frame-state';
 import { THEADER_FIXED_SIZE, tHeaderDataSize, writeTHeader } from './theader';
 import type { ThriftTransport } from './thrift-format';
@@ -55,15 +56,15 @@ export function thriftEncode(message: Message, options?: ThriftEncodeOptions, de
   }
 
   if (!seqChanged) {
-    frame.copy(out, pos, st.payloadStart);
+    copyBytes(frame, st.payloadStart, frame.length, out, pos);
   } else if (binary) {
-    frame.copy(out, pos, st.payloadStart);
+    copyBytes(frame, st.payloadStart, frame.length, out, pos);
     out.writeInt32BE(seq, pos + st.seqStart - st.payloadStart);
   } else {
     // Compact seqids are varints: the new one may be longer or shorter.
-    pos += frame.copy(out, pos, st.payloadStart, st.seqStart);
+    pos += copyBytes(frame, st.payloadStart, st.seqStart, out, pos);
     pos = writeVarint32(out, pos, seq);
-    frame.copy(out, pos, st.seqEnd);
+    copyBytes(frame, st.seqEnd, frame.length, out, pos);
   }
   return out;
 }

@@ -3,15 +3,13 @@
 // (3 masters, 3 replicas), all shared by this file.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { Mesh } from '../../../lib';
 import { createRedisClient, ReplyError, type MeshRedis } from '../../../adapters/redis';
 import { RedisCluster, RedisServer } from '../../support/redis-server';
-import { redisServiceEntry } from '../../support/redis-yaml';
+import { startYamlMesh, type YamlMesh } from '../../support/redis-cluster-mesh';
+import { redisClusterDestination, redisServiceEntry } from '../../support/redis-yaml';
 
 function manifests(s: { secured: number; plain: number; mirror: number; cluster: number; master: number; shardA: number; shardB: number }): string {
   return (
@@ -32,14 +30,9 @@ spec:
   host: single.redis
   trafficPolicy: {connectionPool: {redis: {auth: {plain: {password: server-pw}}}}}
 ---
-apiVersion: redis.aeraki.io/v1alpha1
-kind: RedisDestination
-metadata: {name: cluster}
-spec:
-  host: cluster.redis
-  trafficPolicy: {connectionPool: {redis: {mode: CLUSTER}}}
----
-apiVersion: redis.aeraki.io/v1alpha1
+` +
+    redisClusterDestination('cluster.redis') +
+    `apiVersion: redis.aeraki.io/v1alpha1
 kind: RedisService
 metadata: {name: app}
 spec:
@@ -118,7 +111,7 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
   let shardA: RedisServer;
   let shardB: RedisServer;
   let cluster: RedisCluster;
-  let dir: string;
+  let meshSetup: YamlMesh | undefined;
   let mesh: Mesh;
   const clients: (Redis | MeshRedis)[] = [];
 
@@ -144,18 +137,15 @@ describe('createRedisClient (real redis-server and Redis Cluster)', function () 
       // A generous node timeout: a busy machine must not make the cluster see a node as failed.
       RedisCluster.start({ nodeTimeoutMs: 2000 }),
     ]);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-redis-'));
-    fs.writeFileSync(
-      path.join(dir, 'mesh.yaml'),
+    meshSetup = await startYamlMesh(
       manifests({ secured: secured.port, plain: plain.port, mirror: mirror.port, cluster: cluster.ports[0]!, master: (await cluster.roles()).masters[0]!, shardA: shardA.port, shardB: shardB.port }),
     );
-    mesh = await Mesh.start({ config: dir, watch: false });
+    mesh = meshSetup.mesh;
   });
   after(async () => {
     for (const c of clients) c.disconnect();
-    await mesh?.close();
+    await meshSetup?.close();
     await Promise.all([secured, plain, mirror, shardA, shardB, cluster].map((s) => s?.close()));
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('authenticates for a client that sends no password (AutoAuth), where a raw client is refused', async () => {

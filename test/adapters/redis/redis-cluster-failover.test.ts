@@ -2,16 +2,13 @@
 // Cluster (3 masters, 3 replicas, a 1 s cluster-node-timeout): the existing
 // RedisRateLimiter on its hash-tagged keys, and a master SIGKILLed under load.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { Mesh } from '../../../lib';
 import { RedisRateLimiter } from '../../../lib/ratelimit';
 import { createRedisClient } from '../../../adapters/redis';
-import { RedisCluster } from '../../support/redis-server';
-import { redisServiceEntry } from '../../support/redis-yaml';
+import { startRedisClusterMesh, type RedisClusterMesh } from '../../support/redis-cluster-mesh';
+import type { RedisCluster } from '../../support/redis-server';
 
 const ADD = [[{ key: 'method', value: 'add' }]];
 const RULES = { domain: 'calc', descriptors: [{ key: 'method', rate_limit: { unit: 'day' as const, requests_per_unit: 5 } }] };
@@ -24,24 +21,15 @@ async function admitted(limiter: RedisRateLimiter, n: number): Promise<number> {
 
 describe('Redis Cluster through the mesh (real 6-node cluster)', function () {
   this.timeout(90_000);
+  let setup: RedisClusterMesh | undefined;
   let cluster: RedisCluster;
-  let dir: string;
   let mesh: Mesh;
 
   before(async () => {
-    cluster = await RedisCluster.start({ nodeTimeoutMs: 1000 });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-redis-cluster-'));
-    fs.writeFileSync(
-      path.join(dir, 'mesh.yaml'),
-      redisServiceEntry('cache.redis', cluster.ports) +
-        `apiVersion: redis.aeraki.io/v1alpha1
-kind: RedisDestination
-metadata: {name: cache}
-spec:
-  host: cache.redis
-  trafficPolicy: {connectionPool: {redis: {mode: CLUSTER}}}
----
-apiVersion: redis.aeraki.io/v1alpha1
+    setup = await startRedisClusterMesh({
+      host: 'cache.redis',
+      nodeTimeoutMs: 1000,
+      manifests: () => `apiVersion: redis.aeraki.io/v1alpha1
 kind: RedisService
 metadata: {name: cache}
 spec:
@@ -49,14 +37,10 @@ spec:
   settings: {opTimeout: 2s}
   redis: [{route: {host: cache.redis}}]
 `,
-    );
-    mesh = await Mesh.start({ config: dir, watch: false });
+    });
+    ({ cluster, mesh } = setup);
   });
-  after(async () => {
-    await mesh?.close();
-    await cluster?.close();
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => setup?.close());
 
   it('runs the existing RedisRateLimiter on the cluster, directly and through the mesh client', async () => {
     const direct = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }]);

@@ -3,13 +3,11 @@
 // test: reads go to the slot's master while it is up, and to its replica
 // once the master is killed (a MASTER client has nowhere to read then).
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { Mesh } from '../../../lib';
 import { createRedisClient, type MeshRedis } from '../../../adapters/redis';
-import { RedisCluster } from '../../support/redis-server';
+import { startRedisClusterMesh, type RedisClusterMesh } from '../../support/redis-cluster-mesh';
+import type { RedisCluster } from '../../support/redis-server';
 import { redisServiceEntry } from '../../support/redis-yaml';
 
 function getCalls(info: string): number {
@@ -19,14 +17,12 @@ function getCalls(info: string): number {
 
 describe('readPolicy PREFER_MASTER (real 6-node Redis Cluster)', function () {
   this.timeout(90_000);
+  let setup: RedisClusterMesh | undefined;
   let cluster: RedisCluster;
-  let dir: string;
   let mesh: Mesh;
   const clients: MeshRedis[] = [];
 
   before(async () => {
-    cluster = await RedisCluster.start({ nodeTimeoutMs: 60_000 });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-redis-prefer-'));
     const service = (name: string, policy: string): string => `apiVersion: redis.aeraki.io/v1alpha1
 kind: RedisService
 metadata: {name: ${name}}
@@ -36,29 +32,17 @@ spec:
   redis: [{route: {host: cache.redis}}]
 ---
 `;
-    fs.writeFileSync(
-      path.join(dir, 'mesh.yaml'),
-      redisServiceEntry('cache.redis', cluster.ports) +
-        redisServiceEntry('prefer.redis', cluster.ports) +
-        redisServiceEntry('strict.redis', cluster.ports) +
-        `apiVersion: redis.aeraki.io/v1alpha1
-kind: RedisDestination
-metadata: {name: cache}
-spec:
-  host: cache.redis
-  trafficPolicy: {connectionPool: {redis: {mode: CLUSTER}}}
----
-` +
-        service('prefer', 'PREFER_MASTER') +
-        service('strict', 'MASTER'),
-    );
-    mesh = await Mesh.start({ config: dir, watch: false });
+    setup = await startRedisClusterMesh({
+      host: 'cache.redis',
+      nodeTimeoutMs: 60_000,
+      manifests: (ports) =>
+        redisServiceEntry('prefer.redis', ports) + redisServiceEntry('strict.redis', ports) + service('prefer', 'PREFER_MASTER') + service('strict', 'MASTER'),
+    });
+    ({ cluster, mesh } = setup);
   });
   after(async () => {
     for (const c of clients) c.disconnect();
-    await mesh?.close();
-    await cluster?.close();
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    await setup?.close();
   });
 
   it('reads from the master while it is up and from its replica once it is down', async () => {
