@@ -206,7 +206,7 @@ function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifest
   const info = Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
   const group = apiVersion.split('/', 1)[0];
   if (info === undefined) {
-    const ours = Object.keys(KINDS).filter((k) => KINDS[k].group === group);
+    const ours = Object.entries(KINDS).flatMap(([k, info]) => (info.group === group ? [k] : []));
     const guess = didYouMean(kind, ours);
     if (guess !== undefined) doc.problem(['kind'], `unknown kind '${kind}' in ${group}; did you mean '${guess}'?`);
     else doc.warn(['kind'], `'${kind}' (${apiVersion}) is ignored; meta-mesh reads ${Object.keys(KINDS).join(', ')}`);

@@ -151,7 +151,7 @@ function credentialsFor(tls: XdsTlsOptions | undefined, bootstrap: Bootstrap | u
     const credentials = ssl(pem(tls.ca, 'xds.tls.ca'), key, cert, 'xds.tls');
     return { credentials, security: { mode: cert === null ? 'tls' : 'mtls', source: 'xds.tls' } };
   }
-  const creds = bootstrap?.xdsServers[0].channelCreds;
+  const creds = bootstrap?.xdsServers[0]?.channelCreds;
   if (creds?.type === 'tls') {
     const c = creds.config ?? {};
     const file = (k: string): Buffer | null => (typeof c[k] === 'string' && c[k] !== '' ? pem(c[k] as string, `xDS bootstrap channel_creds ${k}`) : null);

@@ -241,7 +241,7 @@ export class XdsStream {
     const delta = protocol === 'delta' || (protocol === 'auto' && !this.deltaRefused);
     const ads = this.options.kind === 'ads';
     const method = delta ? (ads ? 'DeltaAggregatedResources' : 'DeltaRoutes') : ads ? 'StreamAggregatedResources' : 'StreamRoutes';
-    const call = (this.client as unknown as Record<string, () => XdsStream['call']>)[method]() as NonNullable<XdsStream['call']>;
+    const call = (this.client as unknown as Record<typeof method, () => XdsStream['call']>)[method]() as NonNullable<XdsStream['call']>;
     this.call = call;
     this.delta = delta;
     this.sentNode = false;
