@@ -11,7 +11,7 @@ import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { EndpointCensus } from './cluster/endpoint-census';
 import { MeshState, type MeshStateDeps } from './mesh-state';
-import { runNow, runSliced, SLICE_MS } from './config/sliced-work';
+import { cpuNow, cpuSince, noteWork, runNow, runSliced, SLICE_MS } from './config/sliced-work';
 import { MeshError, MeshErrorCode } from './protocol/mesh-error';
 import type { CodecFactory } from './protocol/codec';
 import { Mirror } from './route/mirror';
@@ -315,12 +315,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   private swapState(state: MeshState, previous: MeshState, endpointLeft: boolean): void {
+    // One step, after the sliced build: timed with the steps (takeLongestStep).
+    const start = performance.now();
+    const cpu = cpuNow();
     this.state = state;
     if (endpointLeft) this.pool.retain(this.endpoints);
     this.rateLimits.retain(state.snapshot.routeConfigs);
     this.warnAll(state.snapshot.warnings);
     for (const service of this.openServices.values()) this.preconnect(service, previous);
     this.emit('config', state.snapshot);
+    noteWork(performance.now() - start, 'mesh swap', cpuSince(cpu));
   }
 
   /** Reloads the YAML files now (the watcher does this on change). */

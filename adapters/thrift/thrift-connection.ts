@@ -223,8 +223,10 @@ export class ThriftConnection extends EventEmitter {
       this.undeliverable++;
       return;
     }
-    const recv = client['recv_' + header.fname];
-    if (header.fname !== method || typeof recv !== 'function') {
+    // Looked up by the called method's name (equal to the reply's when it is delivered): a name made once per
+    // method, not a string built and internalized per reply.
+    const recv = header.fname === method ? client[recvName(method)] : undefined;
+    if (typeof recv !== 'function') {
       // The reply has the call's seqid but another method's name: the reference
       // library's WRONG_METHOD_NAME, given to the caller now (not a call left waiting forever).
       const callback = client._reqs[seqid];
@@ -259,6 +261,18 @@ export class ThriftConnection extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else this.mesh.warn(`meta-mesh: thrift connection to ${this.host}:${this.port}: [${error.code}] ${error.message}`);
   }
+}
+
+/** `recv_<method>`, the generated client's reply reader, per method name (bounded: names come from the clients' own IDL). */
+const recvNames = new Map<string, string>();
+function recvName(method: string): string {
+  let name = recvNames.get(method);
+  if (name === undefined) {
+    if (recvNames.size >= 4096) recvNames.clear();
+    name = `recv_${method}`;
+    recvNames.set(method, name);
+  }
+  return name;
 }
 
 /** The plain method name of a call (`add` for `Calculator:add`): the name its reply must carry. */

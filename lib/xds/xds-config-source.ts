@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ClusterConfig, Endpoint, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
-import { runSliced, SLICE_MS, type Steps } from '../config/sliced-work';
+import { cpuNow, cpuSince, noteWork, runNow, runSliced, SLICE_MS, type Steps } from '../config/sliced-work';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { applyDeltaResponse } from './apply-delta-response';
 import { type ApplyResult, applyResponse } from './apply-response';
@@ -37,6 +37,8 @@ import { XdsStream, XdsStreamState } from './xds-stream';
 
 const DEFAULT_WAIT_MS = 30_000;
 const DEFAULT_RESOURCE_TIMEOUT_MS = 15_000;
+/** Routes read between two points where collecting the clusters they name may yield. */
+const ROUTES_PER_NAMES_STEP = 1024;
 
 export interface XdsConfigSourceOptions extends XdsOptions {
   /** Monotonic clock in ms (default performance.now); injectable for tests. */
@@ -65,6 +67,8 @@ interface TypeWatch<Raw, Value> {
   wanted(name: string): boolean;
   /** Follows up an applied response: dependent subscriptions, models to rebuild. */
   applied(changed: readonly string[], removed: readonly string[]): void;
+  /** applied() in steps, for a type whose follow-up reads a lot (every route, for RDS). */
+  appliedSteps?(changed: readonly string[], removed: readonly string[]): Steps<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one map holds the watches of every resource type
@@ -162,6 +166,7 @@ export class XdsConfigSource {
       stream: this.rds,
       wanted: (name) => this.wildcard || this.routes.entries.has(name),
       applied: () => this.updateClusterNames(),
+      appliedSteps: () => this.updateClusterNamesSteps(),
     });
     this.watch({
       type: cdsResourceType,
@@ -360,7 +365,15 @@ export class XdsConfigSource {
       const result = await runSliced(apply(w), SLICE_MS, `xDS ${w.type.short} response`);
       if (result.errors.length > 0) return result.errors;
       if (result.changed.length > 0 || result.removed.length > 0) this.dirty = true;
-      w.applied(result.changed, result.removed);
+      if (w.appliedSteps !== undefined) {
+        await runSliced(w.appliedSteps(result.changed, result.removed), SLICE_MS, `xDS ${w.type.short} follow-up`);
+      } else {
+        // Not sliced (dependent subscriptions, which clusters to rebuild), but timed with the steps.
+        const start = performance.now();
+        const cpu = cpuNow();
+        w.applied(result.changed, result.removed);
+        noteWork(performance.now() - start, `xDS ${w.type.short} follow-up`, cpuSince(cpu));
+      }
       await this.maybeEmit();
       return [];
     });
@@ -374,20 +387,32 @@ export class XdsConfigSource {
   }
 
   /** CDS asks for exactly the clusters the routes in use name (targets and mirrors). */
-  private updateClusterNames(): void {
-    const names = new Set<string>();
-    for (const e of this.routes.entries.values()) {
-      for (const r of e.value?.routes ?? []) {
-        for (const c of r.clusters) names.add(c.cluster);
-        for (const m of r.mirrors) names.add(m.cluster);
-      }
-    }
+  private updateClusterNames(names = runNow(this.clusterNamesSteps())): void {
     for (const name of this.clusters.entries.keys()) if (!names.has(name)) this.models.delete(name);
     this.clusters.retain(names);
     this.clusters.request(names);
     if (names.size > 0 || this.ads.names(TYPE_CDS) !== undefined) this.ads.subscribe(TYPE_CDS, [...names]);
     this.updateAssignmentNames();
     this.armResourceTimer();
+  }
+
+  /** updateClusterNames with the routes read in steps. */
+  private *updateClusterNamesSteps(): Steps<void> {
+    this.updateClusterNames(yield* this.clusterNamesSteps());
+  }
+
+  /** The clusters the routes in use name, ROUTES_PER_NAMES_STEP routes per step (10,000 routes are a few ms). */
+  private *clusterNamesSteps(): Steps<Set<string>> {
+    const names = new Set<string>();
+    let seen = 0;
+    for (const e of this.routes.entries.values()) {
+      for (const r of e.value?.routes ?? []) {
+        if (++seen % ROUTES_PER_NAMES_STEP === 0) yield;
+        for (const c of r.clusters) names.add(c.cluster);
+        for (const m of r.mirrors) names.add(m.cluster);
+      }
+    }
+    return names;
   }
 
   /** EDS asks for the endpoints of every EDS cluster accepted. */

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import type { MeshError, Snapshot } from 'meta-mesh';
+import { callsInFlight } from '../support/calls-in-flight';
 import { destination, meshYaml } from '../support/mesh-yaml';
 import { HOST, PORT, calculatorClient, clientMesh, startFleet, type Fleet } from '../adapters/thrift/support';
 
@@ -39,7 +40,7 @@ ${destination(HOST, 'v2', w2)}${w3 === undefined ? '' : `\n${destination(HOST, '
       assert.equal(failed.length, 0, `failed: ${failed.slice(0, 3).map((f) => (f as PromiseRejectedResult).reason)}`);
 
       const v3Before = fleet.logs.v3!.calls.version ?? 0;
-      const answers = await Promise.all(Array.from({ length: 2000 }, () => client.version()));
+      const answers = await callsInFlight(2000, 64, () => client.version());
       const count = (v: string) => answers.filter((a) => a === v).length;
       assert.equal(count('v3'), 0);
       assert.equal(fleet.logs.v3!.calls.version ?? 0, v3Before);

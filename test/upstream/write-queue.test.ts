@@ -47,8 +47,13 @@ describe('Upstream that stops reading', function () {
     const big = 'x'.repeat(256 * 1024);
     // The connection is up once a first call has been written (it times out: nothing is ever answered).
     await assert.rejects(calc.add(1, 2), /TIMEOUT/);
-    // 60 calls of 256 KiB: 15 MiB for a peer that reads nothing.
-    const results = await Promise.allSettled(Array.from({ length: 60 }, () => calc.echo(big)));
+    // 60 calls of 256 KiB: 15 MiB for a peer that reads nothing, over the same upstream connection. Their
+    // deadline leaves room for a busy CPU to serialize and route all 60 before any of it passes: a call
+    // whose deadline passed before it was even written would (rightly) fail with TIMEOUT, not what is tested here.
+    const flood = createThriftConnection(mesh, 'stuck.svc', 9090, { timeoutMs: 3000 });
+    flood.on('error', () => undefined);
+    const floodCalc = thrift.createClient(Calculator, flood);
+    const results = await Promise.allSettled(Array.from({ length: 60 }, () => floodCalc.echo(big)));
     const codes = results.map((r) => (r.status === 'rejected' ? (/\[meta-mesh (\w+)\]/.exec(String((r.reason as Error).message))?.[1] ?? 'other') : 'ok'));
     const count = (code: string) => codes.filter((c) => c === code).length;
     assert.ok(count('OVERFLOW') > 0, `no call was refused: ${JSON.stringify(codes)}`);

@@ -1,0 +1,371 @@
+// readManifestYaml: a reader for the YAML that generated manifests are
+// written in (block mappings and sequences, one-line flow collections, plain
+// and simple quoted scalars, comments), several times faster than a general
+// YAML parser on a 100k-endpoint file. It gives exactly what js-yaml's
+// loadAll gives with the core schema (plain scalars are typed by js-yaml's
+// own core tags), or undefined as soon as the text uses anything else: block
+// scalars, anchors, tags, multi-line scalars, escapes, duplicate keys,
+// directives, tabs, a document marker with content. The caller then reads
+// the file with js-yaml, which also rejects what is not YAML; this reader
+// never has to decide what an error says.
+
+import { NOT_RESOLVED, boolCoreTag, floatCoreTag, intCoreTag, nullCoreTag } from 'js-yaml';
+
+/** Thrown (one object, no stack) to give up on the text. */
+const UNSUPPORTED: unique symbol = Symbol('unsupported YAML');
+
+/** Characters this reader never handles: tabs, CR, BOM, control characters, surrogates and non-characters. */
+const UNSAFE = /[\t\r\uFEFF\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\uD800-\uDFFF\uFFFE\uFFFF]/;
+
+const NL = 10;
+const SPACE = 32;
+const HASH = 35;
+const COLON = 58;
+const DASH = 45;
+
+type CoreTag = typeof nullCoreTag | typeof boolCoreTag | typeof intCoreTag | typeof floatCoreTag;
+/** The core tags that may read a plain scalar, by its first character (as js-yaml picks them). */
+const TAGS_BY_FIRST = new Map<string, readonly CoreTag[]>();
+for (const c of '~nN') TAGS_BY_FIRST.set(c, [nullCoreTag]);
+for (const c of 'tTfF') TAGS_BY_FIRST.set(c, [boolCoreTag]);
+for (const c of '-+0123456789') TAGS_BY_FIRST.set(c, [intCoreTag, floatCoreTag]);
+TAGS_BY_FIRST.set('.', [floatCoreTag]);
+/** Characters a plain scalar may not start with (YAML indicators). */
+const INDICATOR = new Set("-?:,[]{}#&*!|>'\"%@`");
+
+/** The documents of `text` as js-yaml's loadAll (core schema) reads them, or undefined when the text is not in this reader's subset. */
+export function readManifestYaml(text: string): unknown[] | undefined {
+  if (UNSAFE.test(text)) return undefined;
+  try {
+    return new Reader(text).documents();
+  } catch (err) {
+    if (err === UNSUPPORTED) return undefined;
+    throw err;
+  }
+}
+
+function unsupported(): never {
+  throw UNSUPPORTED;
+}
+
+/** A plain scalar typed as the core schema types it. */
+function typed(source: string): unknown {
+  const tags = TAGS_BY_FIRST.get(source.charAt(0));
+  if (tags === undefined) return source;
+  if (source.length < 16 && isDigits(source)) return Number(source); // what the int tag gives, without its regex
+  for (const tag of tags) {
+    const value: unknown = tag.resolve(source, false, tag.tagName);
+    if (value !== NOT_RESOLVED) return value;
+  }
+  return source;
+}
+
+/** A key as a plain string: one the core schema would read as anything else (null, a number) is left to js-yaml. */
+function isDigits(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Sets a key once: js-yaml refuses a duplicate key (the positioned path then names its line). */
+function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__' || Object.hasOwn(target, key)) unsupported();
+  target[key] = value;
+}
+
+function plainKey(source: string): string {
+  if (source === '' || INDICATOR.has(source.charAt(0)) || source === '<<' || source === '__proto__' || typed(source) !== source) unsupported();
+  return source;
+}
+
+class Reader {
+  /** Start of the current line. */
+  private pos = 0;
+  /** Where the scalar or flow collection read last ended. */
+  private end = 0;
+
+  constructor(private readonly text: string) {}
+
+  documents(): unknown[] {
+    const docs: unknown[] = [];
+    let explicit = false;
+    for (;;) {
+      const q = this.skipBlank();
+      if (q === undefined) break;
+      if (this.isMarker(this.pos)) {
+        if (explicit) docs.push(null);
+        explicit = true;
+        this.pos = this.nextLine(this.pos);
+        continue;
+      }
+      const root = this.node(q - this.pos, q);
+      // The root node ends at a document marker or the end of the text; anything else is not for this reader.
+      const after = this.skipBlank();
+      if (after !== undefined && !this.isMarker(this.pos)) unsupported();
+      docs.push(root);
+      explicit = false;
+    }
+    if (explicit) docs.push(null);
+    return docs;
+  }
+
+  /** Moves `pos` to the next line with content (not blank, not a comment); returns where its content starts. */
+  private skipBlank(): number | undefined {
+    const t = this.text;
+    while (this.pos < t.length) {
+      let q = this.pos;
+      while (t.charCodeAt(q) === SPACE) q++;
+      if (q < t.length && t.charCodeAt(q) !== NL && t.charCodeAt(q) !== HASH) return q;
+      this.pos = this.nextLine(q);
+    }
+    return undefined;
+  }
+
+  private nextLine(from: number): number {
+    const nl = this.text.indexOf('\n', from);
+    return nl < 0 ? this.text.length : nl + 1;
+  }
+
+  /** A `---` line; other lines starting with `---` or `...` (document end, inline content) are not for this reader. */
+  private isMarker(line: number): boolean {
+    const t = this.text;
+    if (t.startsWith('...', line)) unsupported();
+    if (!t.startsWith('---', line)) return false;
+    const c = t.charCodeAt(line + 3);
+    if (Number.isNaN(c) || c === NL) return true;
+    if (c !== SPACE) unsupported();
+    const rest = this.afterSpaces(line + 3);
+    if (rest < t.length && t.charCodeAt(rest) !== NL && t.charCodeAt(rest) !== HASH) unsupported();
+    return true;
+  }
+
+  private afterSpaces(p: number): number {
+    while (this.text.charCodeAt(p) === SPACE) p++;
+    return p;
+  }
+
+  /** After a value on its line: only spaces and a comment may follow. Moves to the next line. */
+  private endLine(p: number): void {
+    const t = this.text;
+    const q = this.afterSpaces(p);
+    // Only a comment may follow, and a comment needs a space before it.
+    if (q < t.length && t.charCodeAt(q) !== NL && (t.charCodeAt(q) !== HASH || t.charCodeAt(q - 1) !== SPACE)) unsupported();
+    this.pos = this.nextLine(q);
+  }
+
+  /**
+   * The next line with content, when it continues a block at column `col`
+   * (undefined: the block ended). A line indented deeper is not for this reader.
+   */
+  private sameBlock(col: number): number | undefined {
+    const q = this.skipBlank();
+    if (q === undefined || (q === this.pos && this.isMarker(this.pos))) return undefined;
+    const indent = q - this.pos;
+    if (indent > col) unsupported();
+    return indent === col ? q : undefined;
+  }
+
+  private isDash(p: number): boolean {
+    const t = this.text;
+    if (t.charCodeAt(p) !== DASH) return false;
+    const c = t.charCodeAt(p + 1);
+    return Number.isNaN(c) || c === SPACE || c === NL;
+  }
+
+  /** A block node whose first character is at `p`, in column `col`. */
+  private node(col: number, p: number): unknown {
+    if (this.isDash(p)) return this.sequence(col, p);
+    if (this.keyEnd(p) !== undefined) return this.mapping(col, p);
+    unsupported();
+  }
+
+  /** A value after `key:` or `- `, starting at `p` on the current line of a block in column `col`. */
+  private value(col: number, p: number, inSequence: boolean): unknown {
+    const t = this.text;
+    const q = this.afterSpaces(p);
+    const c = t.charCodeAt(q);
+    if (Number.isNaN(c) || c === NL || (c === HASH && q > p)) {
+      // Nothing on this line: a nested block below, or null.
+      this.pos = this.nextLine(q);
+      const next = this.skipBlank();
+      if (next === undefined || (next === this.pos && this.isMarker(this.pos))) return null;
+      const indent = next - this.pos;
+      if (indent > col) return this.node(indent, next);
+      // A sequence may sit at its key's own indentation.
+      if (indent === col && !inSequence && this.isDash(next)) return this.sequence(col, next);
+      return null;
+    }
+    if (inSequence && this.keyEnd(q) !== undefined) return this.mapping(q - this.pos, q);
+    let value: unknown;
+    if (c === 0x7b || c === 0x5b) value = this.flow(q);
+    else if (c === 0x27 || c === 0x22) value = this.quoted(q);
+    else {
+      if (INDICATOR.has(t.charAt(q)) && !(c === DASH && !this.isDash(q))) unsupported();
+      value = this.plain(q);
+    }
+    this.endLine(this.end);
+    // A deeper line after a scalar would continue it (a multi-line scalar): not for this reader.
+    const next = this.skipBlank();
+    if (next !== undefined && next - this.pos > col && !(next === this.pos && this.isMarker(this.pos))) unsupported();
+    return value;
+  }
+
+  private mapping(col: number, first: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    let p: number | undefined = first;
+    while (p !== undefined) {
+      const colon = this.keyEnd(p);
+      if (colon === undefined) unsupported();
+      const key = this.key(p, colon);
+      setKey(out, key, this.value(col, colon + 1, false));
+      p = this.sameBlock(col);
+      if (p !== undefined && this.isDash(p)) break;
+    }
+    return out;
+  }
+
+  private sequence(col: number, first: number): unknown[] {
+    const out: unknown[] = [];
+    let p: number | undefined = first;
+    while (p !== undefined && this.isDash(p)) {
+      if (this.isDash(this.afterSpaces(p + 1))) unsupported(); // `- - x`
+      out.push(this.value(col, p + 1, true));
+      p = this.sameBlock(col);
+    }
+    return out;
+  }
+
+  /** Where the `:` of a `key: ` starting at `p` is, or undefined when the line holds no key there. */
+  private keyEnd(p: number): number | undefined {
+    const t = this.text;
+    let q = p;
+    const c = t.charCodeAt(p);
+    if (c === 0x27 || c === 0x22) {
+      this.quoted(p);
+      q = this.end;
+    }
+    else if (c === 0x7b || c === 0x5b) return undefined;
+    const end = this.nextLine(q) - 1;
+    for (; q < t.length && q <= end; q++) {
+      const ch = t.charCodeAt(q);
+      if (ch === NL) return undefined;
+      if (ch === HASH && t.charCodeAt(q - 1) === SPACE) return undefined;
+      if (ch === COLON) {
+        const after = t.charCodeAt(q + 1);
+        if (Number.isNaN(after) || after === SPACE || after === NL) return q;
+      }
+      if (c === 0x27 || c === 0x22) {
+        if (ch !== SPACE) return undefined; // only spaces between a quoted key and its colon
+      }
+    }
+    return undefined;
+  }
+
+  private key(p: number, colon: number): string {
+    const c = this.text.charCodeAt(p);
+    if (c === 0x27 || c === 0x22) return this.quoted(p);
+    return plainKey(this.text.slice(p, colon).trimEnd());
+  }
+
+  /** A plain scalar to the end of its line or a comment. A `: ` in it is an error in YAML, and not for this reader. */
+  private plain(p: number): unknown {
+    const t = this.text;
+    let q = p;
+    for (; q < t.length; q++) {
+      const ch = t.charCodeAt(q);
+      if (ch === NL || (ch === HASH && t.charCodeAt(q - 1) === SPACE)) break;
+    }
+    const source = t.slice(p, q).trimEnd();
+    if (source.includes(': ') || source.endsWith(':')) unsupported();
+    this.end = q;
+    return typed(source);
+  }
+
+  /** A quoted scalar on one line; escapes in double quotes are left to js-yaml. */
+  private quoted(p: number): string {
+    const t = this.text;
+    const quote = t.charAt(p);
+    let out = '';
+    let from = p + 1;
+    for (;;) {
+      const close = t.indexOf(quote, from);
+      const nl = t.indexOf('\n', from);
+      if (close < 0 || (nl >= 0 && nl < close)) unsupported();
+      out += t.slice(from, close);
+      if (quote === '"') {
+        if (out.includes('\\')) unsupported();
+        this.end = close + 1;
+        return out;
+      }
+      if (t.charAt(close + 1) !== "'") {
+        this.end = close + 1;
+        return out;
+      }
+      out += "'";
+      from = close + 2;
+    }
+  }
+
+  /** A flow mapping or sequence that closes on its line. */
+  private flow(p: number): unknown {
+    const t = this.text;
+    const open = t.charCodeAt(p);
+    const close = open === 0x7b ? 0x7d : 0x5d;
+    const map: Record<string, unknown> = {};
+    const seq: unknown[] = [];
+    let q = this.afterSpaces(p + 1);
+    if (t.charCodeAt(q) === close) {
+      this.end = q + 1;
+      return open === 0x7b ? map : seq;
+    }
+    for (;;) {
+      if (open === 0x7b) {
+        const key = this.flowScalar(q, true);
+        q = this.afterSpaces(this.end);
+        if (typeof key !== 'string' || t.charCodeAt(q) !== COLON || t.charCodeAt(q + 1) !== SPACE) unsupported();
+        setKey(map, key, this.flowNode(this.afterSpaces(q + 1)));
+      } else {
+        seq.push(this.flowNode(q));
+      }
+      q = this.afterSpaces(this.end);
+      const c = t.charCodeAt(q);
+      if (c === close) {
+        this.end = q + 1;
+        return open === 0x7b ? map : seq;
+      }
+      if (c !== 0x2c) unsupported();
+      q = this.afterSpaces(q + 1);
+      if (t.charCodeAt(q) === close) unsupported(); // a trailing comma
+    }
+  }
+
+  private flowNode(p: number): unknown {
+    const c = this.text.charCodeAt(p);
+    if (c === 0x7b || c === 0x5b) return this.flow(p);
+    return this.flowScalar(p, false);
+  }
+
+  /** A quoted or plain scalar inside a flow collection; a plain one ends at `,`, `]`, `}` or `: `. */
+  private flowScalar(p: number, isKey: boolean): unknown {
+    const t = this.text;
+    const c = t.charCodeAt(p);
+    if (c === 0x27 || c === 0x22) return this.quoted(p);
+    if (INDICATOR.has(t.charAt(p)) && !(c === DASH && !this.isDash(p) && !isKey)) unsupported();
+    let q = p;
+    for (; q < t.length; q++) {
+      const ch = t.charCodeAt(q);
+      if (ch === 0x2c || ch === 0x5d || ch === 0x7d) break;
+      if (ch === NL || ch === 0x5b || ch === 0x7b || ch === HASH) unsupported();
+      if (ch === COLON) {
+        if (isKey && t.charCodeAt(q + 1) === SPACE) break;
+        unsupported();
+      }
+    }
+    const source = t.slice(p, q).trimEnd();
+    if (source === '') unsupported();
+    this.end = q;
+    return isKey ? plainKey(source) : typed(source);
+  }
+}
