@@ -11,13 +11,13 @@
 // XDS_SCALE_ROUTES (100); issue 22's mesh is ENDPOINTS=1000 ROUTES=10000.
 // Run: node --expose-gc dist/bench/xds-scale.bench.js (prints figures, asserts nothing).
 import * as path from 'node:path';
-import { createHistogram } from 'node:perf_hooks';
 import * as thrift from 'thrift';
 import { Mesh } from '../lib';
 import { createThriftConnection } from '../adapters/thrift';
 import * as Calculator from '../gen/calculator/js/Calculator';
 import { takeLongestStep, trackStepCpu, type LongestStep } from '../lib/config/sliced-work';
 import { xdsProtos } from '../lib/xds/xds-protos';
+import { CallStream } from './support/call-stream';
 import { forkServer } from './support/fork-server';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
 import { runBench } from './support/run-bench';
@@ -34,49 +34,6 @@ function heapAfterGc(): number {
   gc?.();
   gc?.();
   return process.memoryUsage().heapUsed;
-}
-
-/** A steady stream of calls through the mesh; latencies recorded while `recording`. */
-class CallStream {
-  private readonly histogram = createHistogram();
-  private running = true;
-  private loops: Promise<void>[] = [];
-  recording = false;
-  calls = 0;
-
-  constructor(private readonly call: () => Promise<unknown>) {}
-
-  start(): void {
-    for (let i = 0; i < STREAM_CONCURRENCY; i++) {
-      this.loops.push(
-        (async () => {
-          while (this.running) {
-            const t0 = performance.now();
-            await this.call();
-            if (this.recording) {
-              this.histogram.record(Math.max(1, Math.round((performance.now() - t0) * 1000)));
-              this.calls++;
-            }
-          }
-        })(),
-      );
-    }
-  }
-
-  /** p99 in ms of the calls recorded while `during` ran, then reset. */
-  async window(during: () => Promise<void>): Promise<{ p99Ms: number; maxMs: number; calls: number }> {
-    this.histogram.reset();
-    this.calls = 0;
-    this.recording = true;
-    await during();
-    this.recording = false;
-    return { p99Ms: this.histogram.percentile(99) / 1000, maxMs: this.histogram.max / 1000, calls: this.calls };
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
-  }
 }
 
 function nextConfig(mesh: Mesh): Promise<void> {
@@ -128,7 +85,7 @@ async function main(): Promise<void> {
   const endpoints = [...mesh.snapshot.clusters.values()].reduce((n, c) => n + c.endpoints.length, 0);
   const heap = heapAfterGc() - before;
   const client = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, 9090, { transport: 'framed' }));
-  const stream = new CallStream(() => client.add(1, 2));
+  const stream = new CallStream(() => client.add(1, 2), STREAM_CONCURRENCY);
   stream.start();
   await stream.window(() => new Promise((r) => setTimeout(r, 500))); // warm up
 

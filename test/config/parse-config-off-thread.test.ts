@@ -68,13 +68,25 @@ describe('parsing large configs in a worker thread', function () {
     const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(6, 50) }], { version: '7' });
     const parts = [...snapshotParts(snapshot, 64)];
     for (const p of parts) {
-      if (p.kind === 'endpoints') assert.ok(p.endpoints.length <= 64, `${p.endpoints.length} endpoints in one part`);
+      if (p.kind === 'endpoints') assert.ok(p.addresses.length <= 64, `${p.addresses.length} endpoints in one part`);
       if (p.kind === 'routeConfigs') assert.ok(p.routeConfigs.length <= 64);
     }
     assert.ok(parts.filter((p) => p.kind === 'endpoints').length >= (6 * 50) / 64, 'endpoints spread over parts');
     const assembly = new SnapshotAssembly();
     for (const p of parts) assembly.add(structuredClone(p));
     assert.deepStrictEqual(assembly.finish(), snapshot);
+  });
+
+  it('sends an endpoint of a shape its columns do not carry whole (an xDS health status)', () => {
+    const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(2, 4) }], { version: '7' });
+    const [name, first] = [...snapshot.clusters.entries()][0] ?? assert.fail('a cluster');
+    const endpoints = first.endpoints.map((e, i) => (i === 1 ? Object.freeze({ ...e, healthy: false }) : e));
+    const changed: Snapshot = { ...snapshot, clusters: new Map([...snapshot.clusters, [name, Object.freeze({ ...first, endpoints })]]) };
+    const assembly = new SnapshotAssembly();
+    for (const p of snapshotParts(changed, 3)) assembly.add(structuredClone(p));
+    const rebuilt = assembly.finish();
+    assert.deepStrictEqual(rebuilt, changed);
+    assert.equal(rebuilt.clusters.get(name)?.endpoints[1]?.healthy, false);
   });
 
   it('reports the problems of a bad config exactly as the main thread does, lines included', async () => {

@@ -1,0 +1,56 @@
+// A steady stream of calls through a mesh (a few loops, each one call in
+// flight), whose latencies are recorded only inside a window: the benchmarks
+// compare the p99 of the calls made while config is applied with the p99 of
+// the same stream without an update, in one run.
+import { createHistogram } from 'node:perf_hooks';
+
+export interface CallWindow {
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly calls: number;
+}
+
+export class CallStream {
+  private readonly histogram = createHistogram();
+  private running = true;
+  private readonly loops: Promise<void>[] = [];
+  private recording = false;
+  private calls = 0;
+
+  constructor(
+    private readonly call: () => Promise<unknown>,
+    private readonly concurrency = 4,
+  ) {}
+
+  start(): void {
+    for (let i = 0; i < this.concurrency; i++) {
+      this.loops.push(
+        (async () => {
+          while (this.running) {
+            const t0 = performance.now();
+            await this.call();
+            if (this.recording) {
+              this.histogram.record(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+              this.calls++;
+            }
+          }
+        })(),
+      );
+    }
+  }
+
+  /** p99 and max in ms of the calls made while `during` ran. */
+  async window(during: () => Promise<void>): Promise<CallWindow> {
+    this.histogram.reset();
+    this.calls = 0;
+    this.recording = true;
+    await during();
+    this.recording = false;
+    return { p99Ms: this.histogram.percentile(99) / 1000, maxMs: this.histogram.max / 1000, calls: this.calls };
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+}
