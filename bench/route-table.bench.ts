@@ -41,9 +41,9 @@ function routeConfig(n: number): RouteConfig {
 function bench(label: string, table: RouteTable, calls: Metadata[], iterations: number): void {
   let sink = 0;
   // Warm up so the figure is for optimized code.
-  for (let i = 0; i < 200_000; i++) sink += table.match(calls[i % calls.length]) === undefined ? 0 : 1;
+  for (let i = 0; i < 200_000; i++) sink += table.match(calls[i % calls.length]!) === undefined ? 0 : 1;
   const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) sink += table.match(calls[i % calls.length]) === undefined ? 0 : 1;
+  for (let i = 0; i < iterations; i++) sink += table.match(calls[i % calls.length]!) === undefined ? 0 : 1;
   const ns = Number(process.hrtime.bigint() - start) / iterations;
   console.log(`${label.padEnd(44)} ${ns.toFixed(1).padStart(8)} ns/match  (${sink > 0 ? 'ok' : 'no match'})`);
 }

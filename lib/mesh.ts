@@ -35,79 +35,79 @@ import type { AdminOptions, AdminServer } from './admin/admin-server';
 
 export interface MeshOptions {
   /** YAML manifests (files or directories) holding ServiceEntry, DestinationRule and MetaRouter documents. */
-  config?: string | readonly string[];
+  config?: string | readonly string[] | undefined;
   /** A ready snapshot instead of files (tests, programmatic config). */
-  snapshot?: Snapshot;
+  snapshot?: Snapshot | undefined;
   /**
    * Take config from a control plane instead of YAML: MetaRDS (Aeraki) for
    * routes, ADS (istiod or the istio-agent) for clusters and endpoints.
    */
-  xds?: XdsConfigSourceOptions;
+  xds?: XdsConfigSourceOptions | undefined;
   /** Rebuild the config when a file changes (default true with `config`). */
-  watch?: boolean;
+  watch?: boolean | undefined;
   /** Your own filters; the first listed is the outermost. The router (outbound) or the handler (inbound) is last. */
-  filters?: { outbound?: readonly Filter[]; inbound?: readonly Filter[] };
+  filters?: { outbound?: readonly Filter[] | undefined; inbound?: readonly Filter[] | undefined } | undefined;
   /** Deadline of a call when its route sets none, in ms (default 30000). */
-  defaultTimeoutMs?: number;
+  defaultTimeoutMs?: number | undefined;
   /**
    * Connect timeout for hosts no ServiceEntry declares (passthrough under ALLOW_ANY), in ms, like Istio's
    * meshConfig.connectTimeout (default 10000). Declared hosts take their DestinationRule's connectTimeout.
    */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** Multiplexed sockets per endpoint (default 1). */
-  connectionsPerEndpoint?: number;
+  connectionsPerEndpoint?: number | undefined;
   /** Open connections to a service's endpoints before its first call (default true). */
-  preconnect?: boolean;
+  preconnect?: boolean | undefined;
   /** Pacing of those background connects (default 8 at once, 5 ms apart). */
-  preconnectPacing?: { maxConcurrent?: number; minTimeMs?: number };
+  preconnectPacing?: { maxConcurrent?: number | undefined; minTimeMs?: number | undefined } | undefined;
   /** Bounds of mirrored (shadow) traffic (default 16 in flight, 256 queued; more are dropped and counted). */
-  mirror?: { maxConcurrent?: number; maxQueued?: number };
+  mirror?: { maxConcurrent?: number | undefined; maxQueued?: number | undefined } | undefined;
   /**
    * What to do with a call to a host:port no ServiceEntry declares, named like Istio's
    * meshConfig.outboundTrafficPolicy: REGISTRY_ONLY (default) fails it with NO_ROUTE, ALLOW_ANY sends it
    * straight to that address.
    */
-  outboundTrafficPolicy?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  outboundTrafficPolicy?: 'REGISTRY_ONLY' | 'ALLOW_ANY' | undefined;
   /**
    * Where Kubernetes secrets are mounted, read as `<secretDir>/<name>/<field>` for RedisService and
    * RedisDestination `auth.secret` (default /var/run/secrets/meta-mesh).
    */
-  secretDir?: string;
+  secretDir?: string | undefined;
   /** Where warnings go (default console.warn). */
-  logger?: (message: string) => void;
+  logger?: ((message: string) => void) | undefined;
   /**
    * Largest RE2 program a config regex may compile to (Envoy's max_program_size, default 100; also
    * META_MESH_REGEX_MAX_PROGRAM_SIZE). Process-wide, like Envoy's runtime key; set before config is loaded.
    */
-  regexMaxProgramSize?: number;
+  regexMaxProgramSize?: number | undefined;
   /**
    * OpenTelemetry traces and metrics (through @opentelemetry/api: register an SDK to export them) and
    * access logs, put at the front of every chain. Off unless set.
    */
-  telemetry?: TelemetryOptions;
+  telemetry?: TelemetryOptions | undefined;
   /**
    * Who this process is, for choosing the PeerAuthentication and AuthorizationPolicy objects that apply
    * to it as Istio does: `namespace` (default: POD_NAMESPACE, else `default`), `labels` (for
    * `selector.matchLabels`), `rootNamespace` (mesh-wide policies; default `istio-system`).
    */
-  workload?: WorkloadOptions;
+  workload?: WorkloadOptions | undefined;
   /**
    * This workload's certificate for mutual TLS (ISTIO_MUTUAL outbound, PeerAuthentication inbound): PEM file
    * paths, re-read when they change. Default: the gRPC bootstrap's certificate_providers (file_watcher), else
    * Istio's workload credential files when they exist.
    */
-  identity?: IdentityFiles;
+  identity?: IdentityFiles | undefined;
   /**
    * The mesh's trust domain (Istio's meshConfig.trustDomain): ISTIO_MUTUAL expects
    * `spiffe://<trust domain>/ns/<ns>/sa/<sa>` of a ServiceEntry's endpoints, and `cluster.local/...` principals
    * in authorization policies stand for it. Default: the workload certificate's SPIFFE id's, else `cluster.local`.
    */
-  trustDomain?: string;
+  trustDomain?: string | undefined;
   /**
    * The admin port (off unless set): /config_dump, /clusters, /ready, /stats and CSDS over gRPC,
    * on loopback unless `allowRemote`. It shows the whole config: keep it off untrusted networks.
    */
-  admin?: AdminOptions;
+  admin?: AdminOptions | undefined;
 }
 
 /** Istio's meshConfig.connectTimeout default, for hosts no ServiceEntry declares. */

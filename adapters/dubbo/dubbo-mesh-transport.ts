@@ -18,13 +18,13 @@ export interface MeshDubboOptions {
    * Interfaces not listed follow Aeraki's convention: the ServiceEntry host
    * is the interface name lower-cased, on port `port`.
    */
-  services?: Record<string, string>;
+  services?: Record<string, string> | undefined;
   /** The port of interfaces not listed in `services` (default 20880, Dubbo's). */
-  port?: number;
+  port?: number | undefined;
   /** The dubbo protocol version written in requests (default 2.0.2; dubbo-js takes it from the provider URL). */
-  dubboVersion?: string;
+  dubboVersion?: string | undefined;
   /** Largest reply body accepted (default 8 MiB). */
-  maxBodySize?: number;
+  maxBodySize?: number | undefined;
 }
 
 export class DubboMeshTransport {

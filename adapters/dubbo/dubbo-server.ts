@@ -22,16 +22,16 @@ export interface DubboServerOptions {
   /** Handlers per Dubbo interface name, e.g. `{ 'org.example.DemoService': { sayHello(name) { ... } } }`. */
   services: Record<string, DubboServiceHandlers>;
   /** Largest request body accepted (default 8 MiB). */
-  maxBodySize?: number;
+  maxBodySize?: number | undefined;
   /** Names the service in inbound metadata and errors (default `inbound|<port>||`). */
-  serviceName?: string;
+  serviceName?: string | undefined;
   /**
    * The mesh service this provider is a workload of (its ServiceEntry host and port): that
    * host's MetaRouter localRateLimit and globalRateLimit then apply here, as Aeraki applies them inbound.
    */
-  service?: { host: string; port: number };
+  service?: { host: string; port: number } | undefined;
   /** Idle timeout, request deadline, max connections, calls in flight per connection, reply buffer (README: server limits). */
-  limits?: ServerLimits;
+  limits?: ServerLimits | undefined;
 }
 
 const inboundCall = new AsyncLocalStorage<Call>();

@@ -17,20 +17,20 @@ import { resolveFormat, type ProtocolOption, type ResolvedFormat, type Transport
 
 export interface ThriftConnectionOptions {
   /** How the client frames messages: 'buffered' (thrift's default) or 'framed', or the thrift class. */
-  transport?: TransportOption;
+  transport?: TransportOption | undefined;
   /** 'binary' (default) or 'compact', or the thrift class. */
-  protocol?: ProtocolOption;
+  protocol?: ProtocolOption | undefined;
   /**
    * Send calls upstream as THeader instead of the client's own framing, so
    * per-call metadata and route mutations travel as THeader headers.
    */
-  upstreamTransport?: 'same' | 'header';
+  upstreamTransport?: 'same' | 'header' | undefined;
   /** Deadline per call when the route sets none (default: the mesh's defaultTimeoutMs). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Largest message accepted in either direction (default 16 MiB). */
-  maxFrameSize?: number;
+  maxFrameSize?: number | undefined;
   /** Metadata added to every call of this connection (routable, and sent as headers with THeader). */
-  metadata?: Record<string, string>;
+  metadata?: Record<string, string> | undefined;
 }
 
 interface ThriftClientLike {

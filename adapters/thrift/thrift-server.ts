@@ -28,16 +28,16 @@ type ProcessorClass = new (handler: any) => ThriftProcessor;
 
 export interface ThriftServerOptions {
   /** Largest message accepted (default 16 MiB). */
-  maxFrameSize?: number;
+  maxFrameSize?: number | undefined;
   /**
    * The mesh service this server is a workload of (its ServiceEntry host and port). The
    * MetaRouter of that host then applies here inbound: its localRateLimit and globalRateLimit.
    */
-  service?: { host: string; port: number };
+  service?: { host: string; port: number } | undefined;
   /** Names the service in inbound metadata and errors (default `inbound|<port>||`). */
-  serviceName?: string;
+  serviceName?: string | undefined;
   /** Idle timeout, request deadline, max connections, calls in flight per connection, reply buffer (README: server limits). */
-  limits?: ServerLimits;
+  limits?: ServerLimits | undefined;
 }
 
 const inboundCall = new AsyncLocalStorage<Call>();

@@ -76,6 +76,7 @@ export function aggregate(cells: readonly CellResult[]): Map<string, Aggregate> 
       rss[role] = spread(cs.map((c) => c.rssKb[role] ?? NaN));
     }
     const total = spread(cs.map((c) => roles.reduce((sum, r) => sum + (c.cpuUs[r] ?? NaN), 0) / c.result.calls));
+    const tail = tailSources(cs);
     out.set(key, {
       scenario,
       shape,
@@ -94,7 +95,7 @@ export function aggregate(cells: readonly CellResult[]): Map<string, Aggregate> 
       ...pooled(cs),
       cpuPerCallUs: { ...cpu, total },
       rssKb: rss,
-      ...(shape.kind === 'open' ? { tail: tailSources(cs) } : {}),
+      ...(tail === undefined ? {} : { tail }),
     });
   }
   return out;

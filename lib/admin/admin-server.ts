@@ -15,14 +15,14 @@ import { statsText } from './mesh-stats';
 
 export interface AdminOptions {
   /** Port to listen on (default 15000, Envoy's admin port in Istio; 0 for any free port). */
-  port?: number;
+  port?: number | undefined;
   /** Address to listen on (default 127.0.0.1). Anything beyond loopback also needs `allowRemote`. */
-  host?: string;
+  host?: string | undefined;
   /**
    * Allow a host that is not a loopback address. The admin port shows the whole config and the
    * state of every upstream, with no authentication: only for networks you trust.
    */
-  allowRemote?: boolean;
+  allowRemote?: boolean | undefined;
 }
 
 /** What the admin port reads from the mesh, on demand. */

@@ -146,17 +146,18 @@ export class OutlierDetector {
     const cfg = this.cfg;
     const judged = this.judged;
     const split = cfg.splitExternalLocalOriginErrors;
+    // Checked above: 0 <= i < n, the length of every per-host array (hence the `!`s on this hot path).
     const i = index;
     if (outcome === 'success') {
       // A success needs the clock only to land in the right interval's bucket: expiry and
       // multiplier decay are caught up exactly by the next error or isEjected.
       if (judged) {
         this.advance(this.clock());
-        this.extTotal[i]++;
-        this.extSuccess[i]++;
+        this.extTotal[i]!++;
+        this.extSuccess[i]!++;
         if (split) {
-          this.localTotal[i]++;
-          this.localSuccess[i]++;
+          this.localTotal[i]!++;
+          this.localSuccess[i]!++;
         }
         this.armed = true;
       }
@@ -170,21 +171,21 @@ export class OutlierDetector {
     const now = this.clock();
     this.advance(now);
     if (judged) {
-      if (split && local) this.localTotal[i]++;
-      else this.extTotal[i]++;
+      if (split && local) this.localTotal[i]!++;
+      else this.extTotal[i]!++;
       this.armed = true;
     }
     if (local && split) {
-      if (++this.consecutiveLocal[i] === cfg.consecutiveLocalOriginFailures) this.consecutive(i, 'consecutive-local-origin-failure', now);
+      if (++this.consecutiveLocal[i]! === cfg.consecutiveLocalOriginFailures) this.consecutive(i, 'consecutive-local-origin-failure', now);
     } else if (local || split) {
       // Envoy maps timeouts, resets and connect failures to 503/504 (non-split), and an
       // error reply to 503 (split): gateway errors that are also 5xx.
-      if (++this.consecutiveGateway[i] === cfg.consecutiveGatewayErrors) this.consecutive(i, 'consecutive-gateway-failure', now);
-      if (++this.consecutive5xx[i] === cfg.consecutive5xxErrors) this.consecutive(i, 'consecutive-5xx', now);
+      if (++this.consecutiveGateway[i]! === cfg.consecutiveGatewayErrors) this.consecutive(i, 'consecutive-gateway-failure', now);
+      if (++this.consecutive5xx[i]! === cfg.consecutive5xxErrors) this.consecutive(i, 'consecutive-5xx', now);
     } else {
       // ... and an error reply to 500 when not split, which breaks a run of gateway errors.
       this.consecutiveGateway[i] = 0;
-      if (++this.consecutive5xx[i] === cfg.consecutive5xxErrors) this.consecutive(i, 'consecutive-5xx', now);
+      if (++this.consecutive5xx[i]! === cfg.consecutive5xxErrors) this.consecutive(i, 'consecutive-5xx', now);
     }
   }
 
@@ -301,7 +302,7 @@ export class OutlierDetector {
     const base = cfg.baseEjectionTime;
     const max = cfg.maxEjectionTime;
     // The multiplier stops growing once base × multiplier passes the cap (as Envoy), so decay starts near it.
-    if (this.multiplier[i]! * base < max + base) this.multiplier[i]++;
+    if (this.multiplier[i]! * base < max + base) this.multiplier[i]!++;
     const durationMs = Math.min(base * this.multiplier[i]!, max);
     this.ejected[i] = 1;
     this.ejectedTotal++;

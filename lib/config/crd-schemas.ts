@@ -9,8 +9,9 @@ type Flags = { required?: boolean; nullable?: boolean; notEnforced?: string };
 type Fields = Record<string, Schema>;
 
 const str = (flags: Flags & { enum?: readonly string[]; nonEmpty?: boolean } = {}): Schema => ({ type: 'string', ...flags });
-const int = (min?: number, max?: number, flags: Flags = {}): Schema => ({ type: 'integer', min, max, ...flags });
-const num = (min?: number, max?: number): Schema => ({ type: 'number', min, max });
+const bounds = (min?: number, max?: number) => ({ ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) });
+const int = (min?: number, max?: number, flags: Flags = {}): Schema => ({ type: 'integer', ...bounds(min, max), ...flags });
+const num = (min?: number, max?: number): Schema => ({ type: 'number', ...bounds(min, max) });
 const bool = (): Schema => ({ type: 'boolean' });
 const dur = (flags: Flags = {}): Schema => ({ type: 'duration', ...flags });
 const any = (): Schema => ({ type: 'any' });

@@ -22,19 +22,22 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
 /** Levenshtein distance, with a swap of two neighbours counted as one edit. */
 function editDistance(a: string, b: string): number {
   if (a === b) return 0;
-  const rows: number[][] = [];
+  // d(i, j): the distance between the first i characters of a and the first j of b, kept
+  // row after row in one array; a cell is read only after it is written (an earlier row, or
+  // an earlier column of this row).
+  const width = b.length + 1;
+  const cells = new Array<number>((a.length + 1) * width);
+  const d = (i: number, j: number): number => cells[i * width + j]!;
   for (let i = 0; i <= a.length; i++) {
-    rows.push(new Array<number>(b.length + 1).fill(0));
-    rows[i][0] = i;
-  }
-  for (let j = 0; j <= b.length; j++) rows[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2][j - 2] + 1);
-      rows[i][j] = d;
+    for (let j = 0; j <= b.length; j++) {
+      let v = i + j; // one of them is 0: insert or delete the other's characters
+      if (i > 0 && j > 0) {
+        const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+        v = Math.min(d(i - 1, j) + 1, d(i, j - 1) + 1, d(i - 1, j - 1) + cost);
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d(i - 2, j - 2) + 1);
+      }
+      cells[i * width + j] = v;
     }
   }
-  return rows[a.length][b.length];
+  return d(a.length, b.length);
 }

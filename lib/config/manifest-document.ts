@@ -5,6 +5,7 @@
 // path is only kept when nothing needed one.
 
 import { Document, LineCounter, isMap, isScalar, isSeq } from 'yaml';
+import type { ConfigProblem } from './config-error';
 import { Diagnostics } from './diagnostics';
 
 export type FieldPath = readonly (string | number)[];
@@ -78,8 +79,9 @@ export class ManifestDocument {
     return line;
   }
 
-  private at(path: FieldPath, message: string) {
-    return { file: this.file, line: this.lineOf(path), document: this.label, field: fieldName(path), message };
+  private at(path: FieldPath, message: string): ConfigProblem {
+    const line = this.lineOf(path);
+    return { file: this.file, ...(line === undefined ? {} : { line }), document: this.label, field: fieldName(path), message };
   }
 
   private lineAt(node: unknown): number | undefined {

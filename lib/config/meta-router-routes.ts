@@ -26,7 +26,7 @@ interface DestinationRef {
   readonly host: string;
   readonly subset: string;
   /** undefined = the port of the route config being built. */
-  readonly port?: number;
+  readonly port?: number | undefined;
   readonly path: FieldPath;
 }
 
@@ -88,7 +88,7 @@ export class MetaRouterRoutes {
     const doc = this.doc;
     const listed = r.route ?? [];
     if (r.route !== undefined && listed.length === 0) doc.problem([...path, 'route'], 'lists no destination; add at least one');
-    const valid: { ref: DestinationRef; weight?: number }[] = [];
+    const valid: { ref: DestinationRef; weight: number | undefined }[] = [];
     listed.forEach((d, i) => {
       const ref = d?.destination === undefined ? undefined : this.ref(d.destination, [...path, 'route', i, 'destination']);
       if (ref !== undefined) valid.push({ ref, weight: d?.weight });
@@ -112,7 +112,7 @@ export class MetaRouterRoutes {
     };
   }
 
-  private mirror(r: MetaRouteSpec, path: FieldPath): { mirror?: RouteTemplate['mirror'] } {
+  private mirror(r: MetaRouteSpec, path: FieldPath): { mirror?: NonNullable<RouteTemplate['mirror']> } {
     if (r.mirror === undefined) {
       if (r.mirrorPercentage !== undefined) this.doc.warn([...path, 'mirrorPercentage'], 'is ignored because the route has no mirror; add a mirror or remove it');
       return {};
@@ -156,7 +156,7 @@ export class MetaRouterRoutes {
       }
       return p.value / 100;
     };
-    const out: { delay?: FaultPolicy['delay']; abort?: FaultPolicy['abort'] } = {};
+    const out: { delay?: NonNullable<FaultPolicy['delay']>; abort?: NonNullable<FaultPolicy['abort']> } = {};
     const { delay, abort } = spec;
     if (delay?.fixedDelay !== undefined) {
       out.delay = Object.freeze({ fraction: fraction(delay.percentage, [...path, 'delay']), delayMs: delay.fixedDelay });

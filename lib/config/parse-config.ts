@@ -33,15 +33,15 @@ export interface ConfigSource {
 
 export interface ParseConfigOptions {
   /** Snapshot.version; a process-wide counter when absent. */
-  readonly version?: string;
+  readonly version?: string | undefined;
   /** Where Kubernetes secrets are mounted (`<secretDir>/<name>/<field>`), for RedisService/RedisDestination auth. */
-  readonly secretDir?: string;
+  readonly secretDir?: string | undefined;
   /** @internal Files from this size take the fast path first (default 256 KiB); tests set 0 to compare both paths. */
-  readonly fastPathBytes?: number;
+  readonly fastPathBytes?: number | undefined;
   /** @internal Told whether the fast path's result stood (tests). */
-  readonly onFastPath?: (stood: boolean) => void;
+  readonly onFastPath?: ((stood: boolean) => void) | undefined;
   /** @internal Configs from this many characters are parsed in a worker thread (parse-config-off-thread.ts); tests set 0. */
-  readonly offThreadChars?: number;
+  readonly offThreadChars?: number | undefined;
 }
 
 interface KindInfo {
@@ -206,7 +206,7 @@ function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifest
   const info = Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
   const group = apiVersion.split('/', 1)[0];
   if (info === undefined) {
-    const ours = Object.keys(KINDS).filter((k) => KINDS[k].group === group);
+    const ours = Object.entries(KINDS).flatMap(([k, info]) => (info.group === group ? [k] : []));
     const guess = didYouMean(kind, ours);
     if (guess !== undefined) doc.problem(['kind'], `unknown kind '${kind}' in ${group}; did you mean '${guess}'?`);
     else doc.warn(['kind'], `'${kind}' (${apiVersion}) is ignored; meta-mesh reads ${Object.keys(KINDS).join(', ')}`);

@@ -24,8 +24,9 @@ export function durationToMs(text: string): number | undefined {
   PART.lastIndex = 0;
   while (PART.lastIndex < s.length) {
     const m = PART.exec(s);
-    if (m === null) return undefined;
-    total += Number(m[1]) * UNIT_MS[m[2]];
+    const unitMs = m?.[2] === undefined ? undefined : UNIT_MS[m[2]];
+    if (m === null || unitMs === undefined) return undefined;
+    total += Number(m[1]) * unitMs;
   }
   return Number.isFinite(total) ? total : undefined;
 }

@@ -84,7 +84,7 @@ function nonRe2Construct(p: string): string | undefined {
   for (let i = 0; i < p.length; i++) {
     const c = p[i];
     if (c === '\\') {
-      const n = p[i + 1];
+      const n = p[i + 1] ?? ''; // a trailing backslash has nothing after it
       if (!inClass && n >= '1' && n <= '9') return `a backreference (\\${n})`;
       if (!inClass && n === 'k' && p[i + 2] === '<') return 'a named backreference (\\k<...>)';
       i++;

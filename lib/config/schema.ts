@@ -117,8 +117,8 @@ function checkObject(
     const checked = checkSchema(v, field, [...path, key], doc, quiet || field.notEnforced !== undefined);
     if (checked !== undefined) out[key] = checked;
   }
-  for (const key of allowed) {
-    if (schema.fields[key].required === true && (value[key] === undefined || value[key] === null)) {
+  for (const [key, field] of Object.entries(schema.fields)) {
+    if (field.required === true && (value[key] === undefined || value[key] === null)) {
       doc.problem([...path, key], `missing required field '${key}'`);
     }
   }

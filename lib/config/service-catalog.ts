@@ -275,7 +275,7 @@ export class ServiceCatalog {
       const locality = parseLocality(ep.locality);
       return Object.freeze({
         address: ep.address as string,
-        port: ep.ports !== undefined && Object.hasOwn(ep.ports, p.name) ? ep.ports[p.name] : defaultPort,
+        port: (ep.ports !== undefined && Object.hasOwn(ep.ports, p.name) ? ep.ports[p.name] : undefined) ?? defaultPort,
         labels: Object.freeze({ ...ep.labels }),
         // protobuf's 0 means unset; Istio treats it as 1.
         weight: ep.weight === undefined || ep.weight === 0 ? 1 : ep.weight,
@@ -387,7 +387,7 @@ function protocolToken(p: NamedPort): string {
   const prefix = 'tcp-metaprotocol-';
   if (p.name.startsWith(prefix)) {
     const rest = p.name.slice(prefix.length);
-    const token = rest.split('-', 1)[0];
+    const [token = ''] = rest.split('-', 1);
     if (token !== '') return token;
   }
   return p.protocol?.toLowerCase() ?? '';

@@ -24,15 +24,15 @@ export interface InboundServerOptions {
   /** The application side: answers a call that passed the inbound chain. */
   readonly terminal: Handler;
   /** The mesh service this server is a workload of: its MetaRouter's rate limits apply inbound. */
-  readonly served?: { readonly host: string; readonly port: number };
+  readonly served?: { readonly host: string; readonly port: number } | undefined;
   /** Names the service in metadata and errors (default `inbound|<port>||`, as Aeraki names inbound clusters). */
-  readonly serviceName?: string;
+  readonly serviceName?: string | undefined;
   /** Extra encode options for a reply to `request` (Thrift keeps the caller's transport). */
-  readonly replyOptions?: (request: Message) => EncodeOptions | undefined;
+  readonly replyOptions?: ((request: Message) => EncodeOptions | undefined) | undefined;
   /** How accepted connections are secured before the codec reads them (TLS settings plug in here). */
-  readonly transport?: DownstreamTransport;
+  readonly transport?: DownstreamTransport | undefined;
   /** Idle timeout, request deadline, connection and per-connection call caps, reply buffer bound (Envoy-like defaults). */
-  readonly limits?: ServerLimits;
+  readonly limits?: ServerLimits | undefined;
 }
 
 /** What the server's limits did so far. */

@@ -6,13 +6,13 @@
 // Envoy's per-retry formula instead (retryBackoffMs in lib/filters/upstream-send.ts).
 
 export interface BackoffOptions {
-  initialMs?: number;
-  multiplier?: number;
-  maxMs?: number;
+  initialMs?: number | undefined;
+  multiplier?: number | undefined;
+  maxMs?: number | undefined;
   /** Fraction of the delay added or taken away at random (0.2 = ±20%). */
-  jitter?: number;
+  jitter?: number | undefined;
   /** Injectable for tests; returns [0, 1). */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 export class Backoff {

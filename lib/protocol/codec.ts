@@ -5,9 +5,9 @@ import type { MeshError } from './mesh-error';
 
 export interface EncodeOptions {
   /** Rewrite the message's request id to this value (multiplexing on one socket). */
-  requestId?: number | bigint;
+  requestId?: number | bigint | undefined;
   /** Key/values to write into the message (headers, attachments). */
-  mutation?: Mutation;
+  mutation?: Mutation | undefined;
 }
 
 /**

@@ -39,9 +39,9 @@ export type MeshErrorCode = (typeof MeshErrorCode)[keyof typeof MeshErrorCode];
 const brand = Symbol.for('meta-mesh.MeshError');
 
 export interface MeshErrorOptions {
-  cause?: unknown;
+  cause?: unknown | undefined;
   /** Extra structured facts (route config name, cluster, endpoint...). */
-  details?: Record<string, string | number | boolean | undefined>;
+  details?: Record<string, string | number | boolean | undefined> | undefined;
 }
 
 export class MeshError extends Error {

@@ -30,7 +30,8 @@ export interface Message {
   /** "service/method" when the protocol has them; used for logs and spans. */
   readonly operationName: string;
   /** Set on replies: false when the reply carries an application error. */
-  readonly ok?: boolean;
+  // `| undefined`: codecs build every message with the same keys (one object shape on the hot path).
+  readonly ok?: boolean | undefined;
   /** Codec-private facts about the frame (offsets, detected format). */
   readonly codecState?: unknown;
 }

@@ -25,13 +25,13 @@ export interface GlobalRateLimitFilterOptions {
    * every call, as the proto documents; the reference's code instead never
    * limits with an empty match, which we take for a bug.
    */
-  readonly match?: readonly MetadataMatcher[];
+  readonly match?: readonly MetadataMatcher[] | undefined;
   readonly descriptors: readonly RateLimitDescriptorSource[];
 }
 
 export interface RateLimitFilterOptions {
-  readonly local?: LocalRateLimiter;
-  readonly global?: GlobalRateLimitFilterOptions;
+  readonly local?: LocalRateLimiter | undefined;
+  readonly global?: GlobalRateLimitFilterOptions | undefined;
 }
 
 /** Counters named after Aeraki's `local_rate_limit.ok` / `rate_limited` stats. */

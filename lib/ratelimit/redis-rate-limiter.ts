@@ -21,26 +21,26 @@ export interface RedisRateLimiterOptions {
   /** The limits, in envoyproxy/ratelimit's config format. */
   readonly rules: RateLimitRules | RateLimitDomainConfig | readonly RateLimitDomainConfig[];
   /** Deadline of each Redis call in ms (default 20). */
-  readonly requestTimeoutMs?: number;
+  readonly requestTimeoutMs?: number | undefined;
   /** Refuse calls when Redis fails or times out (default false: allow). */
-  readonly denyOnFail?: boolean;
+  readonly denyOnFail?: boolean | undefined;
   /**
    * The breaker in front of Redis (the mesh's one breaker, ErrorRateBreaker, on its
    * consecutive-failures rule): after `failureThreshold` failures in a row
    * (default 3) calls are answered at once without Redis for `coolDownMs`
    * (default 1000), then one trial call closes or reopens it.
    */
-  readonly breaker?: { readonly failureThreshold?: number; readonly coolDownMs?: number };
+  readonly breaker?: { readonly failureThreshold?: number | undefined; readonly coolDownMs?: number | undefined } | undefined;
   /**
    * Take `size` tokens per round trip and spend them locally; unspent tokens
    * are dropped after `maxAgeMs` (default 1000) so a quiet process does not
    * sit on quota others could use. Off by default: every call asks Redis.
    */
-  readonly lease?: { readonly size: number; readonly maxAgeMs?: number };
+  readonly lease?: { readonly size: number; readonly maxAgeMs?: number | undefined } | undefined;
   /** Prefix of every key (default "rl"). */
-  readonly keyPrefix?: string;
+  readonly keyPrefix?: string | undefined;
   /** Times cached refusals and leases (the breaker's cool-down is opossum's own timer). */
-  readonly clock?: MonotonicClock;
+  readonly clock?: MonotonicClock | undefined;
 }
 
 export interface RedisRateLimiterStats extends GlobalRateLimiterStats {
@@ -301,8 +301,19 @@ function connect(redis: RedisOptions | Redis | Cluster, timeoutMs: number): Redi
   // The call's deadline is the limiter's own (withDeadline); ioredis's timeout only drops commands left behind.
   const ours = { commandTimeout: Math.max(1000, timeoutMs * 10), enableOfflineQueue: false, autoResendUnfulfilledCommands: false, enableAutoPipelining: true };
   if (redis instanceof Cluster) {
-    return redis.duplicate(undefined, { enableOfflineQueue: false, redisOptions: { ...redis.options.redisOptions, ...ours } });
+    return redis.duplicate(undefined, { enableOfflineQueue: false, redisOptions: withOurs(redis.options.redisOptions, ours) });
   }
   if (redis instanceof Redis) return redis.duplicate(ours);
-  return new Redis({ ...(redis as RedisOptions), ...ours });
+  return new Redis(withOurs(redis as RedisOptions, ours));
+}
+
+type ReplyMappingMode = NonNullable<RedisOptions['replyMapping']>;
+
+/** `given` with `ours` over it. ioredis's constructors take `replyMapping` only when set (no `| undefined`), so an unset one is left out. */
+function withOurs<T extends { replyMapping?: ReplyMappingMode | undefined }, O extends object>(
+  given: T | undefined,
+  ours: O,
+): Omit<T, 'replyMapping'> & { replyMapping?: ReplyMappingMode } & O {
+  const { replyMapping, ...rest } = given ?? ({} as T);
+  return { ...rest, ...(replyMapping === undefined ? {} : { replyMapping }), ...ours };
 }

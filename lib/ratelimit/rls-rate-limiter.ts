@@ -13,13 +13,13 @@ export interface RlsRateLimiterOptions {
   /** gRPC target of the rate limit service: `host:port`, `dns:///host:port`, `ipv4:a:p,b:p`. */
   readonly target: string;
   /** Deadline of each ShouldRateLimit call in ms (default 20, the reference's documented default). */
-  readonly requestTimeoutMs?: number;
+  readonly requestTimeoutMs?: number | undefined;
   /** Refuse calls when the service fails or times out (default false: allow, as Envoy does). */
-  readonly denyOnFail?: boolean;
+  readonly denyOnFail?: boolean | undefined;
   /** Channel credentials (default insecure, as the reference). */
-  readonly credentials?: grpc.ChannelCredentials;
+  readonly credentials?: grpc.ChannelCredentials | undefined;
   /** Extra grpc-js channel options. */
-  readonly channelOptions?: grpc.ChannelOptions;
+  readonly channelOptions?: grpc.ChannelOptions | undefined;
 }
 
 /** RateLimitResponse.Code.OVER_LIMIT */

@@ -18,21 +18,20 @@ export class ClusterSplit {
 
   /** The split of `clusters` (at least one); throws MeshError CONFIG naming `route` for unusable weights. */
   static of(route: string, clusters: readonly WeightedCluster[]): ClusterSplit {
-    const n = clusters.length;
-    if (n === 1) return new ClusterSplit(clusters[0].cluster, [], [], 0);
-    const names = new Array<string>(n);
-    const cumulative = new Array<number>(n);
+    const [first] = clusters;
+    if (clusters.length === 1 && first !== undefined) return new ClusterSplit(first.cluster, [], [], 0);
+    const names: string[] = [];
+    const cumulative: number[] = [];
     let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const w = clusters[i].weight;
+    for (const { cluster, weight: w } of clusters) {
       if (!(Number.isFinite(w) && w >= 0)) {
-        throw new MeshError(MeshErrorCode.CONFIG, `route '${route}' gives cluster '${clusters[i].cluster}' weight ${w}; weights must be finite and >= 0`, {
-          details: { route, cluster: clusters[i].cluster },
+        throw new MeshError(MeshErrorCode.CONFIG, `route '${route}' gives cluster '${cluster}' weight ${w}; weights must be finite and >= 0`, {
+          details: { route, cluster },
         });
       }
       sum += w;
-      cumulative[i] = sum;
-      names[i] = clusters[i].cluster;
+      cumulative.push(sum);
+      names.push(cluster);
     }
     if (sum <= 0) {
       throw new MeshError(MeshErrorCode.CONFIG, `route '${route}' has weighted clusters whose weights sum to 0; give at least one a positive weight`, {
@@ -48,11 +47,12 @@ export class ClusterSplit {
    */
   pick(random: number): string {
     if (this.single !== undefined) return this.single;
+    // Per-call path: the `!`s index inside cumulative, and names has the same length.
     const cum = this.cumulative;
     const target = random * this.total;
     const n = cum.length;
     if (n <= LINEAR_PICK_MAX) {
-      for (let i = 0; i < n - 1; i++) if (target < cum[i]) return this.names[i];
+      for (let i = 0; i < n - 1; i++) if (target < cum[i]!) return this.names[i]!;
       return this.lastPositive();
     }
     // First index whose cumulative weight exceeds target.
@@ -60,17 +60,17 @@ export class ClusterSplit {
     let hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (target < cum[mid]) hi = mid;
+      if (target < cum[mid]!) hi = mid;
       else lo = mid + 1;
     }
-    return target < cum[lo] ? this.names[lo] : this.lastPositive();
+    return target < cum[lo]! ? this.names[lo]! : this.lastPositive();
   }
 
   // Floating-point rounding can leave random * total a hair above the last
   // cumulative value; fall back to the last cluster that can be picked.
   private lastPositive(): string {
     const cum = this.cumulative;
-    for (let i = cum.length - 1; i > 0; i--) if (cum[i] > cum[i - 1]) return this.names[i];
-    return this.names[0];
+    for (let i = cum.length - 1; i > 0; i--) if (cum[i]! > cum[i - 1]!) return this.names[i]!;
+    return this.names[0]!; // a split of several clusters has names
   }
 }

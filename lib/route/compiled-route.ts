@@ -58,9 +58,9 @@ export class CompiledRoute {
     this.route = route;
     this.name = route.name;
     const match = route.match;
-    const matchers = new Array<MetadataPredicate>(match.length);
+    let matchers: MetadataPredicate[];
     try {
-      for (let i = 0; i < match.length; i++) matchers[i] = predicateFor(match[i], cache?.predicates);
+      matchers = match.map((m) => predicateFor(m, cache?.predicates));
     } catch (err) {
       // Name the route too: a table can hold thousands of matchers on one key.
       const e = MeshError.from(err, MeshErrorCode.CONFIG);
@@ -99,7 +99,7 @@ export class CompiledRoute {
   /** True when every matcher of the route holds for `md` (AND; none = match). */
   matches(md: Metadata): boolean {
     const ps = this.matchers;
-    for (let i = 0; i < ps.length; i++) if (!ps[i](md)) return false;
+    for (let i = 0; i < ps.length; i++) if (!ps[i]!(md)) return false; // per call: i < ps.length
     return true;
   }
 
@@ -121,9 +121,10 @@ export class CompiledRoute {
     const keys = this.hashPolicy;
     const n = keys.length;
     if (n === 0) return undefined;
-    if (n === 1) return xxhash64(md.get(keys[0]) ?? '');
+    // Per call: keys has n entries, so the `!`s below hold.
+    if (n === 1) return xxhash64(md.get(keys[0]!) ?? '');
     const vs = this.hashScratch;
-    for (let i = 0; i < n; i++) vs[i] = md.get(keys[i]) ?? '';
+    for (let i = 0; i < n; i++) vs[i] = md.get(keys[i]!) ?? '';
     vs.sort();
     return xxhash64Chain(vs);
   }

@@ -8,9 +8,9 @@ import type { MirrorPolicy } from '../config';
 
 export interface MirrorOptions {
   /** Mirror sends in flight at once. Default 16. */
-  maxConcurrent?: number;
+  maxConcurrent?: number | undefined;
   /** Mirror sends waiting for a free slot; beyond this they are dropped. Default 256. */
-  maxQueued?: number;
+  maxQueued?: number | undefined;
 }
 
 export interface MirrorStats {

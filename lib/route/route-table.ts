@@ -47,13 +47,16 @@ export class RouteTable {
     this.indexMaps = keyBuckets;
     this.unindexedBucket = buckets;
 
-    // Counting sort of the routes into their buckets, config order kept.
+    // Counting sort of the routes into their buckets, config order kept. Every bucket
+    // number b is at most `buckets`, so b + 1 is inside bucketStart (buckets + 2 long).
     const bucketStart = new Int32Array(buckets + 2);
-    for (let r = 0; r < routes.length; r++) bucketStart[bucketOf[r] + 1]++;
-    for (let b = 0; b <= buckets; b++) bucketStart[b + 1] += bucketStart[b];
+    for (const b of bucketOf) bucketStart[b + 1]!++;
+    for (let b = 0; b <= buckets; b++) bucketStart[b + 1]! += bucketStart[b]!;
     const fill = bucketStart.slice(0, buckets + 1);
     const postings = new Int32Array(routes.length);
-    for (let r = 0; r < routes.length; r++) postings[fill[bucketOf[r]]++] = r;
+    bucketOf.forEach((b, r) => {
+      postings[fill[b]!++] = r;
+    });
     this.postings = postings;
     this.bucketStart = bucketStart;
     this.starts = new Int32Array(keys.length + 1);
@@ -72,10 +75,11 @@ export class RouteTable {
     const matchers = new Array<readonly MetadataMatcher[]>(list.length);
     const cache = newCompileCache();
     try {
-      for (let i = 0; i < list.length; i++) {
+      let i = 0;
+      for (const route of list) {
         if (i % ROUTES_PER_STEP === ROUTES_PER_STEP - 1) yield;
-        routes[i] = new CompiledRoute(list[i], cache);
-        matchers[i] = list[i].match;
+        routes[i] = new CompiledRoute(route, cache);
+        matchers[i++] = route.match;
       }
     } catch (err) {
       const e = MeshError.from(err, MeshErrorCode.CONFIG);
@@ -88,6 +92,11 @@ export class RouteTable {
     return this.routes.length;
   }
 
+  // The lookup below indexes its arrays with `!`: this is the per-call hot path, and every
+  // index is in range by construction (k < indexKeys.length = indexMaps.length; a bucket
+  // number b < unindexedBucket + 1, and bucketStart has unindexedBucket + 2 entries;
+  // posting ranges lie inside postings; postings hold route numbers < routes.length).
+
   /** The first route, in config order, whose matchers all hold for `md`. */
   match(md: Metadata): CompiledRoute | undefined {
     const starts = this.starts;
@@ -96,29 +105,31 @@ export class RouteTable {
     let n = 0;
     const keys = this.indexKeys;
     for (let k = 0; k < keys.length; k++) {
-      const v = md.get(keys[k]);
+      const v = md.get(keys[k]!);
       if (v === undefined) continue;
-      const b = this.indexMaps[k].get(v);
+      const b = this.indexMaps[k]!.get(v);
       if (b === undefined) continue;
-      starts[n] = bucketStart[b];
-      ends[n++] = bucketStart[b + 1];
+      starts[n] = bucketStart[b]!;
+      ends[n++] = bucketStart[b + 1]!;
     }
     const u = this.unindexedBucket;
-    if (bucketStart[u + 1] > bucketStart[u]) {
-      starts[n] = bucketStart[u];
-      ends[n++] = bucketStart[u + 1];
+    const uStart = bucketStart[u]!;
+    const uEnd = bucketStart[u + 1]!;
+    if (uEnd > uStart) {
+      starts[n] = uStart;
+      ends[n++] = uEnd;
     }
     if (n === 0) return undefined;
-    if (n === 1) return this.walk(starts[0], ends[0], md);
+    if (n === 1) return this.walk(starts[0]!, ends[0]!, md);
     // The usual shape: one indexed bucket plus the unindexed routes.
-    if (n === 2) return this.walkTwo(starts[0], ends[0], starts[1], ends[1], md);
+    if (n === 2) return this.walkTwo(starts[0]!, ends[0]!, starts[1]!, ends[1]!, md);
     return this.walkMerged(n, md);
   }
 
   private walk(from: number, to: number, md: Metadata): CompiledRoute | undefined {
     const postings = this.postings;
     for (let i = from; i < to; i++) {
-      const r = postings[i];
+      const r = postings[i]!;
       if (this.holds(r, md)) return this.routes[r];
     }
     return undefined;
@@ -127,7 +138,7 @@ export class RouteTable {
   private walkTwo(i: number, iEnd: number, j: number, jEnd: number, md: Metadata): CompiledRoute | undefined {
     const postings = this.postings;
     while (i < iEnd || j < jEnd) {
-      const r = j >= jEnd || (i < iEnd && postings[i] < postings[j]) ? postings[i++] : postings[j++];
+      const r = j >= jEnd || (i < iEnd && postings[i]! < postings[j]!) ? postings[i++]! : postings[j++]!;
       if (this.holds(r, md)) return this.routes[r];
     }
     return undefined;
@@ -142,23 +153,23 @@ export class RouteTable {
       let best = -1;
       let bestRoute = 0x7fffffff;
       for (let j = 0; j < n; j++) {
-        const h = heads[j];
-        if (h < ends[j] && postings[h] < bestRoute) {
-          bestRoute = postings[h];
+        const h = heads[j]!;
+        if (h < ends[j]! && postings[h]! < bestRoute) {
+          bestRoute = postings[h]!;
           best = j;
         }
       }
       if (best < 0) return undefined;
-      heads[best]++;
+      heads[best]!++;
       if (this.holds(bestRoute, md)) return this.routes[bestRoute];
     }
   }
 
   /** Route `r`'s matchers all hold, but for the one its bucket already proved. */
   private holds(r: number, md: Metadata): boolean {
-    const ps = this.routes[r].matchers;
+    const ps = this.routes[r]!.matchers;
     const skip = this.proved[r];
-    for (let i = 0; i < ps.length; i++) if (i !== skip && !ps[i](md)) return false;
+    for (let i = 0; i < ps.length; i++) if (i !== skip && !ps[i]!(md)) return false;
     return true;
   }
 }
@@ -200,13 +211,12 @@ function* chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[])
   let seen = 0;
   for (const ms of matchers) {
     if (++seen % INDEX_ROUTES_PER_STEP === 0) yield;
-    for (let i = 0; i < ms.length; i++) {
-      const m = ms[i];
+    for (const [i, m] of ms.entries()) {
       if (!indexable(m)) continue;
       let sameKey = false;
       let samePair = false;
       for (let j = 0; j < i; j++) {
-        const o = ms[j];
+        const o = ms[j]!; // j < i < ms.length
         if (o.name !== m.name || !indexable(o)) continue;
         sameKey = true;
         if (o.value === m.value) samePair = true;
@@ -225,43 +235,43 @@ function* chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[])
   const bucketOf = new Int32Array(matchers.length);
   const keys: string[] = [];
   const keyBuckets: Map<string, number>[] = [];
-  const keyPos = new Map<string, number>();
+  const bucketsOfKey = new Map<string, Map<string, number>>();
   const unindexed: number[] = [];
   let buckets = 0;
-  for (let r = 0; r < matchers.length; r++) {
+  for (const [r, ms] of matchers.entries()) {
     if (r % INDEX_ROUTES_PER_STEP === INDEX_ROUTES_PER_STEP - 1) yield;
-    const ms = matchers[r];
+    let best: MetadataMatcher | undefined;
     let at = -1;
     let atPairs = 0;
     let atKeys = 0;
-    for (let i = 0; i < ms.length; i++) {
-      const m = ms[i];
+    for (const [i, m] of ms.entries()) {
       if (!indexable(m)) continue;
       const pairs = (pairCount.get(m.name) as Map<string, number>).get(m.value as string) as number;
       const keyUses = keyCount.get(m.name) as number;
-      const better = at < 0 || (pairs !== atPairs ? pairs < atPairs : keyUses !== atKeys ? keyUses > atKeys : m.name < ms[at].name);
+      const better = best === undefined || (pairs !== atPairs ? pairs < atPairs : keyUses !== atKeys ? keyUses > atKeys : m.name < best.name);
       if (better) {
+        best = m;
         at = i;
         atPairs = pairs;
         atKeys = keyUses;
       }
     }
     proved[r] = at;
-    if (at < 0) {
+    if (best === undefined) {
       unindexed.push(r);
       continue;
     }
-    const m = ms[at];
-    let k = keyPos.get(m.name);
-    if (k === undefined) {
-      k = keys.push(m.name) - 1;
-      keyPos.set(m.name, k);
-      keyBuckets.push(new Map());
+    let values = bucketsOfKey.get(best.name);
+    if (values === undefined) {
+      values = new Map();
+      bucketsOfKey.set(best.name, values);
+      keys.push(best.name);
+      keyBuckets.push(values);
     }
-    let b = keyBuckets[k].get(m.value as string);
+    let b = values.get(best.value as string);
     if (b === undefined) {
       b = buckets++;
-      keyBuckets[k].set(m.value as string, b);
+      values.set(best.value as string, b);
     }
     bucketOf[r] = b;
   }

@@ -15,7 +15,7 @@ export interface AuthorizationStats {
 
 export interface AuthorizationFilterOptions {
   /** Logs each denied call and each audited one (rate is the caller's business: one line per call). */
-  readonly log?: (message: string) => void;
+  readonly log?: ((message: string) => void) | undefined;
   /** Counters shared across snapshots. */
   readonly stats: AuthorizationStats;
 }

@@ -27,11 +27,11 @@ export interface XdsInboundListeners {
 
 export interface WorkloadOptions {
   /** The namespace policies are chosen for (default: the workload identity's, else POD_NAMESPACE, else `default`). */
-  namespace?: string;
+  namespace?: string | undefined;
   /** The workload's labels, matched by `selector.matchLabels`. */
-  labels?: Readonly<Record<string, string>>;
+  labels?: Readonly<Record<string, string>> | undefined;
   /** Istio's root namespace, whose policies apply to every workload (default `istio-system`). */
-  rootNamespace?: string;
+  rootNamespace?: string | undefined;
 }
 
 /** Log lines about decisions, at most this many per second (the rest are counted and summarised). */

@@ -24,9 +24,12 @@ export function workloadMetadata(given: WorkloadMetadata | undefined, from: Work
     const v = env[`ISTIO_META_${key}`];
     if (v !== undefined && v !== '') out[key] = v;
   }
-  out.NAME ??= nonEmpty(env.POD_NAME);
-  out.NAMESPACE ??= nonEmpty(env.POD_NAMESPACE);
-  out.INSTANCE_IPS ??= nonEmpty(env.INSTANCE_IPS) ?? nonEmpty(env.INSTANCE_IP);
+  const fallBack = (key: 'NAME' | 'NAMESPACE' | 'INSTANCE_IPS', v: string | undefined): void => {
+    if (out[key] === undefined && v !== undefined) out[key] = v;
+  };
+  fallBack('NAME', nonEmpty(env.POD_NAME));
+  fallBack('NAMESPACE', nonEmpty(env.POD_NAMESPACE));
+  fallBack('INSTANCE_IPS', nonEmpty(env.INSTANCE_IPS) ?? nonEmpty(env.INSTANCE_IP));
   const labels = jsonMap(env.ISTIO_METAJSON_LABELS) ?? labelsFromFile(from.labelsFile ?? ISTIO_POD_LABELS_FILE);
   if (labels !== undefined) out.LABELS = labels;
   const platform = jsonMap(env.ISTIO_METAJSON_PLATFORM_METADATA);

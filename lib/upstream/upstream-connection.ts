@@ -22,12 +22,12 @@ export interface UpstreamConnectionOptions extends UpstreamTransport {
   /** Frames the reply stream; one instance per connection. */
   readonly codec: Codec;
   /** Bytes queued for the peer (not yet taken by the kernel) past which new calls are refused with OVERFLOW. Default 4 MiB. */
-  readonly writeQueueLimitBytes?: number;
+  readonly writeQueueLimitBytes?: number | undefined;
   /**
    * Hold writes made in one tick and send them in one segment (default true). A
    * connection that carries one call at a time has nothing to coalesce: false saves the deferral.
    */
-  readonly coalesceWrites?: boolean;
+  readonly coalesceWrites?: boolean | undefined;
 }
 
 /** Default bound of a connection's write queue (Envoy's per-connection buffer limit is 1 MiB; calls here may be larger). */

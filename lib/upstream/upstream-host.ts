@@ -25,7 +25,7 @@ export interface UpstreamHostOptions {
    * true: calls share sockets, matched by request id. false (default): one
    * call in flight per connection, connections pooled (MetaProtocol Proxy's default).
    */
-  readonly multiplexing?: boolean;
+  readonly multiplexing?: boolean | undefined;
 }
 
 /** Identifies a host: calls share its sockets only with calls of one protocol variant and connection model to one endpoint. */

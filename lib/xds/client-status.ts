@@ -35,7 +35,7 @@ export interface ClientStatusResponseProto {
 
 export interface ClientStatusInput {
   /** The xDS client's dump, when the mesh takes config from a control plane. */
-  readonly xds?: XdsDump;
+  readonly xds?: XdsDump | undefined;
   /** The config in force (reported as static resources when there is no xDS client). */
   readonly snapshot: Snapshot;
   /** Node identity to report for a mesh without an xDS client. */

@@ -222,7 +222,10 @@ export function endpointFromXds(e: LbEndpointProto, locality: Locality | undefin
 /** `outbound|9090|v1|calc.svc` → its parts; another shape is kept whole as the host. */
 export function parseClusterName(name: string): { host: string; port: number; subset: string } {
   const parts = name.split('|');
-  if (parts.length === 4 && /^\d+$/.test(parts[1])) return { host: parts[3], port: Number(parts[1]), subset: parts[2] };
+  if (parts.length === 4) {
+    const [, port = '', subset = '', host = ''] = parts;
+    if (/^\d+$/.test(port)) return { host, port: Number(port), subset };
+  }
   return { host: name, port: 0, subset: '' };
 }
 

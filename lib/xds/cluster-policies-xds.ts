@@ -11,6 +11,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const u32 = (v: { value?: number | string } | null | undefined): number | undefined =>
   v === null || v === undefined || v.value === undefined || v.value === null ? undefined : Number(v.value);
 
+/** Sets an optional field only when the proto has a value (an absent field stays absent, never `undefined`). */
+function put<T, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) target[key] = value;
+}
+
 export interface ClusterPolicies {
   thresholds?: ConnectionThresholds;
   outlierDetection?: OutlierDetectionConfig;
@@ -22,10 +27,10 @@ export function policiesFromXds(c: ClusterProto): ClusterPolicies {
   const t = (c.circuit_breakers?.thresholds ?? []).find((x) => x !== null && (x.priority === undefined || x.priority === 'DEFAULT'));
   if (t !== undefined) {
     const th: Mutable<ConnectionThresholds> = {};
-    if (u32(t.max_connections) !== undefined) th.maxConnections = u32(t.max_connections);
-    if (u32(t.max_pending_requests) !== undefined) th.maxPendingRequests = u32(t.max_pending_requests);
-    if (u32(t.max_requests) !== undefined) th.maxRequests = u32(t.max_requests);
-    if (u32(t.max_retries) !== undefined) th.maxRetries = u32(t.max_retries);
+    put(th, 'maxConnections', u32(t.max_connections));
+    put(th, 'maxPendingRequests', u32(t.max_pending_requests));
+    put(th, 'maxRequests', u32(t.max_requests));
+    put(th, 'maxRetries', u32(t.max_retries));
     if (Object.keys(th).length > 0) out.thresholds = Object.freeze(th);
   }
   const od = c.outlier_detection;
@@ -33,12 +38,12 @@ export function policiesFromXds(c: ClusterProto): ClusterPolicies {
     const o: Mutable<OutlierDetectionConfig> = {};
     // Envoy: enforcing_consecutive_5xx 0 turns that ejection off.
     o.consecutive5xxErrors = u32(od.enforcing_consecutive_5xx) === 0 ? 0 : (u32(od.consecutive_5xx) ?? 5);
-    if (u32(od.consecutive_gateway_failure) !== undefined) o.consecutiveGatewayErrors = u32(od.consecutive_gateway_failure);
+    put(o, 'consecutiveGatewayErrors', u32(od.consecutive_gateway_failure));
     if (od.split_external_local_origin_errors === true) o.splitExternalLocalOriginErrors = true;
-    if (u32(od.consecutive_local_origin_failure) !== undefined) o.consecutiveLocalOriginFailures = u32(od.consecutive_local_origin_failure);
+    put(o, 'consecutiveLocalOriginFailures', u32(od.consecutive_local_origin_failure));
     if (od.interval !== undefined && od.interval !== null) o.interval = durationMs(od.interval);
     if (od.base_ejection_time !== undefined && od.base_ejection_time !== null) o.baseEjectionTime = durationMs(od.base_ejection_time);
-    if (u32(od.max_ejection_percent) !== undefined) o.maxEjectionPercent = u32(od.max_ejection_percent);
+    put(o, 'maxEjectionPercent', u32(od.max_ejection_percent));
     out.outlierDetection = Object.freeze(o);
   }
   const lb: Mutable<LbOptions> = {};

@@ -24,19 +24,19 @@ import { packResource, xdsProtos } from './xds-protos';
 
 export interface ControlPlaneOptions {
   /** YAML manifests (files or directories). */
-  config?: string | readonly string[];
+  config?: string | readonly string[] | undefined;
   /** A ready snapshot instead of files. */
-  snapshot?: Snapshot;
+  snapshot?: Snapshot | undefined;
   /** Port to listen on (default 15010, Aeraki's); 0 picks a free one. */
-  port?: number;
+  port?: number | undefined;
   /** Address to bind (default 0.0.0.0). */
-  host?: string;
+  host?: string | undefined;
   /** Push a new version when a config file changes (default true with `config`). */
-  watch?: boolean;
+  watch?: boolean | undefined;
   /** Serve TLS (PEM certificate chain and its key); with `ca`, also require client certificates signed by it (mutual TLS, as Aeraki does since PR #401). */
-  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer | undefined } | undefined;
   /** Where problems go (default console.warn). */
-  logger?: (message: string) => void;
+  logger?: ((message: string) => void) | undefined;
 }
 
 export interface ControlPlaneEvents {

@@ -10,9 +10,9 @@ import { xdsProtos } from './xds-protos';
 
 export interface ReadClientStatusOptions {
   /** Give up after this many ms (default 5000). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Ask for versions and states only, without the resources. */
-  readonly excludeResourceContents?: boolean;
+  readonly excludeResourceContents?: boolean | undefined;
 }
 
 type Unary = (request: object, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, response: unknown) => void) => void;

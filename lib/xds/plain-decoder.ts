@@ -246,7 +246,8 @@ function readField(r: WireReader, plan: MessagePlan, out: Plain, tag: number, en
   if (f.oneof !== undefined) {
     // toObject names the set member with the highest field number.
     const prev = out[f.oneof] as string | undefined;
-    if (prev === undefined || plan.oneofIds[f.oneof][prev] <= f.id) out[f.oneof] = f.key;
+    // Every oneof member (prev is one) was entered in oneofIds when the plan was built.
+    if (prev === undefined || plan.oneofIds[f.oneof]![prev]! <= f.id) out[f.oneof] = f.key;
   }
 }
 
@@ -352,14 +353,14 @@ export class WireReader {
     let value = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (this.pos >= buf.length) throw outOfRange(this.pos, 1, buf.length);
-      const b = buf[this.pos++];
+      const b = buf[this.pos++]!;
       value |= (b & 127) << shift;
       if (b < 128) return value >>> 0;
     }
     // Bytes beyond the fifth carry bits above 32; skip them as protobufjs does.
     for (let i = 0; i < 5; i++) {
       if (this.pos >= buf.length) throw outOfRange(this.pos, 1, buf.length);
-      if (buf[this.pos++] < 128) return value >>> 0;
+      if (buf[this.pos++]! < 128) return value >>> 0;
     }
     throw new Error('invalid varint encoding');
   }
@@ -369,7 +370,7 @@ export class WireReader {
     let value = 0n;
     for (let shift = 0n; shift < 70n; shift += 7n) {
       if (this.pos >= buf.length) throw outOfRange(this.pos, 1, buf.length);
-      const b = buf[this.pos++];
+      const b = buf[this.pos++]!;
       value |= BigInt(b & 127) << shift;
       if (b < 128) return BigInt.asUintN(64, value);
     }
@@ -401,7 +402,7 @@ export class WireReader {
     let hash = len;
     let ascii = 0;
     for (let i = start; i < stop; i++) {
-      const b = buf[i];
+      const b = buf[i]!; // stop was checked against the buffer (limit)
       ascii |= b;
       hash = Math.imul(hash ^ b, 0x01000193);
     }

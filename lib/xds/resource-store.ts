@@ -4,21 +4,22 @@
 
 export type ClientStatus = 'REQUESTED' | 'ACKED' | 'NACKED' | 'DOES_NOT_EXIST';
 
+// Mutable state, cleared by writing `undefined` (not `delete`, which would slow every entry down): hence `| undefined`.
 export interface ResourceEntry<Raw, Value> {
   readonly name: string;
   status: ClientStatus;
   /** Version of the response that delivered the resource in use. */
-  version?: string;
-  raw?: Raw;
+  version?: string | undefined;
+  raw?: Raw | undefined;
   /** The encoded resource, so a state-of-the-world resend of the same bytes is recognised without translating again. */
-  bytes?: Buffer;
-  value?: Value;
+  bytes?: Buffer | undefined;
+  value?: Value | undefined;
   /** Wall-clock ms of the last accepted update (for dumps). */
-  lastUpdated?: number;
+  lastUpdated?: number | undefined;
   /** Monotonic ms when the name was (re)requested on a working stream. */
   requestedAt: number;
-  error?: { details: string; version: string; at: number };
-  fromCache?: boolean;
+  error?: { details: string; version: string; at: number } | undefined;
+  fromCache?: boolean | undefined;
 }
 
 export interface ResourceDump {

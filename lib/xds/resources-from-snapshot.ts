@@ -33,7 +33,7 @@ export function routeToXds(r: Route): RouteProto {
     name: r.name,
     match: { prefix: '/', headers: r.match.map(matcherToXds) },
     route: {
-      ...(r.clusters.length === 1
+      ...(r.clusters.length === 1 && r.clusters[0] !== undefined
         ? { cluster: r.clusters[0].cluster }
         : { weighted_clusters: { clusters: r.clusters.map((c) => ({ name: c.cluster, weight: { value: c.weight } })) } }),
       hash_policy: r.hashPolicy.map((k) => ({ header: { header_name: k } })),

@@ -62,7 +62,7 @@ export class SharedParts {
   /** The header names as sent (before lower-casing), by position. */
   readonly headerNames: string[] = [];
   /** Request, then response, mutation keys and values as the last route had them, by position. */
-  readonly mutations: string[][] = [[], []];
+  readonly mutations: [string[], string[]] = [[], []];
   hashHeader = '';
   clusters: readonly WeightedCluster[] = EMPTY;
   hashPolicy: readonly string[] = EMPTY;
@@ -267,7 +267,11 @@ function readAction(r: WireReader, end: number, shared: SharedParts): Action {
 
 function sameClusters(a: readonly WeightedCluster[], b: readonly WeightedCluster[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i].cluster !== b[i].cluster || a[i].weight !== b[i].weight) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!; // i < a.length = b.length
+    const y = b[i]!;
+    if (x.cluster !== y.cluster || x.weight !== y.weight) return false;
+  }
   return true;
 }
 

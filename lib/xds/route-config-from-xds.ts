@@ -15,20 +15,20 @@ const EMPTY: readonly never[] = Object.freeze([]);
 /** Translates `rc`; throws MeshError CONFIG naming the route and field at fault. */
 export function routeConfigFromXds(rc: RouteConfigurationProto): RouteConfig {
   const name = rc.name ?? '';
-  const hosts = rc.virtual_hosts ?? [];
-  checkRouteConfigShape(name, hosts.length);
-  const list = hosts[0].routes ?? [];
-  const routes = new Array<Route>(list.length);
-  for (let i = 0; i < list.length; i++) routes[i] = routeFromXdsAt(name, i, list[i]);
+  const host = onlyVirtualHost(name, rc.virtual_hosts ?? []);
+  const routes = (host.routes ?? []).map((r, i) => routeFromXdsAt(name, i, r));
   return Object.freeze({ name, routes: Object.freeze(routes) });
 }
 
 /** Throws unless the configuration has a name and exactly one virtual host, as MetaRDS sends. */
-export function checkRouteConfigShape(name: string, virtualHosts: number): void {
+/** Checks that a route configuration has a name and exactly one virtual host, and returns that host. */
+export function onlyVirtualHost<H>(name: string, hosts: readonly H[]): H {
   if (name === '') throw invalid('', 'has no name; a MetaRDS route configuration is named <host>_<port>');
-  if (virtualHosts !== 1) {
-    throw invalid(name, `has ${virtualHosts} virtual hosts; MetaRDS carries exactly one (Aeraki names it "dummy") holding the meta routes`);
+  const [host] = hosts;
+  if (hosts.length !== 1 || host === undefined) {
+    throw invalid(name, `has ${hosts.length} virtual hosts; MetaRDS carries exactly one (Aeraki names it "dummy") holding the meta routes`);
   }
+  return host;
 }
 
 /** Translates route `index` of configuration `config`. */
@@ -67,9 +67,7 @@ function routeFromXds(r: RouteProto, where: Where): Route {
 /** Envoy HeaderMatchers → metadata matchers (also read by the LDS MetaProtocolProxy filter config). */
 export function matchersFromXds(headers: readonly HeaderMatcherProto[] | undefined, where: Where): readonly MetadataMatcher[] {
   if (headers === undefined || headers.length === 0) return EMPTY;
-  const out = new Array<MetadataMatcher>(headers.length);
-  for (let i = 0; i < headers.length; i++) out[i] = matcherAt(headers[i], where, i);
-  return Object.freeze(out);
+  return Object.freeze(headers.map((h, i) => matcherAt(h, where, i)));
 }
 
 function clustersFromXds(action: RouteActionProto, where: Where): readonly WeightedCluster[] {

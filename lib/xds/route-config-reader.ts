@@ -11,7 +11,7 @@ import { runNow, type Steps } from '../config/sliced-work';
 import type { RouteProto } from './envoy-types';
 import { WireReader } from './plain-decoder';
 import { commonRouteFromWire, SharedParts } from './route-common-shape';
-import { checkRouteConfigShape, routeFromXdsAt } from './route-config-from-xds';
+import { onlyVirtualHost, routeFromXdsAt } from './route-config-from-xds';
 
 // Field numbers of envoy.config.route.v3.RouteConfiguration and VirtualHost.
 const CONFIG_NAME = 1;
@@ -27,7 +27,7 @@ export type RouteProtoReader = (r: WireReader, end: number) => RouteProto;
 interface Outline {
   readonly name: string;
   /** Start and end offsets of each virtual host, in order. */
-  readonly hosts: number[];
+  readonly hosts: { readonly start: number; readonly end: number }[];
 }
 
 /** The configuration's name, without decoding its routes; throws on malformed bytes. */
@@ -43,10 +43,9 @@ export function routeConfigFromBytes(bytes: Buffer, readRoute: RouteProtoReader)
 /** routeConfigFromBytes in steps of ROUTES_PER_STEP routes, for runSliced. */
 export function* routeConfigStepsFromBytes(bytes: Buffer, readRoute: RouteProtoReader): Steps<RouteConfig> {
   const { name, hosts } = outline(bytes);
-  checkRouteConfigShape(name, hosts.length / 2);
+  const { start, end } = onlyVirtualHost(name, hosts);
   const r = new WireReader(bytes);
-  r.pos = hosts[0];
-  const end = hosts[1];
+  r.pos = start;
   const routes: Route[] = [];
   const shared = new SharedParts();
   while (r.pos < end) {
@@ -66,7 +65,7 @@ function outline(bytes: Buffer): Outline {
   const r = new WireReader(bytes);
   const end = bytes.length;
   let name = '';
-  const hosts: number[] = [];
+  const hosts: Outline['hosts'] = [];
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -74,7 +73,7 @@ function outline(bytes: Buffer): Outline {
       name = r.string(end);
     } else if ((tag & 7) === LENGTH_DELIMITED && field === CONFIG_VIRTUAL_HOSTS) {
       const stop = r.limit(r.uint32(), end);
-      hosts.push(r.pos, stop);
+      hosts.push({ start: r.pos, end: stop });
       r.pos = stop;
     } else {
       r.skip(tag & 7, end);

@@ -42,7 +42,7 @@ const ROUTES_PER_NAMES_STEP = 1024;
 
 export interface XdsConfigSourceOptions extends XdsOptions {
   /** Monotonic clock in ms (default performance.now); injectable for tests. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 export interface XdsDump {
@@ -613,7 +613,7 @@ export class XdsConfigSource {
   }
 }
 
-function warnAbout(kind: string, e: { name: string; status: string; error?: { details: string; version: string }; value?: unknown }, out: string[]): void {
+function warnAbout(kind: string, e: { name: string; status: string; error?: { details: string; version: string } | undefined; value?: unknown }, out: string[]): void {
   if (e.status === 'NACKED' && e.error !== undefined) {
     const kept = e.value === undefined ? 'there is no earlier version to use' : 'the last good version stays in force';
     out.push(`xDS ${kind} ${e.name} version ${e.error.version} was refused (${e.error.details}); ${kept}`);

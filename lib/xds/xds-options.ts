@@ -11,44 +11,44 @@ import { XDS_PROTOCOLS, type XdsProtocol } from './xds-stream';
 
 export interface XdsTlsOptions {
   /** PEM text, or a path to a PEM file: the CA that signs the control plane's certificate (Istio's root-cert.pem). */
-  ca?: string | Buffer;
+  ca?: string | Buffer | undefined;
   /** Client certificate and key for mutual TLS. */
-  cert?: string | Buffer;
-  key?: string | Buffer;
+  cert?: string | Buffer | undefined;
+  key?: string | Buffer | undefined;
 }
 
 export interface XdsOptions {
   /** Aeraki's MetaRDS server, `host:port` (default: AERAKI_XDS_ADDR/AERAKI_XDS_PORT, else the ADS server). */
-  metaRds?: string;
+  metaRds?: string | undefined;
   /** istiod (or the istio-agent xDS proxy) for CDS and EDS, `host:port` (default: the bootstrap's first server, else metaRds). */
-  ads?: string;
+  ads?: string | undefined;
   /** Path of a gRPC xDS bootstrap file (default: GRPC_XDS_BOOTSTRAP). */
-  bootstrap?: string;
+  bootstrap?: string | undefined;
   /** Node id; 'istio' = this pod's sidecar id; default: the bootstrap's, else an Istio-shaped id unique to this process. */
-  nodeId?: string;
+  nodeId?: string | undefined;
   /** TLS (and mTLS with cert+key) to both servers; plaintext when absent (Aeraki 1.4.x). */
-  tls?: XdsTlsOptions;
+  tls?: XdsTlsOptions | undefined;
   /** Route configs to ask for from the start, as `host:port` or `<host>_<port>`; none = every route config the server has. */
-  services?: readonly string[];
+  services?: readonly string[] | undefined;
   /** start() rejects when no complete config arrived by then (default 30000). */
-  waitForConfigMs?: number;
+  waitForConfigMs?: number | undefined;
   /** When the control plane cannot be reached at start: 'error' rejects at once, 'wait' (default) retries until waitForConfigMs. */
-  onControlPlaneDown?: 'error' | 'wait';
+  onControlPlaneDown?: 'error' | 'wait' | undefined;
   /** A file holding the last good config, used at start while the control plane is unreachable. */
-  cacheFile?: string;
+  cacheFile?: string | undefined;
   /** A requested resource not delivered within this time counts as absent (default 15000, as gRPC). */
-  resourceTimeoutMs?: number;
-  backoff?: BackoffOptions;
+  resourceTimeoutMs?: number | undefined;
+  backoff?: BackoffOptions | undefined;
   /**
    * 'auto' (default): incremental (delta) xDS, and state of the world from a server that answers the delta
    * stream with UNIMPLEMENTED. 'delta' or 'sotw' speak only that one.
    */
-  protocol?: XdsProtocol;
+  protocol?: XdsProtocol | undefined;
   /**
    * Largest xDS message accepted, in bytes (default 32 MiB). A bigger one fails
    * the stream (RESOURCE_EXHAUSTED) and is retried with backoff; the last good config stays.
    */
-  maxReceiveMessageBytes?: number;
+  maxReceiveMessageBytes?: number | undefined;
   /**
    * A request the control plane must answer (a type's first on a stream, or
    * one asking for more names) that waits this long unanswered means the
@@ -56,16 +56,16 @@ export interface XdsOptions {
    * (default 60000 ms). A quiet stream with nothing waiting stays open; gRPC
    * keepalive (every 30 s, 20 s to answer) finds dead connections.
    */
-  streamWatchdogMs?: number;
+  streamWatchdogMs?: number | undefined;
   /**
    * Servers take their mTLS mode and authorization from the control plane (gRPC A36 xDS-enabled servers):
    * each server asks for the inbound listener named by this template, `%s` replaced by its `ip:port`
    * (default: the bootstrap's server_listener_resource_name_template; the istio-agent writes
    * `xds.istio.io/grpc/lds/inbound/%s`). Unset in both: servers use PeerAuthentication/AuthorizationPolicy YAML rules only.
    */
-  serverListenerResourceNameTemplate?: string;
+  serverListenerResourceNameTemplate?: string | undefined;
   /** Environment to read (default process.env); for tests. */
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface ResolvedXdsOptions {
@@ -151,7 +151,7 @@ function credentialsFor(tls: XdsTlsOptions | undefined, bootstrap: Bootstrap | u
     const credentials = ssl(pem(tls.ca, 'xds.tls.ca'), key, cert, 'xds.tls');
     return { credentials, security: { mode: cert === null ? 'tls' : 'mtls', source: 'xds.tls' } };
   }
-  const creds = bootstrap?.xdsServers[0].channelCreds;
+  const creds = bootstrap?.xdsServers[0]?.channelCreds;
   if (creds?.type === 'tls') {
     const c = creds.config ?? {};
     const file = (k: string): Buffer | null => (typeof c[k] === 'string' && c[k] !== '' ? pem(c[k] as string, `xDS bootstrap channel_creds ${k}`) : null);

@@ -35,7 +35,7 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = Object.freeze({
   oneofs: true,
 });
 
-const PROTO_FILES = ['envoy-discovery.proto', 'envoy-rds.proto', 'resource-codec.proto'];
+const PROTO_FILES = ['envoy-discovery.proto', 'envoy-rds.proto', 'resource-codec.proto'] as const;
 
 export interface ResourceCodec<T> {
   encode(resource: T): Buffer;
@@ -77,7 +77,7 @@ export function protoDir(): string {
 
 export function xdsProtos(): XdsProtos {
   if (loaded !== undefined) return loaded;
-  const definition = protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
+  const definition = protoLoader.loadSync([...PROTO_FILES], { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
   const root = loadRoot(protoDir());
   decodeResponsesPlainly(definition, root);
   const pkg = grpc.loadPackageDefinition(definition);
@@ -87,7 +87,11 @@ export function xdsProtos(): XdsProtos {
   // but yields the same objects; encoding stays with proto-loader.
   const codec = <T>(method: string): ResourceCodec<T> => {
     const m = codecService[method];
-    const decode = plainDecoder<T>(codecs.methods[method].resolvedRequestType as protobuf.Type);
+    const type = codecs.methods[method]?.resolvedRequestType;
+    if (m === undefined || type === null || type === undefined) {
+      throw new MeshError(MeshErrorCode.INTERNAL, `meta-mesh's resource-codec.proto has no method ${method}; reinstall meta-mesh`);
+    }
+    const decode = plainDecoder<T>(type);
     return { encode: (r) => m.requestSerialize(r as object), decode };
   };
   const AdsClient = lookup(pkg, 'envoy.service.discovery.v3.AggregatedDiscoveryService');
@@ -162,7 +166,7 @@ function loadRoot(dir: string): protobuf.Root {
     const inDir = path.join(dir, target);
     return fs.existsSync(inDir) ? inDir : resolveBundled(origin, target);
   };
-  root.loadSync(PROTO_FILES, { keepCase: true });
+  root.loadSync([...PROTO_FILES], { keepCase: true });
   root.resolveAll();
   return root;
 }

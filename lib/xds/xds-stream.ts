@@ -42,16 +42,17 @@ export type XdsProtocol = 'auto' | 'delta' | 'sotw';
 
 export const XDS_PROTOCOLS: readonly XdsProtocol[] = ['auto', 'delta', 'sotw'];
 
+// Optional fields take `| undefined`: XdsConfigSource forwards its own (user) options as they are.
 export interface XdsStreamOptions {
   readonly kind: 'rds' | 'ads';
   readonly target: string;
   readonly credentials: grpc.ChannelCredentials;
   /** How `credentials` secure the stream and which setting chose that; failures then name what to change. */
-  readonly security?: XdsSecurity;
+  readonly security?: XdsSecurity | undefined;
   readonly node: NodeProto;
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: BackoffOptions | undefined;
   /** Default 'auto': delta, falling back to state of the world when the server does not implement it. */
-  readonly protocol?: XdsProtocol;
+  readonly protocol?: XdsProtocol | undefined;
   /**
    * Applies one response; returns the reasons its invalid resources were refused (empty = ACK).
    * Responses are handed over one at a time, in order: the next waits until this one's promise settles.
@@ -62,13 +63,13 @@ export interface XdsStreamOptions {
   /** The stream went up (first response) or down (with the reason). */
   readonly onState: (up: boolean, error?: string) => void;
   /** A new stream was opened and every subscription sent on it. */
-  readonly onOpen?: () => void;
+  readonly onOpen?: (() => void) | undefined;
   /** Largest message accepted, in bytes (default DEFAULT_XDS_MAX_RECEIVE_BYTES). */
-  readonly maxReceiveMessageBytes?: number;
+  readonly maxReceiveMessageBytes?: number | undefined;
   /** How long a request that expects a response may go unanswered before the stream is opened again (default DEFAULT_XDS_STREAM_WATCHDOG_MS). */
-  readonly watchdogMs?: number;
+  readonly watchdogMs?: number | undefined;
   /** The watchdog's clock and timer (default performance.now and setTimeout); for tests. */
-  readonly watchdogTimer?: WatchdogTimer;
+  readonly watchdogTimer?: WatchdogTimer | undefined;
 }
 
 /** What the watchdog reads time from and waits with. */
@@ -240,7 +241,7 @@ export class XdsStream {
     const delta = protocol === 'delta' || (protocol === 'auto' && !this.deltaRefused);
     const ads = this.options.kind === 'ads';
     const method = delta ? (ads ? 'DeltaAggregatedResources' : 'DeltaRoutes') : ads ? 'StreamAggregatedResources' : 'StreamRoutes';
-    const call = (this.client as unknown as Record<string, () => XdsStream['call']>)[method]() as NonNullable<XdsStream['call']>;
+    const call = (this.client as unknown as Record<typeof method, () => XdsStream['call']>)[method]() as NonNullable<XdsStream['call']>;
     this.call = call;
     this.delta = delta;
     this.sentNode = false;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { CALC, SERVICE, parse, problem } from './manifests';
 import { resolveHostName, hostMatches, mostSpecificHost } from '../../lib/config/host-name';
+import { defined } from '../support/defined';
 
 const THRIFT = 'thrift-sample-server.meta-thrift.svc.cluster.local';
 
@@ -58,9 +59,9 @@ spec:
 `);
       const config = snapshot.routeConfigs.get(`${THRIFT}_9090`);
       assert.equal(config?.routes.length, 1);
-      assert.equal(config?.routes[0].name, 'default');
+      assert.equal(config?.routes[0]?.name, 'default');
       assert.deepEqual(config?.routes[0].match, []);
-      assert.deepEqual(config?.routes[0].clusters, [{ cluster: `outbound|9090||${THRIFT}`, weight: 1 }]);
+      assert.deepEqual(config?.routes[0]?.clusters, [{ cluster: `outbound|9090||${THRIFT}`, weight: 1 }]);
       assert.equal(config?.globalRateLimit?.domain, 'production');
       assert.equal(config?.globalRateLimit?.requestTimeoutMs, 100);
       assert.equal(config?.globalRateLimit?.denyOnFail, true);
@@ -79,7 +80,7 @@ spec:
     tokenBucket: {fillInterval: 60s, maxTokens: 5, tokensPerFill: 5}
 `);
       const config = snapshot.routeConfigs.get(`${THRIFT}_9090`);
-      assert.equal(config?.routes[0].name, 'default');
+      assert.equal(config?.routes[0]?.name, 'default');
       assert.deepEqual(config?.localRateLimit?.tokenBucket, { maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 60_000 });
     });
 
@@ -91,9 +92,9 @@ metadata: {name: empty, namespace: meta-thrift}
 spec:
   hosts: [${THRIFT}]
 `);
-      assert.equal(snapshot.routeConfigs.get(`${THRIFT}_9090`)?.routes[0].name, 'default');
+      assert.equal(snapshot.routeConfigs.get(`${THRIFT}_9090`)?.routes[0]?.name, 'default');
       assert.equal(snapshot.warnings.length, 1);
-      assert.match(snapshot.warnings[0], /has no routes and no rate limits/);
+      assert.match(defined(snapshot.warnings[0], 'a warning'), /has no routes and no rate limits/);
     });
   });
 
@@ -133,7 +134,7 @@ spec:
         - destination: {host: thrift-sample-server, subset: v2}
 `);
       assert.deepEqual(snapshot.warnings, []);
-      assert.deepEqual(snapshot.routeConfigs.get(`${THRIFT}_9090`)?.routes[0].clusters, [{ cluster: `outbound|9090|v2|${THRIFT}`, weight: 1 }]);
+      assert.deepEqual(snapshot.routeConfigs.get(`${THRIFT}_9090`)?.routes[0]?.clusters, [{ cluster: `outbound|9090|v2|${THRIFT}`, weight: 1 }]);
       assert.deepEqual(
         snapshot.clusters.get(`outbound|9090|v2|${THRIFT}`)?.endpoints.map((e) => `${e.address}:${e.port}`),
         ['127.0.0.2:9002'],
@@ -184,7 +185,7 @@ spec:
       assert.equal(snapshot.clusters.get(`outbound|9090||${CALC}`)?.lbPolicy, 'ROUND_ROBIN');
       assert.equal(snapshot.clusters.get('outbound|9090||other.demo.svc.cluster.local')?.lbPolicy, 'LEAST_REQUEST');
       assert.equal(snapshot.warnings.length, 1);
-      assert.match(snapshot.warnings[0], /'\*\.svc\.cluster\.local' matches no ServiceEntry host/);
+      assert.match(defined(snapshot.warnings[0], 'a warning'), /'\*\.svc\.cluster\.local' matches no ServiceEntry host/);
     });
 
     it('routes every host under a wildcard MetaRouter host that no exact host claims', () => {
@@ -199,7 +200,7 @@ spec:
       route:
         - destination: {host: calc, subset: v1}
 `);
-      assert.equal(snapshot.routeConfigs.get(`${CALC}_9090`)?.routes[0].name, 'to-v1');
+      assert.equal(snapshot.routeConfigs.get(`${CALC}_9090`)?.routes[0]?.name, 'to-v1');
     });
 
     it('rejects a wildcard destination with a clear message', () => {
@@ -270,7 +271,7 @@ spec:
     labels: {app: nobody}
 `));
       assert.equal(snapshot.warnings.length, 1);
-      assert.match(snapshot.warnings[0], /selects no WorkloadEntry in namespace 'meta-thrift'.*only xds mode/);
+      assert.match(defined(snapshot.warnings[0], 'a warning'), /selects no WorkloadEntry in namespace 'meta-thrift'.*only xds mode/);
     });
 
     it('rejects endpoints and workloadSelector together, as Istio does', () => {

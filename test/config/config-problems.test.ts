@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { ConfigError, parseConfig } from '../../lib/config';
 import { MeshError } from '../../lib/protocol';
 import { CALC, SERVICE, problem, problems, router } from './manifests';
+import { defined } from '../support/defined';
 
 // Line k of the router document in "SERVICE---\nrouter(...)": SERVICE ends with a newline, then '---'.
 const routerLine = (k: number) => SERVICE.split('\n').length + k;
@@ -141,10 +142,10 @@ spec:
       'spec.routes[0].match.attributes.user.regex',
       'spec.routes[0].match.attributes.group.regex',
     ]);
-    assert.match(all[0].message, /uses a lookahead \(\?!, which RE2 .* does not support/);
-    assert.match(all[1].message, /uses a backreference \(\\1\), which RE2/);
-    assert.match(all[2].message, /^regex '\(\[a-z' does not compile in RE2 \(the regex engine of Envoy and Aeraki\): missing closing \]: .*; write it in RE2 syntax$/);
-    assert.equal(all[0].line, routerLine(10));
+    assert.match(defined(all[0], 'problem 1').message, /uses a lookahead \(\?!, which RE2 .* does not support/);
+    assert.match(defined(all[1], 'problem 2').message, /uses a backreference \(\\1\), which RE2/);
+    assert.match(defined(all[2], 'problem 3').message, /^regex '\(\[a-z' does not compile in RE2 \(the regex engine of Envoy and Aeraki\): missing closing \]: .*; write it in RE2 syntax$/);
+    assert.equal(all[0]?.line, routerLine(10));
   });
 
   it('rejects an enum value with a suggestion, and two members of one oneof', () => {
@@ -233,7 +234,7 @@ spec: {hosts: [x]}
   });
 
   it('rejects the same object defined twice', () => {
-    const p = problem(SERVICE, SERVICE.split('---')[0]);
+    const p = problem(SERVICE, defined(SERVICE.split('---')[0]));
     assert.equal(p.file, 'b.yaml');
     assert.equal(p.field, 'metadata.name');
     assert.equal(p.message, 'ServiceEntry default/calc is defined twice (first at a.yaml:4); rename one or remove it');
@@ -294,7 +295,7 @@ spec: {hosts: [x]}
     const snapshot = parseConfig([
       { file: 'a.yaml', text: `${SERVICE}---\n${router(`    - match: {attributes: {__proto__: {exact: a}, constructor: {prefix: b}}}\n      route: [{destination: {host: ${CALC}}}]\n`)}` },
     ]);
-    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9090`)?.routes[0].match, [
+    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9090`)?.routes[0]?.match, [
       { name: '__proto__', kind: 'exact', value: 'a' },
       { name: 'constructor', kind: 'prefix', value: 'b' },
     ]);

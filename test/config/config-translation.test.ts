@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseConfig } from '../../lib/config';
 import { EXTRA_SERVICES } from './fixtures';
 import { CALC, SERVICE, parse, router } from './manifests';
+import { defined } from '../support/defined';
 
 const withRouter = (routes: string) => parse(`${SERVICE}---\n${router(routes)}`);
 
@@ -42,11 +43,11 @@ describe('config translation', () => {
         - destination: {host: ${CALC}, subset: v1}
         - destination: {host: ${CALC}, subset: v2, port: {number: 9090}}
 `);
-    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9091`)?.routes[0].clusters, [
+    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9091`)?.routes[0]?.clusters, [
       { cluster: `outbound|9091|v1|${CALC}`, weight: 1 },
       { cluster: `outbound|9090|v2|${CALC}`, weight: 1 },
     ]);
-    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9090`)?.routes[0].clusters, [
+    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9090`)?.routes[0]?.clusters, [
       { cluster: `outbound|9090|v1|${CALC}`, weight: 1 },
       { cluster: `outbound|9090|v2|${CALC}`, weight: 1 },
     ]);
@@ -61,7 +62,8 @@ describe('config translation', () => {
         - destination: {host: ${CALC}, subset: v1}
           weight: 0
 `);
-    const [split, lone] = snapshot.routeConfigs.get(`${CALC}_9090`)?.routes ?? [];
+    const [split, lone] = (snapshot.routeConfigs.get(`${CALC}_9090`)?.routes ?? []).map((r, i) => defined(r, `route ${i}`));
+    assert.ok(split && lone, 'two routes');
     assert.deepEqual(split.clusters.map((c) => c.weight), [3, 0]);
     assert.deepEqual(lone.clusters, [{ cluster: `outbound|9090|v1|${CALC}`, weight: 1 }]);
     assert.equal(split.name, '');
@@ -77,10 +79,11 @@ describe('config translation', () => {
       mirrorPercentage: {value: 0}
 `);
     const [a, b] = snapshot.routeConfigs.get(`${CALC}_9090`)?.routes ?? [];
+    assert.ok(a && b, 'two routes');
     assert.deepEqual(a.mirrors, [{ cluster: `outbound|9090|v2|${CALC}`, fraction: 1 }]);
     assert.deepEqual(b.mirrors, [{ cluster: `outbound|9090||${CALC}`, fraction: 1 }]);
     assert.equal(snapshot.warnings.length, 1);
-    assert.match(snapshot.warnings[0], /spec\.routes\[1\]\.mirrorPercentage\.value: is 0, which Aeraki treats as 100%/);
+    assert.match(defined(snapshot.warnings[0], 'a warning'), /spec\.routes\[1\]\.mirrorPercentage\.value: is 0, which Aeraki treats as 100%/);
   });
 
   it('translates fault delay and abort, warning that a fault with no percentage never fires', () => {
@@ -97,7 +100,7 @@ describe('config translation', () => {
     assert.deepEqual(route?.retries, { attempts: 3, perTryTimeoutMs: 0, retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled'] });
     assert.equal(route?.timeoutMs, undefined); // Istio: 0 disables the timeout
     assert.equal(snapshot.warnings.length, 1);
-    assert.match(snapshot.warnings[0], /spec\.routes\[0\]\.fault\.abort\.percentage: is not set, so \(as in Istio\) no call gets this fault/);
+    assert.match(defined(snapshot.warnings[0], 'a warning'), /spec\.routes\[0\]\.fault\.abort\.percentage: is not set, so \(as in Istio\) no call gets this fault/);
   });
 
   it('gives a host with no MetaRouter one catch-all route with the DestinationRule hash key', () => {

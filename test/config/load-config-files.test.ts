@@ -37,7 +37,7 @@ describe('loadConfigFiles', () => {
     await mkdir(join(dir, 'nested.yaml'));
     const snapshot = await loadConfigFiles([dir], { version: '7' });
     assert.equal(snapshot.version, '7');
-    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9091`)?.routes[0].clusters, [{ cluster: `outbound|9091|v2|${CALC}`, weight: 1 }]);
+    assert.deepEqual(snapshot.routeConfigs.get(`${CALC}_9091`)?.routes[0]?.clusters, [{ cluster: `outbound|9091|v2|${CALC}`, weight: 1 }]);
   });
 
   it('reports files that cannot be read together with the problems of the others', async () => {
@@ -50,7 +50,7 @@ describe('loadConfigFiles', () => {
         [missing, ''],
         [bad, 'spec.routes[0].route[0].destination.host'],
       ]);
-      assert.equal(err.problems[0].message, 'cannot read this path (ENOENT); check the path');
+      assert.equal(err.problems[0]?.message, 'cannot read this path (ENOENT); check the path');
       assert.match(err.message, new RegExp(`\\n  ${missing}: cannot read this path \\(ENOENT\\); check the path\\n`));
       return true;
     });

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { ConfigError, ConfigProblem, ConfigSource, Snapshot, parseConfig } from '../../lib/config';
+import { defined } from '../support/defined';
 
 export const CALC = 'calc.demo.svc.cluster.local';
 
@@ -68,7 +69,7 @@ export function problems(...texts: string[]): ConfigProblem[] {
 export function problem(...texts: string[]): ConfigProblem {
   const all = problems(...texts);
   assert.equal(all.length, 1, `expected one problem, got:\n${all.map((p) => JSON.stringify(p)).join('\n')}`);
-  return all[0];
+  return defined(all[0], 'a problem');
 }
 
 function sources(texts: string[]): ConfigSource[] {

@@ -12,6 +12,7 @@ import { LocalRateLimiter } from '../../lib/ratelimit/local-rate-limiter';
 import { compileMatcher } from '../../lib/route';
 import { routeConfigFromXds } from '../../lib/xds';
 import { CALC, parse, problems, router, SERVICE } from './manifests';
+import { defined } from '../support/defined';
 
 const EVIL = '(a+)+$';
 const withRouter = (routes: string) => `${SERVICE}---\n${router(routes)}`;
@@ -60,7 +61,7 @@ spec:
             x-user: {regex: "${EVIL}"}
         tokenBucket: {maxTokens: 1, fillInterval: 1h}
 `);
-    const policy = [...snapshot.routeConfigs.values()][0].localRateLimit!;
+    const policy = defined([...snapshot.routeConfigs.values()][0], 'a route config').localRateLimit!;
     const limiter = new LocalRateLimiter(policy);
     const hostile = new Metadata({ 'x-user': `${'a'.repeat(5000)}!` });
     const ms = timed(() => {
@@ -101,8 +102,8 @@ spec:
 `),
     );
     assert.deepEqual(all.map((p) => p.field), ['spec.routes[0].match.attributes.method.regex', 'spec.routes[0].match.attributes.user.regex']);
-    assert.match(all[0].message, /invalid escape sequence/);
-    assert.match(all[1].message, /max_program_size/);
+    assert.match(defined(all[0], 'problem 1').message, /invalid escape sequence/);
+    assert.match(defined(all[1], 'problem 2').message, /max_program_size/);
   });
 
   it('refuses an xDS route whose safe_regex RE2 refuses, naming the route (the NACK reason)', () => {

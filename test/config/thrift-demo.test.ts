@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Snapshot, loadConfigFiles, snapshotToJSON } from '../../lib/config';
 import { THRIFT_DEMO } from './fixtures';
+import { defined } from '../support/defined';
 
 const HOST = 'thrift-sample-server.meta-thrift.svc.cluster.local';
 
@@ -73,7 +74,7 @@ describe('thrift demo manifests', () => {
     assert.ok(config);
     assert.equal(config.name, `${HOST}_9090`);
     assert.equal(config.routes.length, 2);
-    const add = config.routes[0];
+    const add = defined(config.routes[0], 'route add-to-v2');
     assert.equal(add.name, 'add-to-v2');
     assert.deepEqual(add.match, [{ name: 'method', kind: 'exact', value: 'add' }]);
     assert.deepEqual(add.clusters, [{ cluster: `outbound|9090|v2|${HOST}`, weight: 1 }]);
@@ -124,7 +125,7 @@ describe('thrift demo manifests', () => {
     const json = snapshotToJSON(snapshot);
     assert.equal(json.version, 'demo-1');
     assert.deepEqual(Object.keys(json.clusters), [`outbound|9090||${HOST}`, `outbound|9090|v1|${HOST}`, `outbound|9090|v2|${HOST}`]);
-    assert.deepEqual(json.routeConfigs[`${HOST}_9090`].routes[0].requestMutation, [['foo', 'bar']]);
+    assert.deepEqual(json.routeConfigs[`${HOST}_9090`]?.routes[0]?.requestMutation, [['foo', 'bar']]);
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
   });
 });

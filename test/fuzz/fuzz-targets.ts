@@ -63,7 +63,7 @@ export function mutate(seed: Buffer, rand: () => number): Buffer {
     const at = Math.floor(rand() * (bytes.length + 1));
     switch (Math.floor(rand() * 6)) {
       case 0:
-        if (at < bytes.length) bytes[at] ^= 1 << Math.floor(rand() * 8);
+        if (at < bytes.length) bytes[at]! ^= 1 << Math.floor(rand() * 8);
         break;
       case 1:
         if (at < bytes.length) bytes[at] = INTERESTING[Math.floor(rand() * INTERESTING.length)]!;

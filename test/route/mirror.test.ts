@@ -1,6 +1,7 @@
 // Mirroring stays bounded and can never delay or fail the primary call.
 import assert from 'node:assert/strict';
 import { Mirror, shouldMirror } from '../../lib/route';
+import { defined } from '../support/defined';
 
 interface Deferred {
   promise: Promise<void>;
@@ -62,13 +63,13 @@ describe('Mirror', () => {
       }),
     );
     assert.deepEqual(started, [0]);
-    gates[0].resolve();
+    defined(gates[0]).resolve();
     await settle();
     assert.deepEqual(started, [0, 1]);
-    gates[1].reject(new Error('mirror cluster down'));
+    defined(gates[1]).reject(new Error('mirror cluster down'));
     await settle();
     assert.deepEqual(started, [0, 1, 2]);
-    gates[2].resolve();
+    defined(gates[2]).resolve();
     await settle();
     assert.deepEqual({ ...mirror.stats }, { sent: 3, dropped: 0, failed: 1, running: 0, queued: 0 });
   });

@@ -5,6 +5,7 @@ import { Metadata, MeshError } from '../../lib/protocol';
 import type { MetadataMatcher, Route, RouteConfig } from '../../lib/config';
 import { RouteTable, type CompiledRoute } from '../../lib/route';
 import { mulberry32 } from '../support/mulberry32';
+import { defined } from '../support/defined';
 
 function route(name: string, match: MetadataMatcher[], cluster = `outbound|9090|${name}|svc.ns.svc.cluster.local`): Route {
   return { name, match, clusters: [{ cluster, weight: 1 }], hashPolicy: [], mirrors: [], requestMutation: [], responseMutation: [] };
@@ -161,7 +162,7 @@ describe('RouteTable', () => {
     const VALUES = ['a', 'b', 'c', 'A', '', '12', '-3'];
 
     function randomMatcher(rnd: () => number): MetadataMatcher {
-      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+      const pick = <T>(xs: readonly T[]): T => defined(xs[Math.floor(rnd() * xs.length)]);
       const name = pick(KEYS);
       const flags = {
         ...(rnd() < 0.15 ? { invert: true } : {}),
@@ -189,7 +190,7 @@ describe('RouteTable', () => {
 
     function randomMetadata(rnd: () => number): Metadata {
       const m = new Metadata();
-      for (const k of KEYS) if (rnd() < 0.7) m.set(k, VALUES[Math.floor(rnd() * VALUES.length)]);
+      for (const k of KEYS) if (rnd() < 0.7) m.set(k, defined(VALUES[Math.floor(rnd() * VALUES.length)]));
       return m;
     }
 

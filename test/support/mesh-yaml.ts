@@ -15,7 +15,7 @@ export interface TestMesh {
   readonly port: number;
   readonly endpoints: readonly TestEndpoint[];
   /** The MetaRouter's `routes:` list, YAML indented by 4 spaces; omitted = no MetaRouter. */
-  readonly routes?: string;
+  readonly routes?: string | undefined;
 }
 
 export function meshYaml(mesh: TestMesh): string {

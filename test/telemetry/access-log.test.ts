@@ -29,8 +29,8 @@ describe('access-log filter', () => {
   it('writes the reference JSON keys, null where meta-mesh has no value', async () => {
     const { stream, lines } = collector();
     const noRoute = chain([logged('json', stream)], async (call) => {
-      call.routeName = undefined;
-      call.cluster = undefined;
+      delete call.routeName;
+      delete call.cluster;
       throw new MeshError(MeshErrorCode.NO_ROUTE, 'no route');
     });
     await assert.rejects(noRoute(testCall({ protocol: 'dubbo', startTime: 1000, bytes: 50, metadata: { method: 'sayHello' } })), { code: 'NO_ROUTE' });

@@ -8,6 +8,7 @@ import type { Snapshot } from '../../lib/config/model';
 import { ControlPlaneServer, TYPE_CDS, TYPE_EDS, TYPE_RDS, XdsConfigSource } from '../../lib/xds';
 import { realEnvoy } from './real-envoy-protos';
 import { HOST, V1, V2, sampleAssignment, sampleCluster } from './sample-resources';
+import { defined } from '../support/defined';
 
 type DeltaReq = {
   node?: { id?: string };
@@ -15,7 +16,7 @@ type DeltaReq = {
   resource_names_subscribe?: string[];
   resource_names_unsubscribe?: string[];
   initial_resource_versions?: Record<string, string>;
-  response_nonce?: string;
+  response_nonce?: string | undefined;
   error_detail?: { code?: number; message?: string };
 };
 type Kind = 'rds' | 'ads';
@@ -29,7 +30,7 @@ const CODEC = { [TYPE_RDS]: 'RouteConfiguration', [TYPE_CDS]: 'Cluster', [TYPE_E
 class ReferenceDelta {
   readonly server = new grpc.Server();
   readonly calls: Record<Kind, Call | undefined> = { rds: undefined, ads: undefined };
-  readonly sotwRequests: { kind: Kind; type_url?: string }[] = [];
+  readonly sotwRequests: { kind: Kind; type_url: string | undefined }[] = [];
   private readonly queues = new Map<string, DeltaReq[]>();
   private waiting: (() => void)[] = [];
   port = 0;
@@ -110,14 +111,15 @@ function clusterNamed(name: string, connectTimeoutSeconds = 1): object {
 
 function assignmentOf(name: string, address: string): object {
   const a = sampleAssignment() as { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string } } } }[] }[] };
-  const endpoints = a.endpoints.map((l) => ({ ...l, lb_endpoints: [l.lb_endpoints[0]] }));
-  endpoints[0].lb_endpoints[0] = { ...endpoints[0].lb_endpoints[0], endpoint: { ...endpoints[0].lb_endpoints[0].endpoint, address: { socket_address: { address, port_value: 9090 } } } } as never;
-  return { ...a, cluster_name: name, endpoints: [endpoints[0]] };
+  const locality = defined(a.endpoints[0], 'a locality');
+  const first = defined(locality.lb_endpoints[0], 'an endpoint');
+  const endpoint = { ...first, endpoint: { ...first.endpoint, address: { socket_address: { address, port_value: 9090 } } } } as never;
+  return { ...a, cluster_name: name, endpoints: [{ ...locality, lb_endpoints: [endpoint] }] };
 }
 
 function nextSnapshot(list: Snapshot[], count: number): Promise<Snapshot> {
   return new Promise((resolve) => {
-    const poll = () => (list.length >= count ? resolve(list[count - 1]) : setImmediate(poll));
+    const poll = () => (list.length >= count ? resolve(list[count - 1]!) : setImmediate(poll));
     poll();
   });
 }
@@ -303,7 +305,7 @@ describe('the local control plane serving delta xDS to a client on the real Envo
     call.on('error', () => undefined);
     const next = async (n: number): Promise<Resp> => {
       while (responses.length < n) await new Promise<void>((r) => (wake = r));
-      return responses[n - 1];
+      return responses[n - 1]!;
     };
     return { call, next };
   }
@@ -326,7 +328,7 @@ describe('the local control plane serving delta xDS to a client on the real Envo
     const second = await a.next(2);
     assert.deepEqual(names(second), [V1]);
     assert.deepEqual(second.removed_resources ?? [], []);
-    assert.notEqual(second.resources![0].version, held[V1]);
+    assert.notEqual(defined(second.resources?.[0], 'a resource').version, held[V1]);
 
     // Unsubscribing V2 and then deleting it: nothing is sent about V2; V1 deleted is sent as removed.
     a.call.write({ type_url: TYPE_EDS, resource_names_unsubscribe: [V2] });
@@ -340,7 +342,7 @@ describe('the local control plane serving delta xDS to a client on the real Envo
     // A new stream holding V2 at its current version, and V1 at an old one that no longer exists: V2 is not sent again.
     cp.setRawResources(TYPE_EDS, [assignmentOf(V2, '10.0.0.2')]);
     const b = open(cp.port);
-    b.call.write({ node: { id: 'raw' }, type_url: TYPE_EDS, resource_names_subscribe: [V1, V2], initial_resource_versions: { [V2]: held[V2], [V1]: held[V1] } });
+    b.call.write({ node: { id: 'raw' }, type_url: TYPE_EDS, resource_names_subscribe: [V1, V2], initial_resource_versions: { [V2]: defined(held[V2]), [V1]: defined(held[V1]) } });
     const resumed = await b.next(1);
     assert.deepEqual(names(resumed), []);
     assert.deepEqual(resumed.removed_resources, [V1]);

@@ -17,6 +17,7 @@ import { ControlPlaneServer, TYPE_LDS, XdsConfigSource } from '../../lib/xds';
 import { decodeAs } from '../../lib/xds/lds-protos';
 import { ldsResourceType } from '../../lib/xds/lds-resource-type';
 import { PROTO_LOADER_OPTIONS } from '../../lib/xds/xds-protos';
+import { defined } from '../support/defined';
 
 const DEPS = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')) + '/deps';
 const FIXTURES = path.resolve(__dirname, '../../../test/xds/fixtures');
@@ -35,7 +36,10 @@ function realCodecs(): Record<'Listener' | 'HeaderMatcher' | 'RateLimitServiceCo
     includeDirs: [FIXTURES, ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(DEPS, d))],
   });
   const svc = def['meta_mesh.test.v1.RealListenerCodec'] as protoLoader.ServiceDefinition;
-  const codec = (m: string): Codec => ({ encode: (o) => svc[m].requestSerialize(o), decode: (b) => svc[m].requestDeserialize(b) as Record<string, unknown> });
+  const codec = (m: string): Codec => {
+    const method = defined(svc[m], `method ${m}`);
+    return { encode: (o) => method.requestSerialize(o), decode: (b) => method.requestDeserialize(b) as Record<string, unknown> };
+  };
   return {
     Listener: codec('Listener'),
     HeaderMatcher: codec('HeaderMatcher'),

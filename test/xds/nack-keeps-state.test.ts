@@ -7,6 +7,7 @@ import type { Snapshot } from '../../lib/config/model';
 import { ControlPlaneServer, TYPE_CDS, TYPE_EDS, TYPE_RDS, XdsConfigSource } from '../../lib/xds';
 import type { XdsTypeUrl } from '../../lib/xds';
 import type { ClusterLoadAssignmentProto, ClusterProto, RouteConfigurationProto } from '../../lib/xds/envoy-types';
+import { defined } from '../support/defined';
 
 const DEMO = path.resolve(__dirname, '../../../test/fixtures/config/thrift-demo');
 const HOST = 'thrift-sample-server.meta-thrift.svc.cluster.local';
@@ -101,7 +102,7 @@ describe('xDS NACK keeps all of the last good state', () => {
     const message = await pushExpectingNack(TYPE_EDS, [zero, moved]);
     assert.match(message, /load_balancing_weight 0/);
     assertNothingChanged();
-    assert.notEqual(source.snapshot!.clusters.get(V2)!.endpoints[0].address, '10.9.9.9', 'the valid assignment beside the bad one is not applied');
+    assert.notEqual(defined(source.snapshot!.clusters.get(V2)!.endpoints[0], 'an endpoint').address, '10.9.9.9', 'the valid assignment beside the bad one is not applied');
   });
 
   it('applies no route configuration of an RDS response that holds an invalid one', async () => {

@@ -1,10 +1,15 @@
 // meta-mesh's own .proto subset is wire-compatible with the real Envoy protos:
 // every message it uses, encoded by one side, decodes to the same value on the other.
 import assert from 'node:assert/strict';
+import type * as grpc from '@grpc/grpc-js';
 import { TYPE_CDS, TYPE_EDS, TYPE_RDS } from '../../lib/xds/type-urls';
 import { xdsProtos } from '../../lib/xds/xds-protos';
+import { defined } from '../support/defined';
 import { realEnvoy } from './real-envoy-protos';
 import { sampleAssignment, sampleCluster, sampleRequest, sampleRouteConfiguration, withoutOneofMarkers } from './sample-resources';
+
+/** A method of a gRPC service definition, failing the test when it is not there. */
+const method = (service: grpc.ServiceDefinition, name: string): grpc.MethodDefinition<object, object> => defined(service[name], `method ${name}`);
 
 describe('xds proto subset against the real Envoy protos', () => {
   const ours = () => xdsProtos().codecs;
@@ -28,7 +33,7 @@ describe('xds proto subset against the real Envoy protos', () => {
   }
 
   it('speaks the same DiscoveryRequest both ways (node, names, nonce, NACK error_detail)', () => {
-    const ads = xdsProtos().ads.StreamAggregatedResources;
+    const ads = method(xdsProtos().ads, 'StreamAggregatedResources');
     const fromReal = ads.requestDeserialize(real().DiscoveryRequest.encode(sampleRequest()));
     assert.deepEqual(withoutOneofMarkers(fromReal), sampleRequest());
     const fromOurs = real().DiscoveryRequest.decode(ads.requestSerialize(sampleRequest()));
@@ -43,10 +48,10 @@ describe('xds proto subset against the real Envoy protos', () => {
       nonce: '42',
       control_plane: { identifier: 'aeraki' },
     };
-    const rds = xdsProtos().rds.StreamRoutes;
+    const rds = method(xdsProtos().rds, 'StreamRoutes');
     const fromReal = rds.responseDeserialize(real().DiscoveryResponse.encode(response)) as typeof response;
     assert.deepEqual(withoutOneofMarkers(fromReal), response);
-    assert.deepEqual(withoutOneofMarkers(ours()[TYPE_RDS].decode(Buffer.from(fromReal.resources[0].value))), sampleRouteConfiguration());
+    assert.deepEqual(withoutOneofMarkers(ours()[TYPE_RDS].decode(Buffer.from(defined(fromReal.resources[0], 'a resource').value))), sampleRouteConfiguration());
     const fromOurs = real().DiscoveryResponse.decode(rds.responseSerialize(response));
     assert.deepEqual(withoutOneofMarkers(fromOurs), response);
   });
@@ -61,7 +66,7 @@ describe('xds proto subset against the real Envoy protos', () => {
       response_nonce: '7',
       error_detail: { code: 3, message: 'bad cluster' },
     };
-    const ads = xdsProtos().ads.DeltaAggregatedResources;
+    const ads = method(xdsProtos().ads, 'DeltaAggregatedResources');
     assert.deepEqual(withoutOneofMarkers(ads.requestDeserialize(real().DeltaDiscoveryRequest.encode(request))), request);
     assert.deepEqual(withoutOneofMarkers(real().DeltaDiscoveryRequest.decode(ads.requestSerialize(request))), request);
   });
@@ -77,18 +82,18 @@ describe('xds proto subset against the real Envoy protos', () => {
       nonce: '43',
       control_plane: { identifier: 'aeraki' },
     };
-    const rds = xdsProtos().rds.DeltaRoutes;
+    const rds = method(xdsProtos().rds, 'DeltaRoutes');
     assert.deepEqual(withoutOneofMarkers(rds.responseDeserialize(real().DeltaDiscoveryResponse.encode(response))), response);
     assert.deepEqual(withoutOneofMarkers(real().DeltaDiscoveryResponse.decode(rds.responseSerialize(response))), response);
   });
 
   it('declares the same service paths as Envoy for MetaRDS and ADS', () => {
-    assert.equal(xdsProtos().rds.DeltaRoutes.path, '/envoy.service.route.v3.RouteDiscoveryService/DeltaRoutes');
-    assert.equal(xdsProtos().rds.DeltaRoutes.path, realEnvoy().rds.DeltaRoutes.path);
-    assert.equal(xdsProtos().ads.DeltaAggregatedResources.path, realEnvoy().ads.DeltaAggregatedResources.path);
-    assert.equal(xdsProtos().rds.StreamRoutes.path, realEnvoy().rds.StreamRoutes.path);
-    assert.equal(xdsProtos().rds.StreamRoutes.path, '/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes');
-    assert.equal(xdsProtos().ads.StreamAggregatedResources.path, '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources');
-    assert.equal(xdsProtos().ads.StreamAggregatedResources.path, realEnvoy().ads.StreamAggregatedResources.path);
+    assert.equal(method(xdsProtos().rds, 'DeltaRoutes').path, '/envoy.service.route.v3.RouteDiscoveryService/DeltaRoutes');
+    assert.equal(method(xdsProtos().rds, 'DeltaRoutes').path, method(realEnvoy().rds, 'DeltaRoutes').path);
+    assert.equal(method(xdsProtos().ads, 'DeltaAggregatedResources').path, method(realEnvoy().ads, 'DeltaAggregatedResources').path);
+    assert.equal(method(xdsProtos().rds, 'StreamRoutes').path, method(realEnvoy().rds, 'StreamRoutes').path);
+    assert.equal(method(xdsProtos().rds, 'StreamRoutes').path, '/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes');
+    assert.equal(method(xdsProtos().ads, 'StreamAggregatedResources').path, '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources');
+    assert.equal(method(xdsProtos().ads, 'StreamAggregatedResources').path, method(realEnvoy().ads, 'StreamAggregatedResources').path);
   });
 });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS } from '../../lib/xds/xds-protos';
+import { defined } from '../support/defined';
 
 const DEPS = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')) + '/deps';
 const FIXTURES = path.resolve(__dirname, '../../../test/xds/fixtures');
@@ -32,10 +33,13 @@ export function realEnvoy(): RealEnvoy {
     { ...PROTO_LOADER_OPTIONS, includeDirs: [FIXTURES, ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(DEPS, d))] },
   );
   const svc = def['meta_mesh.test.v1.RealEnvoyCodec'] as protoLoader.ServiceDefinition;
-  const codec = (m: string): RealCodec => ({
-    encode: (o) => svc[m].requestSerialize(o),
-    decode: (b) => svc[m].requestDeserialize(b) as Record<string, unknown>,
-  });
+  const codec = (m: string): RealCodec => {
+    const method = defined(svc[m], `method ${m}`);
+    return {
+      encode: (o) => method.requestSerialize(o),
+      decode: (b) => method.requestDeserialize(b) as Record<string, unknown>,
+    };
+  };
   loaded = {
     codecs: {
       RouteConfiguration: codec('RouteConfiguration'),

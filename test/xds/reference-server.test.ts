@@ -34,7 +34,7 @@ class ReferenceRds {
 
   async nextRequest(count: number): Promise<Req> {
     while (this.requests.length < count) await new Promise<void>((r) => this.waiting.push(r));
-    return this.requests[count - 1];
+    return this.requests[count - 1]!;
   }
 
   send(version: string, nonce: string, routeConfigs: object[]): void {

@@ -13,6 +13,7 @@ import { xdsProtos } from '../../lib/xds/xds-protos';
 import { mulberry32 } from '../support/mulberry32';
 import { HOST, V1, V2, sampleRouteConfiguration } from './sample-resources';
 import { realEnvoy } from './real-envoy-protos';
+import { defined } from '../support/defined';
 
 const encode = (rc: RouteConfigurationProto): Buffer => xdsProtos().codecs[TYPE_RDS].encode(rc);
 /** One Route's bytes: a configuration holding only it, less the framing around it (each prefix below is one tag and one length). */
@@ -44,7 +45,7 @@ function config(routes: RouteProto[], extra: Partial<RouteConfigurationProto> = 
 
 /** A random route; about one in ten carries something the proxy refuses. */
 function randomRoute(rand: () => number, i: number): RouteProto {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const pick = <T>(xs: readonly T[]): T => defined(xs[Math.floor(rand() * xs.length)]);
   const headers: RouteProto['match'] = {
     prefix: '/',
     headers: Array.from({ length: Math.floor(rand() * 4) }, () =>

@@ -11,6 +11,7 @@ import type { Snapshot } from '../../lib/config/model';
 import { RouteTable } from '../../lib/route';
 import { ControlPlaneServer, TYPE_RDS, XdsConfigSource } from '../../lib/xds';
 import type { XdsConfigSourceOptions } from '../../lib/xds';
+import { defined } from '../support/defined';
 
 const DEMO = path.resolve(__dirname, '../../../test/fixtures/config/thrift-demo');
 const HOST = 'thrift-sample-server.meta-thrift.svc.cluster.local';
@@ -26,7 +27,7 @@ function comparable(s: Snapshot): unknown {
 
 function nextSnapshot(list: Snapshot[], count: number): Promise<Snapshot> {
   return new Promise((resolve) => {
-    const poll = () => (list.length >= count ? resolve(list[count - 1]) : setImmediate(poll));
+    const poll = () => (list.length >= count ? resolve(list[count - 1]!) : setImmediate(poll));
     poll();
   });
 }
@@ -52,7 +53,7 @@ describe('XdsConfigSource with the local control plane', () => {
     cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1', watch: false });
     const seen = await start();
     assert.equal(seen.length, 1);
-    const got = seen[0];
+    const got = defined(seen[0], 'a snapshot');
     assert.deepEqual(comparable(got), comparable(expected));
     assert.deepEqual([...got.services.keys()], [`${HOST}:9090`]);
     // Only the clusters the routes name are asked for, with their endpoints.
@@ -71,8 +72,8 @@ describe('XdsConfigSource with the local control plane', () => {
   it('asks for a service on demand and resolves once its routes are in a snapshot', async () => {
     cp = await ControlPlaneServer.start({ config: [DEMO], port: 0, host: '127.0.0.1', watch: false });
     const seen = await start({ services: ['unknown.svc:1'], resourceTimeoutMs: 200 });
-    assert.equal(seen[0].routeConfigs.size, 0);
-    assert.match(seen[0].warnings.join('\n'), /unknown\.svc_1 is not served/);
+    assert.equal(defined(seen[0], 'a snapshot').routeConfigs.size, 0);
+    assert.match(defined(seen[0], 'a snapshot').warnings.join('\n'), /unknown\.svc_1 is not served/);
     await source!.watchService(HOST, 9090);
     assert.ok(source!.snapshot!.routeConfigs.has(RC));
     assert.ok(source!.snapshot!.clusters.has(V1));
@@ -100,8 +101,8 @@ describe('XdsConfigSource with the local control plane', () => {
       },
     ]);
     await new Promise<void>((resolve) => cp!.once('nack', () => resolve()));
-    assert.match(nacks[0], /lookahead/);
-    assert.match(nacks[0], /RE2/);
+    assert.match(defined(nacks[0], 'a NACK'), /lookahead/);
+    assert.match(defined(nacks[0], 'a NACK'), /RE2/);
     assert.equal(seen.length, 1, 'no snapshot for a refused update');
     assert.equal(source!.snapshot, good);
     const entry = source!.dump().resources.find((r) => r.name === RC)!;
@@ -109,12 +110,12 @@ describe('XdsConfigSource with the local control plane', () => {
     assert.equal(entry.versionInfo, before, 'the version in use is the last good one');
     assert.equal(entry.errorState!.versionInfo, bad);
     assert.match(entry.errorState!.details, /RE2/);
-    assert.match(source!.dump().servers[0].versions[TYPE_RDS], new RegExp(`^${before}$`));
+    assert.match(defined(defined(source!.dump().servers[0], 'a server').versions[TYPE_RDS], 'the RDS version'), new RegExp(`^${before}$`));
 
     // The missing cluster alone is refused too, with its own reason.
     cp.setRawResources(TYPE_RDS, [{ name: RC, virtual_hosts: [{ name: 'dummy', routes: [{ name: 'nowhere', match: { prefix: '/' }, route: {} }] }] }]);
     await new Promise<void>((resolve) => cp!.once('nack', () => resolve()));
-    assert.match(nacks[1], /'nowhere' names no cluster/);
+    assert.match(defined(nacks[1], 'a second NACK'), /'nowhere' names no cluster/);
     assert.equal(source!.snapshot, good);
   });
 
@@ -128,7 +129,7 @@ describe('XdsConfigSource with the local control plane', () => {
     assert.equal(source!.snapshot, seen[0]);
     const changed = await loadConfigFiles([DEMO]);
     const routes = changed.routeConfigs.get(RC)!.routes;
-    const only = { ...routes[1], name: 'all-to-v1', clusters: [{ cluster: V1, weight: 1 }], mirrors: [], hashPolicy: [] };
+    const only = { ...defined(routes[1], 'route 2'), name: 'all-to-v1', clusters: [{ cluster: V1, weight: 1 }], mirrors: [], hashPolicy: [] };
     const next: Snapshot = { ...changed, routeConfigs: new Map([[RC, { name: RC, routes: [only] }]]) };
     cp = await ControlPlaneServer.start({ snapshot: next, port, host: '127.0.0.1' });
     const s = await nextSnapshot(seen, 2);
@@ -144,12 +145,12 @@ describe('XdsConfigSource with the local control plane', () => {
     const base = await loadConfigFiles([DEMO]);
     const V2 = `outbound|9090|v2|${HOST}`;
     const routedTo = (cluster: string): Snapshot => {
-      const route = { ...base.routeConfigs.get(RC)!.routes[1], name: 'all', match: [], clusters: [{ cluster, weight: 1 }], mirrors: [], hashPolicy: [] };
+      const route = { ...defined(base.routeConfigs.get(RC)!.routes[1], 'route 2'), name: 'all', match: [], clusters: [{ cluster, weight: 1 }], mirrors: [], hashPolicy: [] };
       return { ...base, routeConfigs: new Map([[RC, { name: RC, routes: [route] }]]) };
     };
     cp = await ControlPlaneServer.start({ snapshot: routedTo(V1), port: 0, host: '127.0.0.1' });
     const seen = await start({ services: [`${HOST}:9090`] });
-    assert.deepEqual([...seen[0].clusters.keys()], [V1]);
+    assert.deepEqual([...defined(seen[0], 'a snapshot').clusters.keys()], [V1]);
     for (let i = 1; i <= 5; i++) {
       cp.setSnapshot(routedTo(i % 2 === 1 ? V2 : V1));
       const s = await nextSnapshot(seen, i + 1);
@@ -166,7 +167,7 @@ describe('XdsConfigSource with the local control plane', () => {
     const base = await loadConfigFiles([DEMO]);
     cp = await ControlPlaneServer.start({ snapshot: base, port: 0, host: '127.0.0.1' });
     const seen = await start();
-    const template = base.routeConfigs.get(RC)!.routes[0];
+    const template = defined(base.routeConfigs.get(RC)!.routes[0], 'route 1');
     const routes = Array.from({ length: 10_000 }, (_, i) => ({ ...template, name: `r${i}`, match: [{ name: 'method', kind: 'exact' as const, value: `m${i}` }] }));
     cp.setSnapshot({ ...base, routeConfigs: new Map([[RC, { name: RC, routes }]]) });
     const s = await nextSnapshot(seen, 2);
@@ -187,7 +188,7 @@ describe('XdsConfigSource with the local control plane', () => {
     cp.setSnapshot({ ...base, clusters: new Map([...base.clusters, [V1, moved]]) });
     const s = await nextSnapshot(seen, 2);
     assert.deepEqual(s.clusters.get(V1)!.endpoints.map((e) => e.port), moved.endpoints.map((e) => e.port), 'the endpoint change arrived');
-    assert.equal(s.routeConfigs.get(RC), seen[0].routeConfigs.get(RC), 'the unchanged route config is the same object');
+    assert.equal(s.routeConfigs.get(RC), defined(seen[0], 'a snapshot').routeConfigs.get(RC), 'the unchanged route config is the same object');
     const dumped = source!.dump().resources.find((r) => r.name === RC)!;
     assert.equal((dumped.resource as { name?: string }).name, RC, 'the dump decodes the kept bytes again');
   });
@@ -205,7 +206,7 @@ describe('XdsConfigSource with the local control plane', () => {
       cp = undefined;
       const seen: Snapshot[] = [];
       source = await XdsConfigSource.start({ metaRds: `127.0.0.1:${port}`, ads: `127.0.0.1:${port}`, cacheFile, waitForConfigMs: 2000 }, (s) => seen.push(s));
-      assert.deepEqual(comparable(seen[0]), comparable(first[0]));
+      assert.deepEqual(comparable(defined(seen[0], 'a snapshot')), comparable(defined(first[0], 'a snapshot')));
       assert.equal(source.dump().resources.every((r) => r.fromCache === true), true);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -106,7 +106,7 @@ describe('xDS options: bootstrap and environment', () => {
 
     it('takes the first channel_creds type it supports, as gRPC does', () => {
       const b = parseBootstrap({ xds_servers: [{ server_uri: 'x:1', channel_creds: [{ type: 'spiffe' }, { type: 'tls', config: { ca_certificate_file: '/ca.pem' } }, { type: 'insecure' }] }] });
-      assert.deepEqual(b.xdsServers[0].channelCreds, { type: 'tls', config: { ca_certificate_file: '/ca.pem' } });
+      assert.deepEqual(b.xdsServers[0]?.channelCreds, { type: 'tls', config: { ca_certificate_file: '/ca.pem' } });
     });
   });
 

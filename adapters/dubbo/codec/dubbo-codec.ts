@@ -27,7 +27,7 @@ import { HessianReader } from './hessian-reader';
 
 export interface DubboCodecOptions {
   /** Largest body accepted, in bytes (default 8 MiB, Dubbo's default payload limit). */
-  maxBodySize?: number;
+  maxBodySize?: number | undefined;
 }
 
 const MORE_HEADER: DecodeResult = Object.freeze({ status: 'more', needed: HEADER_LENGTH });

@@ -35,12 +35,12 @@ import { readVarint32 } from './varint';
 
 export interface ThriftCodecOptions {
   /** Largest frame (or unframed message) accepted, in bytes. Default 16 MiB. */
-  maxFrameSize?: number;
+  maxFrameSize?: number | undefined;
   /**
    * Fix the transport and/or protocol instead of detecting them. A fixed
    * transport is also what encode writes when its options name none.
    */
-  format?: Partial<ThriftFormat>;
+  format?: Partial<ThriftFormat> | undefined;
 }
 
 const MESSAGE_TYPES: ReadonlyArray<MessageType> = ['error', 'request', 'response', 'error', 'oneway'];

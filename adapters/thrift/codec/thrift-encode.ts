@@ -10,7 +10,7 @@ import { varintSize, writeVarint32 } from './varint';
 
 export interface ThriftEncodeOptions extends EncodeOptions {
   /** Re-frame the message into this transport (the protocol stays as it is). */
-  transport?: ThriftTransport;
+  transport?: ThriftTransport | undefined;
 }
 
 /**

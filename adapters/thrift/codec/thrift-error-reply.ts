@@ -16,8 +16,8 @@ export interface ThriftErrorTarget {
   readonly method: string;
   readonly seqid: number;
   /** THeader only: the flags and seqid of the request's header, echoed back. */
-  readonly headerFlags?: number;
-  readonly headerSeqid?: number;
+  readonly headerFlags?: number | undefined;
+  readonly headerSeqid?: number | undefined;
 }
 
 const NO_HEADERS: ReadonlyArray<readonly [string, string]> = [];

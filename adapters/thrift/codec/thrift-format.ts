@@ -25,7 +25,8 @@ export function thriftFormat(transport: ThriftTransport, protocol: ThriftProtoco
   return protocol === 'binary' ? ThriftFormats.headerBinary : ThriftFormats.headerCompact;
 }
 
-export function formatName(format: Partial<ThriftFormat>): string {
+/** A format, or the part of one that is fixed or known (`any` for the rest). */
+export function formatName(format: { readonly transport?: ThriftTransport | undefined; readonly protocol?: ThriftProtocol | undefined }): string {
   return `${format.transport ?? 'any transport'}/${format.protocol ?? 'any protocol'}`;
 }
 

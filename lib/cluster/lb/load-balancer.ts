@@ -4,35 +4,36 @@
 import type { ClusterConfig, Endpoint } from '../../config/model';
 import type { LbRuntime } from './lb-options';
 
+// Fields take `| undefined`: callers reuse one context object for every pick and reset fields to undefined.
 export interface PickContext {
   /**
    * The 64-bit hash of the route's hash_policy values (Envoy's xxHash64 chain, as
    * MetaProtocol Proxy computes it), for consistent-hash balancers.
    */
-  readonly hashKey?: bigint;
+  readonly hashKey?: bigint | undefined;
   /** Returns false for endpoints that must not be picked (ejected, draining, tried). */
-  readonly isAvailable?: (index: number) => boolean;
+  readonly isAvailable?: ((index: number) => boolean) | undefined;
   /**
    * Changes whenever the answers of isAvailable may have changed (an ejection or a
    * return). Balancers that keep per-priority availability shares recount only then;
    * without it they recount every max(1024, n) picks.
    */
-  readonly availabilityVersion?: number;
+  readonly availabilityVersion?: number | undefined;
   /**
    * 0 (or absent) for a call's first pick; n for its n-th retry, where
    * isAvailable also leaves out the hosts already tried. Hashing balancers
    * then walk on from the key's slot instead of rebuilding without them (Envoy's
    * retry attempts), keeping the rebuild for changes of health.
    */
-  readonly attempt?: number;
+  readonly attempt?: number | undefined;
   /** Requests in flight on an endpoint, for LEAST_REQUEST. */
-  readonly activeRequests?: (index: number) => number;
+  readonly activeRequests?: ((index: number) => number) | undefined;
   /**
    * When an endpoint's host joined, in milliseconds on the balancer's clock
    * (performance.now() unless injected), for slow start. Must stay the same for an
    * index while the balancer lives; -Infinity means "always there".
    */
-  readonly addedAt?: (index: number) => number;
+  readonly addedAt?: ((index: number) => number) | undefined;
 }
 
 export interface LoadBalancer {

@@ -9,7 +9,7 @@ export function endpoint(i: number, extra: Partial<Endpoint> = {}): Endpoint {
 }
 
 export function endpoints(n: number, weight: (i: number) => number = () => 1, locality?: (i: number) => Locality): Endpoint[] {
-  return Array.from({ length: n }, (_, i) => endpoint(i, { weight: weight(i), locality: locality?.(i) }));
+  return Array.from({ length: n }, (_, i) => endpoint(i, { weight: weight(i), ...(locality === undefined ? {} : { locality: locality(i) }) }));
 }
 
 export function histogram(lb: LoadBalancer, size: number, picks: number, context?: PickContext): number[] {
