@@ -16,11 +16,8 @@
 import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
-import { aliasTable } from './alias-table';
 import { SlowStart } from './slow-start';
-
-/** Draws per sample before falling back to a scan for an available host. */
-const MAX_DRAWS = 48;
+import { WeightedSampler } from './weighted-sampler';
 
 export class LeastRequest implements LoadBalancer {
   private readonly n: number;
@@ -29,9 +26,8 @@ export class LeastRequest implements LoadBalancer {
   private readonly uniform: boolean;
   /** 1 / weight, for the load score. */
   private readonly inverseWeight: Float64Array;
-  /** Alias table over the weights (empty when they are equal). */
-  private readonly keep: Float64Array;
-  private readonly alias: Int32Array;
+  /** Weighted draws, the candidates of each pick. */
+  private readonly sampler: WeightedSampler;
   private readonly random: () => number;
   private readonly slowStart: SlowStart | undefined;
 
@@ -44,11 +40,9 @@ export class LeastRequest implements LoadBalancer {
     this.random = runtime.random ?? Math.random;
     this.slowStart = SlowStart.of(n, options.slowStart, runtime.now ?? performance.now.bind(performance));
     const weights = endpoints.map((e) => Math.max(1, e.weight));
-    this.uniform = weights.every((w) => w === weights[0]);
+    this.sampler = new WeightedSampler(weights, this.random, this.slowStart);
+    this.uniform = this.sampler.uniform;
     this.inverseWeight = Float64Array.from(weights, (w) => 1 / w);
-    const table = aliasTable(this.uniform ? [] : weights);
-    this.keep = table.keep;
-    this.alias = table.alias;
   }
 
   pick(context?: PickContext): number {
@@ -64,8 +58,8 @@ export class LeastRequest implements LoadBalancer {
         return active(b) < active(a) ? b : a;
       }
       if (this.bias === 1) {
-        const a = this.draw();
-        const b = this.draw();
+        const a = this.sampler.draw();
+        const b = this.sampler.draw();
         const aa = active(a);
         const ab = active(b);
         // ab(ab+1)/wb < aa(aa+1)/wa, without dividing.
@@ -76,11 +70,11 @@ export class LeastRequest implements LoadBalancer {
   }
 
   private pickOfChoices(context: PickContext | undefined, active: ((index: number) => number) | undefined): number {
-    let best = this.sample(context);
+    let best = this.sampler.sample(context);
     if (best < 0 || active === undefined || (!this.uniform && this.bias === 0)) return best;
     let bestScore = this.score(best, active(best));
     for (let c = 1; c < this.choiceCount; c++) {
-      const i = this.sample(context);
+      const i = this.sampler.sample(context);
       const s = this.score(i, active(i));
       if (s < bestScore) {
         best = i;
@@ -96,37 +90,5 @@ export class LeastRequest implements LoadBalancer {
     const bias = this.bias;
     const load = bias === 1 ? inFlight * (inFlight + 1) : inFlight * Math.pow(inFlight + 1, bias);
     return load * this.inverseWeight[i]!;
-  }
-
-  /** One draw in proportion to weight, ignoring availability. */
-  private draw(): number {
-    const r = this.random() * this.n;
-    const i = r | 0;
-    if (this.uniform) return i;
-    return r - i < this.keep[i]! ? i : this.alias[i]!;
-  }
-
-  /** One weighted draw among available hosts, thinned by slow start; -1 when none is available. */
-  private sample(context: PickContext | undefined): number {
-    const n = this.n;
-    const available = context?.isAvailable;
-    const addedAt = context?.addedAt;
-    const slowStart = this.slowStart;
-    for (let tries = 0; tries < MAX_DRAWS; tries++) {
-      const i = this.draw();
-      if (available !== undefined && !available(i)) continue;
-      if (slowStart !== undefined && addedAt !== undefined) {
-        const f = slowStart.factor(i, addedAt);
-        if (f < 1 && this.random() >= f) continue;
-      }
-      return i;
-    }
-    // Few hosts left: scan from a random start so the survivors still share the load.
-    const start = (this.random() * n) | 0;
-    for (let k = 0; k < n; k++) {
-      const i = start + k < n ? start + k : start + k - n;
-      if (available === undefined || available(i)) return i;
-    }
-    return -1;
   }
 }
