@@ -1,6 +1,7 @@
 // The package as a user gets it: `npm pack`, unpacked into a fresh project
 // that has only meta-mesh (with its dependencies), thrift and typescript; the
-// README's Thrift quick start compiled with strict and skipLibCheck false under
+// README's Thrift quick start compiled with strict, exactOptionalPropertyTypes,
+// noUncheckedIndexedAccess and skipLibCheck false under
 // moduleResolution node16 and bundler, run against a real thrift server, and
 // the package imported from an ES module.
 // Offline: npm packs the tarball; the project's node_modules is the tarball
@@ -49,6 +50,9 @@ function tsconfig(resolution: 'node16' | 'bundler'): object {
       module: resolution === 'node16' ? 'node16' : 'preserve',
       moduleResolution: resolution,
       strict: true,
+      // Users on the stricter flags compile against our .d.ts files too.
+      exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true,
       skipLibCheck: false,
       // node16 emits quickstart.js beside the source, where ./gen-nodejs resolves; bundler output is for a bundler.
       ...(resolution === 'bundler' ? { noEmit: true } : {}),
@@ -143,12 +147,12 @@ spec:
 
   const tsc = (): string => path.join(app, 'node_modules', 'typescript', 'bin', 'tsc');
 
-  it('compiles the quick start under moduleResolution bundler (strict, skipLibCheck false)', async () => {
+  it('compiles the quick start under moduleResolution bundler (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, skipLibCheck false)', async () => {
     const r = await run(process.execPath, [tsc(), '-p', 'tsconfig.bundler.json'], app);
     assert.equal(r.code, 0, r.out);
   });
 
-  it('compiles the quick start under moduleResolution node16 (strict, skipLibCheck false) and runs it against a thrift server', async () => {
+  it('compiles the quick start under moduleResolution node16 (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, skipLibCheck false) and runs it against a thrift server', async () => {
     const built = await run(process.execPath, [tsc(), '-p', 'tsconfig.node16.json'], app);
     assert.equal(built.code, 0, built.out);
     seen.length = 0;
