@@ -46,9 +46,7 @@ export function* endpointStepsFromBytes(bytes: Buffer, readers: AssignmentProtoR
   const r = new WireReader(bytes);
   const out: Endpoint[] = [];
   let read = 0;
-  for (let g = 0; g * 2 < groups.length; g++) {
-    const start = groups[g * 2] ?? 0;
-    const end = groups[g * 2 + 1] ?? 0;
+  for (const [g, { start, end }] of groups.entries()) {
     // The group's own fields first (they may follow its endpoints on the wire): checkAssignment checks them first.
     const group = groupFields(r, start, end, readers.group);
     checkLocalityGroup(name, group, g);

@@ -9,10 +9,16 @@ const NAME = 1;
 const LIST = 2;
 const LENGTH_DELIMITED = 2;
 
+/** Where one listed message starts and ends in the resource's bytes. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
 export interface NamedListOutline {
   readonly name: string;
-  /** Start and end offsets of each message of the list, in order. */
-  readonly spans: number[];
+  /** Each message of the list, in order. */
+  readonly spans: readonly Span[];
 }
 
 /** Throws on malformed bytes; other fields are skipped (checked only for their framing). */
@@ -20,7 +26,7 @@ export function namedListOutline(bytes: Buffer): NamedListOutline {
   const r = new WireReader(bytes);
   const end = bytes.length;
   let name = '';
-  const spans: number[] = [];
+  const spans: Span[] = [];
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -28,7 +34,7 @@ export function namedListOutline(bytes: Buffer): NamedListOutline {
       name = r.string(end);
     } else if ((tag & 7) === LENGTH_DELIMITED && field === LIST) {
       const stop = r.limit(r.uint32(), end);
-      spans.push(r.pos, stop);
+      spans.push({ start: r.pos, end: stop });
       r.pos = stop;
     } else {
       r.skip(tag & 7, end);

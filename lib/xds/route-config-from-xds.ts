@@ -20,7 +20,6 @@ export function routeConfigFromXds(rc: RouteConfigurationProto): RouteConfig {
   return Object.freeze({ name, routes: Object.freeze(routes) });
 }
 
-/** Throws unless the configuration has a name and exactly one virtual host, as MetaRDS sends. */
 /** Checks that a route configuration has a name and exactly one virtual host, and returns that host. */
 export function onlyVirtualHost<H>(name: string, hosts: readonly H[]): H {
   if (name === '') throw invalid('', 'has no name; a MetaRDS route configuration is named <host>_<port>');

@@ -9,13 +9,13 @@
 import type { Route, RouteConfig } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
 import type { RouteProto } from './envoy-types';
+import { namedListOutline } from './named-list-outline';
 import { WireReader } from './plain-decoder';
 import { commonRouteFromWire, SharedParts } from './route-common-shape';
 import { onlyVirtualHost, routeFromXdsAt } from './route-config-from-xds';
 
-// Field numbers of envoy.config.route.v3.RouteConfiguration and VirtualHost.
-const CONFIG_NAME = 1;
-const CONFIG_VIRTUAL_HOSTS = 2;
+// Field number of envoy.config.route.v3.VirtualHost's routes (RouteConfiguration's
+// name = 1 and virtual_hosts = 2 are read by namedListOutline).
 const HOST_ROUTES = 3;
 const LENGTH_DELIMITED = 2;
 /** Routes read between two points where a read in slices may yield. */
@@ -24,15 +24,9 @@ const ROUTES_PER_STEP = 64;
 /** Reads one envoy.config.route.v3.Route from the reader's position up to `end`. */
 export type RouteProtoReader = (r: WireReader, end: number) => RouteProto;
 
-interface Outline {
-  readonly name: string;
-  /** Start and end offsets of each virtual host, in order. */
-  readonly hosts: { readonly start: number; readonly end: number }[];
-}
-
 /** The configuration's name, without decoding its routes; throws on malformed bytes. */
 export function routeConfigNameOf(bytes: Buffer): string {
-  return outline(bytes).name;
+  return namedListOutline(bytes).name;
 }
 
 /** Decodes and translates `bytes`; throws MeshError CONFIG for a route the proxy could not run, RangeError/Error for bytes that are not a RouteConfiguration. */
@@ -42,7 +36,7 @@ export function routeConfigFromBytes(bytes: Buffer, readRoute: RouteProtoReader)
 
 /** routeConfigFromBytes in steps of ROUTES_PER_STEP routes, for runSliced. */
 export function* routeConfigStepsFromBytes(bytes: Buffer, readRoute: RouteProtoReader): Steps<RouteConfig> {
-  const { name, hosts } = outline(bytes);
+  const { name, spans: hosts } = namedListOutline(bytes);
   const { start, end } = onlyVirtualHost(name, hosts);
   const r = new WireReader(bytes);
   r.pos = start;
@@ -59,25 +53,4 @@ export function* routeConfigStepsFromBytes(bytes: Buffer, readRoute: RouteProtoR
     }
   }
   return Object.freeze({ name, routes: Object.freeze(routes) });
-}
-
-function outline(bytes: Buffer): Outline {
-  const r = new WireReader(bytes);
-  const end = bytes.length;
-  let name = '';
-  const hosts: Outline['hosts'] = [];
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    if ((tag & 7) === LENGTH_DELIMITED && field === CONFIG_NAME) {
-      name = r.string(end);
-    } else if ((tag & 7) === LENGTH_DELIMITED && field === CONFIG_VIRTUAL_HOSTS) {
-      const stop = r.limit(r.uint32(), end);
-      hosts.push({ start: r.pos, end: stop });
-      r.pos = stop;
-    } else {
-      r.skip(tag & 7, end);
-    }
-  }
-  return { name, hosts };
 }
