@@ -6,17 +6,38 @@
 //
 // The detector is indexed by the endpoint list of the latest snapshot. A
 // Cluster of an older snapshot (a call still in flight on it) reaches it
-// through `indexOf`, by the endpoint's identity (`address:port`), never by its
-// position in its own list, which the newer snapshot may have reordered.
-import type { ClusterConfig } from '../config/model';
+// through `indexOf`, by the endpoint's identity (address and port), never by
+// its position in its own list, which the newer snapshot may have reordered.
+// The list is the config's own: no `address:port` string is kept per endpoint
+// (at 100k endpoints those were 200k long-lived strings for every young
+// collection of a sync to copy); the identity index is built only when an
+// older snapshot asks.
+import type { ClusterConfig, Endpoint } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
 import { ClusterThresholds, ISTIO_DEFAULT_THRESHOLDS } from './cluster-thresholds';
 import { ErrorRateBreaker } from './error-rate-breaker';
 import { OutlierDetector } from './outlier-detector';
 import { RetryBudget } from './retry-budget';
 
-function endpointKeys(config: ClusterConfig): string[] {
-  return config.endpoints.map((e) => `${e.address}:${e.port}`);
+/** An endpoint's identity across snapshots. */
+function endpointKey(address: string, port: number): string {
+  return `${address}:${port}`;
+}
+
+function endpointKeys(endpoints: readonly Endpoint[]): string[] {
+  return endpoints.map((e) => endpointKey(e.address, e.port));
+}
+
+/** Whether two endpoint lists name the same hosts in the same order. */
+export function sameEndpointOrder(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!; // i < length
+    const y = b[i]!;
+    if (x.address !== y.address || x.port !== y.port) return false;
+  }
+  return true;
 }
 
 export class ClusterResilience {
@@ -24,8 +45,8 @@ export class ClusterResilience {
   detector: OutlierDetector | undefined;
   breaker: ErrorRateBreaker | undefined;
   retryBudget: RetryBudget | undefined;
-  /** The endpoint identities (`address:port`) of the latest snapshot, in the detector's order. */
-  keys: readonly string[];
+  /** The endpoints of the latest snapshot, in the detector's order (the config's own list). */
+  endpoints: readonly Endpoint[];
   private index: Map<string, number> | undefined;
   /** The config object last applied: the same object again is no change. */
   private config: ClusterConfig;
@@ -39,7 +60,7 @@ export class ClusterResilience {
     private readonly clock?: () => number,
   ) {
     this.config = config;
-    this.keys = endpointKeys(config);
+    this.endpoints = config.endpoints;
     this.thresholdsKey = JSON.stringify(config.thresholds ?? {});
     // Istio writes 2^32-1 into every threshold it does not set: no limit unless the DestinationRule asks.
     this.thresholds = new ClusterThresholds(config.name, config.thresholds ?? {}, ISTIO_DEFAULT_THRESHOLDS);
@@ -54,18 +75,19 @@ export class ClusterResilience {
     // xDS hands back the same object for a cluster a change did not touch: nothing to carry over.
     if (config === this.config) return;
     this.config = config;
-    const keys = endpointKeys(config);
     if (config.outlierDetection === undefined) {
       this.detector = undefined;
     } else if (this.detector === undefined) {
       this.detector = this.newDetector(config);
     } else {
       // Endpoints are matched by address, so a host keeps its ejection when others come and go.
-      this.detector.remap(this.keys, keys);
+      if (!sameEndpointOrder(this.endpoints, config.endpoints)) this.detector.remap(endpointKeys(this.endpoints), endpointKeys(config.endpoints));
       this.detector.reconfigure(config.outlierDetection);
     }
-    this.keys = keys;
-    this.index = undefined;
+    if (this.endpoints !== config.endpoints) {
+      this.endpoints = config.endpoints;
+      this.index = undefined;
+    }
     const thresholdsKey = JSON.stringify(config.thresholds ?? {});
     if (thresholdsKey !== this.thresholdsKey) {
       // Calls in flight release on the object they acquired from.
@@ -81,15 +103,17 @@ export class ClusterResilience {
     this.retryBudget = config.retryBudget === undefined ? undefined : new RetryBudget(config.retryBudget);
   }
 
-  /** The detector's index of the endpoint with identity `key`, or -1 when the latest snapshot has no such endpoint. */
-  indexOf(key: string): number {
+  /** The detector's index of the endpoint at `address:port`, or -1 when the latest snapshot has no such endpoint. */
+  indexOf(address: string, port: number): number {
     if (this.index === undefined) {
-      this.index = new Map();
-      this.keys.forEach((k, i) => {
-        if (!this.index!.has(k)) this.index!.set(k, i);
+      const index = new Map<string, number>();
+      this.endpoints.forEach((e, i) => {
+        const k = endpointKey(e.address, e.port);
+        if (!index.has(k)) index.set(k, i);
       });
+      this.index = index;
     }
-    return this.index.get(key) ?? -1;
+    return this.index.get(endpointKey(address, port)) ?? -1;
   }
 
   close(): void {

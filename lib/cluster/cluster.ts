@@ -8,7 +8,7 @@
 // Outcomes and availability go to the resilience state by the endpoint's
 // identity, so a call in flight on this snapshot never reports on, or skips,
 // a host that a newer snapshot moved to the same position.
-import type { ClusterConfig } from '../config/model';
+import type { ClusterConfig, Endpoint } from '../config/model';
 import type { CodecFactory } from '../protocol/codec';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 import type { UpstreamHost } from '../upstream/upstream-host';
@@ -16,7 +16,7 @@ import type { UpstreamPool } from '../upstream/upstream-pool';
 import { clusterTransport } from '../upstream/upstream-transport';
 import type { ClusterResilience } from './cluster-resilience';
 import type { OutlierOutcome } from './outlier-detector';
-import { ClusterResilience as NewResilience } from './cluster-resilience';
+import { ClusterResilience as NewResilience, sameEndpointOrder } from './cluster-resilience';
 import { loadBalancerFactory, type LoadBalancer } from './lb/load-balancer';
 import { RoundRobin } from './lb/round-robin';
 import './lb';
@@ -39,13 +39,14 @@ export class Cluster {
   readonly balancerFallback: boolean;
   readonly resilience: ClusterResilience;
   private readonly contexts = new Map<CodecFactory, HostContext>();
-  /** This snapshot's endpoint identities: the resilience state's own list while this is the latest snapshot. */
-  private readonly keys: readonly string[];
+  /** This snapshot's endpoints: the resilience state's own list while this is the latest snapshot (one comparison says so). */
+  private readonly endpoints: readonly Endpoint[];
   /** Availability for a snapshot the resilience state has moved past: looked up by identity. */
   private readonly availableByKey = (i: number): boolean => {
     const detector = this.resilience.detector;
     if (detector === undefined) return true;
-    const j = this.resilience.indexOf(this.keys[i]!);
+    const e = this.endpoints[i]!; // the balancer picks below endpoints.length
+    const j = this.resilience.indexOf(e.address, e.port);
     return j < 0 || detector.isAvailable(j);
   };
   /** Versions of retry picks: each is new, so a balancer never caches counts that leave out the tried hosts. */
@@ -58,10 +59,9 @@ export class Cluster {
   ) {
     this.name = config.name;
     this.resilience = resilience ?? new NewResilience(config);
-    const keys = config.endpoints.map((e) => `${e.address}:${e.port}`);
-    const shared = this.resilience.keys;
-    // Share the state's array while it describes this list, so "still the latest snapshot" is one comparison.
-    this.keys = shared.length === keys.length && shared.every((k, i) => k === keys[i]) ? shared : keys;
+    const shared = this.resilience.endpoints;
+    // Share the state's array while it names the same hosts in the same order, so "still the latest snapshot" is one comparison.
+    this.endpoints = sameEndpointOrder(shared, config.endpoints) ? shared : config.endpoints;
     const factory = loadBalancerFactory(config.lbPolicy);
     this.balancerFallback = factory === undefined;
     this.balancer = factory === undefined ? new RoundRobin(config.endpoints) : factory(config.endpoints, config);
@@ -85,7 +85,7 @@ export class Cluster {
     const ctx = this.context(codecFactory);
     const r = this.resilience;
     const detector = r.detector;
-    const available = detector === undefined ? undefined : r.keys === this.keys ? detector.isAvailable : this.availableByKey;
+    const available = detector === undefined ? undefined : r.endpoints === this.endpoints ? detector.isAvailable : this.availableByKey;
     const version = detector?.availabilityVersion;
     ctx.hashKey = hashKey;
     let i = -1;
@@ -121,10 +121,11 @@ export class Cluster {
   report(index: number, outcome: OutlierOutcome): void {
     const r = this.resilience;
     const detector = r.detector;
-    if (detector === undefined || index < 0 || index >= this.keys.length) return;
-    if (r.keys === this.keys) detector.report(index, outcome);
+    if (detector === undefined || index < 0 || index >= this.endpoints.length) return;
+    if (r.endpoints === this.endpoints) detector.report(index, outcome);
     else {
-      const j = r.indexOf(this.keys[index]!);
+      const e = this.endpoints[index]!; // checked against length above
+      const j = r.indexOf(e.address, e.port);
       if (j >= 0) detector.report(j, outcome);
     }
   }

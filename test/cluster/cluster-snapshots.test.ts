@@ -109,6 +109,42 @@ describe('Cluster across snapshots', function () {
     }
   });
 
+  it('the resilience state holds the config’s own endpoint list; a new list naming the same hosts in order keeps ejections and counts as the latest', () => {
+    const pool = new UpstreamPool({ connectionsPerEndpoint: 1 });
+    const registry = new ClusterResilienceRegistry();
+    try {
+      const first = config([ep(1, '10.0.0.1'), ep(1, '10.0.0.2'), ep(2, '10.0.0.2')], { outlierDetection: ejectOnFirstError });
+      const state = registry.apply([first]).get(NAME)!;
+      assert.equal(state.endpoints, first.endpoints, 'the state copied the endpoint list');
+      const one = new Cluster(first, pool, state);
+      one.report(2, 'reset');
+      assert.equal(state.detector!.isEjected(2), true);
+      // Equal hosts, new objects (an EDS resend with other weights): the ejection stays on 10.0.0.2:2 and the
+      // new cluster reports by position, as the latest snapshot.
+      const second = config([ep(1, '10.0.0.1', { weight: 3 }), ep(1, '10.0.0.2'), ep(2, '10.0.0.2')], { outlierDetection: ejectOnFirstError });
+      assert.equal(registry.apply([second]).get(NAME), state);
+      assert.equal(state.endpoints, second.endpoints);
+      assert.equal(state.detector!.isEjected(2), true, 'the ejection was lost on an update naming the same hosts');
+      const two = new Cluster(second, pool, state);
+      two.report(1, 'reset');
+      assert.equal(state.detector!.isEjected(1), true);
+      // The identity index tells the port apart: 10.0.0.2:1 and 10.0.0.2:2 are two hosts.
+      assert.equal(state.indexOf('10.0.0.2', 2), 2);
+      assert.equal(state.indexOf('10.0.0.2', 1), 1);
+      assert.equal(state.indexOf('10.0.0.3', 1), -1);
+      // Reordered: the old cluster's outcomes still land on the host, found by address and port.
+      const third = config([ep(2, '10.0.0.2'), ep(1, '10.0.0.1')], { outlierDetection: ejectOnFirstError });
+      registry.apply([third]);
+      assert.equal(state.detector!.isEjected(0), true, '10.0.0.2:2 lost its ejection when it moved');
+      assert.equal(state.detector!.isEjected(1), false);
+      two.report(0, 'reset');
+      assert.equal(state.detector!.isEjected(1), true, 'an outcome on the old snapshot missed the host it named');
+    } finally {
+      pool.close();
+      registry.close();
+    }
+  });
+
   it('the breakers of clusters with the same bucket length share one process-wide rotation, and leave it on close', () => {
     // A bucket length no other test uses (3.3 s / 11 buckets = 300 ms), so the counts are this test's own.
     const breaker = { rollingCountTimeout: 3_300, rollingCountBuckets: 11 };

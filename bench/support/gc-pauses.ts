@@ -1,0 +1,54 @@
+// GcPauses: the collector's pauses on this thread (perf_hooks 'gc' entries),
+// set beside the long event-loop gaps LoopStalls saw, so a benchmark can say
+// what a gap was: a young-generation collection (scavenge), a full one
+// (mark-compact), or neither (config work, or the OS running another process).
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+
+export interface GapCauses {
+  /** Gaps whose longest GC pause inside them was a scavenge. */
+  readonly scavenge: number;
+  /** … a mark-compact (its final atomic pause) or an incremental marking step. */
+  readonly markCompact: number;
+  /** Gaps with no GC pause inside them. */
+  readonly none: number;
+  /** Longest GC pause inside any of the gaps, ms. */
+  readonly maxPauseMs: number;
+}
+
+export class GcPauses {
+  private readonly entries: PerformanceEntry[] = [];
+  private readonly observer = new PerformanceObserver((list) => this.entries.push(...list.getEntries()));
+
+  start(): this {
+    this.observer.observe({ entryTypes: ['gc'] });
+    return this;
+  }
+
+  stop(): void {
+    this.entries.push(...this.observer.takeRecords());
+    this.observer.disconnect();
+  }
+
+  /** What each gap held (entries are delivered late: call after stop()). */
+  causes(gaps: readonly (readonly [number, number])[]): GapCauses {
+    let scavenge = 0;
+    let markCompact = 0;
+    let none = 0;
+    let maxPauseMs = 0;
+    for (const [start, end] of gaps) {
+      let longest: PerformanceEntry | undefined;
+      for (const e of this.entries) {
+        if (e.startTime + e.duration < start || e.startTime > end) continue;
+        if (longest === undefined || e.duration > longest.duration) longest = e;
+      }
+      if (longest === undefined) {
+        none++;
+        continue;
+      }
+      maxPauseMs = Math.max(maxPauseMs, longest.duration);
+      if ((longest as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenge++;
+      else markCompact++;
+    }
+    return { scavenge, markCompact, none, maxPauseMs };
+  }
+}
