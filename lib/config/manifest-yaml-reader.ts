@@ -53,6 +53,9 @@ function typed(source: string): unknown {
   const tags = TAGS_BY_FIRST.get(source.charAt(0));
   if (tags === undefined) return source;
   if (source.length < 16 && isDigits(source)) return Number(source); // what the int tag gives, without its regex
+  // Two dots (an IPv4 address): no core int has a dot and no core float two, so a string, without their regexes.
+  const dot = source.indexOf('.');
+  if (dot >= 0 && source.indexOf('.', dot + 1) > dot) return source;
   for (const tag of tags) {
     const value: unknown = tag.resolve(source, false, tag.tagName);
     if (value !== NOT_RESOLVED) return value;
@@ -80,13 +83,36 @@ function plainKey(source: string): string {
   return source;
 }
 
+/** Plain keys remembered per reader: a manifest file repeats a few dozen keys (address, ports, labels) many thousand times. */
+const KEYS_KEPT = 64;
+
 class Reader {
   /** Start of the current line. */
   private pos = 0;
   /** Where the scalar or flow collection read last ended. */
   private end = 0;
+  /**
+   * Plain keys read so far, each a checked key as plainKey returned it.
+   * Taking the one already made for the same characters spares a string and,
+   * above all, V8's look-up of a new string each time it names a property.
+   */
+  private readonly keys: string[] = [];
 
   constructor(private readonly text: string) {}
+
+  /** plainKey of the text from `p` to `end` (spaces before `end` not trimmed yet). */
+  private plainKeyAt(p: number, end: number): string {
+    const t = this.text;
+    const length = end - p;
+    const first = t.charCodeAt(p);
+    for (const k of this.keys) {
+      if (k.length === length && k.charCodeAt(0) === first && t.startsWith(k, p)) return k;
+    }
+    const key = plainKey(t.slice(p, end).trimEnd());
+    // Only a key that is the whole slice (no spaces to trim) can be found again by its length.
+    if (key.length === length && this.keys.length < KEYS_KEPT) this.keys.push(key);
+    return key;
+  }
 
   documents(): unknown[] {
     const docs: unknown[] = [];
@@ -266,7 +292,7 @@ class Reader {
   private key(p: number, colon: number): string {
     const c = this.text.charCodeAt(p);
     if (c === 0x27 || c === 0x22) return this.quoted(p);
-    return plainKey(this.text.slice(p, colon).trimEnd());
+    return this.plainKeyAt(p, colon);
   }
 
   /** A plain scalar to the end of its line or a comment. A `: ` in it is an error in YAML, and not for this reader. */
@@ -363,9 +389,10 @@ class Reader {
         unsupported();
       }
     }
+    this.end = q;
+    if (isKey) return this.plainKeyAt(p, q);
     const source = t.slice(p, q).trimEnd();
     if (source === '') unsupported();
-    this.end = q;
-    return isKey ? plainKey(source) : typed(source);
+    return typed(source);
   }
 }

@@ -34,97 +34,157 @@ export type Schema = SchemaFlags &
   );
 
 /**
+ * Where a value sits, built as the checker walks down: the container's place
+ * and the key or index below it. The field path (an array) is only made when
+ * a problem or warning names it; a 100k-endpoint file has millions of fields
+ * and almost never a problem.
+ */
+type At = FieldPath | Step;
+
+class Step {
+  constructor(
+    readonly up: At,
+    readonly key: string | number,
+  ) {}
+}
+
+/** The field path of `key` under `up` (of `up` itself when key is undefined). */
+function pathOf(up: At, key: string | number | undefined): FieldPath {
+  const keys: (string | number)[] = key === undefined ? [] : [key];
+  let at = up;
+  while (at instanceof Step) {
+    keys.push(at.key);
+    at = at.up;
+  }
+  return [...at, ...keys.reverse()];
+}
+
+function below(up: At, key: string | number | undefined): At {
+  return key === undefined ? up : new Step(up, key);
+}
+
+/** An object schema's field names, and those required, worked out once per schema. */
+interface ObjectFields {
+  readonly allowed: readonly string[];
+  readonly required: readonly string[];
+}
+
+const objectFields = new WeakMap<object, ObjectFields>();
+
+function fieldsOf(schema: Extract<Schema, { type: 'object' }>): ObjectFields {
+  let known = objectFields.get(schema);
+  if (known === undefined) {
+    const allowed = Object.keys(schema.fields);
+    known = { allowed, required: allowed.filter((k) => schema.fields[k]?.required === true) };
+    objectFields.set(schema, known);
+  }
+  return known;
+}
+
+/**
  * Checks `value` against `schema`, reporting to `doc`. Returns the cleaned
  * value, or undefined when it is absent or unusable. Arrays keep their length
  * (an unusable item becomes undefined) so indexes in later messages stay true.
  */
 export function checkSchema(value: unknown, schema: Schema, path: FieldPath, doc: ManifestDocument, quiet = false): unknown {
+  return check(value, schema, path, undefined, doc, quiet);
+}
+
+/** checkSchema of the value at `key` under `up`. */
+function check(value: unknown, schema: Schema, up: At, key: string | number | undefined, doc: ManifestDocument, quiet: boolean): unknown {
   if (value === undefined) return undefined;
   if (value === null) return schema.nullable === true ? null : undefined;
   switch (schema.type) {
     case 'any':
       return value;
     case 'string':
-      if (typeof value !== 'string') return wrong(doc, path, 'a string', value);
+      if (typeof value !== 'string') return wrong(doc, pathOf(up, key), 'a string', value);
       if (schema.nonEmpty === true && value === '') {
-        doc.problem(path, 'must not be empty');
+        doc.problem(pathOf(up, key), 'must not be empty');
         return undefined;
       }
       if (schema.enum !== undefined && !schema.enum.includes(value)) {
         const guess = didYouMean(value, schema.enum);
         const hint = guess === undefined ? '' : `; did you mean '${guess}'?`;
-        doc.problem(path, `'${value}' is not allowed${hint} allowed: ${schema.enum.join(', ')}`);
+        doc.problem(pathOf(up, key), `'${value}' is not allowed${hint} allowed: ${schema.enum.join(', ')}`);
         return undefined;
       }
       return value;
     case 'integer':
     case 'number':
-      return checkNumber(value, schema, path, doc);
+      return checkNumber(value, schema, up, key, doc);
     case 'boolean':
-      return typeof value === 'boolean' ? value : wrong(doc, path, 'true or false', value);
+      return typeof value === 'boolean' ? value : wrong(doc, pathOf(up, key), 'true or false', value);
     case 'integerOrString':
       if (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value))) return String(value);
-      return wrong(doc, path, 'a string or an integer', value);
+      return wrong(doc, pathOf(up, key), 'a string or an integer', value);
     case 'duration': {
       const ms = typeof value === 'string' ? durationToMs(value) : undefined;
-      if (ms === undefined) doc.problem(path, durationHint(value));
+      if (ms === undefined) doc.problem(pathOf(up, key), durationHint(value));
       return ms;
     }
     case 'array': {
-      if (!Array.isArray(value)) return wrong(doc, path, 'a list', value);
-      return value.map((item, i) => checkSchema(item, schema.items, [...path, i], doc, quiet));
+      if (!Array.isArray(value)) return wrong(doc, pathOf(up, key), 'a list', value);
+      const here = below(up, key);
+      const out = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) out[i] = check(value[i], schema.items, here, i, doc, quiet);
+      return out;
     }
     case 'map': {
-      if (!isPlainObject(value)) return wrong(doc, path, 'a mapping', value);
+      if (!isPlainObject(value)) return wrong(doc, pathOf(up, key), 'a mapping', value);
+      const here = below(up, key);
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
+      for (const k of Object.keys(value)) {
+        const v = value[k];
         if (v === null && schema.values.nullable !== true) {
-          doc.problem([...path, k], 'has no value; give it one or remove the key');
+          doc.problem(pathOf(here, k), 'has no value; give it one or remove the key');
           continue;
         }
-        const checked = checkSchema(v, schema.values, [...path, k], doc, quiet);
+        const checked = check(v, schema.values, here, k, doc, quiet);
         if (checked !== undefined) setOwn(out, k, checked);
       }
       return out;
     }
     case 'object':
-      return checkObject(value, schema, path, doc, quiet);
+      return checkObject(value, schema, up, key, doc, quiet);
   }
 }
 
 function checkObject(
   value: unknown,
   schema: Extract<Schema, { type: 'object' }>,
-  path: FieldPath,
+  up: At,
+  at: string | number | undefined,
   doc: ManifestDocument,
   quiet: boolean,
 ): Record<string, unknown> | undefined {
-  if (!isPlainObject(value)) return wrong(doc, path, 'a mapping', value);
-  const allowed = Object.keys(schema.fields);
+  if (!isPlainObject(value)) return wrong(doc, pathOf(up, at), 'a mapping', value);
+  const here = below(up, at);
+  const { allowed, required } = fieldsOf(schema);
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
+    const v = value[key];
     const field = Object.hasOwn(schema.fields, key) ? schema.fields[key] : undefined;
     if (field === undefined) {
       const guess = didYouMean(key, allowed);
       const hint = guess === undefined ? '' : ` did you mean '${guess}'?`;
-      doc.problem([...path, key], `unknown field '${key}';${hint} allowed: ${allowed.join(', ')}`);
+      doc.problem(pathOf(here, key), `unknown field '${key}';${hint} allowed: ${allowed.join(', ')}`);
       continue;
     }
     if (v !== null && field.notEnforced !== undefined && !quiet) {
       const note = field.notEnforced === '' ? '' : ` (${field.notEnforced})`;
-      doc.warn([...path, key], `'${key}' is accepted but not enforced yet${note}`);
+      doc.warn(pathOf(here, key), `'${key}' is accepted but not enforced yet${note}`);
     }
-    const checked = checkSchema(v, field, [...path, key], doc, quiet || field.notEnforced !== undefined);
+    const checked = check(v, field, here, key, doc, quiet || field.notEnforced !== undefined);
+    // A schema field is never "__proto__" (its Object.hasOwn lookup above found it among the declared fields).
     if (checked !== undefined) out[key] = checked;
   }
-  for (const [key, field] of Object.entries(schema.fields)) {
-    if (field.required === true && (value[key] === undefined || value[key] === null)) {
-      doc.problem([...path, key], `missing required field '${key}'`);
-    }
+  for (const key of required) {
+    if (value[key] === undefined || value[key] === null) doc.problem(pathOf(here, key), `missing required field '${key}'`);
   }
   for (const group of schema.oneOf ?? []) {
     const set = group.filter((k) => value[k] !== undefined);
-    if (set.length > 1) doc.problem(path, `sets ${set.map((k) => `'${k}'`).join(' and ')}; set only one of ${group.join(', ')}`);
+    if (set.length > 1) doc.problem(pathOf(up, at), `sets ${set.map((k) => `'${k}'`).join(' and ')}; set only one of ${group.join(', ')}`);
   }
   return out;
 }
@@ -132,9 +192,16 @@ function checkObject(
 function checkNumber(
   value: unknown,
   schema: Extract<Schema, { type: 'integer' | 'number' }>,
-  path: FieldPath,
+  up: At,
+  key: string | number | undefined,
   doc: ManifestDocument,
 ): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const { min, max } = schema;
+    // The common case first: a number in range needs no message.
+    if ((schema.type !== 'integer' || Number.isInteger(value)) && (min === undefined || value >= min) && (max === undefined || value <= max)) return value;
+  }
+  const path = pathOf(up, key);
   const integer = schema.type === 'integer';
   const want = integer ? 'an integer' : 'a number';
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
@@ -171,6 +238,10 @@ export function describe(value: unknown): string {
 
 /** Sets a key even when it is "__proto__", which plain assignment would turn into a prototype change. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key !== '__proto__') {
+    target[key] = value;
+    return;
+  }
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 

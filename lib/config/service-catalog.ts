@@ -22,6 +22,7 @@ import type { ClusterTls } from './security-model';
 import { hostMatches, isWildcardHost, resolveHostName } from './host-name';
 import { WorkloadEntries } from './workload-entries';
 import { isRedisPortName } from './redis-model';
+import { LabelSets } from './label-sets';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -66,6 +67,10 @@ export class ServiceCatalog {
   private readonly hosts = new Map<string, HostEntry>();
 
   private readonly workloads: WorkloadEntries;
+
+  /** Equal label sets and localities of endpoints are one frozen object (a snapshot holds 100k endpoints, a few sets). */
+  private readonly labelSets = new LabelSets();
+  private readonly localities = new Map<string, Locality | undefined>();
 
   constructor(
     serviceEntries: readonly Manifest<ServiceEntrySpec>[],
@@ -272,16 +277,23 @@ export class ServiceCatalog {
       return [Object.freeze({ address: e.host, port: defaultPort, labels: Object.freeze({}), weight: 1 })];
     }
     return e.endpoints.map((ep) => {
-      const locality = parseLocality(ep.locality);
+      const locality = this.locality(ep.locality);
       return Object.freeze({
         address: ep.address as string,
         port: (ep.ports !== undefined && Object.hasOwn(ep.ports, p.name) ? ep.ports[p.name] : undefined) ?? defaultPort,
-        labels: Object.freeze({ ...ep.labels }),
+        labels: this.labelSets.of(ep.labels),
         // protobuf's 0 means unset; Istio treats it as 1.
         weight: ep.weight === undefined || ep.weight === 0 ? 1 : ep.weight,
         ...(locality === undefined ? {} : { locality }),
       });
     });
+  }
+
+  private locality(text: string | undefined): Locality | undefined {
+    if (text === undefined || text === '') return undefined;
+    let locality = this.localities.get(text);
+    if (locality === undefined && !this.localities.has(text)) this.localities.set(text, (locality = parseLocality(text)));
+    return locality;
   }
 }
 

@@ -173,12 +173,19 @@ export class SnapshotAssembly {
   }
 }
 
-const COLUMN_KEYS = 'address,port,labels,weight';
+/** Whether an endpoint has exactly the fields the columns carry (address, port, labels, weight, and maybe locality), in that order. */
+function fitsColumns(e: Endpoint): boolean {
+  const keys = Object.keys(e);
+  const n = keys.length;
+  return (
+    (n === 4 || (n === 5 && keys[4] === 'locality')) && keys[0] === 'address' && keys[1] === 'port' && keys[2] === 'labels' && keys[3] === 'weight'
+  );
+}
 
 /** Endpoints into columns; label sets and localities numbered across parts, each sent once. */
 class EndpointEncoder {
-  private readonly labelIds = new Map<string, number>();
-  private readonly localityIds = new Map<string, number>();
+  private readonly labelIds = { byJson: new Map<string, number>(), byObject: new Map<object, number>() };
+  private readonly localityIds = { byJson: new Map<string, number>(), byObject: new Map<object, number>() };
 
   encode(endpoints: readonly Endpoint[]): EndpointColumns {
     const n = endpoints.length;
@@ -195,8 +202,7 @@ class EndpointEncoder {
     };
     endpoints.forEach((e, i) => {
       part.addresses[i] = e.address;
-      const keys = Object.keys(e).join(',');
-      if (keys !== COLUMN_KEYS && keys !== `${COLUMN_KEYS},locality`) {
+      if (!fitsColumns(e)) {
         part.whole.push([i, e]);
         return;
       }
@@ -208,14 +214,18 @@ class EndpointEncoder {
     return part;
   }
 
-  private id<T extends object>(ids: Map<string, number>, value: T, added: T[]): number {
+  /** The number of `value`: by object first (the snapshot builder shares one object per distinct set, label-sets.ts), then by its JSON. */
+  private id<T extends object>(ids: { byJson: Map<string, number>; byObject: Map<object, number> }, value: T, added: T[]): number {
+    let id = ids.byObject.get(value);
+    if (id !== undefined) return id;
     const key = JSON.stringify(value);
-    let id = ids.get(key);
+    id = ids.byJson.get(key);
     if (id === undefined) {
-      id = ids.size;
-      ids.set(key, id);
+      id = ids.byJson.size;
+      ids.byJson.set(key, id);
       added.push(value);
     }
+    ids.byObject.set(value, id);
     return id;
   }
 }
