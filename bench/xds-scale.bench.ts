@@ -31,6 +31,8 @@ const STREAM_CONCURRENCY = 4;
 const BASELINE_MS = 1500;
 /** One-endpoint changes timed per protocol for the client-CPU figure (the median is reported). */
 const CPU_REPEATS = Number(process.env.XDS_SCALE_CPU_REPEATS ?? 5);
+/** XDS_SCALE_VERBOSE=1: each gap over 20 ms on its own line, with the thread's CPU and the GC pauses in it. */
+const VERBOSE = process.env.XDS_SCALE_VERBOSE === '1';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 function heapAfterGc(): number {
@@ -59,8 +61,11 @@ async function main(): Promise<void> {
   const live = await forkServer(path.join(__dirname, 'support', 'raw-thrift-server.js'));
   const cp = await forkServer(path.join(__dirname, 'support', 'xds-scale-control-plane.js'), [String(CLUSTERS), String(ENDPOINTS), String(ROUTES), String(live.port)]);
   const target = `127.0.0.1:${cp.port}`;
-  // Loading the .proto files is once per process, not part of applying config.
+  // Loading the .proto files and the xDS client's code (grpc-js with it: a 30-40 ms block on first use) is once per
+  // process, not part of applying config.
   xdsProtos();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- what Mesh.start loads on first use with xds
+  require('../lib/xds/xds-config-source');
   // Each step's CPU as well as its wall time: on a shared machine the gaps include other processes' turns.
   trackStepCpu(true);
   const before = heapAfterGc();
@@ -71,12 +76,13 @@ async function main(): Promise<void> {
   const direct = new CallStream(() => directClient.add(1, 2));
   direct.start();
   await direct.window(() => new Promise((r) => setTimeout(r, 300))); // warm up
-  const started: { mesh?: Mesh; ms?: number; stalls?: StallFigures; step?: LongestStep; gc?: GcPauses } = {};
+  const started: { mesh?: Mesh; ms?: number; stalls?: StallFigures; step?: LongestStep; gc?: GcPauses; t0?: number } = {};
   const syncCalls = await direct.window(async () => {
     const gcPauses = new GcPauses().start();
     const startStalls = new LoopStalls(cpuNow).start();
     takeLongestStep();
     const t0 = performance.now();
+    started.t0 = t0;
     started.mesh = await Mesh.start({ xds: { metaRds: target, ads: target, services: [`${HOST}:9090`] }, preconnect: false, logger: () => undefined });
     started.ms = performance.now() - t0;
     started.stalls = startStalls.stop();
@@ -89,6 +95,11 @@ async function main(): Promise<void> {
   const { mesh, ms: syncMs, stalls: sync, step: syncStep } = started;
   if (mesh === undefined || syncMs === undefined || sync === undefined || syncStep === undefined || started.gc === undefined) throw new Error('Mesh.start did not finish');
   const syncCauses = started.gc.causes(sync.longGaps);
+  const gapLines: string[] = [];
+  const listGaps = (phase: string, s: StallFigures, gc: GcPauses, t0: number) => {
+    if (VERBOSE) for (const [a, b, cpu] of s.longGaps) gapLines.push(`    ${phase} +${(a - t0).toFixed(0)} ms: gap ${(b - a).toFixed(1)} ms, thread CPU ${cpu.toFixed(1)} ms; ${gc.inside(a, b) || 'no GC pause'}`);
+  };
+  listGaps('sync', sync, started.gc, started.t0 ?? 0);
   const endpoints = [...mesh.snapshot.clusters.values()].reduce((n, c) => n + c.endpoints.length, 0);
   const heap = heapAfterGc() - before;
   const client = thrift.createClient(Calculator, createThriftConnection(mesh, HOST, 9090, { transport: 'framed' }));
@@ -104,6 +115,7 @@ async function main(): Promise<void> {
     let step: LongestStep | undefined;
     let eds: { deltaBytes: number; sotwBytes: number } | undefined;
     let ms = 0;
+    let t0 = 0;
     const calls = await stream.window(async () => {
       const applied = nextConfig(mesh);
       const sent = reply<{ deltaBytes: number; sotwBytes: number }>(cp.child, op);
@@ -111,6 +123,7 @@ async function main(): Promise<void> {
       takeLongestStep();
       cp.child.send({ op });
       const t = performance.now();
+      t0 = t;
       if (op === 'eds') eds = await sent;
       await applied;
       ms = performance.now() - t;
@@ -119,6 +132,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     });
     gcPauses.stop();
+    listGaps(op, stalls!, gcPauses, t0);
     return { stalls: stalls!, step: step!, causes: gcPauses.causes(stalls!.longGaps), calls, ms, ...(eds === undefined ? {} : { eds }) };
   };
   const baseline = await stream.window(() => new Promise((r) => setTimeout(r, BASELINE_MS)));
@@ -146,7 +160,7 @@ async function main(): Promise<void> {
   console.log(`  heap: ${f(heap / 1024 / 1024)} MB for the mesh, ${f(heap / endpoints)} B per endpoint${gc ? '' : ' (run with --expose-gc for a clean figure)'}`);
   console.log(`  one-endpoint change, EDS payload: delta ${eds.eds!.deltaBytes} B vs state of the world ${eds.eds!.sotwBytes} B (${f(eds.eds!.sotwBytes / eds.eds!.deltaBytes)}x)`);
   console.log(
-    `  one-endpoint change, client CPU (median of ${CPU_REPEATS}, less an idle wait as long): delta ${f(deltaCpu.ms)} ms vs state of the world ${f(sotwCpu.ms)} ms (${f(sotwCpu.ms / deltaCpu.ms)}x); idle ${f(deltaCpu.idleMs)} / ${f(sotwCpu.idleMs)} ms`,
+    `${gapLines.length > 0 ? `  gaps over 20 ms:\n${gapLines.join('\n')}\n` : ''}  one-endpoint change, client CPU (median of ${CPU_REPEATS}, less an idle wait as long): delta ${f(deltaCpu.ms)} ms vs state of the world ${f(sotwCpu.ms)} ms (${f(sotwCpu.ms / deltaCpu.ms)}x); idle ${f(deltaCpu.idleMs)} / ${f(sotwCpu.idleMs)} ms`,
   );
 }
 

@@ -30,7 +30,7 @@ export class GcPauses {
   }
 
   /** What each gap held (entries are delivered late: call after stop()). */
-  causes(gaps: readonly (readonly [number, number])[]): GapCauses {
+  causes(gaps: readonly (readonly [number, number, ...number[]])[]): GapCauses {
     let scavenge = 0;
     let markCompact = 0;
     let none = 0;
@@ -50,5 +50,19 @@ export class GcPauses {
       else markCompact++;
     }
     return { scavenge, markCompact, none, maxPauseMs };
+  }
+
+  /** Each GC pause inside [start, end], as `kind ms` (XDS_SCALE_VERBOSE). */
+  inside(start: number, end: number): string {
+    const kinds: Record<number, string> = {
+      [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+      [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+      [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+      [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+    };
+    return this.entries
+      .filter((e) => e.startTime + e.duration >= start && e.startTime <= end)
+      .map((e) => `${kinds[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'gc'} ${e.duration.toFixed(1)} ms`)
+      .join(', ');
   }
 }

@@ -11,8 +11,8 @@ export interface StallFigures {
   readonly p99Ms: number;
   /** Gaps longer than 20 ms (issue 22's limit for one slice of config work). */
   readonly over20: number;
-  /** The gaps longer than 20 ms, as [start, end] in performance.now() ms (to set beside GC pauses: gc-pauses.ts). */
-  readonly longGaps: readonly (readonly [number, number])[];
+  /** The gaps longer than 20 ms, as [start, end, thread CPU ms or NaN] in performance.now() ms (to set beside GC pauses: gc-pauses.ts). */
+  readonly longGaps: readonly (readonly [number, number, number])[];
   /** With a CPU clock: the longest gap by the thread's own CPU in it, and how many gaps had over 20 ms of it. */
   readonly cpu?: { readonly maxMs: number; readonly over20: number };
 }
@@ -23,7 +23,7 @@ export class LoopStalls {
   private last = 0;
   private lastCpu = 0;
   private over20 = 0;
-  private readonly longGaps: [number, number][] = [];
+  private readonly longGaps: [number, number, number][] = [];
   private maxCpuMs = 0;
   private over20Cpu = 0;
 
@@ -57,16 +57,17 @@ export class LoopStalls {
   private gap(now: number): void {
     const late = Math.max(0, now - this.last - 1);
     this.histogram.record(Math.max(1, Math.round(late * 1000)));
-    if (late > 20) {
-      this.over20++;
-      this.longGaps.push([this.last, now]);
-    }
     const cpu = this.cpuClock?.();
+    let ran = NaN;
     if (cpu !== undefined) {
-      const ran = Math.max(0, cpu - this.lastCpu - 1);
+      ran = Math.max(0, cpu - this.lastCpu - 1);
       this.maxCpuMs = Math.max(this.maxCpuMs, ran);
       if (ran > 20) this.over20Cpu++;
       this.lastCpu = cpu;
+    }
+    if (late > 20) {
+      this.over20++;
+      this.longGaps.push([this.last, now, ran]);
     }
     this.last = now;
   }

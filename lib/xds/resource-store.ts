@@ -66,7 +66,12 @@ export class ResourceStore<Raw, Value> {
   /** The raw resource of `e`: kept, or decoded again from its bytes. */
   rawOf(e: ResourceEntry<Raw, Value>): Raw | undefined {
     if (e.raw !== undefined) return e.raw;
-    return e.bytes === undefined || this.decodeRaw === undefined ? undefined : this.decodeRaw(e.bytes);
+    return e.bytes === undefined ? undefined : this.rawOfBytes(e.bytes);
+  }
+
+  /** A kept resource's bytes decoded again (undefined for a type that keeps its raw resources instead). */
+  rawOfBytes(bytes: Buffer): Raw | undefined {
+    return this.decodeRaw === undefined ? undefined : this.decodeRaw(bytes);
   }
 
   /** True when the same bytes are already in use (nothing to do). */

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ClusterConfig, Endpoint, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
-import { cpuNow, cpuSince, noteWork, runNow, runSliced, SLICE_MS, type Steps } from '../config/sliced-work';
+import { cpuNow, cpuSince, noteWork, runNow, runSliced, type Steps } from '../config/sliced-work';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { applyDeltaResponse } from './apply-delta-response';
 import { type ApplyResult, applyResponse } from './apply-response';
@@ -24,7 +24,7 @@ import type {
   NodeProto,
   RouteConfigurationProto,
 } from './envoy-types';
-import { CachedTypes, readLastGood, writeLastGood } from './last-good-cache';
+import { CachedTypes, type CacheList, type CacheLists, lastGoodSteps, readLastGood, writeLastGoodText } from './last-good-cache';
 import type { InboundListenerModel } from '../config/security-model';
 import { ISTIO_INBOUND_LISTENER_PREFIX } from './inbound-listener-xds';
 import { type ListenerProto, type ListenerValue, createLdsResourceType } from './lds-resource-type';
@@ -37,6 +37,15 @@ import { XdsStream, XdsStreamState } from './xds-stream';
 
 const DEFAULT_WAIT_MS = 30_000;
 const DEFAULT_RESOURCE_TIMEOUT_MS = 15_000;
+/**
+ * Longest slice of xDS config work (ms) between two turns of the event loop,
+ * the mesh's apply of an xDS snapshot included. Half the YAML path's
+ * SLICE_MS: a young collection that falls inside a slice adds its pause to
+ * it, and at 100k endpoints those pauses are up to 10-15 ms, so an 8 ms slice
+ * plus one crossed 20 ms. More turns cost little: each slice is a few hundred
+ * endpoints or routes.
+ */
+export const XDS_SLICE_MS = 4;
 /** Routes read between two points where collecting the clusters they name may yield. */
 const ROUTES_PER_NAMES_STEP = 1024;
 
@@ -105,6 +114,8 @@ export class XdsConfigSource {
   private waiters: Waiter[] = [];
   private firstConfig: { resolve: () => void; reject: (e: MeshError) => void } | undefined;
   private saving: Promise<void> = Promise.resolve();
+  /** The config the next cache write takes, while that write has not started. */
+  private cacheLists: CacheLists | undefined;
   /** The response (or expiry) being applied; the next waits for it, so all are applied in order. */
   private work: Promise<unknown> = Promise.resolve();
 
@@ -362,11 +373,11 @@ export class XdsConfigSource {
       if (w === undefined || this.closed) return [];
       if (typeUrl === TYPE_RDS) this.rdsAnswered = true;
       if (typeUrl === TYPE_LDS) this.ldsAnswered = true;
-      const result = await runSliced(apply(w), SLICE_MS, `xDS ${w.type.short} response`);
+      const result = await runSliced(apply(w), XDS_SLICE_MS, `xDS ${w.type.short} response`);
       if (result.errors.length > 0) return result.errors;
       if (result.changed.length > 0 || result.removed.length > 0) this.dirty = true;
       if (w.appliedSteps !== undefined) {
-        await runSliced(w.appliedSteps(result.changed, result.removed), SLICE_MS, `xDS ${w.type.short} follow-up`);
+        await runSliced(w.appliedSteps(result.changed, result.removed), XDS_SLICE_MS, `xDS ${w.type.short} follow-up`);
       } else {
         // Not sliced (dependent subscriptions, which clusters to rebuild), but timed with the steps.
         const start = performance.now();
@@ -446,7 +457,7 @@ export class XdsConfigSource {
   private async maybeEmit(): Promise<void> {
     if (this.closed || !this.dirty || this.pending().length > 0) return;
     this.dirty = false;
-    const snapshot = await runSliced(this.buildSnapshot(), SLICE_MS, 'xDS snapshot');
+    const snapshot = await runSliced(this.buildSnapshot(), XDS_SLICE_MS, 'xDS snapshot');
     this.current = snapshot;
     try {
       await this.onSnapshot(snapshot);
@@ -585,26 +596,42 @@ export class XdsConfigSource {
     }
   }
 
+  /**
+   * Writes the config just applied to the cache file: the resources are taken
+   * now (references: the bytes and raw resources are never changed in place),
+   * decoded and written later in slices. A write waiting to start takes the
+   * newest config instead, so a burst of updates costs one or two writes.
+   */
   private saveCache(): void {
     const file = this.options.cacheFile;
     if (file === undefined) return;
-    const collect = <R>(store: ResourceStore<R, unknown>) => {
-      const resources: R[] = [];
+    const take = <R>(store: ResourceStore<R, unknown>): CacheList<R> => {
+      const resources: (() => R | undefined)[] = [];
       for (const e of store.entries.values()) {
-        const raw = store.rawOf(e);
-        if (raw !== undefined) resources.push(raw);
+        const raw = e.raw;
+        const bytes = e.bytes;
+        if (raw !== undefined) resources.push(() => raw);
+        else if (bytes !== undefined) resources.push(() => store.rawOfBytes(bytes));
       }
       // The newest by receipt: "9" then "10" is 10, whatever string order says.
       return { version: store.lastVersion ?? '', resources };
     };
-    const types: CachedTypes = {
-      routeConfigurations: collect(this.routes),
-      clusters: collect(this.clusters),
-      assignments: collect(this.assignments),
-      ...(this.listeners !== undefined && this.options.nodeId === 'istio' && this.ldsAnswered ? { listeners: collect(this.listeners) } : {}),
+    const waiting = this.cacheLists !== undefined;
+    this.cacheLists = {
+      routeConfigurations: take(this.routes),
+      clusters: take(this.clusters),
+      assignments: take(this.assignments),
+      ...(this.listeners !== undefined && this.options.nodeId === 'istio' && this.ldsAnswered ? { listeners: take(this.listeners) } : {}),
     };
+    if (waiting) return;
     // One write at a time, in order; a failed write only loses the cold-start copy.
-    this.saving = this.saving.then(() => writeLastGood(file, types)).catch(() => undefined);
+    this.saving = this.saving
+      .then(async () => {
+        const lists = this.cacheLists;
+        this.cacheLists = undefined;
+        if (lists !== undefined) await writeLastGoodText(file, await runSliced(lastGoodSteps(lists), XDS_SLICE_MS, 'xDS cache write'));
+      })
+      .catch(() => undefined);
   }
 
   /** @internal Resolves when pending cache writes are on disk (tests). */
