@@ -88,7 +88,7 @@ export async function parseConfigOffThread(sources: readonly ConfigSource[], opt
           settle(MeshError.from(err, MeshErrorCode.CONFIG));
           void worker.terminate();
         }
-        noteWork(performance.now() - t1, 'snapshot transfer');
+        noteWork(performance.now() - t1, `snapshot transfer (${part.kind})`);
       }
       rebuilding = false;
     };
