@@ -1,10 +1,12 @@
 // One YAML document of a manifest file: knows its file, its position and its
 // label ("MetaRouter default/calc-route (document 3)"), and turns a field path
 // into a line number so problems point at the line to edit. A document read
-// by the fast path for large files (parse-config.ts) has no positions; that
-// path is only kept when nothing needed one.
+// by the fast path for large files (parse-config.ts) carries its own text
+// instead (DocumentText): the first message that needs a line parses that
+// one document the positioned way, so a problem in a 100k-endpoint file
+// costs the parse of its document, not of the whole file.
 
-import { Document, LineCounter, isMap, isScalar, isSeq } from 'yaml';
+import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { ConfigProblem } from './config-error';
 import { Diagnostics } from './diagnostics';
 
@@ -23,17 +25,31 @@ export function fieldName(path: FieldPath): string {
   return out;
 }
 
+/** A document's text inside its file's, for finding lines only when a message needs one. */
+export interface DocumentText {
+  readonly text: string;
+  /** The document is text.slice(start, end), and parses alone as it does in the file. */
+  readonly start: number;
+  readonly end: number;
+  /** The 1-based line of the file that `start` is on. */
+  readonly lineOf: (offset: number) => number;
+}
+
 export class ManifestDocument {
   /** Refined once kind and name are known. */
   label: string;
+  /** Lines of the document's own parse are this many lines into the file (a DocumentText's). */
+  private lineBase = 0;
 
   constructor(
     readonly file: string,
     /** 1-based position of the document in its file. */
     readonly index: number,
-    private readonly yaml: Document.Parsed | undefined,
-    private readonly lines: LineCounter | undefined,
+    private yaml: Document.Parsed | undefined,
+    private lines: LineCounter | undefined,
     private readonly diagnostics: Diagnostics,
+    /** The document's text, parsed on the first look-up of a line (when `yaml` is not given). */
+    private text?: DocumentText | undefined,
   ) {
     this.label = `document ${index}`;
   }
@@ -59,6 +75,7 @@ export class ManifestDocument {
 
   /** The line of the deepest node of `path` present in the document (a map entry's key line). */
   lineOf(path: FieldPath): number | undefined {
+    if (this.yaml === undefined && this.text !== undefined) this.parseText(this.text);
     if (this.yaml === undefined) return undefined;
     let node: unknown = this.yaml.contents;
     let line = this.lineAt(node);
@@ -86,6 +103,15 @@ export class ManifestDocument {
 
   private lineAt(node: unknown): number | undefined {
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
-    return range === undefined || this.lines === undefined ? undefined : this.lines.linePos(range[0]).line;
+    return range === undefined || this.lines === undefined ? undefined : this.lineBase + this.lines.linePos(range[0]).line;
+  }
+
+  /** Parses the document's own text with positions (as parse-config.ts parses a whole file). */
+  private parseText(text: DocumentText): void {
+    this.text = undefined;
+    const lines = new LineCounter();
+    this.yaml = parseDocument(text.text.slice(text.start, text.end), { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    this.lines = lines;
+    this.lineBase = text.lineOf(text.start) - 1;
   }
 }

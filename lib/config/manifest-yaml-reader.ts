@@ -35,6 +35,25 @@ const INDICATOR = new Set("-?:,[]{}#&*!|>'\"%@`");
 
 /** The documents of `text` as js-yaml's loadAll (core schema) reads them, or undefined when the text is not in this reader's subset. */
 export function readManifestYaml(text: string): unknown[] | undefined {
+  return readManifestYamlDocuments(text)?.map((d) => d.value);
+}
+
+/** A document readManifestYamlDocuments read, and where its text is. */
+export interface ManifestYamlDocument {
+  readonly value: unknown;
+  /**
+   * The document's text is text.slice(start, end): from the start of the
+   * line its root node begins on to the start of the next document marker
+   * line (or the end). Parsed alone, that text is the same document: this
+   * reader takes no directives, anchors or tags that could tie it to
+   * another. An empty document has start === end.
+   */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** readManifestYaml, with where each document's text is (to find a field's line only when a message needs it). */
+export function readManifestYamlDocuments(text: string): ManifestYamlDocument[] | undefined {
   if (UNSAFE.test(text)) return undefined;
   try {
     return new Reader(text).documents();
@@ -114,26 +133,28 @@ class Reader {
     return key;
   }
 
-  documents(): unknown[] {
-    const docs: unknown[] = [];
+  documents(): ManifestYamlDocument[] {
+    const docs: ManifestYamlDocument[] = [];
+    const empty = (at: number) => docs.push({ value: null, start: at, end: at });
     let explicit = false;
     for (;;) {
       const q = this.skipBlank();
       if (q === undefined) break;
       if (this.isMarker(this.pos)) {
-        if (explicit) docs.push(null);
+        if (explicit) empty(this.pos);
         explicit = true;
         this.pos = this.nextLine(this.pos);
         continue;
       }
+      const start = this.pos;
       const root = this.node(q - this.pos, q);
       // The root node ends at a document marker or the end of the text; anything else is not for this reader.
       const after = this.skipBlank();
       if (after !== undefined && !this.isMarker(this.pos)) unsupported();
-      docs.push(root);
+      docs.push({ value: root, start, end: after === undefined ? this.text.length : this.pos });
       explicit = false;
     }
-    if (explicit) docs.push(null);
+    if (explicit) empty(this.text.length);
     return docs;
   }
 

@@ -5,18 +5,21 @@
 // read into plain values by readManifestYaml (the subset of YAML generated
 // manifests use) or, when a file uses more, by js-yaml, many times faster
 // than the `yaml` package builds its document trees, but without the
-// positions problems are reported at. So the fast path stands only when the
-// config has no problem and no warning at all; otherwise the whole config is
-// read again the positioned way, and every message is the one the small-file
-// path gives.
+// positions problems are reported at. A document readManifestYaml read keeps
+// where its text is, and the first message about it parses just that
+// document the positioned way for its lines. A file js-yaml read has no such
+// places: when the config has a problem or a warning and such a file is in
+// it, the whole config is read again the positioned way. Either way every
+// message is the one the small-file path gives.
 
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { type Document, LineCounter, parseAllDocuments } from 'yaml';
 import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema, workloadEntrySpecSchema } from './crd-schemas';
+import { ConfigError } from './config-error';
 import { Diagnostics } from './diagnostics';
 import { didYouMean } from './did-you-mean';
 import { ManifestDocument } from './manifest-document';
-import { readManifestYaml } from './manifest-yaml-reader';
+import { readManifestYamlDocuments } from './manifest-yaml-reader';
 import { Manifest, Manifests } from './manifest-types';
 import { Snapshot } from './model';
 import { authorizationPolicySpecSchema, dubboAuthorizationPolicySpecSchema, peerAuthenticationSpecSchema } from './security-schemas';
@@ -134,32 +137,53 @@ export function parseConfigInto(sources: readonly ConfigSource[], options: Parse
   const clean = diagnostics.problems.length === 0 && diagnostics.warnings.length === 0;
   const fastFrom = options.fastPathBytes ?? FAST_PATH_BYTES;
   if (clean && sources.some((s) => s.text.length >= fastFrom)) {
-    const fast = new Diagnostics();
+    // The same files in the same order as `diagnostics` (problems are listed in that order).
+    const fast = Diagnostics.from(diagnostics.state());
+    const read = { unplaced: false };
     try {
-      const snapshot = readAll(sources, options, fast, fastFrom);
-      if (fast.problems.length === 0 && fast.warnings.length === 0) {
+      const snapshot = readAll(sources, options, fast, fastFrom, read);
+      if (!read.unplaced || (fast.problems.length === 0 && fast.warnings.length === 0)) {
         options.onFastPath?.(true);
         return snapshot;
       }
-    } catch {
-      // Anything the fast reader refuses (bad syntax, duplicate keys) is for the positioned path to describe.
+    } catch (err) {
+      // Every message placed on its line: the same error as the positioned path's.
+      if (err instanceof ConfigError && !read.unplaced) {
+        options.onFastPath?.(true);
+        throw err;
+      }
+      // Anything else the fast reader refuses (bad syntax, duplicate keys) is for the positioned path to describe.
     }
     options.onFastPath?.(false);
   }
-  return readAll(sources, options, diagnostics, Infinity);
+  return readAll(sources, options, diagnostics, Infinity, { unplaced: false });
 }
 
-/** Reads every source, those of `fastFrom` characters or more without positions. */
-function readAll(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics, fastFrom: number): Snapshot {
+/**
+ * Reads every source, those of `fastFrom` characters or more without
+ * positions; `read.unplaced` is set when a document was read with no way to
+ * find its lines (js-yaml).
+ */
+function readAll(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics, fastFrom: number, read: { unplaced: boolean }): Snapshot {
   const manifests = emptyManifests();
   const seen = new Map<string, ManifestDocument>();
   for (const source of sources) {
     diagnostics.file(source.file);
     if (source.text.length >= fastFrom) {
-      // Without anchors there are no aliases, so no alias can multiply what js-yaml builds.
-      const docs = readManifestYaml(source.text) ?? (source.text.includes('&') ? undefined : loadAll(source.text, { schema: CORE_SCHEMA, filename: source.file }));
+      const docs = readManifestYamlDocuments(source.text);
       if (docs !== undefined) {
-        docs.forEach((value, i) => readManifest(value, new ManifestDocument(source.file, i + 1, undefined, undefined, diagnostics), manifests, seen));
+        const lineOf = lineFinder(source.text);
+        docs.forEach((d, i) => {
+          const text = { text: source.text, start: d.start, end: d.end, lineOf };
+          readManifest(d.value, new ManifestDocument(source.file, i + 1, undefined, undefined, diagnostics, text), manifests, seen);
+        });
+        continue;
+      }
+      // Without anchors there are no aliases, so no alias can multiply what js-yaml builds.
+      const values = source.text.includes('&') ? undefined : loadAll(source.text, { schema: CORE_SCHEMA, filename: source.file });
+      if (values !== undefined) {
+        read.unplaced = true;
+        values.forEach((value, i) => readManifest(value, new ManifestDocument(source.file, i + 1, undefined, undefined, diagnostics), manifests, seen));
         continue;
       }
     }
@@ -185,6 +209,26 @@ function readAll(sources: readonly ConfigSource[], options: ParseConfigOptions, 
     });
   }
   return snapshotOf(manifests, diagnostics, options);
+}
+
+/** The 1-based line of an offset in `text`; the line starts are found once, on the first call. */
+function lineFinder(text: string): (offset: number) => number {
+  let starts: number[] | undefined;
+  return (offset) => {
+    if (starts === undefined) {
+      starts = [0];
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) starts.push(nl + 1);
+    }
+    // The last line start at or before offset.
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
 }
 
 function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifests, seen: Map<string, ManifestDocument>): void {
