@@ -10,6 +10,7 @@
 // Sizes: XDS_SCALE_CLUSTERS (100), XDS_SCALE_ENDPOINTS per cluster (100),
 // XDS_SCALE_ROUTES (100); issue 22's mesh is ENDPOINTS=1000 ROUTES=10000.
 // Run: node --expose-gc dist/bench/xds-scale.bench.js (prints figures, asserts nothing).
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as thrift from 'thrift';
 import { Mesh } from '../lib';
@@ -66,6 +67,10 @@ async function main(): Promise<void> {
   xdsProtos();
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- what Mesh.start loads on first use with xds
   require('../lib/xds/xds-config-source');
+  // Node compiles its IPv6 address regex on the first two net.isIPv6 calls (grpc-js makes them parsing the target,
+  // 7 + 2 ms here), once per process.
+  net.isIPv6('::1');
+  net.isIPv6('::2');
   // Each step's CPU as well as its wall time: on a shared machine the gaps include other processes' turns.
   trackStepCpu(true);
   const before = heapAfterGc();

@@ -45,10 +45,11 @@ export class Cluster {
   private readonly availableByKey = (i: number): boolean => {
     const detector = this.resilience.detector;
     if (detector === undefined) return true;
-    const e = this.endpoints[i]!; // the balancer picks below endpoints.length
-    const j = this.resilience.indexOf(e.address, e.port);
+    const j = this.latestIndex(i);
     return j < 0 || detector.isAvailable(j);
   };
+  /** For a snapshot the resilience state has moved past: each endpoint's index in the latest list (-1: dropped), made on first use. */
+  private toLatest: { readonly latest: readonly Endpoint[]; readonly index: Int32Array } | undefined;
   /** Versions of retry picks: each is new, so a balancer never caches counts that leave out the tried hosts. */
   private retryVersion = 0;
 
@@ -124,10 +125,21 @@ export class Cluster {
     if (detector === undefined || index < 0 || index >= this.endpoints.length) return;
     if (r.endpoints === this.endpoints) detector.report(index, outcome);
     else {
-      const e = this.endpoints[index]!; // checked against length above
-      const j = r.indexOf(e.address, e.port);
+      const j = this.latestIndex(index);
       if (j >= 0) detector.report(j, outcome);
     }
+  }
+
+  /** The index in the resilience state's (latest) list of this snapshot's endpoint `i`, or -1 when the latest has none such. */
+  private latestIndex(i: number): number {
+    const latest = this.resilience.endpoints;
+    let map = this.toLatest;
+    if (map === undefined || map.latest !== latest) {
+      const index = new Int32Array(this.endpoints.length);
+      this.endpoints.forEach((e, k) => (index[k] = this.resilience.indexOf(e.address, e.port)));
+      this.toLatest = map = { latest, index };
+    }
+    return map.index[i] ?? -1;
   }
 
   /** Picks the host for one call, or throws NO_HEALTHY_UPSTREAM. */

@@ -41,8 +41,30 @@ export function trackStepCpu(on: boolean): void {
   if (on) cpuClock ??= threadCpuClock();
 }
 
-/** Records a piece of config work that ran at once (not through runSliced), such as decoding one xDS message. */
+/**
+ * When config work began in this turn of the event loop, shared by every
+ * runSliced and noteWork: work chained through promises (an xDS message's
+ * decode, its apply, the follow-up, the snapshot, the mesh state, the census)
+ * runs on in one turn as each awaits the last, so a slice's budget is the
+ * turn's, not each call's. Cleared by an immediate queued when it is set,
+ * which runs before any yield queued after it.
+ */
+let turnStart: number | undefined;
+const endTurn = (): void => {
+  turnStart = undefined;
+};
+
+function turnBegan(at: number): number {
+  if (turnStart === undefined) {
+    turnStart = at;
+    setImmediate(endTurn);
+  }
+  return turnStart;
+}
+
+/** Records a piece of config work that ran at once (not through runSliced), such as decoding one xDS message; it counts against this turn's slice. */
 export function noteWork(ms: number, label: string, cpuMs?: number): void {
+  turnBegan(performance.now() - ms);
   if (ms > longest.ms) longest = { ms, label };
   if (cpuMs !== undefined && cpuMs > longestCpu.ms) longestCpu = { ms: cpuMs, label };
 }
@@ -91,16 +113,35 @@ export function runNow<T>(steps: Steps<T>): T {
   return r.value;
 }
 
+/** Resolves in the next turn of the event loop (after the I/O and timers that are due). */
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Runs `steps` in slices of about `sliceMs` with a turn of the event loop
+ * between: the first slice too, when config work earlier in this turn (the
+ * slices of another runSliced whose promise it awaited, a decode) already
+ * used the budget.
+ */
 export async function runSliced<T>(steps: Steps<T>, sliceMs = SLICE_MS, label = 'config work'): Promise<T> {
-  let start = performance.now();
+  let now = performance.now();
+  let start = turnBegan(now);
+  if (now - start >= sliceMs) {
+    await nextTurn();
+    now = performance.now();
+    start = turnBegan(now);
+  }
   let cpu = cpuNow();
   let r = steps.next();
-  let now = performance.now();
-  noteWork(now - start, label, cpuSince(cpu));
+  const first = now;
+  now = performance.now();
+  noteWork(now - first, label, cpuSince(cpu));
   while (r.done !== true) {
     if (now - start >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      start = now = performance.now();
+      await nextTurn();
+      now = performance.now();
+      start = turnBegan(now);
     }
     const before = now;
     cpu = cpuNow();

@@ -122,6 +122,9 @@ export class XdsConfigSource {
   /** Connects and resolves once the first complete config was handed to onSnapshot. */
   static async start(options: XdsConfigSourceOptions, onSnapshot: (snapshot: Snapshot) => unknown): Promise<XdsConfigSource> {
     const source = new XdsConfigSource(options, resolveXdsOptions(options), onSnapshot);
+    // Creating the two gRPC channels and then opening the streams are each 5-10 ms the first time in a process
+    // (grpc-js code running for the first time): a turn of the event loop between them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       await source.run();
     } catch (err) {
