@@ -30,6 +30,8 @@ for (const c of '~nN') TAGS_BY_FIRST.set(c, [nullCoreTag]);
 for (const c of 'tTfF') TAGS_BY_FIRST.set(c, [boolCoreTag]);
 for (const c of '-+0123456789') TAGS_BY_FIRST.set(c, [intCoreTag, floatCoreTag]);
 TAGS_BY_FIRST.set('.', [floatCoreTag]);
+/** The same, by character code (ASCII), without a one-character string per scalar. */
+const TAGS_BY_CODE: (readonly CoreTag[] | undefined)[] = Array.from({ length: 128 }, (_, c) => TAGS_BY_FIRST.get(String.fromCharCode(c)));
 /** Characters a plain scalar may not start with (YAML indicators). */
 const INDICATOR = new Set("-?:,[]{}#&*!|>'\"%@`");
 
@@ -69,7 +71,8 @@ function unsupported(): never {
 
 /** A plain scalar typed as the core schema types it. */
 function typed(source: string): unknown {
-  const tags = TAGS_BY_FIRST.get(source.charAt(0));
+  const first = source.charCodeAt(0);
+  const tags = first < 128 ? TAGS_BY_CODE[first] : undefined;
   if (tags === undefined) return source;
   if (source.length < 16 && isDigits(source)) return Number(source); // what the int tag gives, without its regex
   // Two dots (an IPv4 address): no core int has a dot and no core float two, so a string, without their regexes.
@@ -294,8 +297,8 @@ class Reader {
       q = this.end;
     }
     else if (c === 0x7b || c === 0x5b) return undefined;
-    const end = this.nextLine(q) - 1;
-    for (; q < t.length && q <= end; q++) {
+    // To the end of the line (a newline returns below).
+    for (; q < t.length; q++) {
       const ch = t.charCodeAt(q);
       if (ch === NL) return undefined;
       if (ch === HASH && t.charCodeAt(q - 1) === SPACE) return undefined;
@@ -320,12 +323,14 @@ class Reader {
   private plain(p: number): unknown {
     const t = this.text;
     let q = p;
+    let colon = false;
     for (; q < t.length; q++) {
       const ch = t.charCodeAt(q);
       if (ch === NL || (ch === HASH && t.charCodeAt(q - 1) === SPACE)) break;
+      if (ch === COLON) colon = true;
     }
     const source = t.slice(p, q).trimEnd();
-    if (source.includes(': ') || source.endsWith(':')) unsupported();
+    if (colon && (source.includes(': ') || source.endsWith(':'))) unsupported();
     this.end = q;
     return typed(source);
   }
