@@ -153,9 +153,10 @@ export class SnapshotAssembly {
       const labels = this.labelSets[part.labels[i] ?? 0];
       const locality = (part.localities[i] ?? 0) === 0 ? undefined : this.localitySets[(part.localities[i] ?? 0) - 1];
       if (labels === undefined) throw new Error(`endpoint ${address} names a label set that was not sent`);
-      this.endpoints.push(
-        Object.freeze({ address, port: part.ports[i] ?? 0, labels, weight: part.weights[i] ?? 1, ...(locality === undefined ? {} : { locality }) }),
-      );
+      const port = part.ports[i] ?? 0;
+      const weight = part.weights[i] ?? 1;
+      // Two literals rather than a spread: no throw-away object per endpoint, and V8 can see where they are made.
+      this.endpoints.push(Object.freeze(locality === undefined ? { address, port, labels, weight } : { address, port, labels, weight, locality }));
     });
   }
 
