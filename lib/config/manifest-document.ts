@@ -6,9 +6,10 @@
 // one document the positioned way, so a problem in a 100k-endpoint file
 // costs the parse of its document, not of the whole file.
 
-import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import type { ConfigProblem } from './config-error';
 import { Diagnostics } from './diagnostics';
+import { positionedYaml } from './positioned-yaml';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -77,6 +78,7 @@ export class ManifestDocument {
   lineOf(path: FieldPath): number | undefined {
     if (this.yaml === undefined && this.text !== undefined) this.parseText(this.text);
     if (this.yaml === undefined) return undefined;
+    const { isMap, isScalar, isSeq } = positionedYaml();
     let node: unknown = this.yaml.contents;
     let line = this.lineAt(node);
     for (const seg of path) {
@@ -109,6 +111,7 @@ export class ManifestDocument {
   /** Parses the document's own text with positions (as parse-config.ts parses a whole file). */
   private parseText(text: DocumentText): void {
     this.text = undefined;
+    const { LineCounter, parseDocument } = positionedYaml();
     const lines = new LineCounter();
     this.yaml = parseDocument(text.text.slice(text.start, text.end), { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
     this.lines = lines;

@@ -2,8 +2,11 @@
 // them would hold the event loop (a 100k-endpoint file takes seconds). The
 // YAML parse, the schema checks and the snapshot build run in a worker
 // thread (parse-worker.ts) on another core; the snapshot comes back in parts
-// of about a thousand endpoints, each rebuilt in a turn of its own, so calls
-// keep flowing while a mesh starts or reloads. Problems are found and worded
+// of about a thousand endpoints. The main thread rebuilds them in slices of
+// at most SLICE_MS with a turn of the event loop between slices, so calls
+// keep flowing while a mesh starts or reloads; it asks for the next part as
+// it takes one, so the worker stays a few parts ahead instead of waiting for
+// a round trip per part. Problems are found and worded
 // by the same code as on the main thread, lines included. Small configs are
 // parsed in place: a thread costs more than they do.
 
@@ -14,6 +17,7 @@ import type { Diagnostics, DiagnosticsState } from './diagnostics';
 import type { Snapshot } from './model';
 import { type ConfigSource, type ParseConfigOptions, nextSnapshotVersion, parseConfigInto } from './parse-config';
 import { regexMaxProgramSize } from './regex-check';
+import { SLICE_MS, noteWork } from './sliced-work';
 import { SnapshotAssembly, type SnapshotPart } from './snapshot-transfer';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
@@ -63,6 +67,31 @@ export async function parseConfigOffThread(sources: readonly ConfigSource[], opt
       if (err !== undefined || snapshot === undefined) reject(err ?? new MeshError(MeshErrorCode.CONFIG, 'the config parser thread gave no snapshot'));
       else resolve(snapshot);
     };
+    // Parts received and not yet rebuilt; at most the worker's window of them.
+    const pending: SnapshotPart[] = [];
+    let rebuilding = false;
+    const rebuild = async (): Promise<void> => {
+      rebuilding = true;
+      let sliceStart = performance.now();
+      for (let part = pending.shift(); part !== undefined && !settled; part = pending.shift()) {
+        const t0 = performance.now();
+        if (t0 - sliceStart >= SLICE_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
+        const t1 = performance.now();
+        try {
+          assembly.add(part);
+          if (part.kind === 'rest') settle(undefined, assembly.finish());
+          else worker.postMessage('more');
+        } catch (err) {
+          settle(MeshError.from(err, MeshErrorCode.CONFIG));
+          void worker.terminate();
+        }
+        noteWork(performance.now() - t1, `snapshot transfer (${part.kind})`);
+      }
+      rebuilding = false;
+    };
     worker.on('message', (m: WorkerMessage) => {
       switch (m.kind) {
         case 'fastPath':
@@ -75,14 +104,8 @@ export async function parseConfigOffThread(sources: readonly ConfigSource[], opt
           settle(new MeshError(isMeshErrorCode(m.code) ? m.code : MeshErrorCode.CONFIG, m.message));
           return;
         case 'part':
-          try {
-            assembly.add(m.part);
-            if (m.part.kind === 'rest') settle(undefined, assembly.finish());
-            else worker.postMessage('more');
-          } catch (err) {
-            settle(MeshError.from(err, MeshErrorCode.CONFIG));
-            void worker.terminate();
-          }
+          pending.push(m.part);
+          if (!rebuilding) void rebuild();
           return;
       }
     });

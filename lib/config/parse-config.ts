@@ -13,12 +13,13 @@
 // message is the one the small-file path gives.
 
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
-import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { destinationRuleSpecSchema, metaRouterSpecSchema, metadataSchema, serviceEntrySpecSchema, workloadEntrySpecSchema } from './crd-schemas';
 import { ConfigError } from './config-error';
 import { Diagnostics } from './diagnostics';
 import { didYouMean } from './did-you-mean';
 import { ManifestDocument } from './manifest-document';
+import { positionedYaml } from './positioned-yaml';
 import { readManifestYamlDocuments } from './manifest-yaml-reader';
 import { Manifest, Manifests } from './manifest-types';
 import { Snapshot } from './model';
@@ -175,7 +176,7 @@ function readAll(sources: readonly ConfigSource[], options: ParseConfigOptions, 
         const lineOf = lineFinder(source.text);
         docs.forEach((d, i) => {
           const text = { text: source.text, start: d.start, end: d.end, lineOf };
-          readManifest(d.value, new ManifestDocument(source.file, i + 1, undefined, undefined, diagnostics, text), manifests, seen);
+          readManifest(d.value, new ManifestDocument(source.file, i + 1, undefined, undefined, diagnostics, text), manifests, seen, true);
         });
         continue;
       }
@@ -183,10 +184,11 @@ function readAll(sources: readonly ConfigSource[], options: ParseConfigOptions, 
       const values = source.text.includes('&') ? undefined : loadAll(source.text, { schema: CORE_SCHEMA, filename: source.file });
       if (values !== undefined) {
         read.unplaced = true;
-        values.forEach((value, i) => readManifest(value, new ManifestDocument(source.file, i + 1, undefined, undefined, diagnostics), manifests, seen));
+        values.forEach((value, i) => readManifest(value, new ManifestDocument(source.file, i + 1, undefined, undefined, diagnostics), manifests, seen, true));
         continue;
       }
     }
+    const { LineCounter, parseAllDocuments } = positionedYaml();
     const lines = new LineCounter();
     const docs = parseAllDocuments(source.text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
     docs.forEach((yaml, i) => {
@@ -205,7 +207,7 @@ function readAll(sources: readonly ConfigSource[], options: ParseConfigOptions, 
         doc.problem([], `cannot be read: ${(err as Error).message}`);
         return;
       }
-      readManifest(value, doc, manifests, seen);
+      readManifest(value, doc, manifests, seen, true);
     });
   }
   return snapshotOf(manifests, diagnostics, options);
@@ -231,7 +233,8 @@ function lineFinder(text: string): (offset: number) => number {
   };
 }
 
-function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifests, seen: Map<string, ManifestDocument>): void {
+/** `owned`: `value` was just parsed from text and nothing else holds it, so checks may keep its parts instead of copying them. */
+function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifests, seen: Map<string, ManifestDocument>, owned = false): void {
   if (value === null || value === undefined) return; // an empty document, e.g. after a trailing ---
   if (!isPlainObject(value)) {
     doc.problem([], `is ${describe(value)}, not a Kubernetes object; write a mapping with apiVersion, kind, metadata and spec`);
@@ -268,7 +271,7 @@ function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifest
     doc.problem([key], `unknown field '${key}';${hint} allowed: ${TOP_LEVEL.join(', ')}`);
   }
   if (value.metadata === undefined || value.metadata === null) doc.problem(['metadata'], "missing required field 'metadata' (with at least a name)");
-  else checkSchema(value.metadata, metadataSchema, ['metadata'], doc);
+  else checkSchema(value.metadata, metadataSchema, ['metadata'], doc, false, owned);
 
   if (name !== '') {
     const id = `${kind} ${namespace}/${name}`;
@@ -283,7 +286,7 @@ function readManifest(value: unknown, doc: ManifestDocument, manifests: Manifest
     doc.problem(['spec'], "missing required field 'spec'");
     return;
   }
-  const spec = checkSchema(value.spec, info.schema, ['spec'], doc);
+  const spec = checkSchema(value.spec, info.schema, ['spec'], doc, false, owned);
   if (spec === undefined) return;
   (manifests[info.list] as Manifest<unknown>[]).push({ doc, name, namespace, spec });
 }

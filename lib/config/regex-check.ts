@@ -6,7 +6,7 @@
 // RegExp took 18 s on `(a+)+$` against 32 a's and a '!'). A pattern RE2
 // refuses, or one whose compiled program is larger than Envoy's
 // max_program_size (default 100), is a config error with the reason.
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 
 /** Envoy's default RE2 max_program_size (runtime key re2.max_program_size.error_level). */
 export const DEFAULT_REGEX_MAX_PROGRAM_SIZE = 100;
@@ -15,6 +15,15 @@ export const DEFAULT_REGEX_MAX_PROGRAM_SIZE = 100;
 export const REGEX_MAX_PROGRAM_SIZE_ENV = 'META_MESH_REGEX_MAX_PROGRAM_SIZE';
 
 let maxProgramSize: number | undefined;
+
+let re2: typeof RE2JS | undefined;
+
+/** RE2JS, loaded on the first regex (most configs have none; the parse thread of a large config starts sooner without it). */
+function re2js(): typeof RE2JS {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
+  re2 ??= (require('re2js') as typeof import('re2js')).RE2JS;
+  return re2;
+}
 
 /** The program-size limit in force: set by setRegexMaxProgramSize, else the environment, else 100. */
 export function regexMaxProgramSize(): number {
@@ -55,7 +64,7 @@ export function compileRe2(pattern: string): { regex: Re2Regex; problem?: undefi
   }
   let re: RE2JS;
   try {
-    re = RE2JS.compile(pattern);
+    re = re2js().compile(pattern);
   } catch (err) {
     return { problem: `regex '${pattern}' does not compile in RE2 (the regex engine of Envoy and Aeraki): ${re2Reason(err)}; write it in RE2 syntax` };
   }

@@ -86,12 +86,18 @@ function fieldsOf(schema: Extract<Schema, { type: 'object' }>): ObjectFields {
  * value, or undefined when it is absent or unusable. Arrays keep their length
  * (an unusable item becomes undefined) so indexes in later messages stay true.
  */
-export function checkSchema(value: unknown, schema: Schema, path: FieldPath, doc: ManifestDocument, quiet = false): unknown {
-  return check(value, schema, path, undefined, doc, quiet);
+export function checkSchema(value: unknown, schema: Schema, path: FieldPath, doc: ManifestDocument, quiet = false, owned = false): unknown {
+  return check(value, schema, path, undefined, doc, quiet, owned);
 }
 
-/** checkSchema of the value at `key` under `up`. */
-function check(value: unknown, schema: Schema, up: At, key: string | number | undefined, doc: ManifestDocument, quiet: boolean): unknown {
+/**
+ * checkSchema of the value at `key` under `up`. With `owned` (the value was
+ * just parsed from text and nothing else holds it), a list or mapping whose
+ * every entry checks to itself is returned as it is instead of copied: in a
+ * 100k-endpoint file nearly all are, and copies were most of what the parse
+ * thread allocated and its collector then moved.
+ */
+function check(value: unknown, schema: Schema, up: At, key: string | number | undefined, doc: ManifestDocument, quiet: boolean, owned: boolean): unknown {
   if (value === undefined) return undefined;
   if (value === null) return schema.nullable === true ? null : undefined;
   switch (schema.type) {
@@ -126,27 +132,42 @@ function check(value: unknown, schema: Schema, up: At, key: string | number | un
     case 'array': {
       if (!Array.isArray(value)) return wrong(doc, pathOf(up, key), 'a list', value);
       const here = below(up, key);
-      const out = new Array<unknown>(value.length);
-      for (let i = 0; i < value.length; i++) out[i] = check(value[i], schema.items, here, i, doc, quiet);
-      return out;
+      let out: unknown[] | undefined = owned ? undefined : new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) {
+        const v: unknown = value[i];
+        const checked = check(v, schema.items, here, i, doc, quiet, owned);
+        if (out === undefined) {
+          if (checked === v) continue;
+          out = value.slice(0, i);
+        }
+        out[i] = checked;
+      }
+      return out ?? value;
     }
     case 'map': {
       if (!isPlainObject(value)) return wrong(doc, pathOf(up, key), 'a mapping', value);
       const here = below(up, key);
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(value)) {
+      const keys = Object.keys(value);
+      let out: Record<string, unknown> | undefined = reusable(value, owned) ? undefined : {};
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!; // i < keys.length
         const v = value[k];
         if (v === null && schema.values.nullable !== true) {
           doc.problem(pathOf(here, k), 'has no value; give it one or remove the key');
+          out ??= copied(value, keys, i);
           continue;
         }
-        const checked = check(v, schema.values, here, k, doc, quiet);
+        const checked = check(v, schema.values, here, k, doc, quiet, owned);
+        if (out === undefined) {
+          if (checked === v && checked !== undefined) continue;
+          out = copied(value, keys, i);
+        }
         if (checked !== undefined) setOwn(out, k, checked);
       }
-      return out;
+      return out ?? value;
     }
     case 'object':
-      return checkObject(value, schema, up, key, doc, quiet);
+      return checkObject(value, schema, up, key, doc, quiet, owned);
   }
 }
 
@@ -157,28 +178,37 @@ function checkObject(
   at: string | number | undefined,
   doc: ManifestDocument,
   quiet: boolean,
+  owned: boolean,
 ): Record<string, unknown> | undefined {
   if (!isPlainObject(value)) return wrong(doc, pathOf(up, at), 'a mapping', value);
   const here = below(up, at);
   const { allowed, required } = fieldsOf(schema);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
+  const keys = Object.keys(value);
+  let out: Record<string, unknown> | undefined = reusable(value, owned) ? undefined : {};
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!; // i < keys.length
     const v = value[key];
     const field = Object.hasOwn(schema.fields, key) ? schema.fields[key] : undefined;
     if (field === undefined) {
       const guess = didYouMean(key, allowed);
       const hint = guess === undefined ? '' : ` did you mean '${guess}'?`;
       doc.problem(pathOf(here, key), `unknown field '${key}';${hint} allowed: ${allowed.join(', ')}`);
+      out ??= copied(value, keys, i);
       continue;
     }
     if (v !== null && field.notEnforced !== undefined && !quiet) {
       const note = field.notEnforced === '' ? '' : ` (${field.notEnforced})`;
       doc.warn(pathOf(here, key), `'${key}' is accepted but not enforced yet${note}`);
     }
-    const checked = check(v, field, here, key, doc, quiet || field.notEnforced !== undefined);
+    const checked = check(v, field, here, key, doc, quiet || field.notEnforced !== undefined, owned);
+    if (out === undefined) {
+      if (checked === v && checked !== undefined) continue;
+      out = copied(value, keys, i);
+    }
     // A schema field is never "__proto__" (its Object.hasOwn lookup above found it among the declared fields).
     if (checked !== undefined) out[key] = checked;
   }
+  out ??= value;
   for (const key of required) {
     if (value[key] === undefined || value[key] === null) doc.problem(pathOf(here, key), `missing required field '${key}'`);
   }
@@ -225,6 +255,21 @@ function checkNumber(
 function wrong(doc: ManifestDocument, path: FieldPath, want: string, value: unknown): undefined {
   doc.problem(path, `expected ${want}, got ${describe(value)}`);
   return undefined;
+}
+
+/** Whether a mapping may be returned as it is when nothing in it changes: a plain object the caller gave up (`owned`). */
+function reusable(value: object, owned: boolean): boolean {
+  return owned && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** A copy of the first `n` entries of `value` (entries that checked to themselves). */
+function copied(value: Record<string, unknown>, keys: readonly string[], n: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!; // i < n <= keys.length
+    setOwn(out, k, value[k]);
+  }
+  return out;
 }
 
 /** How a YAML value reads in a message. */
