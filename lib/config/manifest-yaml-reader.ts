@@ -105,6 +105,12 @@ function plainKey(source: string): string {
   return source;
 }
 
+/** Whether `text` holds `k` at `p` (a few characters: a loop the compiler inlines beats a call to startsWith). */
+function sameChars(text: string, p: number, k: string): boolean {
+  for (let i = 0; i < k.length; i++) if (text.charCodeAt(p + i) !== k.charCodeAt(i)) return false;
+  return true;
+}
+
 /** Plain keys remembered per reader: a manifest file repeats a few dozen keys (address, ports, labels) many thousand times. */
 const KEYS_KEPT = 64;
 
@@ -118,7 +124,8 @@ class Reader {
    * Taking the one already made for the same characters spares a string and,
    * above all, V8's look-up of a new string each time it names a property.
    */
-  private readonly keys: string[] = [];
+  private readonly keys = new Map<number, string[]>();
+  private keysKept = 0;
 
   constructor(private readonly text: string) {}
 
@@ -126,13 +133,19 @@ class Reader {
   private plainKeyAt(p: number, end: number): string {
     const t = this.text;
     const length = end - p;
-    const first = t.charCodeAt(p);
-    for (const k of this.keys) {
-      if (k.length === length && k.charCodeAt(0) === first && t.startsWith(k, p)) return k;
+    // Keys by first character and length: usually one candidate to compare.
+    const slot = t.charCodeAt(p) * 1024 + Math.min(length, 1023);
+    const same = this.keys.get(slot);
+    if (same !== undefined) {
+      for (const k of same) if (k.length === length && sameChars(t, p, k)) return k;
     }
     const key = plainKey(t.slice(p, end).trimEnd());
     // Only a key that is the whole slice (no spaces to trim) can be found again by its length.
-    if (key.length === length && this.keys.length < KEYS_KEPT) this.keys.push(key);
+    if (key.length === length && this.keysKept < KEYS_KEPT) {
+      this.keysKept++;
+      if (same === undefined) this.keys.set(slot, [key]);
+      else same.push(key);
+    }
     return key;
   }
 

@@ -54,7 +54,8 @@ export function* snapshotParts(snapshot: Snapshot, units = PART_UNITS): Generato
   let clusterUnits = 0;
   for (const cluster of snapshot.clusters.values()) {
     const refs = new Uint32Array(cluster.endpoints.length);
-    for (const [i, e] of cluster.endpoints.entries()) {
+    for (let i = 0; i < refs.length; i++) {
+      const e = cluster.endpoints[i]!; // i < its length
       let id = ids.get(e);
       if (id === undefined) {
         id = ids.size;
