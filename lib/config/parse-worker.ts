@@ -5,7 +5,7 @@
 // more than WINDOW waiting (Node delivers, and copies, every queued message
 // in one turn: a part is about 0.3 ms to copy).
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { ConfigError } from './config-error';
 import { Diagnostics } from './diagnostics';
 import { parseConfigInto } from './parse-config';
@@ -48,4 +48,6 @@ function run(port: NonNullable<typeof parentPort>, request: ParseRequest): void 
   send();
 }
 
-if (parentPort !== null) run(parentPort, workerData as ParseRequest);
+// The request is the first message (not workerData: copying megabytes of YAML in the Worker constructor held the main loop).
+const port = parentPort;
+if (port !== null) port.once('message', (request: ParseRequest) => run(port, request));
