@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ClusterConfig, Endpoint, RouteConfig, Service, Snapshot } from '../config/model';
 import { serviceKey } from '../config/model';
-import { cpuNow, cpuSince, noteWork, runNow, runSliced, type Steps } from '../config/sliced-work';
+import { SLICE_MS, cpuNow, cpuSince, noteWork, runNow, runSliced, type Steps } from '../config/sliced-work';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { applyDeltaResponse } from './apply-delta-response';
 import { type ApplyResult, applyResponse } from './apply-response';
@@ -39,13 +39,12 @@ const DEFAULT_WAIT_MS = 30_000;
 const DEFAULT_RESOURCE_TIMEOUT_MS = 15_000;
 /**
  * Longest slice of xDS config work (ms) between two turns of the event loop,
- * the mesh's apply of an xDS snapshot included. Half the YAML path's
- * SLICE_MS: a young collection that falls inside a slice adds its pause to
- * it, and at 100k endpoints those pauses are up to 10-15 ms, so an 8 ms slice
- * plus one crossed 20 ms. More turns cost little: each slice is a few hundred
- * endpoints or routes.
+ * the mesh's apply of an xDS snapshot included: SLICE_MS, as for YAML. A young
+ * collection that falls inside a slice adds its pause to it, and at 100k
+ * endpoints those pauses are up to 10-15 ms, so an 8 ms slice plus one crossed
+ * 20 ms. More turns cost little: each slice is a few hundred endpoints or routes.
  */
-export const XDS_SLICE_MS = 4;
+export const XDS_SLICE_MS = SLICE_MS;
 /** Routes read between two points where collecting the clusters they name may yield. */
 const ROUTES_PER_NAMES_STEP = 1024;
 
