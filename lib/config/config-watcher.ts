@@ -16,8 +16,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Snapshot } from './model';
 import { Diagnostics } from './diagnostics';
-import { readConfigSources } from './load-config-files';
-import type { ConfigSource, ParseConfigOptions } from './parse-config';
+import type { ConfigFileBytes } from './config-file-bytes';
+import { readConfigFiles } from './load-config-files';
+import type { ParseConfigOptions } from './parse-config';
 import { parseConfigOffThread } from './parse-config-off-thread';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
@@ -43,7 +44,7 @@ const realTimers: WatcherTimers = {
 };
 
 interface Reading {
-  readonly sources: ConfigSource[];
+  readonly sources: ConfigFileBytes[];
   readonly diagnostics: Diagnostics;
   /** Every file name and text read, and what could not be read: equal signatures, equal config. */
   readonly signature: Signature;
@@ -52,13 +53,22 @@ interface Reading {
 }
 
 /**
- * The strings a reading is made of, compared one by one: joining megabytes of
- * YAML into one string (as JSON) would cost a long turn of the loop per read.
+ * The file names, file bytes and problems a reading is made of, compared one
+ * by one: joining megabytes of YAML into one string (as JSON) would cost a
+ * long turn of the loop per read.
  */
-type Signature = readonly string[];
+type Signature = readonly (string | Buffer)[];
 
 function same(a: Signature | undefined, b: Signature | undefined): boolean {
-  return a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.length === b.length &&
+    a.every((x, i) => {
+      const y = b[i];
+      return typeof x === 'string' ? x === y : Buffer.isBuffer(y) && x.equals(y);
+    })
+  );
 }
 
 export class ConfigWatcher {
@@ -201,19 +211,28 @@ export class ConfigWatcher {
 
   private async read(): Promise<Reading> {
     const diagnostics = new Diagnostics();
-    const sources = await readConfigSources(this.paths, diagnostics);
+    const sources = await readConfigFiles(this.paths, diagnostics);
     const seq = ++this.reads;
-    const signature = [...sources.flatMap((s) => [s.file, s.text]), '', ...diagnostics.problems.map((p) => p.message)];
+    const signature = [...sources.flatMap((s) => [s.file, s.bytes]), '', ...diagnostics.problems.map((p) => p.message)];
     return { sources, diagnostics, signature, seq };
   }
 }
 
 /** A file that reads empty is taken for one caught mid-rewrite, never for the config. */
 function refuseEmpty(reading: Reading): void {
-  const empty = reading.sources.filter((s) => s.text.trim() === '').map((s) => s.file);
+  const empty = reading.sources.filter((s) => isBlank(s.bytes)).map((s) => s.file);
   if (empty.length === 0) return;
   throw new MeshError(
     MeshErrorCode.CONFIG,
     `${empty.join(', ')} ${empty.length === 1 ? 'is' : 'are'} empty, as a file is while being rewritten; the previous config stays in force. To remove every resource of a file, delete it from the config paths or leave a comment in it`,
   );
+}
+
+/** Whether a file holds only whitespace (as String.prototype.trim sees it), decoding it only if a byte could be Unicode whitespace. */
+function isBlank(bytes: Buffer): boolean {
+  for (const b of bytes) {
+    if (b === 0x20 || (b >= 0x09 && b <= 0x0d)) continue;
+    return b >= 0x80 && bytes.toString('utf8').trim() === '';
+  }
+  return true;
 }

@@ -5,7 +5,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Diagnostics } from './diagnostics';
 import { Snapshot } from './model';
-import type { ConfigSource, ParseConfigOptions } from './parse-config';
+import type { ParseConfigOptions } from './parse-config';
+import type { ConfigFileBytes } from './config-file-bytes';
 import { parseConfigOffThread } from './parse-config-off-thread';
 
 const YAML_FILE = /\.ya?ml$/i;
@@ -13,8 +14,8 @@ const YAML_FILE = /\.ya?ml$/i;
 /** A large config is parsed in a worker thread (parse-config-off-thread.ts), so loading it does not hold the event loop. */
 export async function loadConfigFiles(paths: readonly string[], options: ParseConfigOptions = {}): Promise<Snapshot> {
   const diagnostics = new Diagnostics();
-  const sources = await readConfigSources(paths, diagnostics);
-  return parseConfigOffThread(sources, options, diagnostics);
+  const files = await readConfigFiles(paths, diagnostics);
+  return parseConfigOffThread(files, options, diagnostics);
 }
 
 /**
@@ -22,7 +23,7 @@ export async function loadConfigFiles(paths: readonly string[], options: ParseCo
  * files, sorted by name), in order; what cannot be read is a problem in
  * `diagnostics`.
  */
-export async function readConfigSources(paths: readonly string[], diagnostics: Diagnostics): Promise<ConfigSource[]> {
+export async function readConfigFiles(paths: readonly string[], diagnostics: Diagnostics): Promise<ConfigFileBytes[]> {
   const cannot = (file: string, err: unknown, what: string) =>
     diagnostics.problem({ file, document: '', field: '', message: `cannot ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path` });
 
@@ -44,14 +45,14 @@ export async function readConfigSources(paths: readonly string[], diagnostics: D
   }
 
   const sources = await Promise.all(
-    files.map(async (file): Promise<ConfigSource | undefined> => {
+    files.map(async (file): Promise<ConfigFileBytes | undefined> => {
       try {
-        return { file, text: await readFile(file, 'utf8') };
+        return { file, bytes: await readFile(file) };
       } catch (err) {
         cannot(file, err, 'read this file');
         return undefined;
       }
     }),
   );
-  return sources.filter((s): s is ConfigSource => s !== undefined);
+  return sources.filter((s): s is ConfigFileBytes => s !== undefined);
 }

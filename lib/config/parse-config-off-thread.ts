@@ -19,14 +19,18 @@ import { type ConfigSource, type ParseConfigOptions, nextSnapshotVersion, parseC
 import { regexMaxProgramSize } from './regex-check';
 import { SLICE_MS, noteWork } from './sliced-work';
 import { SnapshotAssembly, type SnapshotPart } from './snapshot-transfer';
+import { type ConfigFileBytes, sourceText } from './config-file-bytes';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
 
 /** Configs from this many characters (all files together) are parsed in a worker thread. */
 export const OFF_THREAD_CHARS = 256 * 1024;
 
+/** @internal A file as the worker gets it: its text, or its bytes (moved to the thread, decoded there). */
+export type WorkerSource = ConfigSource | { readonly file: string; readonly bytes: Uint8Array };
+
 /** @internal What the main thread hands the worker. */
 export interface ParseRequest {
-  readonly sources: readonly ConfigSource[];
+  readonly sources: readonly WorkerSource[];
   readonly options: { readonly version: string; readonly secretDir?: string; readonly fastPathBytes?: number };
   readonly diagnostics: DiagnosticsState;
   readonly regexMaxProgramSize: number;
@@ -41,14 +45,26 @@ export type WorkerMessage =
 
 const WORKER_FILE = path.join(__dirname, 'parse-worker.js');
 
-/** parseConfigInto, in a worker thread when the config is large; the same snapshot or the same ConfigError. */
-export async function parseConfigOffThread(sources: readonly ConfigSource[], options: ParseConfigOptions, diagnostics: Diagnostics): Promise<Snapshot> {
+/**
+ * parseConfigInto, in a worker thread when the config is large; the same
+ * snapshot or the same ConfigError. Files read as bytes are decoded in the
+ * thread (their bytes are copied once and moved to it, not cloned as text).
+ */
+export async function parseConfigOffThread(sources: readonly (ConfigSource | ConfigFileBytes)[], options: ParseConfigOptions, diagnostics: Diagnostics): Promise<Snapshot> {
   const { offThreadChars = OFF_THREAD_CHARS, ...parseOptions } = options;
-  const chars = sources.reduce((n, s) => n + s.text.length, 0);
+  // Characters of text, bytes of a file read as bytes: the same for ASCII YAML, and only a threshold.
+  const size = sources.reduce((n, s) => n + ('text' in s ? s.text.length : s.bytes.length), 0);
   // Compiled JavaScript only: run from TypeScript sources there is no worker file to start.
-  if (chars < offThreadChars || !__filename.endsWith('.js')) return parseConfigInto(sources, parseOptions, diagnostics);
+  if (size < offThreadChars || !__filename.endsWith('.js')) return parseConfigInto(sources.map(sourceText), parseOptions, diagnostics);
+  const moved: ArrayBuffer[] = [];
   const request: ParseRequest = {
-    sources,
+    // A copy (the caller keeps its bytes: the watcher compares the next read with them) whose buffer moves to the thread.
+    sources: sources.map((s) => {
+      if ('text' in s) return s;
+      const bytes = new Uint8Array(s.bytes);
+      moved.push(bytes.buffer);
+      return { file: s.file, bytes };
+    }),
     options: {
       version: parseOptions.version ?? nextSnapshotVersion(),
       ...(parseOptions.secretDir === undefined ? {} : { secretDir: parseOptions.secretDir }),
@@ -57,14 +73,13 @@ export async function parseConfigOffThread(sources: readonly ConfigSource[], opt
     diagnostics: diagnostics.state(),
     regexMaxProgramSize: regexMaxProgramSize(),
   };
-  // Reading the files decoded them in the turn of the loop this runs in (~10 ms for 8 MB of YAML); starting the
-  // thread and copying the files to it take as long again. Each in a turn of its own: the thread starts without
-  // them (as workerData they were copied inside the Worker constructor, 20-30 ms in one go), and gets them in the
-  // next turn as its first message.
+  // Starting the thread and handing it the files each take a turn of their own: the thread starts without them (as
+  // workerData they were copied inside the Worker constructor, 20-30 ms in one go), and gets them in the next turn
+  // as its first message.
   await new Promise<void>((r) => setImmediate(r));
   return new Promise<Snapshot>((resolve, reject) => {
     const worker = new Worker(WORKER_FILE);
-    setImmediate(() => worker.postMessage(request));
+    setImmediate(() => worker.postMessage(request, moved));
     const assembly = new SnapshotAssembly();
     let settled = false;
     const settle = (err: Error | undefined, snapshot?: Snapshot): void => {

@@ -22,7 +22,8 @@ function run(port: NonNullable<typeof parentPort>, request: ParseRequest): void 
   let parts: Generator<SnapshotPart, void, void>;
   try {
     setRegexMaxProgramSize(request.regexMaxProgramSize);
-    const snapshot = parseConfigInto(request.sources, { ...request.options, onFastPath: (stood) => post({ kind: 'fastPath', stood }) }, Diagnostics.from(request.diagnostics));
+    const sources = request.sources.map((s) => ('text' in s ? s : { file: s.file, text: Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength).toString('utf8') }));
+    const snapshot = parseConfigInto(sources, { ...request.options, onFastPath: (stood) => post({ kind: 'fastPath', stood }) }, Diagnostics.from(request.diagnostics));
     parts = snapshotParts(snapshot);
   } catch (err) {
     if (err instanceof ConfigError) post({ kind: 'problems', problems: err.problems });

@@ -55,6 +55,24 @@ describe('parsing large configs in a worker thread', function () {
     assert.equal([...s.clusters.values()].reduce((n, c) => n + c.endpoints.length, 0), 8 * 2 * 80 + 4 * 80 + 8, 'every endpoint of every cluster');
   });
 
+  it('decodes files read as bytes in the thread: the same snapshot and the same problem lines as text, UTF-8 included', async () => {
+    const text = `# Generated: déjà vu ✓ (UTF-8 before every document)\n${generatedMesh(4, 10)}`;
+    const asBytes = (t: string) => [{ file: 'mesh.yaml', bytes: Buffer.from(t, 'utf8') }];
+    const fromText = await outcome([{ file: 'mesh.yaml', text }], false);
+    assert.notEqual(typeof fromText, 'string', 'a valid config');
+    assert.deepStrictEqual(await parseConfigOffThread(asBytes(text), { ...OFF, version: '1' }, new Diagnostics()), fromText);
+
+    const bad = text.replace('resolution: STATIC', 'resolution: STATIC\n  resolutoin: DNS');
+    assert.notEqual(bad, text);
+    const problem = await outcome([{ file: 'mesh.yaml', text: bad }], false);
+    assert.match(String(problem), /resolutoin/);
+    await assert.rejects(parseConfigOffThread(asBytes(bad), { ...OFF, version: '1' }, new Diagnostics()), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.message, problem);
+      return true;
+    });
+  });
+
   it('keeps an endpoint that a service and its subset share as one object', async () => {
     const s = (await outcome([{ file: 'mesh.yaml', text: generatedMesh(3, 10) }], true)) as Snapshot;
     const whole = s.clusters.get('outbound|9090||svc0.scale.svc.cluster.local');
