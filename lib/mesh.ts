@@ -136,8 +136,6 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private newest: Snapshot | undefined;
   /** The snapshot being applied in slices, if any: the next waits for it. */
   private applying: Promise<void> = Promise.resolve();
-  /** Longest slice of applySnapshotInSlices (ms): the config source's (xDS cuts finer than YAML). */
-  private sliceMs = SLICE_MS;
   private readonly deadlines = new CallDeadlines();
   private readonly outboundFilters: readonly Filter[];
   /** Inbound telemetry (outermost, so it sees calls rate limits refuse) and the user's inbound filters. */
@@ -184,14 +182,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
     let first: Snapshot | undefined;
     // The xDS client (grpc-js, protobufjs and the Envoy protos) loads only when a mesh asks for it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (import cost)
-    const { XdsConfigSource, XDS_SLICE_MS } = require('./xds/xds-config-source') as typeof import('./xds/xds-config-source');
+    const { XdsConfigSource } = require('./xds/xds-config-source') as typeof import('./xds/xds-config-source');
     // The source waits for each apply before it ACKs and takes the next response.
     const source = await XdsConfigSource.start(xds, (snapshot) => {
       if (mesh === undefined) first = snapshot;
       else return mesh.applySnapshotInSlices(snapshot);
     });
     mesh = new Mesh(parseConfig([]), options);
-    mesh.sliceMs = XDS_SLICE_MS;
     try {
       await mesh.applySnapshotInSlices(first!);
     } catch (err) {
@@ -306,11 +303,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const turn = this.applying.then(async () => {
       if (this.closed || this.newest !== snapshot) return;
       const previous = this.state;
-      const state = await runSliced(MeshState.build(snapshot, this.stateDeps(), previous), this.sliceMs, 'mesh state');
+      const state = await runSliced(MeshState.build(snapshot, this.stateDeps(), previous), SLICE_MS, 'mesh state');
       // A synchronous applySnapshot while this one was being built is newer: it stays.
       if (this.closed || this.newest !== snapshot) return;
       this.warnAll(state.warnings);
-      const left = await runSliced(this.endpoints.updateSteps(state.added, state.dropped), this.sliceMs, 'endpoint census');
+      const left = await runSliced(this.endpoints.updateSteps(state.added, state.dropped), SLICE_MS, 'endpoint census');
       this.swapState(state, previous, left);
     });
     this.applying = turn.catch(() => undefined);

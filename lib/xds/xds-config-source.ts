@@ -37,14 +37,6 @@ import { XdsStream, XdsStreamState } from './xds-stream';
 
 const DEFAULT_WAIT_MS = 30_000;
 const DEFAULT_RESOURCE_TIMEOUT_MS = 15_000;
-/**
- * Longest slice of xDS config work (ms) between two turns of the event loop,
- * the mesh's apply of an xDS snapshot included: SLICE_MS, as for YAML. A young
- * collection that falls inside a slice adds its pause to it, and at 100k
- * endpoints those pauses are up to 10-15 ms, so an 8 ms slice plus one crossed
- * 20 ms. More turns cost little: each slice is a few hundred endpoints or routes.
- */
-export const XDS_SLICE_MS = SLICE_MS;
 /** Routes read between two points where collecting the clusters they name may yield. */
 const ROUTES_PER_NAMES_STEP = 1024;
 
@@ -375,11 +367,11 @@ export class XdsConfigSource {
       if (w === undefined || this.closed) return [];
       if (typeUrl === TYPE_RDS) this.rdsAnswered = true;
       if (typeUrl === TYPE_LDS) this.ldsAnswered = true;
-      const result = await runSliced(apply(w), XDS_SLICE_MS, `xDS ${w.type.short} response`);
+      const result = await runSliced(apply(w), SLICE_MS, `xDS ${w.type.short} response`);
       if (result.errors.length > 0) return result.errors;
       if (result.changed.length > 0 || result.removed.length > 0) this.dirty = true;
       if (w.appliedSteps !== undefined) {
-        await runSliced(w.appliedSteps(result.changed, result.removed), XDS_SLICE_MS, `xDS ${w.type.short} follow-up`);
+        await runSliced(w.appliedSteps(result.changed, result.removed), SLICE_MS, `xDS ${w.type.short} follow-up`);
       } else {
         // Not sliced (dependent subscriptions, which clusters to rebuild), but timed with the steps.
         const start = performance.now();
@@ -459,7 +451,7 @@ export class XdsConfigSource {
   private async maybeEmit(): Promise<void> {
     if (this.closed || !this.dirty || this.pending().length > 0) return;
     this.dirty = false;
-    const snapshot = await runSliced(this.buildSnapshot(), XDS_SLICE_MS, 'xDS snapshot');
+    const snapshot = await runSliced(this.buildSnapshot(), SLICE_MS, 'xDS snapshot');
     this.current = snapshot;
     try {
       await this.onSnapshot(snapshot);
@@ -631,7 +623,7 @@ export class XdsConfigSource {
       .then(async () => {
         const lists = this.cacheLists;
         this.cacheLists = undefined;
-        if (lists !== undefined) await writeLastGoodText(file, await runSliced(lastGoodSteps(lists), XDS_SLICE_MS, 'xDS cache write'));
+        if (lists !== undefined) await writeLastGoodText(file, await runSliced(lastGoodSteps(lists), SLICE_MS, 'xDS cache write'));
       })
       .catch(() => undefined);
   }
