@@ -17,7 +17,7 @@ import type { Diagnostics, DiagnosticsState } from './diagnostics';
 import type { Snapshot } from './model';
 import { type ConfigSource, type ParseConfigOptions, nextSnapshotVersion, parseConfigInto } from './parse-config';
 import { regexMaxProgramSize } from './regex-check';
-import { SLICE_MS, noteWork } from './sliced-work';
+import { SLICE_MS, runSliced, type Steps } from './sliced-work';
 import { SnapshotAssembly, type SnapshotPart } from './snapshot-transfer';
 import { type ConfigFileBytes, sourceText } from './config-file-bytes';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
@@ -91,16 +91,9 @@ export async function parseConfigOffThread(sources: readonly (ConfigSource | Con
     // Parts received and not yet rebuilt; at most the worker's window of them.
     const pending: SnapshotPart[] = [];
     let rebuilding = false;
-    const rebuild = async (): Promise<void> => {
-      rebuilding = true;
-      let sliceStart = performance.now();
+    // A part a step, in runSliced's slices (which share the turn's budget with other config work).
+    function* rebuildSteps(): Steps<void> {
       for (let part = pending.shift(); part !== undefined && !settled; part = pending.shift()) {
-        const t0 = performance.now();
-        if (t0 - sliceStart >= SLICE_MS) {
-          await new Promise<void>((r) => setImmediate(r));
-          sliceStart = performance.now();
-        }
-        const t1 = performance.now();
         try {
           assembly.add(part);
           if (part.kind === 'rest') settle(undefined, assembly.finish());
@@ -109,8 +102,12 @@ export async function parseConfigOffThread(sources: readonly (ConfigSource | Con
           settle(MeshError.from(err, MeshErrorCode.CONFIG));
           void worker.terminate();
         }
-        noteWork(performance.now() - t1, `snapshot transfer (${part.kind})`);
+        yield;
       }
+    }
+    const rebuild = async (): Promise<void> => {
+      rebuilding = true;
+      await runSliced(rebuildSteps(), SLICE_MS, 'snapshot transfer');
       rebuilding = false;
     };
     worker.on('message', (m: WorkerMessage) => {
