@@ -21,6 +21,7 @@ import { Mesh } from 'meta-mesh';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../gen/calculator/js/Calculator';
 import { startPythonServer } from '../test/support/python-server';
+import { oneEndpointYaml } from '../test/support/mesh-yaml';
 import { forkServer } from './support/fork-server';
 import { closedLoop, median, summarize, type LoadResult } from './support/load';
 import { serverStats } from './support/server-stats';
@@ -28,23 +29,9 @@ import { compareModel } from './support/model-report';
 import type { ChildProcess } from 'node:child_process';
 import { runBench } from './support/run-bench';
 
+/** Two services on one server: `one` with a call per connection, `mux` multiplexed. */
 function yaml(port: number): string {
-  const se = (name: string, mux: boolean) => `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${name}.bench.svc]
-  ports: [{number: 9090, name: tcp-metaprotocol-thrift, protocol: TCP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tcp-metaprotocol-thrift: ${port}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: {name: ${name}}
-spec:
-  host: ${name}.bench.svc
-  trafficPolicy: {connectionPool: {multiplexing: ${mux}}}
-`;
+  const se = (name: string, mux: boolean) => oneEndpointYaml(`${name}.bench.svc`, port, `{connectionPool: {multiplexing: ${mux}}}`);
   return `${se('one', false)}---\n${se('mux', true)}`;
 }
 
