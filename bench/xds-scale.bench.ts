@@ -20,7 +20,7 @@ import { cpuNow, takeLongestStep, trackStepCpu, type LongestStep } from '../lib/
 import { xdsProtos } from '../lib/xds/xds-protos';
 import { CallStream } from './support/call-stream';
 import { forkServer } from './support/fork-server';
-import { GcPauses, type GapCauses } from './support/gc-pauses';
+import { gapCauses, GcPauses, type GapCauses } from './support/gc-pauses';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
 import { runBench } from './support/run-bench';
 
@@ -167,11 +167,6 @@ async function main(): Promise<void> {
   console.log(
     `${gapLines.length > 0 ? `  gaps over 20 ms:\n${gapLines.join('\n')}\n` : ''}  one-endpoint change, client CPU (median of ${CPU_REPEATS}, less an idle wait as long): delta ${f(deltaCpu.ms)} ms vs state of the world ${f(sotwCpu.ms)} ms (${f(sotwCpu.ms / deltaCpu.ms)}x); idle ${f(deltaCpu.idleMs)} / ${f(sotwCpu.idleMs)} ms`,
   );
-}
-
-function gapCauses(c: GapCauses): string {
-  if (c.scavenge + c.markCompact + c.none === 0) return 'none';
-  return `with a GC pause in them: ${c.scavenge} scavenge, ${c.markCompact} mark-compact, ${c.none} none; longest pause in them ${c.maxPauseMs.toFixed(1)} ms`;
 }
 
 /**

@@ -17,9 +17,10 @@ import * as thrift from 'thrift';
 import { Mesh } from '../lib';
 import { createThriftConnection } from '../adapters/thrift';
 import * as Calculator from '../gen/calculator/js/Calculator';
-import { takeLongestStep, type LongestStep } from '../lib/config/sliced-work';
+import { cpuNow, takeLongestStep, trackStepCpu, type LongestStep } from '../lib/config/sliced-work';
 import { CallStream, type CallWindow } from './support/call-stream';
 import { forkServer } from './support/fork-server';
+import { gapCauses, GcPauses, type GapCauses } from './support/gc-pauses';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
 import { runBench } from './support/run-bench';
 
@@ -43,20 +44,32 @@ interface Measured<T> {
   readonly cpuMs: number;
   readonly stalls: StallFigures;
   readonly step: LongestStep;
+  readonly causes: GapCauses;
+  /** Each gap over 20 ms, with the thread's own CPU and the GC pauses in it (YAML_SCALE_VERBOSE=1). */
+  readonly gaps: readonly string[];
 }
 
+/** YAML_SCALE_VERBOSE=1: each gap over 20 ms on its own line. */
+const VERBOSE = process.env.YAML_SCALE_VERBOSE === '1';
+
 async function measured<T>(work: () => Promise<T>): Promise<Measured<T>> {
-  const stalls = new LoopStalls().start();
+  const gc = new GcPauses().start();
+  const probe = new LoopStalls(cpuNow).start();
   takeLongestStep();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   const value = await work();
   const ms = performance.now() - t0;
   const used = process.cpuUsage(cpu);
-  return { value, ms, cpuMs: (used.user + used.system) / 1000, stalls: stalls.stop(), step: takeLongestStep() };
+  const stalls = probe.stop();
+  const step = takeLongestStep();
+  gc.stop();
+  const gaps = stalls.longGaps.map(([a, b, own]) => `+${(a - t0).toFixed(0)} ms: gap ${(b - a).toFixed(1)} ms, thread CPU ${own.toFixed(1)} ms; ${gc.inside(a, b) || 'no GC pause'}`);
+  return { value, ms, cpuMs: (used.user + used.system) / 1000, stalls, step, causes: gc.causes(stalls.longGaps), gaps };
 }
 
 async function main(): Promise<void> {
+  trackStepCpu(true);
   const gc = (globalThis as { gc?: () => void }).gc;
   const heap = () => (gc?.(), gc?.(), process.memoryUsage().heapUsed);
   const live = await forkServer(path.join(__dirname, 'support', 'raw-thrift-server.js'));
@@ -91,7 +104,7 @@ async function main(): Promise<void> {
 
   const f = (x: number) => x.toFixed(1);
   const p = (m: Measured<unknown>) =>
-    `${f(m.ms)} ms (CPU ${f(m.cpuMs)} ms), event-loop gap max ${f(m.stalls.maxMs)} ms, p99 ${f(m.stalls.p99Ms)} ms, ${m.stalls.over20} over 20 ms; longest sliced step ${f(m.step.ms)} ms (${m.step.label})`;
+    `${f(m.ms)} ms (CPU ${f(m.cpuMs)} ms), event-loop gap max ${f(m.stalls.maxMs)} ms, p99 ${f(m.stalls.p99Ms)} ms, ${m.stalls.over20} over 20 ms (${gapCauses(m.causes)}), by the thread's own CPU max ${f(m.stalls.cpu?.maxMs ?? 0)} ms; longest sliced step ${f(m.step.ms)} ms (${m.step.label})${VERBOSE ? m.gaps.map((g) => `\n    ${g}`).join('') : ''}`;
   console.log(`yaml-scale: ${SERVICES} ServiceEntries x ${ENDPOINTS} endpoints = ${endpoints} endpoints, ${f(bytes / 1024 / 1024)} MB of YAML; load average ${os.loadavg().map(f).join(' ')}`);
   console.log(`  Mesh.start: ${p(start)}`);
   console.log(`  reload: ${p(reload!)}`);

@@ -66,3 +66,9 @@ export class GcPauses {
       .join(', ');
   }
 }
+
+/** A gap count's causes in words, for a benchmark's line. */
+export function gapCauses(c: GapCauses): string {
+  if (c.scavenge + c.markCompact + c.none === 0) return 'none';
+  return `with a GC pause in them: ${c.scavenge} scavenge, ${c.markCompact} mark-compact, ${c.none} none; longest pause in them ${c.maxPauseMs.toFixed(1)} ms`;
+}
