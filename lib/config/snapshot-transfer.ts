@@ -26,8 +26,14 @@ type Labels = Readonly<Record<string, string>>;
 interface EndpointColumns {
   readonly kind: 'endpoints';
   readonly addresses: readonly string[];
-  readonly ports: Float64Array;
-  readonly weights: Float64Array;
+  /**
+   * Integer columns: an element read from a Float64Array is a boxed number,
+   * and storing one in an endpoint made its port and weight fields boxed
+   * doubles, two more heap objects per endpoint for every young collection
+   * to copy. A Uint32Array element is a small integer.
+   */
+  readonly ports: Uint32Array;
+  readonly weights: Uint32Array;
   /** Index into the label sets sent so far (this part's `labelSets` appended). */
   readonly labels: Uint32Array;
   /** 0: none; else 1 + index into the localities sent so far. */
@@ -177,13 +183,23 @@ export class SnapshotAssembly {
   }
 }
 
-/** Whether an endpoint has exactly the fields the columns carry (address, port, labels, weight, and maybe locality), in that order. */
+/** Whether an endpoint has exactly the fields the columns carry (address, port, labels, weight, and maybe locality), in that order, and a port and weight a Uint32Array holds. */
 function fitsColumns(e: Endpoint): boolean {
   const keys = Object.keys(e);
   const n = keys.length;
   return (
-    (n === 4 || (n === 5 && keys[4] === 'locality')) && keys[0] === 'address' && keys[1] === 'port' && keys[2] === 'labels' && keys[3] === 'weight'
+    (n === 4 || (n === 5 && keys[4] === 'locality')) &&
+    keys[0] === 'address' &&
+    keys[1] === 'port' &&
+    keys[2] === 'labels' &&
+    keys[3] === 'weight' &&
+    isUint32(e.port) &&
+    isUint32(e.weight)
   );
+}
+
+function isUint32(n: number): boolean {
+  return n >>> 0 === n;
 }
 
 /** Endpoints into columns; label sets and localities numbered across parts, each sent once. */
@@ -196,8 +212,8 @@ class EndpointEncoder {
     const part = {
       kind: 'endpoints' as const,
       addresses: new Array<string>(n),
-      ports: new Float64Array(n),
-      weights: new Float64Array(n),
+      ports: new Uint32Array(n),
+      weights: new Uint32Array(n),
       labels: new Uint32Array(n),
       localities: new Uint32Array(n),
       labelSets: [] as Labels[],

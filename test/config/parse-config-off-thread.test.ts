@@ -107,6 +107,16 @@ describe('parsing large configs in a worker thread', function () {
     assert.equal(rebuilt.clusters.get(name)?.endpoints[1]?.healthy, false);
   });
 
+  it('sends an endpoint whole when its weight is beyond the integer columns (2^32 and more)', () => {
+    const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(2, 4) }], { version: '7' });
+    const [name, first] = [...snapshot.clusters.entries()][0] ?? assert.fail('a cluster');
+    const endpoints = first.endpoints.map((e, i) => (i === 2 ? Object.freeze({ ...e, weight: 2 ** 32 + 5 }) : e));
+    const changed: Snapshot = { ...snapshot, clusters: new Map([...snapshot.clusters, [name, Object.freeze({ ...first, endpoints })]]) };
+    const assembly = new SnapshotAssembly();
+    for (const p of snapshotParts(changed, 3)) assembly.add(structuredClone(p));
+    assert.equal(assembly.finish().clusters.get(name)?.endpoints[2]?.weight, 2 ** 32 + 5);
+  });
+
   it('reports the problems of a bad config exactly as the main thread does, lines included', async () => {
     const big = generatedMesh(4, 20);
     const cases = [
