@@ -47,6 +47,8 @@ interface Measured<T> {
   readonly causes: GapCauses;
   /** Each gap over 20 ms, with the thread's own CPU and the GC pauses in it (YAML_SCALE_VERBOSE=1). */
   readonly gaps: readonly string[];
+  /** The longest GC pause of each kind in the whole window. */
+  readonly longestGc: string;
 }
 
 /** YAML_SCALE_VERBOSE=1: each gap over 20 ms on its own line. */
@@ -65,7 +67,7 @@ async function measured<T>(work: () => Promise<T>): Promise<Measured<T>> {
   const step = takeLongestStep();
   gc.stop();
   const gaps = stalls.longGaps.map(([a, b, own]) => `+${(a - t0).toFixed(0)} ms: gap ${(b - a).toFixed(1)} ms, thread CPU ${own.toFixed(1)} ms; ${gc.inside(a, b) || 'no GC pause'}`);
-  return { value, ms, cpuMs: (used.user + used.system) / 1000, stalls, step, causes: gc.causes(stalls.longGaps), gaps };
+  return { value, ms, cpuMs: (used.user + used.system) / 1000, stalls, step, causes: gc.causes(stalls.longGaps), gaps, longestGc: gc.longest() };
 }
 
 async function main(): Promise<void> {
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
 
   const f = (x: number) => x.toFixed(1);
   const p = (m: Measured<unknown>) =>
-    `${f(m.ms)} ms (CPU ${f(m.cpuMs)} ms), event-loop gap max ${f(m.stalls.maxMs)} ms, p99 ${f(m.stalls.p99Ms)} ms, ${m.stalls.over20} over 20 ms (${gapCauses(m.causes)}), by the thread's own CPU max ${f(m.stalls.cpu?.maxMs ?? 0)} ms; longest sliced step ${f(m.step.ms)} ms (${m.step.label})${VERBOSE ? m.gaps.map((g) => `\n    ${g}`).join('') : ''}`;
+    `${f(m.ms)} ms (CPU ${f(m.cpuMs)} ms), event-loop gap max ${f(m.stalls.maxMs)} ms, p99 ${f(m.stalls.p99Ms)} ms, ${m.stalls.over20} over 20 ms (${gapCauses(m.causes)}), by the thread's own CPU max ${f(m.stalls.cpu?.maxMs ?? 0)} ms; longest GC pauses ${m.longestGc}; longest sliced step ${f(m.step.ms)} ms (${m.step.label})${VERBOSE ? m.gaps.map((g) => `\n    ${g}`).join('') : ''}`;
   console.log(`yaml-scale: ${SERVICES} ServiceEntries x ${ENDPOINTS} endpoints = ${endpoints} endpoints, ${f(bytes / 1024 / 1024)} MB of YAML; load average ${os.loadavg().map(f).join(' ')}`);
   console.log(`  Mesh.start: ${p(start)}`);
   console.log(`  reload: ${p(reload!)}`);

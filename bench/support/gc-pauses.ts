@@ -52,19 +52,34 @@ export class GcPauses {
     return { scavenge, markCompact, none, maxPauseMs };
   }
 
+  /** The longest pause of each kind in the whole window, as `kind ms, ...` (call after stop()). */
+  longest(): string {
+    const by = new Map<string, number>();
+    for (const e of this.entries) {
+      const kind = kindName(e);
+      by.set(kind, Math.max(by.get(kind) ?? 0, e.duration));
+    }
+    return [...by].map(([kind, ms]) => `${kind} ${ms.toFixed(1)} ms`).join(', ') || 'none';
+  }
+
   /** Each GC pause inside [start, end], as `kind ms` (XDS_SCALE_VERBOSE). */
   inside(start: number, end: number): string {
-    const kinds: Record<number, string> = {
-      [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
-      [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
-      [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
-      [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
-    };
     return this.entries
       .filter((e) => e.startTime + e.duration >= start && e.startTime <= end)
-      .map((e) => `${kinds[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'gc'} ${e.duration.toFixed(1)} ms`)
+      .map((e) => `${kindName(e)} ${e.duration.toFixed(1)} ms`)
       .join(', ');
   }
+}
+
+const KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
+
+function kindName(e: PerformanceEntry): string {
+  return KINDS[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'gc';
 }
 
 /** A gap count's causes in words, for a benchmark's line. */
