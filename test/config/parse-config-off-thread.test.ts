@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Mesh } from 'meta-mesh';
 import { ConfigError, type ConfigSource, type Snapshot, parseConfig } from '../../lib/config';
 import { Diagnostics } from '../../lib/config/diagnostics';
-import { parseConfigOffThread } from '../../lib/config/parse-config-off-thread';
+import { idleParseThreadId, parseConfigOffThread } from '../../lib/config/parse-config-off-thread';
 import { SnapshotAssembly, snapshotParts } from '../../lib/config/snapshot-transfer';
 import { SERVICE, generatedMesh, router } from './manifests';
 
@@ -132,6 +132,25 @@ describe('parsing large configs in a worker thread', function () {
       if (typeof inPlace === 'string') assert.match(inPlace, /big\.yaml:\d+: /, 'the message points at a line');
       else assert.equal(inPlace.warnings.length, 1);
     }
+  });
+
+  it('parses one config after another on one thread, kept idle between them, also after a config with problems', async () => {
+    const good = generatedMesh(3, 7);
+    const first = await outcome([{ file: 'a.yaml', text: good }], true);
+    const thread = idleParseThreadId();
+    assert.notEqual(thread, undefined, 'the thread is kept for the next parse');
+    const bad = await outcome([{ file: 'a.yaml', text: good.replace('weight: 2\n', 'weight: two\n') }], true);
+    assert.equal(typeof bad, 'string');
+    assert.equal(idleParseThreadId(), thread, 'a config with problems does not cost the thread');
+    const changed = good.replace(/address: (\S+)/, 'address: 10.9.9.9');
+    const again = await outcome([{ file: 'a.yaml', text: changed }], true);
+    assert.equal(idleParseThreadId(), thread);
+    assert.deepStrictEqual(again, await outcome([{ file: 'a.yaml', text: changed }], false), 'the second parse on the thread gives the in-place snapshot');
+    assert.notDeepStrictEqual(again, first);
+    // Two parses at once: each gets a thread, and one stays.
+    const both = await Promise.all([outcome([{ file: 'a.yaml', text: good }], true), outcome([{ file: 'a.yaml', text: changed }], true)]);
+    assert.deepStrictEqual(both, [first, again]);
+    assert.notEqual(idleParseThreadId(), undefined);
   });
 
   it('adds to the problems found before the parse (an unreadable file)', async () => {
