@@ -6,16 +6,22 @@
 // the same counts in whatever order their steps interleave.
 import type { ClusterConfig } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
+import { Ipv4EndpointCounts, parseIpv4 } from './ipv4-endpoint-counts';
 
 export class EndpointCensus {
   /**
-   * Counts by port, then by address in one of SHARDS maps: keyed by the
-   * model's own address strings, so counting 100k endpoints allocates no
-   * `address:port` string each (strings that outlive the update are copied
-   * by every young collection while it runs), and no map grows so big that
-   * rehashing it (when it doubles) is one long step.
+   * IPv4 endpoints (address in canonical dotted form, port 0-65535): counted
+   * in typed arrays, off the V8 heap, so the young collections that run
+   * while an update applies have no census tables to copy (at 100k
+   * endpoints its Maps were ~3.9 MB, ~38 B per endpoint).
    */
-  private readonly counts = new Map<number, { readonly shards: Map<string, number>[]; size: number }>();
+  private readonly ipv4 = new Ipv4EndpointCounts();
+  /**
+   * Every other endpoint (DNS names, IPv6, other ports): by port, then by the
+   * model's own address string, so counting allocates no `address:port`
+   * string per endpoint.
+   */
+  private readonly others = new Map<number, Map<string, number>>();
 
   /** Counts in the clusters a snapshot added and out those it dropped; true when some endpoint is now named by none. */
   update(added: readonly ClusterConfig[], dropped: readonly ClusterConfig[]): boolean {
@@ -33,6 +39,8 @@ export class EndpointCensus {
       for (const e of c.endpoints) if (this.add(e.address, e.port, -1) <= 0) left = true;
       yield;
     }
+    // A doubling the adds left half done is finished here, so lookups go back to probing one table.
+    while (this.ipv4.move(MOVE_STEP)) yield;
     return left;
   }
 
@@ -40,35 +48,30 @@ export class EndpointCensus {
   has(endpoint: string): boolean {
     const colon = endpoint.lastIndexOf(':');
     if (colon < 0) return false;
-    const address = endpoint.slice(0, colon);
-    return (this.counts.get(Number(endpoint.slice(colon + 1)))?.shards[shardOf(address)]?.get(address) ?? 0) > 0;
+    const port = Number(endpoint.slice(colon + 1));
+    const ipv4 = isPort(port) ? parseIpv4(endpoint, 0, colon) : -1;
+    if (ipv4 >= 0) return this.ipv4.get(ipv4, port) > 0;
+    return (this.others.get(port)?.get(endpoint.slice(0, colon)) ?? 0) > 0;
   }
 
   private add(address: string, port: number, n: number): number {
-    let entry = this.counts.get(port);
-    if (entry === undefined) {
-      entry = { shards: Array.from({ length: SHARDS }, () => new Map<string, number>()), size: 0 };
-      this.counts.set(port, entry);
+    const ipv4 = isPort(port) ? parseIpv4(address, 0, address.length) : -1;
+    if (ipv4 >= 0) return this.ipv4.add(ipv4, port, n);
+    let byAddress = this.others.get(port);
+    if (byAddress === undefined) {
+      byAddress = new Map<string, number>();
+      this.others.set(port, byAddress);
     }
-    const byAddress = entry.shards[shardOf(address)];
-    if (byAddress === undefined) return 0; // shardOf is always below SHARDS
-    const before = byAddress.get(address);
-    const count = (before ?? 0) + n;
-    if (count === 0) {
-      byAddress.delete(address);
-      if (--entry.size === 0) this.counts.delete(port);
-    } else {
-      if (before === undefined) entry.size++;
-      byAddress.set(address, count);
-    }
+    const count = (byAddress.get(address) ?? 0) + n;
+    if (count !== 0) byAddress.set(address, count);
+    else if (byAddress.delete(address) && byAddress.size === 0) this.others.delete(port);
     return count;
   }
 }
 
-const SHARDS = 64;
+/** Old slots moved per step after an update (about 0.3 ms of work). */
+const MOVE_STEP = 1 << 14;
 
-/** A cheap spread of addresses over the shards, from their last three characters (IP addresses differ there most). */
-function shardOf(address: string): number {
-  const n = address.length;
-  return ((address.charCodeAt(n - 1) || 0) * 961 + (address.charCodeAt(n - 2) || 0) * 31 + (address.charCodeAt(n - 3) || 0)) & (SHARDS - 1);
+function isPort(port: number): boolean {
+  return port >= 0 && port <= 0xffff && Number.isInteger(port);
 }

@@ -35,4 +35,53 @@ describe('EndpointCensus', () => {
     assert.ok(census.has('10.0.3.231:9090'));
     assert.equal(census.has('10.99.3.231:9090'), false);
   });
+
+  it('counts IPv6 and DNS endpoints beside IPv4 ones, each by its own text', () => {
+    const census = new EndpointCensus();
+    const a = cluster('a', [['2001:db8::1', 9090], ['db.prod.svc', 6379], ['10.0.0.1', 9090], ['010.0.0.1', 9090], ['10.0.0.1', 70000]]);
+    census.update([a], []);
+    for (const e of ['2001:db8::1:9090', 'db.prod.svc:6379', '10.0.0.1:9090', '010.0.0.1:9090', '10.0.0.1:70000']) assert.ok(census.has(e), e);
+    // Same address another way, or another port: not named.
+    for (const e of ['2001:db8:0::1:9090', '2001:db8::1:9091', 'db.prod.svc:6380', 'DB.prod.svc:6379', '10.0.0.01:9090', '10.0.0.1:4464', '[2001:db8::1]:9090']) {
+      assert.equal(census.has(e), false, e);
+    }
+    assert.equal(census.update([], [a]), true);
+    for (const e of ['2001:db8::1:9090', 'db.prod.svc:6379', '10.0.0.1:9090', '010.0.0.1:9090', '10.0.0.1:70000']) assert.equal(census.has(e), false, e);
+  });
+
+  it('says an endpoint left only when its count reaches zero, and knows it again once re-added', () => {
+    const census = new EndpointCensus();
+    const ends: [string, number][] = [['10.1.0.1', 80], ['::1', 80], ['cache.local', 80]];
+    const a = cluster('a', ends);
+    const a2 = cluster('a', ends);
+    census.update([a], []);
+    // A new config object for the same endpoints (a YAML reload): counted in, then the old one out; nothing left.
+    assert.equal(census.update([a2], [a]), false);
+    for (const [address, port] of ends) assert.ok(census.has(`${address}:${port}`), address);
+    assert.equal(census.update([], [a2]), true);
+    for (const [address, port] of ends) assert.equal(census.has(`${address}:${port}`), false, address);
+    census.update([a], []);
+    for (const [address, port] of ends) assert.ok(census.has(`${address}:${port}`), address);
+  });
+
+  it('gives the same counts whatever order the steps of two updates interleave in', () => {
+    const a = cluster('a', [['10.0.0.1', 80], ['h.local', 80]]);
+    const b = cluster('b', [['10.0.0.1', 80], ['h.local', 80]]);
+    const census = new EndpointCensus();
+    census.update([a], []);
+    // b replaces a, but the drop of a runs before b is counted in: counts go to zero, then back.
+    const first = census.updateSteps([], [a]);
+    const second = census.updateSteps([b], []);
+    while (!first.next().done);
+    assert.equal(census.has('10.0.0.1:80'), false);
+    while (!second.next().done);
+    assert.ok(census.has('10.0.0.1:80'));
+    assert.ok(census.has('h.local:80'));
+    // Out of order the other way: dropped before ever added, then added; the sum is zero.
+    census.update([], [cluster('c', [['10.9.9.9', 80], ['x.local', 80]])]);
+    assert.equal(census.has('10.9.9.9:80'), false);
+    census.update([cluster('c', [['10.9.9.9', 80], ['x.local', 80]])], []);
+    assert.equal(census.has('10.9.9.9:80'), false);
+    assert.equal(census.has('x.local:80'), false);
+  });
 });
