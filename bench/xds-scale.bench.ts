@@ -9,6 +9,7 @@
 // bytes on the wire and the client's CPU.
 // Sizes: XDS_SCALE_CLUSTERS (100), XDS_SCALE_ENDPOINTS per cluster (100),
 // XDS_SCALE_ROUTES (100); issue 22's mesh is ENDPOINTS=1000 ROUTES=10000.
+// XDS_SCALE_LABELS=1: every endpoint has a version label (envoy.lb metadata).
 // Run: node --expose-gc dist/bench/xds-scale.bench.js (prints figures, asserts nothing).
 import * as net from 'node:net';
 import * as path from 'node:path';

@@ -189,8 +189,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
       else return mesh.applySnapshotInSlices(snapshot);
     });
     mesh = new Mesh(parseConfig([]), options);
+    const initial = first!;
+    // The callback's closure outlives the start: left set, `first` would keep the initial config (its routes,
+    // compiled route tables and endpoints) alive next to every later one.
+    first = undefined;
     try {
-      await mesh.applySnapshotInSlices(first!);
+      await mesh.applySnapshotInSlices(initial);
     } catch (err) {
       source.close();
       throw err;

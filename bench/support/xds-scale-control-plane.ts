@@ -4,18 +4,22 @@
 // ROUTES routes (method m<i> to cluster i mod CLUSTERS, and `add` to the live
 // thrift server), and on request pushes a one-endpoint change in cluster 0 or
 // a new version of the route config with every route changed.
-// argv: clusters endpoints routes livePort
+// argv: clusters endpoints routes livePort. XDS_SCALE_LABELS=1: each endpoint
+// carries a label in its envoy.lb metadata, version v0 or v1 (as Istio sends
+// a subset's labels, and as bench/yaml-scale's endpoints have them).
 import { ControlPlaneServer, TYPE_CDS, TYPE_EDS, TYPE_RDS } from '../../lib/xds';
 
 const [clusters, endpoints, routes, livePort] = process.argv.slice(2).map(Number) as [number, number, number, number];
 const HOST = 'scale.demo.svc.cluster.local';
 const cluster = (i: number) => `outbound|9090|c${i}|${HOST}`;
 const LIVE = `outbound|9090|live|${HOST}`;
+const LABELS = process.env.XDS_SCALE_LABELS === '1';
 
 function assignment(i: number, shift = 0): object {
   const lb_endpoints = Array.from({ length: endpoints }, (_, j) => ({
     endpoint: { address: { socket_address: { address: `10.${i & 255}.${(j + shift) >> 8}.${(j + shift) & 255}`, port_value: 9090 + (i >> 8) } } },
     load_balancing_weight: { value: 1 },
+    ...(LABELS ? { metadata: { filter_metadata: { 'envoy.lb': { fields: { version: { stringValue: `v${j % 2}` } } } } } } : {}),
   }));
   return { cluster_name: cluster(i), endpoints: [{ locality: { region: 'r', zone: 'z' }, lb_endpoints }] };
 }

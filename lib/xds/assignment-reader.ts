@@ -7,6 +7,7 @@
 // and only the model Endpoint stays. The checks, their order and their
 // messages are those of checkAssignment on the whole decoded resource, and
 // the endpoints those of endpointsFromXds (test/xds/assignment-reader.test.ts).
+import { LabelSets } from '../config/label-sets';
 import type { Endpoint, Locality } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
 import { checkAssignmentName, checkLbEndpoint, checkLocalityGroup, endpointFromXds, localityOf } from './cluster-from-xds';
@@ -45,6 +46,8 @@ export function* endpointStepsFromBytes(bytes: Buffer, readers: AssignmentProtoR
   checkAssignmentName(name);
   const r = new WireReader(bytes);
   const out: Endpoint[] = [];
+  // Endpoints with equal labels share one frozen object (endpointFromXds).
+  const labelSets = new LabelSets();
   let read = 0;
   for (const [g, { start, end }] of groups.entries()) {
     // The group's own fields first (they may follow its endpoints on the wire): checkAssignment checks them first.
@@ -65,7 +68,7 @@ export function* endpointStepsFromBytes(bytes: Buffer, readers: AssignmentProtoR
       // The decoder reads a message to its end; say so if the bytes ever disagree.
       if (r.pos !== stop) throw new Error(`endpoints[${g}].lb_endpoints[${i}] did not decode to its length`);
       checkLbEndpoint(name, e, g, i);
-      const endpoint = endpointFromXds(e, locality);
+      const endpoint = endpointFromXds(e, locality, labelSets);
       if (endpoint !== undefined) out.push(endpoint);
       i++;
     }

@@ -1,6 +1,7 @@
 // An Envoy Cluster (CDS) and its ClusterLoadAssignment (EDS, or the
 // cluster's inline load_assignment) → the model ClusterConfig. Host, port and
 // subset come from Istio's cluster name `outbound|<port>|<subset>|<host>`.
+import { LabelSets } from '../config/label-sets';
 import type { ClusterConfig, Endpoint, LbPolicy, Locality } from '../config/model';
 import { MeshError, MeshErrorCode } from '../protocol';
 import { policiesFromXds } from './cluster-policies-xds';
@@ -193,23 +194,29 @@ const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
 
 export function endpointsFromXds(cla: ClusterLoadAssignmentProto | undefined): readonly Endpoint[] {
   const out: Endpoint[] = [];
+  const labelSets = new LabelSets();
   for (const group of cla?.endpoints ?? []) {
     const locality = localityOf(group.locality);
     for (const e of group.lb_endpoints ?? []) {
-      const endpoint = endpointFromXds(e, locality);
+      const endpoint = endpointFromXds(e, locality, labelSets);
       if (endpoint !== undefined) out.push(endpoint);
     }
   }
   return Object.freeze(out);
 }
 
-/** The model endpoint of one LbEndpoint (checked: checkLbEndpoint), or undefined when it has no socket address. */
-export function endpointFromXds(e: LbEndpointProto, locality: Locality | undefined): Endpoint | undefined {
+/**
+ * The model endpoint of one LbEndpoint (checked: checkLbEndpoint), or
+ * undefined when it has no socket address. `labelSets`: the label sets of the
+ * assignment's other endpoints, so endpoints with equal labels share one
+ * frozen object (a 1,000-endpoint assignment has a handful of sets, not 1,000).
+ */
+export function endpointFromXds(e: LbEndpointProto, locality: Locality | undefined, labelSets: LabelSets): Endpoint | undefined {
   const sa = e.endpoint?.address?.socket_address;
   if (sa?.address === undefined || sa.port_value === undefined) return undefined;
   const address = sa.address;
   const port = sa.port_value;
-  const labels = labelsOf(e.metadata?.filter_metadata?.[LABELS_NAMESPACE]);
+  const labels = labelsOf(e.metadata?.filter_metadata?.[LABELS_NAMESPACE], labelSets);
   // protobuf's absent/0 weight means 1.
   const weight = e.load_balancing_weight?.value || 1;
   const healthy = !UNHEALTHY.has(e.health_status ?? 'UNKNOWN');
@@ -239,7 +246,8 @@ export function localityOf(l: { region?: string; zone?: string; sub_zone?: strin
 
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
-function labelsOf(s: StructProto | undefined): Readonly<Record<string, string>> {
+/** The endpoint's labels: the string, number and bool values of the envoy.lb metadata, as the set `labelSets` holds for them. */
+function labelsOf(s: StructProto | undefined, labelSets: LabelSets): Readonly<Record<string, string>> {
   if (s?.fields === undefined) return NO_LABELS;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(s.fields)) {
@@ -247,7 +255,8 @@ function labelsOf(s: StructProto | undefined): Readonly<Record<string, string>> 
     else if (v.numberValue !== undefined) out[k] = String(v.numberValue);
     else if (v.boolValue !== undefined) out[k] = String(v.boolValue);
   }
-  return Object.freeze(out);
+  // `out` dies young; the set kept is shared.
+  return labelSets.of(out);
 }
 
 function invalid(name: string, message: string): MeshError {

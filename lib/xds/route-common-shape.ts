@@ -10,7 +10,8 @@
 // caller decodes it in full and translates it with routeFromXdsAt, which
 // stays the one definition of the semantics and of the error messages. A
 // differential test holds the two paths to the same results. Parts equal to
-// the previous route's are shared (SharedParts).
+// the previous route's are shared, and a one-cluster list is shared by every
+// route of the configuration to that cluster (SharedParts).
 import type { MetadataMatcher, Route, WeightedCluster } from '../config/model';
 import type { WireReader } from './plain-decoder';
 
@@ -66,6 +67,21 @@ export class SharedParts {
   hashHeader = '';
   clusters: readonly WeightedCluster[] = EMPTY;
   hashPolicy: readonly string[] = EMPTY;
+  /**
+   * The clusters list of a route to one cluster, by the cluster's name, for
+   * every route of the configuration: routes to the same cluster are seldom
+   * next to each other (Aeraki lists them by method), and one list per route
+   * was an array and an object to keep per route (and a ClusterSplit, which
+   * the route table shares by list).
+   */
+  private readonly singles = new Map<string, readonly WeightedCluster[]>();
+
+  /** The frozen list `[{ cluster, weight: 1 }]`, the same object for the same name. */
+  single(cluster: string): readonly WeightedCluster[] {
+    let list = this.singles.get(cluster);
+    if (list === undefined) this.singles.set(cluster, (list = Object.freeze([Object.freeze({ cluster, weight: 1 })])));
+    return list;
+  }
 }
 
 /** Thrown inside this file only: the route is not of the common shape. */
@@ -256,11 +272,9 @@ function readAction(r: WireReader, end: number, shared: SharedParts): Action {
     }
   }
   ended(r, end);
-  let clusters: readonly WeightedCluster[];
-  if (cluster !== undefined && cluster !== '') clusters = [{ cluster, weight: 1 }];
-  else if (weighted !== undefined) clusters = weighted;
-  else throw NOT_COMMON;
-  if (!sameClusters(clusters, shared.clusters)) shared.clusters = Object.freeze(clusters.map((c) => Object.freeze(c)));
+  if (cluster !== undefined && cluster !== '') shared.clusters = shared.single(cluster);
+  else if (weighted === undefined) throw NOT_COMMON;
+  else if (!sameClusters(weighted, shared.clusters)) shared.clusters = Object.freeze(weighted.map((c) => Object.freeze(c)));
   if (hashPolicy !== undefined && !sameStrings(hashPolicy, shared.hashPolicy)) shared.hashPolicy = Object.freeze(hashPolicy);
   return { clusters: shared.clusters, hashPolicy: hashPolicy === undefined ? EMPTY : shared.hashPolicy };
 }

@@ -87,6 +87,20 @@ describe('ClusterLoadAssignment read in chunks of endpoints from its bytes', () 
     assert.equal(assignmentNameOf(bytes), V1);
   });
 
+  it('gives endpoints with equal labels one frozen labels object, on both paths', () => {
+    const bytes = encode(bigAssignment());
+    for (const endpoints of [fromBytes(bytes), viaFullDecode(bytes)]) {
+      const sets = new Set(endpoints.map((e) => e.labels));
+      // v0, v1 and no labels.
+      assert.equal(sets.size, 3, 'one object per distinct set of labels');
+      assert.deepEqual(
+        [...sets].map((l) => ({ ...l })).sort((a, b) => String(a.version).localeCompare(String(b.version))),
+        [{}, { version: 'v0' }, { version: 'v1' }],
+      );
+      for (const l of sets) assert.ok(Object.isFrozen(l));
+    }
+  });
+
   it('reads the sample assignment and bytes the real Envoy protos encoded', () => {
     for (const bytes of [encode(sampleAssignment()), realEnvoy().codecs.ClusterLoadAssignment.encode(bigAssignment())]) {
       assert.deepEqual(fromBytes(bytes), viaFullDecode(bytes));

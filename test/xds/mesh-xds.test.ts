@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import * as thrift from 'thrift';
 import { loadConfigFiles, Mesh, type Snapshot } from 'meta-mesh';
 import { ControlPlaneServer } from 'meta-mesh/control-plane';
@@ -93,6 +95,31 @@ describe('Mesh.start({ xds }) against the local control plane', function () {
       await mesh.close();
       await cp?.close();
       await servers.close();
+    }
+  });
+
+  it('keeps no reference to the initial snapshot once a newer one is applied', async () => {
+    const file = writeMeshYaml({ host: HOST, port: 9090, endpoints: [{ port: 19091, version: 'v1' }], routes: `    - name: all\n      route:\n${destination(HOST, 'v1')}` });
+    const base: Snapshot = await loadConfigFiles([file]);
+    const cp = await ControlPlaneServer.start({ snapshot: base, port: 0, host: '127.0.0.1', logger: () => undefined });
+    const target = `127.0.0.1:${cp.port}`;
+    const mesh = await Mesh.start({ xds: { metaRds: target, ads: target, services: [`${HOST}:9090`] }, preconnect: false, logger: () => undefined });
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc') as () => void;
+      // Made in a function of its own, so no variable of this one holds the initial snapshot.
+      const initial = ((s: Snapshot) => new WeakRef(s.routeConfigs.get(RC)!))(mesh.snapshot);
+      const applied = new Promise((resolve) => mesh.once('config', resolve));
+      const rc = base.routeConfigs.get(RC)!;
+      cp.setSnapshot({ ...base, version: 'renamed', routeConfigs: new Map([[RC, { ...rc, routes: rc.routes.map((r) => ({ ...r, name: `${r.name}-2` })) }]]) });
+      await applied;
+      assert.equal(mesh.snapshot.routeConfigs.get(RC)!.routes[0]!.name, 'all-2', 'the new routes are in force');
+      await new Promise((r) => setImmediate(r));
+      gc();
+      assert.ok(initial.deref() === undefined, 'the initial route config (and its compiled table) is still held');
+    } finally {
+      await mesh.close();
+      await cp.close();
     }
   });
 });

@@ -147,6 +147,14 @@ describe('RouteConfiguration read route by route from its bytes', () => {
     assert.equal(second.got.match[0], first.got.match[0], 'an equal matcher is one shared object');
     assert.notEqual(second.got.match[1], first.got.match[1]);
     assert.equal(first.pos, first.bytes.length);
+    // One cluster: the same list for every route to it, whatever routes come between.
+    const toV1 = read({ name: 'a', route: { cluster: V1 } });
+    const toV2 = read({ name: 'b', route: { cluster: V2 } });
+    const toV1Again = read({ name: 'c', route: { cluster: V1 } });
+    assert.deepEqual(toV1.got?.clusters, [{ cluster: V1, weight: 1 }]);
+    assert.deepEqual(toV2.got?.clusters, [{ cluster: V2, weight: 1 }]);
+    assert.equal(toV1Again.got?.clusters, toV1.got?.clusters, 'routes to one cluster share its list');
+    assert.ok(Object.isFrozen(toV1.got?.clusters) && Object.isFrozen(toV1.got?.clusters[0]));
 
     const withTimeout = read({ ...common(3), route: { cluster: V1, timeout: { seconds: '1', nanos: 0 } } });
     assert.equal(withTimeout.got, undefined, 'a timeout is for the full path');
