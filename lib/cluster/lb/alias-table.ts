@@ -8,12 +8,15 @@ export interface AliasTable {
 }
 
 /** The alias table for `weights` (each > 0). Draw with r = random() * n: i = r | 0, then r - i < keep[i] ? i : alias[i]. */
-export function aliasTable(weights: readonly number[]): AliasTable {
+export function aliasTable(weights: Float64Array): AliasTable {
   const n = weights.length;
   const keep = new Float64Array(n);
   const alias = new Int32Array(n);
-  const total = weights.reduce((a, b) => a + b, 0);
-  const scaled = Float64Array.from(weights, (w) => (w * n) / total);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += weights[i]!; // i < n
+  // A loop, not Float64Array.from(weights, fn): that allocates young garbage per element (see endpoint-weights.ts).
+  const scaled = new Float64Array(n);
+  for (let i = 0; i < n; i++) scaled[i] = (weights[i]! * n) / total;
   const small: number[] = [];
   const large: number[] = [];
   for (let i = 0; i < n; i++) (scaled[i]! < 1 ? small : large).push(i);

@@ -17,6 +17,7 @@ import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
 import { SlowStart } from './slow-start';
+import { endpointWeights } from './endpoint-weights';
 import { WeightedSampler } from './weighted-sampler';
 
 export class LeastRequest implements LoadBalancer {
@@ -39,10 +40,12 @@ export class LeastRequest implements LoadBalancer {
     this.bias = Number.isFinite(bias) && bias >= 0 ? bias : 1;
     this.random = runtime.random ?? Math.random;
     this.slowStart = SlowStart.of(n, options.slowStart, runtime.now ?? performance.now.bind(performance));
-    const weights = endpoints.map((e) => Math.max(1, e.weight));
+    const weights = endpointWeights(endpoints);
     this.sampler = new WeightedSampler(weights, this.random, this.slowStart);
     this.uniform = this.sampler.uniform;
-    this.inverseWeight = Float64Array.from(weights, (w) => 1 / w);
+    const inverse = new Float64Array(n);
+    for (let i = 0; i < n; i++) inverse[i] = 1 / weights[i]!; // i < n
+    this.inverseWeight = inverse;
   }
 
   pick(context?: PickContext): number {

@@ -47,7 +47,10 @@ export class LocalityAware implements LoadBalancer {
     this.overprovisioning = positive(options.overprovisioningFactor, 1.4);
     const threshold = options.healthyPanicThreshold ?? 50;
     this.panicThreshold = Number.isFinite(threshold) ? Math.min(100, Math.max(0, threshold)) : 50;
-    this.healthy = Uint8Array.from(endpoints, (e) => (e.healthy === false ? 0 : 1));
+    // Loops, not TypedArray.from / Array.from with a mapping function: those allocate young garbage per endpoint (see endpoint-weights.ts).
+    const healthy = new Uint8Array(endpoints.length);
+    for (let i = 0; i < endpoints.length; i++) healthy[i] = endpoints[i]!.healthy === false ? 0 : 1; // i < length
+    this.healthy = healthy;
     this.recountEvery = Math.max(1024, endpoints.length);
     this.levels = localityPriorities(endpoints, options).map(
       (groups) => new Level(groups.map((g) => new Group(Int32Array.from(g.indices), g.weight, endpoints, inner, this.healthy))),
@@ -217,7 +220,7 @@ class Group {
     inner: InnerBalancerFactory,
     private readonly healthy: Uint8Array,
   ) {
-    this.balancer = inner(Array.from(indices, (i) => endpoints[i]!));
+    this.balancer = inner(subsetOf(endpoints, indices));
     this.allHealthy = indices.every((i) => healthy[i] === 1);
     this.context = new GroupContext(indices, healthy, this.allHealthy);
   }
@@ -281,6 +284,17 @@ class GroupContext implements PickContext {
     this.activeRequests = outer?.activeRequests !== undefined ? this.active : undefined;
     this.addedAt = outer?.addedAt !== undefined ? this.added : undefined;
   }
+}
+
+/** The endpoints at `indices`: the list itself when they are all of it in order (one locality, the usual case), so it is not copied. */
+function subsetOf(endpoints: readonly Endpoint[], indices: Int32Array): readonly Endpoint[] {
+  const n = indices.length;
+  let identity = n === endpoints.length;
+  for (let k = 0; identity && k < n; k++) identity = indices[k] === k;
+  if (identity) return endpoints;
+  const subset = new Array<Endpoint>(n);
+  for (let k = 0; k < n; k++) subset[k] = endpoints[indices[k]!]!; // k < n; indices are into endpoints
+  return subset;
 }
 
 function positive(value: number | undefined, fallback: number): number {

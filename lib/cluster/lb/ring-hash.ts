@@ -101,7 +101,8 @@ function slot(ring: Ring, hash: bigint): number {
 /** The sorted ring over `endpoints` (indices into that list). */
 function buildRing(endpoints: readonly Endpoint[], minRing: number, maxRing: number): Ring {
   const points = ringPoints(endpoints, minRing, maxRing);
-  const order = Array.from({ length: points.hashes.length }, (_, p) => p);
+  const order = new Array<number>(points.hashes.length);
+  for (let p = 0; p < order.length; p++) order[p] = p;
   const hashes = points.hashes;
   order.sort((a, b) => (hashes[a]! < hashes[b]! ? -1 : hashes[a]! > hashes[b]! ? 1 : 0));
   const hashHi = new Uint32Array(order.length);

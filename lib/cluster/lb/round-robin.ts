@@ -5,6 +5,7 @@ import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
 import { EdfScheduler } from './edf-scheduler';
+import { endpointWeights } from './endpoint-weights';
 import { SlowStart } from './slow-start';
 
 export class RoundRobin implements LoadBalancer {
@@ -23,7 +24,7 @@ export class RoundRobin implements LoadBalancer {
     const n = endpoints.length;
     this.n = n;
     this.cursor = Math.floor((runtime.random ?? Math.random)() * Math.max(1, n)) % Math.max(1, n);
-    this.weights = Float64Array.from(endpoints, (e) => Math.max(1, e.weight));
+    this.weights = endpointWeights(endpoints);
     const first = this.weights[0] ?? 1;
     this.weighted = this.weights.some((w) => w !== first);
     this.slowStart = SlowStart.of(n, options.slowStart, runtime.now ?? performance.now.bind(performance));

@@ -4,6 +4,7 @@
 import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
+import { endpointWeights } from './endpoint-weights';
 import { SlowStart } from './slow-start';
 import { WeightedSampler } from './weighted-sampler';
 
@@ -13,11 +14,7 @@ export class WeightedRandom implements LoadBalancer {
   constructor(endpoints: readonly Endpoint[], options: LbOptions = {}, runtime: LbRuntime = {}) {
     const random = runtime.random ?? Math.random;
     const slowStart = SlowStart.of(endpoints.length, options.slowStart, runtime.now ?? performance.now.bind(performance));
-    this.sampler = new WeightedSampler(
-      endpoints.map((e) => Math.max(1, e.weight)),
-      random,
-      slowStart,
-    );
+    this.sampler = new WeightedSampler(endpointWeights(endpoints), random, slowStart);
   }
 
   pick(context?: PickContext): number {

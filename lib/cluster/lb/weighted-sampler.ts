@@ -20,13 +20,13 @@ export class WeightedSampler {
 
   constructor(
     /** Each endpoint's weight (>= 1). */
-    weights: readonly number[],
+    weights: Float64Array,
     private readonly random: () => number,
     private readonly slowStart: SlowStart | undefined,
   ) {
     this.n = weights.length;
     this.uniform = weights.every((w) => w === weights[0]);
-    const table = aliasTable(this.uniform ? [] : weights);
+    const table = aliasTable(this.uniform ? new Float64Array(0) : weights);
     this.keep = table.keep;
     this.alias = table.alias;
   }

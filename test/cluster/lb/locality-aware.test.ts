@@ -119,6 +119,21 @@ describe('LocalityAware', () => {
     assert.deepEqual(keys(500).map((k) => xxhash64(k)).map((hashKey) => lb.pick({ ...context, hashKey })), first);
     assert.ok(!first.includes(0));
   });
+
+  it('hands its inner balancer the endpoint list itself when one locality holds it all, and each locality its own hosts otherwise', () => {
+    const seen: (readonly Endpoint[])[] = [];
+    const record = (group: readonly Endpoint[]): RoundRobin => (seen.push(group), new RoundRobin(group));
+    const flat = endpoints(5, () => 1, () => ({ region: 'r1', zone: 'z1' }));
+    new LocalityAware(flat, {}, record);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0], flat, 'no copy of a whole list');
+    seen.length = 0;
+    new LocalityAware(zoned, local, record);
+    assert.deepEqual(
+      seen.map((g) => g.map((e) => zoned.indexOf(e))),
+      [[0, 1, 2], [3, 4, 5], [6, 7, 8]],
+    );
+  });
 });
 
 describe('load balancer registry', () => {
