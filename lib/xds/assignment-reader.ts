@@ -73,7 +73,8 @@ export function* endpointStepsFromBytes(bytes: Buffer, readers: AssignmentProtoR
       i++;
     }
   }
-  return Object.freeze(out);
+  // Of the exact length: `out` grew by push, with room to spare that the resource would keep as long as it is in force.
+  return Object.freeze(out.slice());
 }
 
 /**

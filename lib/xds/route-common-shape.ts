@@ -164,7 +164,9 @@ function readMatch(r: WireReader, end: number, shared: SharedParts): readonly Me
     else throw NOT_COMMON;
   }
   ended(r, end);
-  return out.length === 0 ? EMPTY : Object.freeze(out);
+  if (out.length === 0) return EMPTY;
+  // A copy of the exact length: `out` grew by push to room for 17 (184 B for one matcher, kept per route).
+  return Object.freeze(out.length === 1 ? [out[0]!] : out.slice());
 }
 
 function readHeaderMatcher(r: WireReader, end: number, shared: SharedParts, at: number): MetadataMatcher {
