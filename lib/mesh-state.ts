@@ -51,9 +51,13 @@ export class MeshState {
 
   /** Names of the clusters built for this state (new or changed); the others are the previous state's objects. */
   readonly rebuilt = new Set<string>();
-  /** Cluster configs this state counts in and the previous state's it counts out (the EndpointCensus, at swap time). */
-  readonly added: ClusterConfig[] = [];
-  readonly dropped: ClusterConfig[] = [];
+  /**
+   * Cluster configs this state counts in and the previous state's it counts
+   * out (the EndpointCensus, at swap time), until takeCensusChanges hands
+   * them over.
+   */
+  private added: ClusterConfig[] = [];
+  private dropped: ClusterConfig[] = [];
 
   /**
    * Builds the state of `snapshot` at once. A cluster whose config object the
@@ -99,6 +103,21 @@ export class MeshState {
       yield;
     }
     if (previous !== undefined) for (const [name, before] of previous.clusters) if (this.clusters.get(name) !== before) this.dropped.push(before.config);
+  }
+
+  /**
+   * The cluster configs to count in and out, handed over once: the state
+   * then keeps no reference to them. Kept here, `dropped` held the previous
+   * snapshot's cluster configs, with their endpoint lists and endpoint
+   * objects, for as long as this state was in force: after a reload of a
+   * 100k-endpoint file, 27.8 MB of heap (full GCs) where 18.1 MB is the
+   * config in force.
+   */
+  takeCensusChanges(): { readonly added: readonly ClusterConfig[]; readonly dropped: readonly ClusterConfig[] } {
+    const changes = { added: this.added, dropped: this.dropped };
+    this.added = [];
+    this.dropped = [];
+    return changes;
   }
 
   get version(): string {

@@ -251,7 +251,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         ? undefined
         : new Bottleneck({ maxConcurrent: options.preconnectPacing?.maxConcurrent ?? 8, minTime: options.preconnectPacing?.minTimeMs ?? 5 });
     this.state = this.buildState(snapshot);
-    runNow(this.endpoints.updateSteps(this.state.added, []));
+    runNow(this.endpoints.updateSteps(this.state.takeCensusChanges().added, []));
     this.warnAll(snapshot.warnings);
   }
 
@@ -291,7 +291,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.newest = snapshot;
     const previous = this.state;
     const state = this.buildState(snapshot, previous);
-    this.swapState(state, previous, runNow(this.endpoints.updateSteps(state.added, state.dropped)));
+    const { added, dropped } = state.takeCensusChanges();
+    this.swapState(state, previous, runNow(this.endpoints.updateSteps(added, dropped)));
   }
 
   /**
@@ -311,7 +312,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
       // A synchronous applySnapshot while this one was being built is newer: it stays.
       if (this.closed || this.newest !== snapshot) return;
       this.warnAll(state.warnings);
-      const left = await runSliced(this.endpoints.updateSteps(state.added, state.dropped), SLICE_MS, 'endpoint census');
+      const { added, dropped } = state.takeCensusChanges();
+      const left = await runSliced(this.endpoints.updateSteps(added, dropped), SLICE_MS, 'endpoint census');
       this.swapState(state, previous, left);
     });
     this.applying = turn.catch(() => undefined);

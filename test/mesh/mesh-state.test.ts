@@ -3,6 +3,8 @@
 // table, and one that keeps a cluster's config object reuses its Cluster
 // (balancer, hosts, outlier state), so a one-cluster EDS change rebuilds one cluster.
 import assert from 'node:assert/strict';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { ClusterResilienceRegistry } from '../../lib/cluster/cluster-resilience';
 import { EndpointCensus } from '../../lib/cluster/endpoint-census';
 import type { ClusterConfig, RouteConfig, Snapshot } from '../../lib/config/model';
@@ -58,7 +60,10 @@ describe('MeshState', () => {
     let census = new EndpointCensus();
     beforeEach(() => (census = new EndpointCensus()));
     /** Whether the swap to `state` leaves some endpoint named by no cluster (the Mesh then sweeps its pool). */
-    const endpointLeft = (state: MeshState): boolean => census.update(state.added, state.dropped);
+    const endpointLeft = (state: MeshState): boolean => {
+      const { added, dropped } = state.takeCensusChanges();
+      return census.update(added, dropped);
+    };
 
     it('a change to one cluster rebuilds that cluster only: the others keep their Cluster, balancer, hosts and outlier state', () => {
       const deps = freshDeps();
@@ -104,6 +109,29 @@ describe('MeshState', () => {
       const third = new MeshState(withClusters('3', a), deps, second);
       assert.equal(endpointLeft(third), true, 'cluster b and 127.0.0.1:2002 are gone');
       assert.deepEqual([...third.rebuilt], [], 'a kept its config object');
+    });
+
+    it('hands its census changes over once, and then holds none of the previous snapshot’s cluster configs', async () => {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc') as () => void;
+      const deps = freshDeps();
+      // The first state and its cluster config are made and dropped in a function of their own: only `old` points at the config.
+      const { second, old } = ((c: ClusterConfig) => {
+        const first = new MeshState(withClusters('1', c), deps);
+        endpointLeft(first);
+        const next = new MeshState(withClusters('2', cluster('a', [1002])), deps, first);
+        const changes = next.takeCensusChanges();
+        assert.deepEqual(changes.added.map((a) => a.endpoints[0]!.port), [1002]);
+        assert.deepEqual(changes.dropped, [c]);
+        assert.deepEqual(next.takeCensusChanges(), { added: [], dropped: [] }, 'handed over once');
+        census.update(changes.added, changes.dropped);
+        return { second: next, old: new WeakRef(c) };
+      })(cluster('a', [1001]));
+      // A WeakRef's target stays alive until the end of the turn that made it.
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+      assert.equal(old.deref(), undefined, 'the second state keeps the first snapshot’s cluster config alive');
+      assert.equal(second.clusters.get('a')!.config.endpoints[0]!.port, 1002);
     });
   });
 });
