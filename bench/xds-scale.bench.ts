@@ -24,6 +24,7 @@ import { forkServer } from './support/fork-server';
 import { gapCauses, GcPauses, type GapCauses } from './support/gc-pauses';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
 import { runBench } from './support/run-bench';
+import { YoungKeptProbe, youngKept } from './support/young-kept';
 
 const CLUSTERS = Number(process.env.XDS_SCALE_CLUSTERS ?? 100);
 const ENDPOINTS = Number(process.env.XDS_SCALE_ENDPOINTS ?? 100);
@@ -33,7 +34,10 @@ const STREAM_CONCURRENCY = 4;
 const BASELINE_MS = 1500;
 /** One-endpoint changes timed per protocol for the client-CPU figure (the median is reported). */
 const CPU_REPEATS = Number(process.env.XDS_SCALE_CPU_REPEATS ?? 5);
-/** XDS_SCALE_VERBOSE=1: each gap over 20 ms on its own line, with the thread's CPU and the GC pauses in it. */
+/**
+ * XDS_SCALE_VERBOSE=1: each gap over 20 ms on its own line, with the thread's CPU and the GC pauses in it, and per
+ * phase the bytes its scavenges kept (young-kept.ts: a figure the machine's load does not move, unlike the pauses).
+ */
 const VERBOSE = process.env.XDS_SCALE_VERBOSE === '1';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -82,9 +86,11 @@ async function main(): Promise<void> {
   const direct = new CallStream(() => directClient.add(1, 2));
   direct.start();
   await direct.window(() => new Promise((r) => setTimeout(r, 300))); // warm up
+  const keptLines: string[] = [];
   const started: { mesh?: Mesh; ms?: number; stalls?: StallFigures; step?: LongestStep; gc?: GcPauses; t0?: number } = {};
   const syncCalls = await direct.window(async () => {
     const gcPauses = new GcPauses().start();
+    const kept = VERBOSE ? new YoungKeptProbe().start() : undefined;
     const startStalls = new LoopStalls(cpuNow).start();
     takeLongestStep();
     const t0 = performance.now();
@@ -93,6 +99,7 @@ async function main(): Promise<void> {
     started.ms = performance.now() - t0;
     started.stalls = startStalls.stop();
     started.step = takeLongestStep();
+    if (kept !== undefined) keptLines.push(`    sync: ${youngKept(kept.stop())}`);
     gcPauses.stop();
     started.gc = gcPauses;
   });
@@ -117,6 +124,7 @@ async function main(): Promise<void> {
     op: 'eds' | 'rds',
   ): Promise<{ stalls: StallFigures; step: LongestStep; causes: GapCauses; calls: { p99Ms: number; maxMs: number }; ms: number; eds?: { deltaBytes: number; sotwBytes: number } }> => {
     const gcPauses = new GcPauses().start();
+    const kept = VERBOSE ? new YoungKeptProbe().start() : undefined;
     let stalls: StallFigures | undefined;
     let step: LongestStep | undefined;
     let eds: { deltaBytes: number; sotwBytes: number } | undefined;
@@ -135,6 +143,7 @@ async function main(): Promise<void> {
       ms = performance.now() - t;
       stalls = probe.stop();
       step = takeLongestStep();
+      if (kept !== undefined) keptLines.push(`    ${op}: ${youngKept(kept.stop())}`);
       await new Promise((r) => setTimeout(r, 100));
     });
     gcPauses.stop();
@@ -166,7 +175,7 @@ async function main(): Promise<void> {
   console.log(`  heap: ${f(heap / 1024 / 1024)} MB for the mesh, ${f(heap / endpoints)} B per endpoint${gc ? '' : ' (run with --expose-gc for a clean figure)'}`);
   console.log(`  one-endpoint change, EDS payload: delta ${eds.eds!.deltaBytes} B vs state of the world ${eds.eds!.sotwBytes} B (${f(eds.eds!.sotwBytes / eds.eds!.deltaBytes)}x)`);
   console.log(
-    `${gapLines.length > 0 ? `  gaps over 20 ms:\n${gapLines.join('\n')}\n` : ''}  one-endpoint change, client CPU (median of ${CPU_REPEATS}, less an idle wait as long): delta ${f(deltaCpu.ms)} ms vs state of the world ${f(sotwCpu.ms)} ms (${f(sotwCpu.ms / deltaCpu.ms)}x); idle ${f(deltaCpu.idleMs)} / ${f(sotwCpu.idleMs)} ms`,
+    `${gapLines.length > 0 ? `  gaps over 20 ms:\n${gapLines.join('\n')}\n` : ''}${keptLines.length > 0 ? `  young collections until applied:\n${keptLines.join('\n')}\n` : ''}  one-endpoint change, client CPU (median of ${CPU_REPEATS}, less an idle wait as long): delta ${f(deltaCpu.ms)} ms vs state of the world ${f(sotwCpu.ms)} ms (${f(sotwCpu.ms / deltaCpu.ms)}x); idle ${f(deltaCpu.idleMs)} / ${f(sotwCpu.idleMs)} ms`,
   );
 }
 
