@@ -101,6 +101,8 @@ export class MeshState {
       this.rebuilt.add(config.name);
       this.added.push(config);
       yield;
+      // The protocols calls used on the cluster's last Cluster: their hosts are ready before the swap, made in steps.
+      if (before !== undefined) for (const codecFactory of before.codecFactories()) yield* cluster.prepareSteps(codecFactory);
     }
     if (previous !== undefined) for (const [name, before] of previous.clusters) if (this.clusters.get(name) !== before) this.dropped.push(before.config);
   }

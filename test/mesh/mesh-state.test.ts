@@ -111,6 +111,30 @@ describe('MeshState', () => {
       assert.deepEqual([...third.rebuilt], [], 'a kept its config object');
     });
 
+    it('makes the hosts of the protocols the last Cluster served, in steps, before the new state is in force', () => {
+      const deps = freshDeps();
+      const ports = Array.from({ length: 1000 }, (_, i) => 3000 + i);
+      const first = new MeshState(withClusters('1', cluster('a', ports), cluster('b', [2001])), deps);
+      endpointLeft(first);
+      const hostsA = first.clusters.get('a')!.hosts(echoCodecFactory);
+      // a gets a new config object with one more endpoint; b is rebuilt too but never served a call.
+      const snapshot2 = withClusters('2', cluster('a', [...ports, 4000]), cluster('b', [2002]));
+      const stepsOf = (build: Generator<void, MeshState, void>): { steps: number; state: MeshState } => {
+        let steps = 0;
+        for (let next = build.next(); ; next = build.next(), steps++) if (next.done) return { steps, state: next.value };
+      };
+      const alone = stepsOf(MeshState.build(snapshot2, freshDeps())).steps;
+      const { steps, state: second } = stepsOf(MeshState.build(snapshot2, deps, first));
+      const a = second.clusters.get('a')!;
+      assert.deepEqual([...a.codecFactories()], [echoCodecFactory], 'the hosts are ready before any call');
+      assert.deepEqual([...second.clusters.get('b')!.codecFactories()], [], 'no protocol used b: nothing made');
+      assert.ok(steps - alone >= 3, `${steps} steps against ${alone}: the 1001 hosts are made a few hundred at a time`);
+      const hosts = a.hosts(echoCodecFactory);
+      assert.equal(hosts.length, 1001);
+      assert.deepEqual(hosts.slice(0, 1000), hostsA, 'the pool’s hosts of the endpoints both snapshots name');
+      assert.equal(hosts[1000]!.endpoint, '127.0.0.1:4000');
+    });
+
     it('hands its census changes over once, and then holds none of the previous snapshot’s cluster configs', async () => {
       v8.setFlagsFromString('--expose-gc');
       const gc = vm.runInNewContext('gc') as () => void;
