@@ -167,7 +167,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const mesh = new Mesh(empty, options);
     if (snapshot !== empty) await mesh.applySnapshotInSlices(snapshot);
     if (paths.length > 0 && options.watch !== false) {
-      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshotInSlices(s), (e) => mesh.reportConfigError(e), { parse: parseOptions });
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshotInSlices(s), (e) => mesh.reportConfigError(e), { parse: parseOptions, current: () => mesh.snapshot });
       mesh.watcher.start();
     }
     await mesh.startAdmin();
@@ -314,6 +314,13 @@ export class Mesh extends EventEmitter<MeshEvents> {
       this.warnAll(state.warnings);
       const { added, dropped } = state.takeCensusChanges();
       const left = await runSliced(this.endpoints.updateSteps(added, dropped), SLICE_MS, 'endpoint census');
+      if (this.closed) return;
+      if (this.newest !== snapshot) {
+        // A synchronous applySnapshot while the census counted this state is newer and in force (it counted its own
+        // change from the state before this one): this state is never swapped in, so its counts come out again.
+        await runSliced(this.endpoints.updateSteps(dropped, added), SLICE_MS, 'endpoint census');
+        return;
+      }
       this.swapState(state, previous, left);
     });
     this.applying = turn.catch(() => undefined);

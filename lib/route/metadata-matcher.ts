@@ -46,6 +46,26 @@ export function compileMatcher(m: MetadataMatcher): MetadataPredicate {
 }
 
 /**
+ * True when `m` matches one value and nothing else: an exact matcher with a
+ * valid key, not inverted, case-sensitive and non-empty (an empty exact value
+ * matches any value). treatMissingAsEmpty is harmless: an absent key reads as
+ * "", which never equals a non-empty value. Such a matcher holds exactly when
+ * `md.get(m.name) === m.value`, so a RouteTable can prove it with a map lookup
+ * instead of a predicate (and compiles none for it).
+ */
+export function isPlainExact(m: MetadataMatcher): boolean {
+  return (
+    m.kind === 'exact' &&
+    m.invert !== true &&
+    m.ignoreCase !== true &&
+    typeof m.value === 'string' &&
+    m.value !== '' &&
+    typeof m.name === 'string' &&
+    m.name !== ''
+  );
+}
+
+/**
  * The two shapes nearly every route uses (exact and prefix, neither inverted
  * nor case-folded) as a single closure each: cheaper per call, and a
  * 10,000-route compile allocates a quarter of the objects.

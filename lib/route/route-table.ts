@@ -3,9 +3,10 @@
 // hold wins), but exact matchers are indexed so a lookup touches only the
 // routes that could match: cost does not grow with the number of routes.
 import { MeshError, MeshErrorCode, type Metadata } from '../protocol';
-import type { MetadataMatcher, RouteConfig } from '../config';
+import type { MetadataMatcher, Route, RouteConfig } from '../config';
 import { runNow, type Steps } from '../config/sliced-work';
 import { CompiledRoute, newCompileCache } from './compiled-route';
+import { isPlainExact } from './metadata-matcher';
 
 /** Routes compiled between two points where a compile in slices may yield. */
 const ROUTES_PER_STEP = 64;
@@ -18,8 +19,6 @@ export class RouteTable {
   /** The compiled routes, in config order. */
   readonly routes: readonly CompiledRoute[];
 
-  /** Per route, the position of the matcher its index key already proved, or -1. */
-  private readonly proved: Int32Array;
   /** The distinct metadata keys the index uses. */
   private readonly indexKeys: readonly string[];
   /** Parallel to indexKeys: value → bucket number. */
@@ -41,8 +40,7 @@ export class RouteTable {
   private constructor(name: string, routes: CompiledRoute[], plan: IndexPlan) {
     this.name = name;
     this.routes = routes;
-    const { proved, keys, keyBuckets, bucketOf, buckets } = plan;
-    this.proved = proved;
+    const { keys, keyBuckets, bucketOf, buckets } = plan;
     this.indexKeys = keys;
     this.indexMaps = keyBuckets;
     this.unindexedBucket = buckets;
@@ -71,21 +69,22 @@ export class RouteTable {
   /** compile() in steps of ROUTES_PER_STEP routes, for runSliced: 10,000 routes never hold the event loop at once. */
   static *compileSteps(config: RouteConfig): Steps<RouteTable> {
     const list = config.routes;
+    // The index first: a route's compiled form leaves out the matcher its bucket proves.
+    const plan = yield* chooseIndexMatchers(list);
     const routes = new Array<CompiledRoute>(list.length);
-    const matchers = new Array<readonly MetadataMatcher[]>(list.length);
     const cache = newCompileCache();
     try {
       let i = 0;
       for (const route of list) {
         if (i % ROUTES_PER_STEP === ROUTES_PER_STEP - 1) yield;
-        routes[i] = new CompiledRoute(route, cache);
-        matchers[i++] = route.match;
+        routes[i] = new CompiledRoute(route, cache, plan.proved[i]!); // i < list.length = proved.length
+        i++;
       }
     } catch (err) {
       const e = MeshError.from(err, MeshErrorCode.CONFIG);
       throw new MeshError(e.code, `route config '${config.name}': ${e.message}`, { cause: err, details: { ...e.details, routeConfig: config.name } });
     }
-    return new RouteTable(config.name, routes, yield* chooseIndexMatchers(matchers));
+    return new RouteTable(config.name, routes, plan);
   }
 
   get size(): number {
@@ -165,27 +164,19 @@ export class RouteTable {
     }
   }
 
-  /** Route `r`'s matchers all hold, but for the one its bucket already proved. */
+  /** Route `r`'s matchers all hold (its predicates leave out the one its bucket proved). */
   private holds(r: number, md: Metadata): boolean {
-    const ps = this.routes[r]!.matchers;
-    const skip = this.proved[r];
-    for (let i = 0; i < ps.length; i++) if (i !== skip && !ps[i]!(md)) return false;
+    const ps = this.routes[r]!.predicates;
+    for (let i = 0; i < ps.length; i++) if (!ps[i]!(md)) return false;
     return true;
   }
 }
 
-/**
- * An exact matcher can stand in for a map lookup only when it matches one
- * value and nothing else: not inverted, case-sensitive, and non-empty (an
- * empty exact value matches any value). treatMissingAsEmpty is harmless: an
- * absent key reads as "", which never equals a non-empty value.
- */
-function indexable(m: MetadataMatcher): boolean {
-  return m.kind === 'exact' && m.invert !== true && m.ignoreCase !== true && typeof m.value === 'string' && m.value !== '';
-}
+/** An exact matcher can stand in for a map lookup only when it matches one value and nothing else. */
+const indexable = isPlainExact;
 
 interface IndexPlan {
-  /** Per route, the position of its index matcher, or -1. */
+  /** Per route, the position of its index matcher (whose predicate it does not need), or -1. */
   readonly proved: Int32Array;
   /** The distinct metadata keys used as index keys. */
   readonly keys: string[];
@@ -203,14 +194,15 @@ interface IndexPlan {
  * share), so a lookup walks short candidate lists; ties go to the key most
  * routes use (typically "method"), so lookups consult few keys.
  */
-function* chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[]): Steps<IndexPlan> {
+function* chooseIndexMatchers(routes: readonly Route[]): Steps<IndexPlan> {
   // name → (value → routes using the pair), and name → routes using the key;
   // each route counts once per pair and once per key.
   const pairCount = new Map<string, Map<string, number>>();
   const keyCount = new Map<string, number>();
   let seen = 0;
-  for (const ms of matchers) {
+  for (const route of routes) {
     if (++seen % INDEX_ROUTES_PER_STEP === 0) yield;
+    const ms = route.match;
     for (const [i, m] of ms.entries()) {
       if (!indexable(m)) continue;
       let sameKey = false;
@@ -231,15 +223,16 @@ function* chooseIndexMatchers(matchers: readonly (readonly MetadataMatcher[])[])
       if (!sameKey) keyCount.set(m.name, (keyCount.get(m.name) ?? 0) + 1);
     }
   }
-  const proved = new Int32Array(matchers.length);
-  const bucketOf = new Int32Array(matchers.length);
+  const proved = new Int32Array(routes.length);
+  const bucketOf = new Int32Array(routes.length);
   const keys: string[] = [];
   const keyBuckets: Map<string, number>[] = [];
   const bucketsOfKey = new Map<string, Map<string, number>>();
   const unindexed: number[] = [];
   let buckets = 0;
-  for (const [r, ms] of matchers.entries()) {
+  for (const [r, route] of routes.entries()) {
     if (r % INDEX_ROUTES_PER_STEP === INDEX_ROUTES_PER_STEP - 1) yield;
+    const ms = route.match;
     let best: MetadataMatcher | undefined;
     let at = -1;
     let atPairs = 0;

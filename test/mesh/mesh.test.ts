@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Mesh, MeshError, Metadata, parseConfig, type Call, type Filter, type Message } from 'meta-mesh';
 import { EchoCodec, echoCodecFactory, echoFrame, payloadOf, startEchoServer } from '../support/echo-protocol';
 import { freePort } from '../support/free-port';
+import type { EndpointCensus } from '../../lib/cluster/endpoint-census';
 
 function yamlFor(host: string, ports: readonly number[]): string {
   return `apiVersion: networking.istio.io/v1beta1
@@ -117,6 +118,34 @@ describe('Mesh', function () {
       assert.equal(dump.version, 'v-test');
       assert.ok(Object.keys(dump.config.clusters).includes('outbound|7000||echo.svc'));
       assert.ok(dump.upstreams.some((u) => u.key.endsWith(`127.0.0.1:${echo.port}`)));
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  it('keeps a synchronous applySnapshot that lands while a sliced apply counts its endpoints, and takes the sliced one\'s counts out again', async () => {
+    const mesh = await Mesh.start({ snapshot: parseConfig([{ file: 'x.yaml', text: yamlFor('echo.svc', [7001]) }], { version: 'v1' }), preconnect: false });
+    try {
+      const sliced = parseConfig([{ file: 'x.yaml', text: yamlFor('echo.svc', [7002]) }], { version: 'v2' });
+      const newer = parseConfig([{ file: 'x.yaml', text: yamlFor('echo.svc', [7003]) }], { version: 'v3' });
+      // The census is the mesh's own; the newer snapshot is applied from inside the sliced apply's census count.
+      const census = (mesh as unknown as { endpoints: EndpointCensus }).endpoints;
+      const updateSteps = census.updateSteps.bind(census);
+      let landed = false;
+      census.updateSteps = function* (added, dropped) {
+        if (!landed && added.some((c) => c.endpoints.some((e) => e.port === 7002))) {
+          landed = true;
+          yield;
+          mesh.applySnapshot(newer);
+        }
+        return yield* updateSteps(added, dropped);
+      };
+      await mesh.applySnapshotInSlices(sliced);
+      assert.ok(landed, 'the synchronous apply ran during the census count');
+      assert.equal(mesh.snapshot.version, 'v3', 'the newer snapshot stays in force');
+      assert.equal(census.has('127.0.0.1:7003'), true);
+      assert.equal(census.has('127.0.0.1:7002'), false, 'the sliced state was never in force: its endpoints are not counted');
+      assert.equal(census.has('127.0.0.1:7001'), false);
     } finally {
       await mesh.close();
     }

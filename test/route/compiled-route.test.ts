@@ -157,4 +157,47 @@ describe('CompiledRoute', () => {
     assert.equal(r.matches(new Metadata({ method: 'a', v: '' })), true);
     assert.equal(r.matches(new Metadata({ method: 'a' })), false);
   });
+
+  describe('with a matcher its table index proves (indexed)', () => {
+    const match = [
+      { name: 'method', kind: 'exact', value: 'a' },
+      { name: 'v', kind: 'exact', value: 'b' },
+    ] as const;
+
+    it('compiles no predicate for it, and matches() still checks it and the others', () => {
+      const r = new CompiledRoute(route({ match: [...match] }), undefined, 0);
+      assert.equal(r.predicates.length, 1);
+      assert.equal(r.matchers.length, 2);
+      assert.equal(r.matches(new Metadata({ method: 'a', v: 'b' })), true);
+      assert.equal(r.matches(new Metadata({ method: 'x', v: 'b' })), false);
+      assert.equal(r.matches(new Metadata({ v: 'b' })), false);
+      assert.equal(r.matches(new Metadata({ method: 'a', v: 'c' })), false);
+      assert.deepEqual(
+        r.matchers.map((p) => p(new Metadata({ method: 'a', v: 'c' }))),
+        [true, false],
+      );
+    });
+
+    it('a route of one such matcher keeps no predicate list of its own', () => {
+      const a = new CompiledRoute(route({ match: [match[0]] }), undefined, 0);
+      const b = new CompiledRoute(route({ match: [match[1]] }), undefined, 0);
+      assert.equal(a.predicates.length, 0);
+      assert.equal(a.predicates, b.predicates);
+      assert.equal(a.matches(new Metadata({ method: 'a' })), true);
+      assert.equal(a.matches(new Metadata({ method: 'b' })), false);
+    });
+
+    it('compiles a matcher that is not plain exact all the same, and still rejects a bad one', () => {
+      const regex = new CompiledRoute(route({ match: [{ name: 'method', kind: 'regex', value: 'a.' }] }), undefined, 0);
+      assert.equal(regex.predicates.length, 1);
+      assert.equal(regex.matches(new Metadata({ method: 'ab' })), true);
+      const inverted = new CompiledRoute(route({ match: [{ name: 'method', kind: 'exact', value: 'a', invert: true }] }), undefined, 0);
+      assert.equal(inverted.matches(new Metadata({ method: 'a' })), false);
+      assert.equal(inverted.matches(new Metadata({ method: 'b' })), true);
+      assert.throws(
+        () => new CompiledRoute(route({ match: [{ name: '', kind: 'exact', value: 'a' }] }), undefined, 0),
+        (e: unknown) => e instanceof MeshError && e.code === 'CONFIG' && /no metadata key name/.test(e.message),
+      );
+    });
+  });
 });
