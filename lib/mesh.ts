@@ -167,7 +167,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const mesh = new Mesh(empty, options);
     if (snapshot !== empty) await mesh.applySnapshotInSlices(snapshot);
     if (paths.length > 0 && options.watch !== false) {
-      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshotInSlices(s), (e) => mesh.reportConfigError(e), { parse: parseOptions });
+      mesh.watcher = new ConfigWatcher(paths, (s) => mesh.applySnapshotInSlices(s), (e) => mesh.reportConfigError(e), { parse: parseOptions, current: () => mesh.snapshot });
       mesh.watcher.start();
     }
     await mesh.startAdmin();

@@ -36,6 +36,8 @@ export interface ConfigWatcherOptions {
   readonly timers?: WatcherTimers;
   /** How the files are parsed (e.g. secretDir for RedisService/RedisDestination auth). */
   readonly parse?: ParseConfigOptions;
+  /** The snapshot in force: a large config's new snapshot shares its equal endpoints and clusters (parseConfigOffThread). */
+  readonly current?: () => Snapshot | undefined;
 }
 
 const realTimers: WatcherTimers = {
@@ -77,6 +79,7 @@ export class ConfigWatcher {
   private readonly debounceMs: number;
   private readonly settleMs: number;
   private readonly parseOptions: ParseConfigOptions;
+  private readonly current: () => Snapshot | undefined;
   private timer: unknown;
   private closed = false;
   private checking = false;
@@ -103,6 +106,7 @@ export class ConfigWatcher {
     this.debounceMs = options.debounceMs ?? 50;
     this.settleMs = options.settleMs ?? 100;
     this.parseOptions = options.parse ?? {};
+    this.current = options.current ?? (() => undefined);
   }
 
   start(): void {
@@ -135,7 +139,7 @@ export class ConfigWatcher {
     this.reloading = reading.signature;
     let snapshot: Snapshot;
     try {
-      snapshot = await parseConfigOffThread(reading.sources, this.parseOptions, reading.diagnostics);
+      snapshot = await parseConfigOffThread(reading.sources, this.parseOptions, reading.diagnostics, this.current());
     } finally {
       if (this.reloading === reading.signature) this.reloading = undefined;
     }
@@ -185,7 +189,7 @@ export class ConfigWatcher {
       }
       try {
         refuseEmpty(reading);
-        const snapshot = await parseConfigOffThread(reading.sources, this.parseOptions, reading.diagnostics);
+        const snapshot = await parseConfigOffThread(reading.sources, this.parseOptions, reading.diagnostics, this.current());
         // A reload() that read later applied its config while this one was parsed: that one stays.
         if (this.closed || reading.seq < this.appliedSeq) return;
         this.applied = reading.signature;

@@ -49,8 +49,15 @@ const WORKER_FILE = path.join(__dirname, 'parse-worker.js');
  * parseConfigInto, in a worker thread when the config is large; the same
  * snapshot or the same ConfigError. Files read as bytes are decoded in the
  * thread (their bytes are copied once and moved to it, not cloned as text).
+ * A large config's snapshot shares every endpoint and cluster object equal to
+ * one of `current` (the snapshot in force; SnapshotAssembly).
  */
-export async function parseConfigOffThread(sources: readonly (ConfigSource | ConfigFileBytes)[], options: ParseConfigOptions, diagnostics: Diagnostics): Promise<Snapshot> {
+export async function parseConfigOffThread(
+  sources: readonly (ConfigSource | ConfigFileBytes)[],
+  options: ParseConfigOptions,
+  diagnostics: Diagnostics,
+  current?: Snapshot,
+): Promise<Snapshot> {
   const { offThreadChars = OFF_THREAD_CHARS, ...parseOptions } = options;
   // Characters of text, bytes of a file read as bytes: the same for ASCII YAML, and only a threshold.
   const size = sources.reduce((n, s) => n + ('text' in s ? s.text.length : s.bytes.length), 0);
@@ -80,7 +87,7 @@ export async function parseConfigOffThread(sources: readonly (ConfigSource | Con
   const worker = takeThread();
   return new Promise<Snapshot>((resolve, reject) => {
     setImmediate(() => worker.postMessage(request, moved));
-    const assembly = new SnapshotAssembly();
+    const assembly = new SnapshotAssembly(current);
     let settled = false;
     /** Ends this parse; the thread goes back for the next one unless it failed or the parse was cut short here. */
     const settle = (err: Error | undefined, snapshot?: Snapshot, threadUsable = true): void => {

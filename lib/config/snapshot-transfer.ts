@@ -109,7 +109,18 @@ export function* snapshotParts(snapshot: Snapshot, units = PART_UNITS): Generato
   yield { kind: 'rest', rest: { version, warnings, ...(security === undefined ? {} : { security }), ...(redis === undefined ? {} : { redis }) } };
 }
 
-/** Rebuilds a Snapshot from its parts, each frozen as it arrives (a model object is immutable). */
+/**
+ * Rebuilds a Snapshot from its parts, each frozen as it arrives (a model
+ * object is immutable). Given the snapshot in force, it keeps that
+ * snapshot's objects wherever the new one holds equal ones: an endpoint
+ * equal to the one at the same place in its cluster's list before is that
+ * object, and a cluster whose endpoints all are, and whose other fields are
+ * equal, is the cluster config object in force. A reload of a large file
+ * then keeps few new objects (the young collections that run while it is
+ * rebuilt have little to copy), and the mesh keeps the Cluster, balancer
+ * and endpoint counts of every cluster the edit did not touch, as it does
+ * for xDS.
+ */
 export class SnapshotAssembly {
   private readonly endpoints: Endpoint[] = [];
   private readonly labelSets: Labels[] = [];
@@ -118,6 +129,9 @@ export class SnapshotAssembly {
   private readonly services = new Map<string, Service>();
   private readonly routeConfigs = new Map<string, RouteConfig>();
   private rest: Pick<Snapshot, 'version' | 'security' | 'redis' | 'warnings'> | undefined;
+
+  /** @param current The snapshot in force, whose equal objects the new one shares. */
+  constructor(private readonly current?: Snapshot) {}
 
   add(part: SnapshotPart): void {
     switch (part.kind) {
@@ -136,6 +150,11 @@ export class SnapshotAssembly {
             if (e === undefined) throw new Error(`cluster ${c.name} names endpoint ${id}, which was not sent`);
             endpoints[i] = e;
           }
+          const before = this.current?.clusters.get(c.name);
+          if (before !== undefined && this.shareEndpoints(ids, endpoints, before.endpoints) && sameClusterFields(c, before)) {
+            this.clusters.set(c.name, before);
+            continue;
+          }
           // The endpoints are frozen already (their part froze them): freezing the list stops deepFreeze there.
           this.clusters.set(c.name, deepFreeze({ ...c, endpoints: Object.freeze(endpoints) }));
         }
@@ -150,6 +169,27 @@ export class SnapshotAssembly {
         this.rest = deepFreeze(part.rest);
         return;
     }
+  }
+
+  /**
+   * Puts the endpoint in force in place of each equal one at the same place
+   * (also for the clusters still to come that name it); true when every
+   * endpoint of the list was and the lists are as long.
+   */
+  private shareEndpoints(ids: Uint32Array, endpoints: Endpoint[], before: readonly Endpoint[]): boolean {
+    let all = endpoints.length === before.length;
+    for (let i = 0; i < endpoints.length; i++) {
+      const e = endpoints[i];
+      const b = before[i];
+      if (e === b) continue;
+      if (e !== undefined && b !== undefined && sameEndpoint(e, b)) {
+        endpoints[i] = b;
+        this.endpoints[ids[i] ?? 0] = b;
+      } else {
+        all = false;
+      }
+    }
+    return all;
   }
 
   private addEndpoints(part: EndpointColumns): void {
@@ -186,6 +226,49 @@ export class SnapshotAssembly {
       warnings,
     });
   }
+}
+
+/** Equal endpoints: the same address, port, weight and health, equal labels and locality, and no other field. */
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return (
+    a.address === b.address &&
+    a.port === b.port &&
+    a.weight === b.weight &&
+    a.healthy === b.healthy &&
+    sameFlat(a.labels, b.labels) &&
+    sameFlat(a.locality, b.locality) &&
+    fieldCount(a) === fieldCount(b) &&
+    fieldCount(a) <= ENDPOINT_FIELDS
+  );
+}
+
+/** The fields sameEndpoint compares: an endpoint with any other is never taken for an equal one. */
+const ENDPOINT_FIELDS = 6;
+
+/** Two flat objects of strings (labels, a locality) with the same keys and values, or both absent. */
+function sameFlat(a: Readonly<Record<string, string>> | Locality | undefined, b: Readonly<Record<string, string>> | Locality | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const x = a as Readonly<Record<string, unknown>>;
+  const y = b as Readonly<Record<string, unknown>>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] !== y[k]) return false;
+    n++;
+  }
+  return n === fieldCount(y);
+}
+
+function fieldCount(o: object): number {
+  let n = 0;
+  for (const _ in o) n++;
+  return n;
+}
+
+/** A cluster part and a cluster config equal in every field but their endpoints (compared apart). */
+function sameClusterFields(part: ClusterPart, before: ClusterConfig): boolean {
+  const withoutEndpoints = (key: string, value: unknown) => (key === 'endpoints' ? undefined : value);
+  return JSON.stringify(part, withoutEndpoints) === JSON.stringify(before, withoutEndpoints);
 }
 
 /** Whether an endpoint has exactly the fields the columns carry (address, port, labels, weight, and maybe locality), in that order, and a port and weight a Uint32Array holds. */

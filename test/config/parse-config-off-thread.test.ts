@@ -117,6 +117,53 @@ describe('parsing large configs in a worker thread', function () {
     assert.equal(assembly.finish().clusters.get(name)?.endpoints[2]?.weight, 2 ** 32 + 5);
   });
 
+  it('shares the objects of the snapshot in force that the new one holds equal: untouched clusters, unchanged endpoints', async () => {
+    const text = generatedMesh(4, 6);
+    const parse = (t: string, current?: Snapshot) => parseConfigOffThread([{ file: 'mesh.yaml', text: t }], { ...OFF, version: '1' }, new Diagnostics(), current);
+    const first = await parse(text);
+    const cluster = (s: Snapshot, host: string, subset: string) =>
+      [...s.clusters.values()].find((c) => c.host === `${host}.scale.svc.cluster.local` && c.subset === subset) ?? assert.fail(`cluster ${host} ${subset}`);
+
+    const same = await parse(text, first);
+    assert.deepStrictEqual(same, await parse(text));
+    for (const [name, c] of first.clusters) assert.equal(same.clusters.get(name), c, `${name} is the object in force`);
+
+    // One endpoint of svc0 moves (version v0): svc0's whole-service and v0 clusters are new, with every other endpoint the one in force.
+    const moved = text.replace('address: 10.0.0.2\n', 'address: 10.0.0.99\n');
+    assert.notEqual(moved, text);
+    const next = await parse(moved, first);
+    assert.deepStrictEqual(next, parseConfig([{ file: 'mesh.yaml', text: moved }], { version: '1' }));
+    for (const subset of ['', 'v0']) {
+      const before = cluster(first, 'svc0', subset);
+      const after = cluster(next, 'svc0', subset);
+      assert.notEqual(after, before);
+      after.endpoints.forEach((e, i) => (e.address === '10.0.0.99' ? assert.notEqual(e, before.endpoints[i]) : assert.equal(e, before.endpoints[i], `${subset || 'svc0'} endpoint ${e.address}`)));
+    }
+    assert.equal(cluster(next, 'svc0', 'v1'), cluster(first, 'svc0', 'v1'));
+    assert.equal(cluster(next, 'svc1', ''), cluster(first, 'svc1', ''));
+    // The endpoint a service and its subset share stays one object.
+    const shared = cluster(next, 'svc0', '').endpoints.find((e) => e.address === '10.0.0.4');
+    assert.equal(
+      cluster(next, 'svc0', 'v0').endpoints.find((e) => e.address === '10.0.0.4'),
+      shared,
+    );
+
+    // A policy change keeps the endpoints but not the cluster; a label change makes the endpoint new.
+    const policy = text.replace('connectTimeout: 250ms}}\n    outlierDetection: {consecutive5xxErrors: 3, interval: 5s, baseEjectionTime: 30s}\n  subsets:\n  - {name: v0, labels: {version: v0}}\n  - name: v1\n    labels: {version: v1}\n    trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: user}}}\n---\napiVersion: metaprotocol.aeraki.io/v1alpha1\nkind: MetaRouter\nmetadata: {name: svc1', 'connectTimeout: 300ms}}\n    outlierDetection: {consecutive5xxErrors: 3, interval: 5s, baseEjectionTime: 30s}\n  subsets:\n  - {name: v0, labels: {version: v0}}\n  - name: v1\n    labels: {version: v1}\n    trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: user}}}\n---\napiVersion: metaprotocol.aeraki.io/v1alpha1\nkind: MetaRouter\nmetadata: {name: svc1').replace('"topology.kubernetes.io/zone": z1\n    locality: region1/zone1', '"topology.kubernetes.io/zone": z9\n    locality: region1/zone1');
+    const changed = await parse(policy, first);
+    assert.deepStrictEqual(changed, parseConfig([{ file: 'mesh.yaml', text: policy }], { version: '1' }));
+    const svc1Before = cluster(first, 'svc1', '');
+    const svc1After = cluster(changed, 'svc1', '');
+    assert.notEqual(svc1After, svc1Before);
+    assert.equal(svc1After.connectTimeoutMs, 300);
+    const relabelled = svc1After.endpoints.filter((e, i) => e !== svc1Before.endpoints[i]);
+    assert.deepEqual(
+      relabelled.map((e) => e.labels['topology.kubernetes.io/zone']),
+      ['z9'],
+      'only the relabelled endpoint is new',
+    );
+  });
+
   it('reports the problems of a bad config exactly as the main thread does, lines included', async () => {
     const big = generatedMesh(4, 20);
     const cases = [
