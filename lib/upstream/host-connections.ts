@@ -14,7 +14,7 @@ export interface HostTarget {
   readonly port: number;
   readonly codecFactory: CodecFactory;
   /** The transport settings in force (read at each connect). */
-  transport(): UpstreamTransport;
+  readonly currentTransport: UpstreamTransport;
 }
 
 /** Envoy's default idle timeout of upstream pool connections: one hour. */
@@ -58,7 +58,7 @@ export abstract class HostConnections {
     const counted = limits !== undefined && limits.tryAcquireConnection();
     if (limits !== undefined && !counted && this.open.size > 0) return undefined;
     const conn = new UpstreamConnection({
-      ...this.target.transport(),
+      ...this.target.currentTransport,
       address: this.target.address,
       port: this.target.port,
       codec: this.target.codecFactory.create(),
@@ -102,7 +102,7 @@ export abstract class HostConnections {
   }
 
   private idleTimeoutMs(): number {
-    return this.target.transport().idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    return this.target.currentTransport.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   }
 
   private armIdleTimer(ms: number): void {

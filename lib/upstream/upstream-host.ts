@@ -3,6 +3,12 @@
 // connection, pooled; multiplexed: calls share a few sockets by request id),
 // and a connect backoff so a dead endpoint is not hammered with a new socket
 // per call.
+//
+// A host costs little until its first call or warm-up: a cluster makes a host
+// for every endpoint when a protocol first calls it (100k endpoints, 100k
+// hosts), and most are never connected. Its pool (sets, maps, timers) and its
+// connect backoff are made on first use; the host itself is the pool's target
+// (address, port, codec, transport in force), so no closure per host.
 import type { CodecFactory, EncodeOptions } from '../protocol/codec';
 import type { Message } from '../protocol/message';
 import { Backoff } from '../protocol/backoff';
@@ -37,10 +43,12 @@ export function upstreamHostKey(codecFactory: CodecFactory, address: string, por
 const CONNECT_BACKOFF = { initialMs: 50, multiplier: 2, maxMs: 5_000, jitter: 0 } as const;
 const NO_CONTEXT: SendContext = {};
 
-export class UpstreamHost {
-  private readonly pool: ExclusivePool | MultiplexedPool;
+export class UpstreamHost implements HostTarget {
+  /** Made on the first call or warm-up (see the top of the file). */
+  private pool: ExclusivePool | MultiplexedPool | undefined;
   private failures = 0;
-  private readonly connectBackoff = new Backoff(CONNECT_BACKOFF);
+  /** Made on the first connect failure. */
+  private connectBackoff: Backoff | undefined;
   private retryAt = 0;
   private lastConnectError: MeshError | undefined;
   private closed = false;
@@ -54,8 +62,35 @@ export class UpstreamHost {
 
   constructor(readonly options: UpstreamHostOptions) {
     this.transport = options.transport;
-    const target: HostTarget = { address: options.address, port: options.port, codecFactory: options.codecFactory, transport: () => this.transport };
-    this.pool = options.multiplexing === true ? new MultiplexedPool(target, options.connections) : new ExclusivePool(target);
+  }
+
+  get address(): string {
+    return this.options.address;
+  }
+
+  get port(): number {
+    return this.options.port;
+  }
+
+  get codecFactory(): CodecFactory {
+    return this.options.codecFactory;
+  }
+
+  /** True once the host's connection state exists (a call, or a warm-up, was made). */
+  get hasConnectionState(): boolean {
+    return this.pool !== undefined;
+  }
+
+  /** The host's connections, made on first use in the state the host's life so far left them in. */
+  private connections(): ExclusivePool | MultiplexedPool {
+    let pool = this.pool;
+    if (pool === undefined) {
+      pool = this.options.multiplexing === true ? new MultiplexedPool(this, this.options.connections) : new ExclusivePool(this);
+      // Without a pool, no call was ever in flight: retire() would have drained it at once.
+      if (this.retired) pool.drain();
+      this.pool = pool;
+    }
+    return pool;
   }
 
   /**
@@ -68,7 +103,7 @@ export class UpstreamHost {
     this.transport = transport;
     // New settings may well connect where the old ones failed: try them at once, not after the backoff.
     this.failures = 0;
-    this.connectBackoff.reset();
+    this.connectBackoff?.reset();
     this.retryAt = 0;
   }
 
@@ -95,17 +130,17 @@ export class UpstreamHost {
 
   /** True when a call would go out at once instead of waiting on a connect or a free connection. */
   get isReady(): boolean {
-    return this.pool.isReady;
+    return this.pool?.isReady ?? false;
   }
 
   /** Connections open or opening. */
   get connectionCount(): number {
-    return this.pool.size;
+    return this.pool?.size ?? 0;
   }
 
   /** Connections closed after sitting idle past the idle timeout. */
   get idleClosed(): number {
-    return this.pool.idleClosed;
+    return this.pool?.idleClosed ?? 0;
   }
 
   /** True once a preconnect was asked for, so it is asked for only once. */
@@ -120,7 +155,7 @@ export class UpstreamHost {
   /** Opens connections ahead of the first call (used by the preconnect pacer). */
   async warm(): Promise<void> {
     if (this.closed || this.retired) return;
-    await this.pool.warm();
+    await this.connections().warm();
   }
 
   send(request: Message, options: EncodeOptions | undefined, timeoutMs: number, expectReply: boolean, ctx: SendContext = NO_CONTEXT): Promise<Message | undefined> {
@@ -131,12 +166,12 @@ export class UpstreamHost {
       return Promise.reject(this.lastConnectError);
     }
     this.active++;
-    return this.pool.send(request, options, timeoutMs, expectReply, ctx).then(
+    return this.connections().send(request, options, timeoutMs, expectReply, ctx).then(
       (reply) => {
         this.settled();
         if (this.failures > 0) {
           this.failures = 0;
-          this.connectBackoff.reset();
+          this.connectBackoff?.reset();
         }
         return reply;
       },
@@ -155,13 +190,13 @@ export class UpstreamHost {
    */
   retire(): void {
     this.retired = true;
-    if (this.active === 0) this.pool.drain();
+    if (this.active === 0) this.pool?.drain();
   }
 
   /** The endpoint came back into the config before its host was gone. */
   revive(): void {
     this.retired = false;
-    this.pool.resume();
+    this.pool?.resume();
   }
 
   get isRetired(): boolean {
@@ -170,13 +205,13 @@ export class UpstreamHost {
 
   /** True once retired and every connection has closed. */
   get isGone(): boolean {
-    return (this.retired || this.closed) && this.pool.isEmpty;
+    return (this.retired || this.closed) && (this.pool?.isEmpty ?? true);
   }
 
   /** Closes now, failing calls in flight. */
   close(): void {
     this.closed = true;
-    this.pool.close();
+    this.pool?.close();
   }
 
   /** Calls sent and not settled (a draining host reaches 0, then is gone). */
@@ -186,12 +221,13 @@ export class UpstreamHost {
 
   private settled(): void {
     this.active--;
-    if (this.retired && this.active === 0) this.pool.drain();
+    if (this.retired && this.active === 0) this.pool?.drain();
   }
 
   private noteConnectFailure(err: MeshError): void {
     this.failures++;
     this.lastConnectError = err;
+    this.connectBackoff ??= new Backoff(CONNECT_BACKOFF);
     this.retryAt = performance.now() + this.connectBackoff.next();
   }
 }
