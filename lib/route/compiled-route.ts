@@ -28,7 +28,12 @@ export function newCompileCache(): CompileCache {
   return { predicates: new Map(), splits: new Map() };
 }
 
-const NO_SCRATCH: string[] = [];
+/**
+ * hashKey's sort scratch, one array per hash policy length (2 and up): shared by
+ * all routes, as hashKey is synchronous and never re-entered, so a route keeps
+ * no array of its own and a call allocates none.
+ */
+const HASH_SCRATCH: string[][] = [];
 /**
  * The predicates of a route that needs none of its own: shared. Built with an
  * element and emptied so it has the same elements kind as the lists compiled
@@ -43,14 +48,10 @@ const NO_PREDICATES: readonly MetadataPredicate[] = ((): MetadataPredicate[] => 
 export class CompiledRoute {
   /** The model object this was compiled from. */
   readonly route: Route;
-  readonly name: string;
   /** The request mutation's key/value pairs, in order; undefined when the route has none. */
   readonly requestMutation: readonly (readonly [string, string])[] | undefined;
   /** Prebuilt response mutation; undefined when the route has none. */
   readonly responseMutation: ReadonlyMap<string, string> | undefined;
-  readonly mirrors: readonly MirrorPolicy[];
-  /** Metadata keys hashed for ring-hash / maglev balancing. */
-  readonly hashPolicy: readonly string[];
   /** Undefined when the route does not retry. */
   readonly retry: CompiledRetry | undefined;
 
@@ -60,8 +61,6 @@ export class CompiledRoute {
    */
   readonly predicates: readonly MetadataPredicate[];
   private readonly split: ClusterSplit;
-  /** Reused by hashKey so sorting many values does not allocate per call. */
-  private readonly hashScratch: string[];
 
   /**
    * @param cache What the other routes of the same table compiled, by the
@@ -74,7 +73,6 @@ export class CompiledRoute {
    */
   constructor(route: Route, cache?: CompileCache, indexed = -1) {
     this.route = route;
-    this.name = route.name;
     const match = route.match;
     const skip = indexed >= 0 && indexed < match.length && isPlainExact(match[indexed]!) ? indexed : -1;
     let predicates: readonly MetadataPredicate[];
@@ -114,10 +112,25 @@ export class CompiledRoute {
 
     this.requestMutation = route.requestMutation.length === 0 ? undefined : route.requestMutation;
     this.responseMutation = toMap(route.responseMutation);
-    this.mirrors = route.mirrors;
-    this.hashPolicy = route.hashPolicy;
     // hashKey sorts only when there are two or more keys.
-    this.hashScratch = route.hashPolicy.length < 2 ? NO_SCRATCH : new Array<string>(route.hashPolicy.length);
+    const n = route.hashPolicy.length;
+    if (n >= 2) HASH_SCRATCH[n] ??= new Array<string>(n);
+  }
+
+  // name, mirrors and hashPolicy are read from the model (a load more per call)
+  // rather than copied into fields: 24 B less per route, 10,000 routes a table.
+
+  get name(): string {
+    return this.route.name;
+  }
+
+  get mirrors(): readonly MirrorPolicy[] {
+    return this.route.mirrors;
+  }
+
+  /** Metadata keys hashed for ring-hash / maglev balancing. */
+  get hashPolicy(): readonly string[] {
+    return this.route.hashPolicy;
   }
 
   /** True when every matcher of the route holds for `md` (AND; none = match). */
@@ -158,12 +171,12 @@ export class CompiledRoute {
    * Undefined when the route has no hash policy.
    */
   hashKey(md: Metadata): bigint | undefined {
-    const keys = this.hashPolicy;
+    const keys = this.route.hashPolicy;
     const n = keys.length;
     if (n === 0) return undefined;
     // Per call: keys has n entries, so the `!`s below hold.
     if (n === 1) return xxhash64(md.get(keys[0]!) ?? '');
-    const vs = this.hashScratch;
+    const vs = HASH_SCRATCH[n]!; // the constructor made the one for n = hashPolicy.length >= 2
     for (let i = 0; i < n; i++) vs[i] = md.get(keys[i]!) ?? '';
     vs.sort();
     return xxhash64Chain(vs);

@@ -143,6 +143,16 @@ describe('CompiledRoute', () => {
       assert.equal(two.hashKey(new Metadata({ a: '1', b: '2' })), two.hashKey(new Metadata({ a: '2', b: '1' })));
     });
 
+    it('gives each route its own key though routes of one policy length share the sort scratch', () => {
+      const ab = new CompiledRoute(route({ hashPolicy: ['a', 'b'] }));
+      const cd = new CompiledRoute(route({ hashPolicy: ['c', 'd'] }));
+      const call = new Metadata({ a: '1', b: '2', c: '3', d: '4' });
+      const first = ab.hashKey(call);
+      assert.notEqual(cd.hashKey(call), first);
+      assert.equal(ab.hashKey(call), first);
+      assert.equal(cd.hashKey(call), new CompiledRoute(route({ hashPolicy: ['d', 'c'] })).hashKey(call));
+    });
+
     it('treats an absent key as "" and never aliases values that contain separators', () => {
       const r = new CompiledRoute(route({ hashPolicy: ['a', 'b'] }));
       const key = (o: Record<string, string>): bigint | undefined => r.hashKey(new Metadata(o));
