@@ -48,14 +48,18 @@ export function upstreamHostGroup(codecFactory: CodecFactory, port: number, mult
 const CONNECT_BACKOFF = { initialMs: 50, multiplier: 2, maxMs: 5_000, jitter: 0 } as const;
 const NO_CONTEXT: SendContext = {};
 
+/** A host's connect failures in a row: calls fail fast with the last error until `retryAt`. */
+interface ConnectFailures {
+  readonly backoff: Backoff;
+  retryAt: number;
+  error: MeshError;
+}
+
 export class UpstreamHost implements HostTarget {
   /** Made on the first call or warm-up (see the top of the file). */
   private pool: ExclusivePool | MultiplexedPool | undefined;
-  private failures = 0;
-  /** Made on the first connect failure. */
-  private connectBackoff: Backoff | undefined;
-  private retryAt = 0;
-  private lastConnectError: MeshError | undefined;
+  /** Since the last connect failure, until a call succeeds or the transport changes; made on the first failure. */
+  private failing: ConnectFailures | undefined;
   private closed = false;
   private retired = false;
   private warmRequested = false;
@@ -65,20 +69,26 @@ export class UpstreamHost implements HostTarget {
   /** When this host first joined the mesh (performance.now()), for slow start. */
   readonly addedAt = performance.now();
 
-  constructor(readonly options: UpstreamHostOptions) {
+  readonly address: string;
+  readonly port: number;
+  readonly codecFactory: CodecFactory;
+  readonly multiplexing: boolean;
+  /** Sockets per endpoint in the multiplexed model. */
+  private readonly connectionsPerEndpoint: number;
+
+  // The options' fields are the host's own, so a host is one object, not two.
+  constructor(options: UpstreamHostOptions) {
+    this.address = options.address;
+    this.port = options.port;
+    this.codecFactory = options.codecFactory;
     this.transport = options.transport;
+    this.connectionsPerEndpoint = options.connections;
+    this.multiplexing = options.multiplexing === true;
   }
 
-  get address(): string {
-    return this.options.address;
-  }
-
-  get port(): number {
-    return this.options.port;
-  }
-
-  get codecFactory(): CodecFactory {
-    return this.options.codecFactory;
+  /** The options this host was made with, its transport the one in force. */
+  get options(): UpstreamHostOptions {
+    return { address: this.address, port: this.port, codecFactory: this.codecFactory, transport: this.transport, connections: this.connectionsPerEndpoint, multiplexing: this.multiplexing };
   }
 
   /** True once the host's connection state exists (a call, or a warm-up, was made). */
@@ -90,7 +100,7 @@ export class UpstreamHost implements HostTarget {
   private connections(): ExclusivePool | MultiplexedPool {
     let pool = this.pool;
     if (pool === undefined) {
-      pool = this.options.multiplexing === true ? new MultiplexedPool(this, this.options.connections) : new ExclusivePool(this);
+      pool = this.multiplexing ? new MultiplexedPool(this, this.connectionsPerEndpoint) : new ExclusivePool(this);
       // Without a pool, no call was ever in flight: retire() would have drained it at once.
       if (this.retired) pool.drain();
       this.pool = pool;
@@ -107,9 +117,7 @@ export class UpstreamHost implements HostTarget {
     if (sameTransport(this.transport, transport)) return;
     this.transport = transport;
     // New settings may well connect where the old ones failed: try them at once, not after the backoff.
-    this.failures = 0;
-    this.connectBackoff?.reset();
-    this.retryAt = 0;
+    this.failing = undefined;
   }
 
   /** The transport settings the next connect uses. */
@@ -118,15 +126,11 @@ export class UpstreamHost implements HostTarget {
   }
 
   get key(): string {
-    return upstreamHostKey(this.options.codecFactory, this.options.address, this.options.port, this.options.multiplexing);
+    return upstreamHostKey(this.codecFactory, this.address, this.port, this.multiplexing);
   }
 
   get endpoint(): string {
-    return `${this.options.address}:${this.options.port}`;
-  }
-
-  get multiplexing(): boolean {
-    return this.options.multiplexing === true;
+    return `${this.address}:${this.port}`;
   }
 
   get isClosed(): boolean {
@@ -167,17 +171,16 @@ export class UpstreamHost implements HostTarget {
     if (this.closed) {
       return Promise.reject(new MeshError(MeshErrorCode.CLOSED, `endpoint ${this.endpoint} was removed from the mesh`, { details: { endpoint: this.endpoint } }));
     }
-    if (this.failures > 0 && performance.now() < this.retryAt && this.lastConnectError !== undefined) {
-      return Promise.reject(this.lastConnectError);
+    const failing = this.failing;
+    if (failing !== undefined && performance.now() < failing.retryAt) {
+      return Promise.reject(failing.error);
     }
     this.active++;
     return this.connections().send(request, options, timeoutMs, expectReply, ctx).then(
       (reply) => {
         this.settled();
-        if (this.failures > 0) {
-          this.failures = 0;
-          this.connectBackoff?.reset();
-        }
+        // The endpoint answers: the next failure backs off from the first delay again.
+        if (this.failing !== undefined) this.failing = undefined;
         return reply;
       },
       (err: MeshError) => {
@@ -230,10 +233,9 @@ export class UpstreamHost implements HostTarget {
   }
 
   private noteConnectFailure(err: MeshError): void {
-    this.failures++;
-    this.lastConnectError = err;
-    this.connectBackoff ??= new Backoff(CONNECT_BACKOFF);
-    this.retryAt = performance.now() + this.connectBackoff.next();
+    const failing = (this.failing ??= { backoff: new Backoff(CONNECT_BACKOFF), retryAt: 0, error: err });
+    failing.error = err;
+    failing.retryAt = performance.now() + failing.backoff.next();
   }
 }
 
