@@ -39,6 +39,11 @@ export function upstreamHostKey(codecFactory: CodecFactory, address: string, por
   return `${codecFactory.protocol}/${codecFactory.variant ?? ''}/${multiplexing ? 'mux' : 'one'}|${address}:${port}`;
 }
 
+/** The hosts of one protocol variant, connection model and port: with the address, a host's identity (UpstreamPool keys no string per host). */
+export function upstreamHostGroup(codecFactory: CodecFactory, port: number, multiplexing: boolean): string {
+  return `${codecFactory.protocol}/${codecFactory.variant ?? ''}/${multiplexing ? 'mux' : 'one'}|${port}`;
+}
+
 /** Connect failures back off 50 ms, 100 ms, ... up to 5 s, so a dead endpoint is not hammered. */
 const CONNECT_BACKOFF = { initialMs: 50, multiplier: 2, maxMs: 5_000, jitter: 0 } as const;
 const NO_CONTEXT: SendContext = {};

@@ -4,7 +4,8 @@
 // close once idle) instead of being cut, so no call fails because config changed.
 import type { CodecFactory } from '../protocol/codec';
 import type { UpstreamTlsResolve, UpstreamTransport } from './upstream-transport';
-import { UpstreamHost, upstreamHostKey } from './upstream-host';
+import { HostTable } from './host-table';
+import { UpstreamHost, upstreamHostGroup } from './upstream-host';
 
 export interface UpstreamPoolOptions {
   readonly connectionsPerEndpoint: number;
@@ -13,8 +14,8 @@ export interface UpstreamPoolOptions {
 }
 
 export class UpstreamPool {
-  private readonly hosts = new Map<string, UpstreamHost>();
-  private readonly retired = new Map<string, UpstreamHost>();
+  private readonly hosts = new HostTable();
+  private readonly retired = new HostTable();
 
   constructor(private readonly options: UpstreamPoolOptions) {}
 
@@ -27,22 +28,22 @@ export class UpstreamPool {
   acquire(codecFactory: CodecFactory, address: string, port: number, plain: UpstreamTransport, multiplexing = codecFactory.multiplexing === true): UpstreamHost {
     const transport = this.secured(plain);
     // Connections made with different TLS settings are never shared: a plaintext cluster never rides an mTLS socket, nor the reverse.
-    const plainKey = upstreamHostKey(codecFactory, address, port, multiplexing);
-    const key = transport.secure === undefined ? plainKey : `${plainKey}|${transport.secure.key}`;
-    let host = this.hosts.get(key);
+    const plainGroup = upstreamHostGroup(codecFactory, port, multiplexing);
+    const group = transport.secure === undefined ? plainGroup : `${plainGroup}|${transport.secure.key}`;
+    let host = this.hosts.get(group, address);
     if (host !== undefined && !host.isClosed) {
       host.useTransport(transport);
       return host;
     }
-    host = this.retired.get(key);
+    host = this.retired.get(group, address);
     if (host !== undefined && !host.isClosed) {
-      this.retired.delete(key);
+      this.retired.delete(group, address);
       host.revive();
       host.useTransport(transport);
     } else {
       host = new UpstreamHost({ address, port, codecFactory, transport, connections: this.options.connectionsPerEndpoint, multiplexing });
     }
-    this.hosts.set(key, host);
+    this.hosts.set(group, address, host);
     return host;
   }
 
@@ -56,12 +57,12 @@ export class UpstreamPool {
    * Called after a new snapshot is in place.
    */
   retain(endpoints: { has(endpoint: string): boolean }): void {
-    for (const [key, host] of this.retired) if (host.isGone) this.retired.delete(key);
-    for (const [key, host] of this.hosts) {
+    for (const [group, address, host] of this.retired.entries()) if (host.isGone) this.retired.delete(group, address);
+    for (const [group, address, host] of this.hosts.entries()) {
       if (endpoints.has(host.endpoint)) continue;
-      this.hosts.delete(key);
+      this.hosts.delete(group, address);
       host.retire();
-      this.retired.set(key, host);
+      this.retired.set(group, address, host);
     }
   }
 

@@ -99,6 +99,26 @@ describe('Upstream hosts made without connection state', function () {
     assert.equal(host.isReady, true);
   });
 
+  it('keys hosts by protocol, connection model, port and address: each endpoint one host, retired by address and port', () => {
+    const a = pool.acquire(echoCodecFactory, '127.0.0.1', 1001, TRANSPORT, false);
+    const b = pool.acquire(echoCodecFactory, '127.0.0.1', 1002, TRANSPORT, false);
+    const c = pool.acquire(echoCodecFactory, '127.0.0.2', 1001, TRANSPORT, false);
+    const d = pool.acquire(echoCodecFactory, '127.0.0.1', 1001, TRANSPORT, true);
+    assert.equal(new Set([a, b, c, d]).size, 4);
+    assert.equal(pool.size, 4);
+    // The same endpoint again, with an address string built anew: the same host.
+    assert.equal(pool.acquire(echoCodecFactory, ['127', '0', '0', '1'].join('.'), 1001, TRANSPORT, false), a);
+    assert.equal(pool.size, 4);
+    pool.retain(new Set(['127.0.0.1:1001']));
+    assert.deepEqual([...pool.all()].sort((x, y) => Number(x.multiplexing) - Number(y.multiplexing)), [a, d]);
+    assert.equal(pool.size, 2);
+    assert.equal(b.isRetired && c.isRetired && !a.isRetired && !d.isRetired, true);
+    // A retired endpoint named again gets its host back.
+    assert.equal(pool.acquire(echoCodecFactory, '127.0.0.2', 1001, TRANSPORT, false), c);
+    assert.equal(c.isRetired, false);
+    assert.equal(pool.size, 3);
+  });
+
   it('a connect failure on a first call backs off: the next call fails at once with the same error', async () => {
     const port = await freePort();
     const host = pool.acquire(echoCodecFactory, '127.0.0.1', port, TRANSPORT, false);
