@@ -188,9 +188,13 @@ export class ExclusivePool extends HostConnections {
     this.markIdle(conn);
   }
 
-  /** Opens connections for waiters that no connection being opened will serve, as far as max_connections allows. */
+  /**
+   * Opens connections for waiters that no connection being opened will serve, as far as max_connections allows.
+   * Also while draining: a call picked on an older snapshot, before the endpoint left the config, is served on a
+   * connection opened for it, which closes once the call is done (release); it used to wait until its timeout.
+   */
   private openForWaiters(): void {
-    while (!this.draining && this.waiters.length > this.connecting) {
+    while (this.waiters.length > this.connecting) {
       const waiter = this.waiters[this.connecting]!;
       const conn = this.newConnection(waiter.limits);
       // At max_connections: the waiters take connections as calls finish.

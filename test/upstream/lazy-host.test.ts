@@ -89,6 +89,24 @@ describe('Upstream hosts made without connection state', function () {
     assert.equal(host.connectionCount, 0);
   });
 
+  for (const used of [false, true]) {
+    it(`a retired host with no idle connection still serves a call picked on an older snapshot, one call per connection (${used ? 'used before' : 'never used'})`, async () => {
+      const host = pool.acquire(echoCodecFactory, '127.0.0.1', echo.port, TRANSPORT, false);
+      if (used) {
+        assert.equal(payloadOf((await host.send(request('before'), undefined, 2_000, true))!), 'before');
+        pool.retain(NONE); // its idle connection closes at once
+        await waitFor(() => host.connectionCount === 0);
+      } else {
+        pool.retain(NONE);
+      }
+      assert.equal(host.isRetired, true);
+      // Draining keeps no connection, but a call already routed here is served on one opened for it, then closed.
+      assert.equal(payloadOf((await host.send(request('late'), undefined, 2_000, true))!), 'late');
+      await waitFor(() => host.isGone);
+      assert.equal(host.connectionCount, 0);
+    });
+  }
+
   it('a host retired and revived before its first call keeps its connection after a call', async () => {
     const host = pool.acquire(echoCodecFactory, '127.0.0.1', echo.port, TRANSPORT, false);
     pool.retain(NONE);
