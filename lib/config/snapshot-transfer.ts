@@ -230,6 +230,7 @@ export class SnapshotAssembly {
 
 /** Equal endpoints: the same address, port, weight and health, equal labels and locality, and no other field. */
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  const fields = comparedFieldCount(a);
   return (
     a.address === b.address &&
     a.port === b.port &&
@@ -237,13 +238,23 @@ function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
     a.healthy === b.healthy &&
     sameFlat(a.labels, b.labels) &&
     sameFlat(a.locality, b.locality) &&
-    fieldCount(a) === fieldCount(b) &&
-    fieldCount(a) <= ENDPOINT_FIELDS
+    fields >= 0 &&
+    fields === comparedFieldCount(b)
   );
 }
 
 /** The fields sameEndpoint compares: an endpoint with any other is never taken for an equal one. */
-const ENDPOINT_FIELDS = 6;
+const COMPARED_FIELDS: ReadonlySet<string> = new Set(['address', 'port', 'labels', 'weight', 'locality', 'healthy']);
+
+/** How many fields `e` has, or -1 when one of them is not a field sameEndpoint compares. */
+function comparedFieldCount(e: Endpoint): number {
+  let n = 0;
+  for (const k in e) {
+    if (!COMPARED_FIELDS.has(k)) return -1;
+    n++;
+  }
+  return n;
+}
 
 /** Two flat objects of strings (labels, a locality) with the same keys and values, or both absent. */
 function sameFlat(a: Readonly<Record<string, string>> | Locality | undefined, b: Readonly<Record<string, string>> | Locality | undefined): boolean {

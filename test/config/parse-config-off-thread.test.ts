@@ -164,6 +164,22 @@ describe('parsing large configs in a worker thread', function () {
     );
   });
 
+  it('never takes an endpoint with a field it does not compare for an equal one of the snapshot in force', () => {
+    const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(2, 4) }], { version: '7' });
+    const [name, first] = [...snapshot.clusters.entries()][0] ?? assert.fail('a cluster');
+    const withExtra = (extra: string): Snapshot => {
+      const endpoints = first.endpoints.map((e, i) => (i === 1 ? (Object.freeze({ ...e, extra }) as typeof e) : e));
+      return { ...snapshot, clusters: new Map([...snapshot.clusters, [name, Object.freeze({ ...first, endpoints })]]) };
+    };
+    const current = withExtra('a');
+    const assembly = new SnapshotAssembly(current);
+    for (const p of snapshotParts(withExtra('b'), 3)) assembly.add(structuredClone(p));
+    const rebuilt = assembly.finish().clusters.get(name) ?? assert.fail('the cluster');
+    assert.notEqual(rebuilt.endpoints[1], current.clusters.get(name)?.endpoints[1]);
+    assert.equal((rebuilt.endpoints[1] as unknown as { extra: string }).extra, 'b');
+    assert.equal(rebuilt.endpoints[0], current.clusters.get(name)?.endpoints[0], 'the others are shared');
+  });
+
   it('reports the problems of a bad config exactly as the main thread does, lines included', async () => {
     const big = generatedMesh(4, 20);
     const cases = [
