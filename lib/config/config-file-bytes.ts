@@ -13,7 +13,9 @@ export interface ConfigFileBytes {
   readonly bytes: Buffer;
 }
 
-/** The text of a source, read as bytes or given as text. */
-export function sourceText(source: ConfigSource | ConfigFileBytes): ConfigSource {
-  return 'text' in source ? source : { file: source.file, text: source.bytes.toString('utf8') };
+/** The text of a source, read as bytes (a Buffer, or the plain Uint8Array a thread receives them as) or given as text. */
+export function sourceText(source: ConfigSource | { readonly file: string; readonly bytes: Uint8Array }): ConfigSource {
+  if ('text' in source) return source;
+  const { bytes } = source;
+  return { file: source.file, text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') };
 }

@@ -17,7 +17,7 @@ import type { Diagnostics, DiagnosticsState } from './diagnostics';
 import type { Snapshot } from './model';
 import { type ConfigSource, type ParseConfigOptions, nextSnapshotVersion, parseConfigInto } from './parse-config';
 import { regexMaxProgramSize } from './regex-check';
-import { SLICE_MS, runSliced, type Steps } from './sliced-work';
+import { SLICE_MS, nextTurn, runSliced, type Steps } from './sliced-work';
 import { SnapshotAssembly, type SnapshotPart } from './snapshot-transfer';
 import { type ConfigFileBytes, sourceText } from './config-file-bytes';
 import { MeshError, MeshErrorCode } from '../protocol/mesh-error';
@@ -83,7 +83,7 @@ export async function parseConfigOffThread(
   // Taking the thread and handing it the files each take a turn of their own: a new thread starts without them (as
   // workerData they were copied inside the Worker constructor, 20-30 ms in one go), and gets them in the next turn
   // as a message.
-  await new Promise<void>((r) => setImmediate(r));
+  await nextTurn();
   const worker = takeThread();
   return new Promise<Snapshot>((resolve, reject) => {
     setImmediate(() => worker.postMessage(request, moved));

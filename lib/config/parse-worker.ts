@@ -7,6 +7,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { ConfigError } from './config-error';
+import { sourceText } from './config-file-bytes';
 import { Diagnostics } from './diagnostics';
 import { parseConfigInto } from './parse-config';
 import { setRegexMaxProgramSize } from './regex-check';
@@ -26,8 +27,7 @@ function run(port: NonNullable<typeof parentPort>, request: ParseRequest): void 
   let parts: Generator<SnapshotPart, void, void>;
   try {
     setRegexMaxProgramSize(request.regexMaxProgramSize);
-    const sources = request.sources.map((s) => ('text' in s ? s : { file: s.file, text: Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength).toString('utf8') }));
-    const snapshot = parseConfigInto(sources, { ...request.options, onFastPath: (stood) => post({ kind: 'fastPath', stood }) }, Diagnostics.from(request.diagnostics));
+    const snapshot = parseConfigInto(request.sources.map(sourceText), { ...request.options, onFastPath: (stood) => post({ kind: 'fastPath', stood }) }, Diagnostics.from(request.diagnostics));
     parts = snapshotParts(snapshot);
   } catch (err) {
     if (err instanceof ConfigError) post({ kind: 'problems', problems: err.problems });

@@ -120,7 +120,7 @@ export function runNow<T>(steps: Steps<T>): T {
 }
 
 /** Resolves in the next turn of the event loop (after the I/O and timers that are due). */
-function nextTurn(): Promise<void> {
+export function nextTurn(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
