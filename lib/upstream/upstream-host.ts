@@ -36,12 +36,16 @@ export interface UpstreamHostOptions {
 
 /** Identifies a host: calls share its sockets only with calls of one protocol variant and connection model to one endpoint. */
 export function upstreamHostKey(codecFactory: CodecFactory, address: string, port: number, multiplexing = false): string {
-  return `${codecFactory.protocol}/${codecFactory.variant ?? ''}/${multiplexing ? 'mux' : 'one'}|${address}:${port}`;
+  return `${connectionModel(codecFactory, multiplexing)}|${address}:${port}`;
 }
 
 /** The hosts of one protocol variant, connection model and port: with the address, a host's identity (UpstreamPool keys no string per host). */
 export function upstreamHostGroup(codecFactory: CodecFactory, port: number, multiplexing: boolean): string {
-  return `${codecFactory.protocol}/${codecFactory.variant ?? ''}/${multiplexing ? 'mux' : 'one'}|${port}`;
+  return `${connectionModel(codecFactory, multiplexing)}|${port}`;
+}
+
+function connectionModel(codecFactory: CodecFactory, multiplexing: boolean): string {
+  return `${codecFactory.protocol}/${codecFactory.variant ?? ''}/${multiplexing ? 'mux' : 'one'}`;
 }
 
 /** Connect failures back off 50 ms, 100 ms, ... up to 5 s, so a dead endpoint is not hammered. */
