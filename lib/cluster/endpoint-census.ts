@@ -4,7 +4,16 @@
 // the mesh; the upstream pool asks it which hosts are still in use only when
 // some endpoint's count fell to zero. Counts are plain sums, so updates give
 // the same counts in whatever order their steps interleave.
-import type { ClusterConfig } from '../config/model';
+//
+// Two things keep a large config cheap to count:
+// - A cluster replaced by one of the same name (a reload, an EDS update)
+//   counts only the positions whose endpoint changed: an endpoint at the same
+//   place in both lists would be counted in and out again, a sum of zero.
+// - Clusters that only come in (a mesh's first config) can be counted later
+//   (defer): adding never makes an endpoint leave, so nothing needs the counts
+//   until the next update or lookup, which count them first. The mesh counts
+//   them in slices after its start has resolved.
+import type { ClusterConfig, Endpoint } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
 import { Ipv4EndpointCounts, parseIpv4 } from './ipv4-endpoint-counts';
 
@@ -22,30 +31,110 @@ export class EndpointCensus {
    * string per endpoint.
    */
   private readonly others = new Map<number, Map<string, number>>();
+  /** Clusters to count in that are not counted yet (defer), from `deferredAt` (cluster, endpoint) on. */
+  private deferred: ClusterConfig[] = [];
+  private deferredAt = { cluster: 0, endpoint: 0 };
+  /** Endpoints in the deferred clusters, for reserve(). */
+  private deferredEndpoints = 0;
 
   /** Counts in the clusters a snapshot added and out those it dropped; true when some endpoint is now named by none. */
   update(added: readonly ClusterConfig[], dropped: readonly ClusterConfig[]): boolean {
     return runNow(this.updateSteps(added, dropped));
   }
 
-  /** update() in steps, one per cluster, for runSliced. */
+  /**
+   * update() in steps of at most STEP_ENDPOINTS endpoints, for runSliced. A
+   * cluster of `added` and one of `dropped` with the same name are counted
+   * by their difference: only where their lists name different endpoints.
+   */
   *updateSteps(added: readonly ClusterConfig[], dropped: readonly ClusterConfig[]): Steps<boolean> {
+    yield* this.countDeferredSteps();
+    const pairs = pairByName(added, dropped);
+    let budget = STEP_ENDPOINTS;
     for (const c of added) {
-      for (const e of c.endpoints) this.add(e.address, e.port, 1);
-      yield;
+      const before = pairs.get(c)?.endpoints;
+      const list = c.endpoints;
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!; // i < length
+        if (before === undefined || !sameAt(before, i, e)) this.add(e.address, e.port, 1);
+        if (--budget === 0) {
+          yield;
+          budget = STEP_ENDPOINTS;
+        }
+      }
     }
     let left = false;
     for (const c of dropped) {
-      for (const e of c.endpoints) if (this.add(e.address, e.port, -1) <= 0) left = true;
-      yield;
+      const after = pairs.get(c)?.endpoints;
+      const list = c.endpoints;
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!; // i < length
+        if ((after === undefined || !sameAt(after, i, e)) && this.add(e.address, e.port, -1) <= 0) left = true;
+        if (--budget === 0) {
+          yield;
+          budget = STEP_ENDPOINTS;
+        }
+      }
     }
     // A doubling the adds left half done is finished here, so lookups go back to probing one table.
     while (this.ipv4.move(MOVE_STEP)) yield;
     return left;
   }
 
+  /**
+   * Takes `added` to count in later: by countDeferredSteps, or first thing in
+   * the next update or lookup. For clusters that only come in (nothing
+   * dropped), whose counting can wait because no endpoint can leave by it.
+   */
+  defer(added: readonly ClusterConfig[]): void {
+    for (const c of added) {
+      this.deferred.push(c);
+      this.deferredEndpoints += c.endpoints.length;
+    }
+  }
+
+  /** Whether clusters wait to be counted in (defer). */
+  get hasDeferred(): boolean {
+    return this.deferred.length > 0;
+  }
+
+  /** Counts in the deferred clusters, STEP_ENDPOINTS endpoints a step; several of these may run at once (they share the work). */
+  *countDeferredSteps(): Steps<void> {
+    if (this.deferred.length === 0) return;
+    // Into an empty census, the table is made big enough at once: no doubling or moving while it fills.
+    if (this.ipv4.size === 0 && this.others.size === 0) this.ipv4.reserve(this.deferredEndpoints);
+    for (;;) {
+      let budget = STEP_ENDPOINTS;
+      const at = this.deferredAt;
+      for (let c = this.deferred[at.cluster]; c !== undefined && budget > 0; c = this.deferred[at.cluster]) {
+        const list = c.endpoints;
+        const end = Math.min(list.length, at.endpoint + budget);
+        for (let i = at.endpoint; i < end; i++) {
+          const e = list[i]!; // i < end <= length
+          this.add(e.address, e.port, 1);
+        }
+        budget -= end - at.endpoint;
+        if (end < list.length) at.endpoint = end;
+        else {
+          at.cluster++;
+          at.endpoint = 0;
+        }
+      }
+      if (at.cluster >= this.deferred.length) {
+        // All counted (here or by another of these running beside it): the census holds no cluster config any more.
+        this.deferred = [];
+        this.deferredAt = { cluster: 0, endpoint: 0 };
+        this.deferredEndpoints = 0;
+        return;
+      }
+      yield;
+    }
+  }
+
   /** Whether some cluster in force names `endpoint` (`address:port`). */
   has(endpoint: string): boolean {
+    // Normally counted by now (the mesh counts deferred clusters first thing after its start, and each update does).
+    if (this.deferred.length > 0) runNow(this.countDeferredSteps());
     const colon = endpoint.lastIndexOf(':');
     if (colon < 0) return false;
     const port = Number(endpoint.slice(colon + 1));
@@ -69,8 +158,38 @@ export class EndpointCensus {
   }
 }
 
+/** Endpoints counted per step (a millisecond or two of work, also in a new process whose code is not optimised yet). */
+const STEP_ENDPOINTS = 2048;
+
 /** Old slots moved per step after an update (about 0.3 ms of work). */
 const MOVE_STEP = 1 << 14;
+
+/**
+ * Each cluster of `added` and the cluster of `dropped` with its name, both
+ * ways; only names that appear once on each side are paired, so every
+ * cluster is in at most one pair.
+ */
+function pairByName(added: readonly ClusterConfig[], dropped: readonly ClusterConfig[]): Map<ClusterConfig, ClusterConfig> {
+  const pairs = new Map<ClusterConfig, ClusterConfig>();
+  if (added.length === 0 || dropped.length === 0) return pairs;
+  const byName = new Map<string, ClusterConfig | null>();
+  for (const c of dropped) byName.set(c.name, byName.has(c.name) ? null : c);
+  const taken = new Map<string, ClusterConfig | null>();
+  for (const c of added) taken.set(c.name, taken.has(c.name) ? null : c);
+  for (const [name, a] of taken) {
+    const d = byName.get(name);
+    if (a === null || d === null || d === undefined) continue;
+    pairs.set(a, d);
+    pairs.set(d, a);
+  }
+  return pairs;
+}
+
+/** Whether `list[i]` is the endpoint `e` names (same address and port). */
+function sameAt(list: readonly Endpoint[], i: number, e: Endpoint): boolean {
+  const o = list[i];
+  return o !== undefined && (o === e || (o.address === e.address && o.port === e.port));
+}
 
 function isPort(port: number): boolean {
   return port >= 0 && port <= 0xffff && Number.isInteger(port);

@@ -85,6 +85,18 @@ export class Ipv4EndpointCounts {
     return k < 0 ? 0 : old.counts[k]!;
   }
 
+  /**
+   * Makes an empty table big enough for `n` endpoints at once, so counting
+   * them in (a mesh's first config) never doubles it or moves entries. Does
+   * nothing to a table that holds entries: they would all move in one go.
+   */
+  reserve(n: number): void {
+    if (this.size !== 0 || this.old !== undefined) return;
+    let slots = this.table.mask + 1;
+    while (slots < 2 * (n + 1)) slots *= 2;
+    if (slots !== this.table.mask + 1) this.table = columns(slots);
+  }
+
   /** Moves up to `slots` old slots into the new table; false once none are left to move. */
   move(slots: number): boolean {
     const old = this.old;

@@ -84,4 +84,98 @@ describe('EndpointCensus', () => {
     assert.equal(census.has('10.9.9.9:80'), false);
     assert.equal(census.has('x.local:80'), false);
   });
+
+  it('counts a cluster replaced by one of its name by the positions that changed, with the same counts as counting both whole', () => {
+    const ends = (shift: number): [string, number][] => Array.from({ length: 20 }, (_, j): [string, number] => [`10.0.0.${j + shift}`, 9090]);
+    const a = cluster('a', [...ends(0), ['db.local', 6379]]);
+    const b = cluster('b', ends(0));
+    const census = new EndpointCensus();
+    census.update([a, b], []);
+    // a again with one endpoint moved and db.local moved to another place in the list: 10.0.0.0 is still named by b.
+    const a2 = cluster('a', [['db.local', 6379], ...ends(1)]);
+    assert.equal(census.update([a2], [a]), false, 'nothing left: 10.0.0.0 is still in b');
+    for (let j = 0; j <= 20; j++) assert.ok(census.has(`10.0.0.${j}:9090`), `10.0.0.${j}`);
+    assert.ok(census.has('db.local:6379'));
+    // b goes: 10.0.0.0 was counted in once (b) and once (a), then out once with a; now out with b, it leaves.
+    assert.equal(census.update([], [b]), true);
+    assert.equal(census.has('10.0.0.0:9090'), false);
+    assert.ok(census.has('10.0.0.1:9090'));
+    // Lists of different lengths, and a name that comes twice on one side (counted whole, not paired).
+    const a3 = cluster('a', ends(5).slice(0, 3));
+    assert.equal(census.update([a3], [a2]), true);
+    for (let j = 0; j <= 20; j++) assert.equal(census.has(`10.0.0.${j}:9090`), j >= 5 && j < 8, `10.0.0.${j}`);
+    assert.equal(census.has('db.local:6379'), false);
+    const twice = [cluster('a', ends(5).slice(0, 3)), cluster('a', ends(5).slice(0, 1))];
+    assert.equal(census.update(twice, [a3]), false);
+    assert.ok(census.has('10.0.0.5:9090'));
+    assert.equal(census.update([], twice), true);
+    for (let j = 0; j <= 30; j++) assert.equal(census.has(`10.0.0.${j}:9090`), false, `10.0.0.${j}`);
+  });
+
+  it('a reload that keeps most endpoints in place counts only the ones that moved, in few steps', () => {
+    const list = (shift: number): [string, number][] => Array.from({ length: 10_000 }, (_, j): [string, number] => [`10.1.${(j + shift) >> 8}.${(j + shift) & 255}`, 9090]);
+    const census = new EndpointCensus();
+    const before = cluster('a', list(0));
+    census.update([before], []);
+    const moved = list(0);
+    moved[5000] = ['10.9.9.9', 9090];
+    const after = cluster('a', moved);
+    const ipv4 = (census as unknown as { ipv4: { add(address: number, port: number, n: number): number } }).ipv4;
+    const add = ipv4.add.bind(ipv4);
+    let counted = 0;
+    ipv4.add = (address, port, n) => {
+      counted++;
+      return add(address, port, n);
+    };
+    let steps = 0;
+    const update = census.updateSteps([after], [before]);
+    let r = update.next();
+    for (; r.done !== true; r = update.next()) steps++;
+    assert.equal(r.value, true, '10.1.19.136 left');
+    assert.equal(census.has('10.9.9.9:9090'), true);
+    assert.equal(census.has('10.1.19.136:9090'), false);
+    assert.equal(census.has('10.1.19.137:9090'), true);
+    assert.equal(counted, 2, 'one endpoint counted in, one out');
+    // Steps are by endpoints compared: 20k of them, in steps of at most a few thousand.
+    assert.ok(steps >= 5 && steps <= 20, `${steps} steps`);
+  });
+
+  it('counts deferred clusters before it answers or updates, in steps, into a table made big enough at once', () => {
+    const clusters = Array.from({ length: 10 }, (_, i) => cluster(`c${i}`, Array.from({ length: 1000 }, (_, j): [string, number] => [`10.${i}.${j >> 8}.${j & 255}`, 9090])));
+    const census = new EndpointCensus();
+    census.defer(clusters.slice(0, 5));
+    census.defer(clusters.slice(5));
+    assert.equal(census.hasDeferred, true);
+    const ipv4 = (census as unknown as { ipv4: { capacity: number; growing: boolean } }).ipv4;
+    // Two counts at once share the work; each ends once all is counted.
+    const one = census.countDeferredSteps();
+    const two = census.countDeferredSteps();
+    let steps = 0;
+    let a = one.next();
+    let b = two.next();
+    for (; a.done !== true || b.done !== true; steps++) {
+      assert.equal(ipv4.growing, false, 'no doubling while it fills');
+      if (a.done !== true) a = one.next();
+      if (b.done !== true) b = two.next();
+    }
+    assert.ok(steps >= 2 && steps <= 5, `${steps} steps for 10k endpoints`);
+    assert.ok(ipv4.capacity >= 20_000 && ipv4.capacity <= 32_768, `capacity ${ipv4.capacity}`);
+    assert.equal(census.hasDeferred, false);
+    assert.ok(census.has('10.9.3.231:9090'));
+    // Dropping them all: every endpoint leaves, each was counted exactly once.
+    assert.equal(census.update([], clusters), true);
+    assert.equal(census.has('10.9.3.231:9090'), false);
+    assert.equal(census.has('10.0.0.0:9090'), false);
+
+    // Deferred, then an update runs before they are counted: it counts them first, so its drop is exact.
+    census.defer([clusters[0]!, clusters[1]!]);
+    assert.equal(census.update([], [clusters[1]!]), true);
+    assert.equal(census.hasDeferred, false);
+    assert.ok(census.has('10.0.0.1:9090'));
+    assert.equal(census.has('10.1.0.1:9090'), false);
+    // Deferred, then looked up at once: counted first.
+    census.defer([clusters[2]!]);
+    assert.ok(census.has('10.2.0.1:9090'));
+    assert.equal(census.hasDeferred, false);
+  });
 });

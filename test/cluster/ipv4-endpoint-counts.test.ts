@@ -84,4 +84,21 @@ describe('Ipv4EndpointCounts', () => {
     assert.equal(t.size, 0);
     assert.equal(t.get(0xfffffff0, 0), 0);
   });
+
+  it('is made big enough for many endpoints at once when empty, so they go in without a doubling', () => {
+    const t = new Ipv4EndpointCounts();
+    const n = t.capacity * 8;
+    t.reserve(n);
+    assert.ok(t.capacity >= 2 * n, `capacity ${t.capacity} for ${n}`);
+    const reserved = t.capacity;
+    for (let i = 0; i < n; i++) {
+      t.add(0x0a000000 + i, 80, 1);
+      assert.equal(t.growing, false, `growing at ${i}`);
+    }
+    assert.equal(t.capacity, reserved);
+    for (let i = 0; i < n; i++) assert.equal(t.get(0x0a000000 + i, 80), 1);
+    // A table that holds entries is left as it is: making it bigger would move them all in one go.
+    t.reserve(n * 4);
+    assert.equal(t.capacity, reserved);
+  });
 });

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Mesh, MeshError, Metadata, parseConfig, type Call, type Filter, type Message } from 'meta-mesh';
 import { EchoCodec, echoCodecFactory, echoFrame, payloadOf, startEchoServer } from '../support/echo-protocol';
 import { freePort } from '../support/free-port';
-import type { EndpointCensus } from '../../lib/cluster/endpoint-census';
+import { EndpointCensus } from '../../lib/cluster/endpoint-census';
 
 function yamlFor(host: string, ports: readonly number[]): string {
   return `apiVersion: networking.istio.io/v1beta1
@@ -146,6 +146,36 @@ describe('Mesh', function () {
       assert.equal(census.has('127.0.0.1:7003'), true);
       assert.equal(census.has('127.0.0.1:7002'), false, 'the sliced state was never in force: its endpoints are not counted');
       assert.equal(census.has('127.0.0.1:7001'), false);
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  it('counts the endpoints of its first config after the start has resolved, and all of them before the next update', async () => {
+    const ports = Array.from({ length: 3000 }, (_, i) => 20_000 + i);
+    const first = parseConfig([{ file: 'x.yaml', text: yamlFor('echo.svc', ports) }], { version: 'v1' });
+    // Endpoints counted in, by any update, until the start resolves.
+    const counted: number[] = [];
+    const updateSteps = EndpointCensus.prototype.updateSteps;
+    EndpointCensus.prototype.updateSteps = function (added, dropped) {
+      counted.push(added.reduce((n, c) => n + c.endpoints.length, 0));
+      return updateSteps.call(this, added, dropped);
+    };
+    let mesh: Mesh;
+    try {
+      mesh = await Mesh.start({ snapshot: first, preconnect: false });
+    } finally {
+      EndpointCensus.prototype.updateSteps = updateSteps;
+    }
+    try {
+      assert.deepEqual(counted.filter((n) => n > 0), [], 'the start counted no endpoint before it resolved');
+      const census = (mesh as unknown as { endpoints: EndpointCensus }).endpoints;
+      // An update at once (the start's count may still be running in slices): exact all the same.
+      await mesh.applySnapshotInSlices(parseConfig([{ file: 'x.yaml', text: yamlFor('echo.svc', ports.slice(0, 1000)) }], { version: 'v2' }));
+      assert.equal(census.hasDeferred, false);
+      assert.equal(census.has('127.0.0.1:20999'), true);
+      assert.equal(census.has('127.0.0.1:21000'), false);
+      assert.equal(census.has('127.0.0.1:22999'), false);
     } finally {
       await mesh.close();
     }
