@@ -51,21 +51,36 @@ export type SnapshotPart =
   | { readonly kind: 'routeConfigs'; readonly routeConfigs: readonly RouteConfig[] }
   | { readonly kind: 'rest'; readonly rest: Pick<Snapshot, 'version' | 'security' | 'redis' | 'warnings'> };
 
-/** The parts of `snapshot`, in an order SnapshotAssembly rebuilds it from. */
+/**
+ * The parts of `snapshot`, in an order SnapshotAssembly rebuilds it from.
+ * An endpoint object that several clusters of one host and port name (a
+ * service and its subsets: service-catalog.ts makes each host and port's
+ * endpoints once and its subsets pick from them) is sent once and rebuilt
+ * as one object; clusters of different hosts or ports never share endpoint
+ * objects in a snapshot the parser builds, so they are not looked for there:
+ * a Map of every endpoint object was ~40% of this thread's encoding time at
+ * 100k endpoints, and the thread's encoding is what the main thread waits for.
+ */
 export function* snapshotParts(snapshot: Snapshot, units = PART_UNITS): Generator<SnapshotPart, void, void> {
-  const ids = new Map<Endpoint, number>();
   const columns = new EndpointEncoder();
+  const groups = new Map<string, SharingGroup>();
+  let sent = 0;
   let endpoints: Endpoint[] = [];
   let clusters: ClusterPart[] = [];
   let clusterUnits = 0;
   for (const cluster of snapshot.clusters.values()) {
-    const refs = new Uint32Array(cluster.endpoints.length);
-    for (let i = 0; i < refs.length; i++) {
-      const e = cluster.endpoints[i]!; // i < its length
-      let id = ids.get(e);
+    const list = cluster.endpoints;
+    const refs = new Uint32Array(list.length);
+    const key = `${cluster.port}|${cluster.host}`;
+    const group = groups.get(key);
+    // Positions from `fresh` on name endpoints the group has not sent (all of them, in the group's first cluster).
+    const fresh = group === undefined ? 0 : group.match(list, refs);
+    for (let i = fresh; i < list.length; i++) {
+      const e = list[i]!; // i < its length
+      let id = group?.idOf(e);
       if (id === undefined) {
-        id = ids.size;
-        ids.set(e, id);
+        id = sent++;
+        group?.add(e, id);
         endpoints.push(e);
         if (endpoints.length >= units) {
           yield columns.encode(endpoints);
@@ -74,6 +89,7 @@ export function* snapshotParts(snapshot: Snapshot, units = PART_UNITS): Generato
       }
       refs[i] = id;
     }
+    if (group === undefined) groups.set(key, new SharingGroup(list, refs));
     clusters.push({ ...cluster, endpoints: refs });
     // A thousand references cost the receiver about what a few dozen endpoints do.
     clusterUnits += 1 + (refs.length >> 4);
@@ -193,23 +209,35 @@ export class SnapshotAssembly {
   }
 
   private addEndpoints(part: EndpointColumns): void {
-    for (const l of part.labelSets) this.labelSets.push(Object.freeze(l));
-    for (const l of part.localitySets) this.localitySets.push(Object.freeze(l));
-    const whole = new Map(part.whole);
-    part.addresses.forEach((address, i) => {
-      const sent = whole.get(i);
-      if (sent !== undefined) {
-        this.endpoints.push(deepFreeze(sent));
-        return;
+    const labelSets = this.labelSets;
+    const localitySets = this.localitySets;
+    for (const l of part.labelSets) labelSets.push(Object.freeze(l));
+    for (const l of part.localitySets) localitySets.push(Object.freeze(l));
+    const { addresses, ports, weights, labels: labelIds, localities, whole } = part;
+    const n = addresses.length;
+    if (ports.length !== n || weights.length !== n || labelIds.length !== n || localities.length !== n) throw new Error('an endpoint part has columns of different lengths');
+    const out = this.endpoints;
+    // `whole` is in position order: the next one sent whole, and where it goes.
+    let w = 0;
+    let wholeAt = whole.length > 0 ? whole[0]![0] : -1;
+    for (let i = 0; i < n; i++) {
+      const address = addresses[i]!; // i < n
+      if (i === wholeAt) {
+        out.push(deepFreeze(whole[w]![1])); // w < whole.length while wholeAt >= 0
+        w++;
+        wholeAt = w < whole.length ? whole[w]![0] : -1;
+        continue;
       }
-      const labels = this.labelSets[part.labels[i] ?? 0];
-      const locality = (part.localities[i] ?? 0) === 0 ? undefined : this.localitySets[(part.localities[i] ?? 0) - 1];
-      if (labels === undefined) throw new Error(`endpoint ${address} names a label set that was not sent`);
-      const port = part.ports[i] ?? 0;
-      const weight = part.weights[i] ?? 1;
+      const labels = labelSets[labelIds[i]!]; // i < n, the length of every column
+      const l = localities[i]!;
+      const locality = l === 0 ? undefined : localitySets[l - 1];
+      if (labels === undefined || (l !== 0 && locality === undefined)) throw new Error(`endpoint ${address} names a label set or locality that was not sent`);
+      const port = ports[i]!;
+      const weight = weights[i]!;
       // Two literals rather than a spread: no throw-away object per endpoint, and V8 can see where they are made.
-      this.endpoints.push(Object.freeze(locality === undefined ? { address, port, labels, weight } : { address, port, labels, weight, locality }));
-    });
+      out.push(Object.freeze(locality === undefined ? { address, port, labels, weight } : { address, port, labels, weight, locality }));
+    }
+    if (w !== whole.length) throw new Error(`an endpoint part names position ${wholeAt} beyond its ${n} endpoints`);
   }
 
   /** The snapshot, once the last part (`rest`) has arrived. */
@@ -282,23 +310,76 @@ function sameClusterFields(part: ClusterPart, before: ClusterConfig): boolean {
   return JSON.stringify(part, withoutEndpoints) === JSON.stringify(before, withoutEndpoints);
 }
 
-/** Whether an endpoint has exactly the fields the columns carry (address, port, labels, weight, and maybe locality), in that order, and a port and weight a Uint32Array holds. */
+/** The fields the columns carry, in the order an endpoint holds them (locality may be absent). */
+const COLUMN_FIELDS = ['address', 'port', 'labels', 'weight', 'locality'];
+
+/**
+ * Whether an endpoint has exactly the fields the columns carry (address,
+ * port, labels, weight, and maybe locality), in that order, and a port and
+ * weight a Uint32Array holds. Walked with for-in: Object.keys made an array
+ * per endpoint, young garbage for the thread's collector.
+ */
 function fitsColumns(e: Endpoint): boolean {
-  const keys = Object.keys(e);
-  const n = keys.length;
-  return (
-    (n === 4 || (n === 5 && keys[4] === 'locality')) &&
-    keys[0] === 'address' &&
-    keys[1] === 'port' &&
-    keys[2] === 'labels' &&
-    keys[3] === 'weight' &&
-    isUint32(e.port) &&
-    isUint32(e.weight)
-  );
+  let n = 0;
+  for (const k in e) {
+    if (k !== COLUMN_FIELDS[n]) return false;
+    n++;
+  }
+  return n >= 4 && isUint32(e.port) && isUint32(e.weight);
 }
 
 function isUint32(n: number): boolean {
   return n >>> 0 === n;
+}
+
+/**
+ * The endpoints sent for the clusters of one host and port. A later cluster
+ * of the group (a subset) is matched against the first (the whole service)
+ * in one pass, since a subset lists its endpoints in the service's order;
+ * only when that fails are the group's endpoints put in a Map.
+ */
+class SharingGroup {
+  /** The group's endpoints by object, made when a list does not follow the first one's order. */
+  private ids: Map<Endpoint, number> | undefined;
+
+  constructor(
+    private readonly first: readonly Endpoint[],
+    private readonly firstRefs: Uint32Array,
+  ) {}
+
+  /**
+   * Fills `refs` with the ids of `list`'s endpoints as long as they are the
+   * first cluster's, in its order; returns the position where that stops
+   * (the list's length when it never does). Every endpoint matched so is the
+   * first cluster's: only those after the stop can be new to the group.
+   */
+  match(list: readonly Endpoint[], refs: Uint32Array): number {
+    if (this.ids !== undefined) return 0;
+    const first = this.first;
+    let j = 0;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i];
+      while (j < first.length && first[j] !== e) j++;
+      if (j === first.length) {
+        const ids = new Map<Endpoint, number>();
+        for (let k = 0; k < first.length; k++) if (!ids.has(first[k]!)) ids.set(first[k]!, this.firstRefs[k]!); // k < length
+        this.ids = ids;
+        return i;
+      }
+      refs[i] = this.firstRefs[j]!; // j < first.length = firstRefs.length
+      j++;
+    }
+    return list.length;
+  }
+
+  /** The id of an endpoint the group sent, once match() has stopped short. */
+  idOf(e: Endpoint): number | undefined {
+    return this.ids?.get(e);
+  }
+
+  add(e: Endpoint, id: number): void {
+    this.ids?.set(e, id);
+  }
 }
 
 /** Endpoints into columns; label sets and localities numbered across parts, each sent once. */
@@ -319,17 +400,18 @@ class EndpointEncoder {
       localitySets: [] as Locality[],
       whole: [] as [number, Endpoint][],
     };
-    endpoints.forEach((e, i) => {
+    for (let i = 0; i < n; i++) {
+      const e = endpoints[i]!; // i < n
       part.addresses[i] = e.address;
       if (!fitsColumns(e)) {
         part.whole.push([i, e]);
-        return;
+        continue;
       }
       part.ports[i] = e.port;
       part.weights[i] = e.weight;
       part.labels[i] = this.id(this.labelIds, e.labels, part.labelSets);
       if (e.locality !== undefined) part.localities[i] = 1 + this.id(this.localityIds, e.locality, part.localitySets);
-    });
+    }
     return part;
   }
 

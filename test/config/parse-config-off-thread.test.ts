@@ -95,6 +95,37 @@ describe('parsing large configs in a worker thread', function () {
     assert.deepStrictEqual(assembly.finish(), snapshot);
   });
 
+  it('sends each endpoint of a service\'s clusters once, whatever order its subsets list them in', () => {
+    const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(2, 6) }], { version: '7' });
+    const [name, whole] = [...snapshot.clusters.entries()].find(([, c]) => c.subset === '') ?? assert.fail('a whole-service cluster');
+    const [a, b, c, d] = whole.endpoints;
+    assert.ok(a !== undefined && b !== undefined && c !== undefined && d !== undefined);
+    const extra = Object.freeze({ ...a, address: '10.200.0.1' });
+    const subset = (tag: string, endpoints: (typeof a)[]) => Object.freeze({ ...whole, name: `${name}-${tag}`, subset: tag, endpoints: Object.freeze(endpoints) });
+    // In the service's order; out of it; with an endpoint of its own, then one of the service's, then its own again.
+    const added = [subset('inOrder', [b, d]), subset('reversed', [d, a]), subset('own', [extra, c, extra]), subset('again', [a, extra])];
+    const changed: Snapshot = { ...snapshot, clusters: new Map([...snapshot.clusters, ...added.map((x): [string, typeof x] => [x.name, x])]) };
+    const parts = [...snapshotParts(changed, 3)];
+    const sent = parts.reduce((n, p) => n + (p.kind === 'endpoints' ? p.addresses.length : 0), 0);
+    const distinct = new Set([...changed.clusters.values()].flatMap((x) => x.endpoints)).size;
+    assert.equal(sent, distinct, 'each endpoint object sent once');
+    const assembly = new SnapshotAssembly();
+    for (const p of parts) assembly.add(structuredClone(p));
+    const rebuilt = assembly.finish();
+    assert.deepStrictEqual(rebuilt, changed);
+    const list = (n: string) => rebuilt.clusters.get(n)?.endpoints ?? assert.fail(n);
+    const [ra, rb, rc, rd] = list(name);
+    assert.deepEqual(list(`${name}-inOrder`), [rb, rd]);
+    assert.equal(list(`${name}-inOrder`)[0], rb);
+    assert.equal(list(`${name}-reversed`)[0], rd);
+    assert.equal(list(`${name}-reversed`)[1], ra);
+    const own = list(`${name}-own`);
+    assert.equal(own[0], own[2], 'its own endpoint is one object');
+    assert.equal(own[1], rc);
+    assert.equal(list(`${name}-again`)[0], ra);
+    assert.equal(list(`${name}-again`)[1], own[0]);
+  });
+
   it('sends an endpoint of a shape its columns do not carry whole (an xDS health status)', () => {
     const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(2, 4) }], { version: '7' });
     const [name, first] = [...snapshot.clusters.entries()][0] ?? assert.fail('a cluster');
