@@ -14,6 +14,7 @@ import { setRegexMaxProgramSize } from './regex-check';
 import { type SnapshotPart, snapshotParts } from './snapshot-transfer';
 import { MORE, type ParseRequest, type WorkerMessage } from './parse-config-off-thread';
 import { MeshError } from '../protocol/mesh-error';
+import { lowerThreadPriority } from './background-priority';
 
 /** Parts in flight to the main thread at once: enough to keep it busy while this thread encodes the next. */
 const WINDOW = 8;
@@ -97,6 +98,7 @@ function send(port: NonNullable<typeof parentPort>, current: Job): void {
 // credit for one more part of the parse in progress.
 const port = parentPort;
 if (port !== null) {
+  lowerThreadPriority();
   port.on('message', (m: ParseRequest | typeof MORE) => {
     if (m === MORE) {
       if (job !== undefined) {
