@@ -7,32 +7,37 @@ import { Diagnostics } from './diagnostics';
 import { Snapshot } from './model';
 import type { ParseConfigOptions } from './parse-config';
 import type { ConfigFileBytes } from './config-file-bytes';
-import { parseConfigOffThread } from './parse-config-off-thread';
+import { expectParseOffThread, parseConfigOffThread } from './parse-config-off-thread';
 
 const YAML_FILE = /\.ya?ml$/i;
 
 /** A large config is parsed in a worker thread (parse-config-off-thread.ts), so loading it does not hold the event loop. */
 export async function loadConfigFiles(paths: readonly string[], options: ParseConfigOptions = {}): Promise<Snapshot> {
   const diagnostics = new Diagnostics();
-  const files = await readConfigFiles(paths, diagnostics);
+  // A new parser thread starts (and loads its code) while the files are read.
+  const files = await readConfigFiles(paths, diagnostics, (bytes) => expectParseOffThread(bytes, options));
   return parseConfigOffThread(files, options, diagnostics);
 }
 
 /**
  * Reads the manifest files `paths` name (directories: their *.yaml and *.yml
  * files, sorted by name), in order; what cannot be read is a problem in
- * `diagnostics`.
+ * `diagnostics`. `sized`, when given, is told the size of the files `paths`
+ * name directly (not those in directories) before they are read.
  */
-export async function readConfigFiles(paths: readonly string[], diagnostics: Diagnostics): Promise<ConfigFileBytes[]> {
+export async function readConfigFiles(paths: readonly string[], diagnostics: Diagnostics, sized?: (bytes: number) => void): Promise<ConfigFileBytes[]> {
   const cannot = (file: string, err: unknown, what: string) =>
     diagnostics.problem({ file, document: '', field: '', message: `cannot ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path` });
 
   const files: string[] = [];
+  let bytes = 0;
   for (const path of paths) {
     diagnostics.file(path);
     try {
-      if (!(await stat(path)).isDirectory()) {
+      const info = await stat(path);
+      if (!info.isDirectory()) {
         files.push(path);
+        bytes += info.size;
         continue;
       }
       const entries = await readdir(path, { withFileTypes: true });
@@ -44,6 +49,7 @@ export async function readConfigFiles(paths: readonly string[], diagnostics: Dia
     }
   }
 
+  sized?.(bytes);
   const sources = await Promise.all(
     files.map(async (file): Promise<ConfigFileBytes | undefined> => {
       try {

@@ -145,6 +145,19 @@ export async function parseConfigOffThread(
   });
 }
 
+/**
+ * Starts the parser thread ahead of a parse of about `size` characters that
+ * will run off the main thread: it loads its code while the files are still
+ * being read. Nothing when a thread is already idle or the parse will not
+ * need one.
+ */
+export function expectParseOffThread(size: number, options: Pick<ParseConfigOptions, 'offThreadChars'> = {}): void {
+  if (size < (options.offThreadChars ?? OFF_THREAD_CHARS) || !__filename.endsWith('.js') || idleThread !== undefined) return;
+  const worker = newThread();
+  worker.unref();
+  idleThread = worker;
+}
+
 /** @internal The message that gives the thread credit for one more part. */
 export const MORE = 'more';
 
@@ -181,6 +194,13 @@ function newThread(): Worker {
   });
   worker.on('error', () => undefined);
   return worker;
+}
+
+/** @internal For tests: ends the idle parser thread, if any. */
+export async function endIdleParseThread(): Promise<void> {
+  const worker = idleThread;
+  idleThread = undefined;
+  await worker?.terminate();
 }
 
 /** @internal For tests: the thread a next large parse would reuse, if any. */

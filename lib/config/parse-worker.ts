@@ -14,12 +14,31 @@ import { setRegexMaxProgramSize } from './regex-check';
 import { type SnapshotPart, snapshotParts } from './snapshot-transfer';
 import { MORE, type ParseRequest, type WorkerMessage } from './parse-config-off-thread';
 import { MeshError } from '../protocol/mesh-error';
+import { lowerThreadPriority } from './background-priority';
 
 /** Parts in flight to the main thread at once: enough to keep it busy while this thread encodes the next. */
 const WINDOW = 8;
 
-/** The parse in progress: its parts still to send, and the credit the main thread has given for them. */
-let job: { readonly parts: Generator<SnapshotPart, void, void>; credit: number } | undefined;
+/**
+ * Parts encoded ahead of the credit, at most: this thread encodes the next
+ * parts while the main thread rebuilds those in flight, instead of only when
+ * credit comes back (it waited for credit about half of the transfer, and the
+ * main thread then for its encoding). A part is a few tens of KB.
+ */
+const AHEAD = 64;
+
+/** The parse in progress: its parts, those encoded and not sent yet, and the credit the main thread has given. */
+interface Job {
+  readonly parts: Generator<SnapshotPart, void, void>;
+  readonly ready: SnapshotPart[];
+  /** All parts are encoded (those left are in `ready`). */
+  encoded: boolean;
+  credit: number;
+  /** A turn to encode ahead is scheduled. */
+  scheduled: boolean;
+}
+
+let job: Job | undefined;
 
 function run(port: NonNullable<typeof parentPort>, request: ParseRequest): void {
   const post = (m: WorkerMessage) => port.postMessage(m);
@@ -34,22 +53,44 @@ function run(port: NonNullable<typeof parentPort>, request: ParseRequest): void 
     else post({ kind: 'failed', code: err instanceof MeshError ? err.code : 'CONFIG', message: err instanceof Error ? err.message : String(err) });
     return;
   }
-  job = { parts, credit: WINDOW };
-  send(port);
+  job = { parts, ready: [], encoded: false, credit: WINDOW, scheduled: false };
+  send(port, job);
 }
 
-function send(port: NonNullable<typeof parentPort>): void {
-  const current = job;
-  if (current === undefined) return;
+/** The next part of `current` (encoded ahead or now), or undefined when all are out. */
+function nextPart(current: Job): SnapshotPart | undefined {
+  const ready = current.ready.shift();
+  if (ready !== undefined || current.encoded) return ready;
+  const next = current.parts.next();
+  if (next.done === true) {
+    current.encoded = true;
+    return undefined;
+  }
+  return next.value;
+}
+
+/** Sends what the credit allows, then encodes one part ahead a turn (so credit that comes in is taken between parts). */
+function send(port: NonNullable<typeof parentPort>, current: Job): void {
+  if (job !== current) return;
   for (; current.credit > 0; current.credit--) {
-    const next = current.parts.next();
-    if (next.done === true) {
+    const part = nextPart(current);
+    if (part === undefined) {
       // All sent: credit the main thread still gives for this parse is dropped.
       job = undefined;
       return;
     }
-    port.postMessage({ kind: 'part', part: next.value } satisfies WorkerMessage);
+    port.postMessage({ kind: 'part', part } satisfies WorkerMessage);
   }
+  if (current.encoded || current.scheduled || current.ready.length >= AHEAD) return;
+  current.scheduled = true;
+  setImmediate(() => {
+    current.scheduled = false;
+    if (job !== current || current.encoded) return;
+    const next = current.parts.next();
+    if (next.done === true) current.encoded = true;
+    else current.ready.push(next.value);
+    send(port, current);
+  });
 }
 
 // The thread serves one parse after another (parse-config-off-thread.ts keeps it between them). A request is a
@@ -57,11 +98,12 @@ function send(port: NonNullable<typeof parentPort>): void {
 // credit for one more part of the parse in progress.
 const port = parentPort;
 if (port !== null) {
+  lowerThreadPriority();
   port.on('message', (m: ParseRequest | typeof MORE) => {
     if (m === MORE) {
       if (job !== undefined) {
         job.credit++;
-        send(port);
+        send(port, job);
       }
       return;
     }

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { Mesh } from 'meta-mesh';
 import { ConfigError, type ConfigSource, type Snapshot, parseConfig } from '../../lib/config';
 import { Diagnostics } from '../../lib/config/diagnostics';
-import { idleParseThreadId, parseConfigOffThread } from '../../lib/config/parse-config-off-thread';
+import { endIdleParseThread, expectParseOffThread, idleParseThreadId, parseConfigOffThread } from '../../lib/config/parse-config-off-thread';
+import { readConfigFiles } from '../../lib/config/load-config-files';
 import { SnapshotAssembly, snapshotParts } from '../../lib/config/snapshot-transfer';
 import { SERVICE, generatedMesh, router } from './manifests';
 
@@ -245,6 +246,32 @@ describe('parsing large configs in a worker thread', function () {
     const both = await Promise.all([outcome([{ file: 'a.yaml', text: good }], true), outcome([{ file: 'a.yaml', text: changed }], true)]);
     assert.deepStrictEqual(both, [first, again]);
     assert.notEqual(idleParseThreadId(), undefined);
+  });
+
+  it('starts the parser thread while the files are read, when they are large enough to need it, and parses on it', async () => {
+    await endIdleParseThread();
+    expectParseOffThread(1000, { offThreadChars: 1001 });
+    assert.equal(idleParseThreadId(), undefined, 'a config parsed in place gets no thread');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meta-mesh-offthread-'));
+    const file = path.join(dir, 'mesh.yaml');
+    const text = generatedMesh(3, 7);
+    fs.writeFileSync(file, text);
+    fs.mkdirSync(path.join(dir, 'more'));
+    fs.writeFileSync(path.join(dir, 'more', 'calc.yaml'), SERVICE);
+    const sizes: number[] = [];
+    const read = await readConfigFiles([file, path.join(dir, 'more')], new Diagnostics(), (bytes) => {
+      sizes.push(bytes);
+      expectParseOffThread(bytes, OFF);
+    });
+    assert.deepEqual(sizes, [Buffer.byteLength(text)], 'told the size of the file named, before reading; not those of a directory');
+    assert.equal(read.length, 2);
+    const started = idleParseThreadId();
+    assert.notEqual(started, undefined, 'the thread is started before the parse');
+    expectParseOffThread(Buffer.byteLength(text), OFF);
+    assert.equal(idleParseThreadId(), started, 'an idle thread is there already: no second one');
+    const snapshot = await parseConfigOffThread(read, { ...OFF, version: '1' }, new Diagnostics());
+    assert.equal(idleParseThreadId(), started, 'the parse ran on the thread started ahead');
+    assert.deepStrictEqual(snapshot, parseConfig(read.map((s) => ({ file: s.file, text: s.bytes.toString() })), { version: '1' }));
   });
 
   it('adds to the problems found before the parse (an unreadable file)', async () => {
