@@ -41,6 +41,8 @@ export class ManifestDocument {
   label: string;
   /** Lines of the document's own parse are this many lines into the file (a DocumentText's). */
   private lineBase = 0;
+  /** Problems and warnings reported about this document so far (repeats included): checks compare it to see whether a value was clean. */
+  reports = 0;
 
   constructor(
     readonly file: string,
@@ -61,10 +63,12 @@ export class ManifestDocument {
   }
 
   problem(path: FieldPath, message: string): void {
+    this.reports++;
     this.diagnostics.problem(this.at(path, message));
   }
 
   warn(path: FieldPath, message: string): void {
+    this.reports++;
     this.diagnostics.warn(this.at(path, message));
   }
 

@@ -114,6 +114,34 @@ function sameChars(text: string, p: number, k: string): boolean {
 /** Plain keys remembered per reader: a manifest file repeats a few dozen keys (address, ports, labels) many thousand times. */
 const KEYS_KEPT = 64;
 
+/**
+ * Values remembered per reader by their text: a generated file repeats the
+ * same small nested values thousands of times (each endpoint's `ports:
+ * {tcp-thrift: 9090}` and `labels: {version: v1}`), and the same text reads
+ * as the same value. Only texts up to VALUE_TEXT_MAX characters, and at most
+ * VALUES_KEPT of them.
+ */
+const VALUES_KEPT = 1024;
+const VALUE_TEXT_MAX = 256;
+
+/** Collections one reader returned for several places of its text (see Reader.values). */
+const sharedValues = new WeakSet<object>();
+
+/**
+ * Whether `value` is a collection the reader returned for every place its
+ * text repeats: a check that finds it clean once may take it as clean at the
+ * other places (schema.ts).
+ */
+export function isSharedValue(value: object): boolean {
+  return sharedValues.has(value);
+}
+
+/** A value read once, and how many characters of text it took. */
+interface KeptValue {
+  readonly value: unknown;
+  readonly length: number;
+}
+
 class Reader {
   /** Start of the current line. */
   private pos = 0;
@@ -126,6 +154,16 @@ class Reader {
    */
   private readonly keys = new Map<number, string[]>();
   private keysKept = 0;
+  /**
+   * Flow collections and nested blocks read so far, by their text (a flow
+   * collection's from its bracket to the end of its line, a block's from its
+   * first line to the line after it). One object then stands for every
+   * occurrence of the same text: values read from text are never changed
+   * after, by this reader or by the checks that take them (schema.ts copies
+   * what it cleans), so sharing them is safe, and it spares the reading, the
+   * objects and the collections that would copy them.
+   */
+  private readonly values = new Map<string, KeptValue>();
 
   constructor(private readonly text: string) {}
 
@@ -255,14 +293,14 @@ class Reader {
       const next = this.skipBlank();
       if (next === undefined || (next === this.pos && this.isMarker(this.pos))) return null;
       const indent = next - this.pos;
-      if (indent > col) return this.node(indent, next);
+      if (indent > col) return this.nestedBlock(col, indent, next);
       // A sequence may sit at its key's own indentation.
       if (indent === col && !inSequence && this.isDash(next)) return this.sequence(col, next);
       return null;
     }
     if (inSequence && this.keyEnd(q) !== undefined) return this.mapping(q - this.pos, q);
     let value: unknown;
-    if (c === 0x7b || c === 0x5b) value = this.flow(q);
+    if (c === 0x7b || c === 0x5b) value = this.keptFlow(q);
     else if (c === 0x27 || c === 0x22) value = this.quoted(q);
     else {
       if (INDICATOR.has(t.charAt(q)) && !(c === DASH && !this.isDash(q))) unsupported();
@@ -273,6 +311,64 @@ class Reader {
     const next = this.skipBlank();
     if (next !== undefined && next - this.pos > col && !(next === this.pos && this.isMarker(this.pos))) unsupported();
     return value;
+  }
+
+  /**
+   * node(indent, first) for a block nested under a key or dash in column
+   * `col`, taken from `values` when the same text was read before. Its text
+   * runs from the start of its first line to the next line with content
+   * indented no deeper than `col` (or the end): where reading it leaves `pos`.
+   */
+  private nestedBlock(col: number, indent: number, first: number): unknown {
+    const t = this.text;
+    const start = this.pos;
+    let end = -1;
+    for (let line = this.nextLine(first); line - start <= VALUE_TEXT_MAX; line = this.nextLine(line)) {
+      if (line >= t.length) {
+        end = t.length;
+        break;
+      }
+      const q = this.afterSpaces(line);
+      const ch = t.charCodeAt(q);
+      // Blank and comment lines belong to the block; the first line with content at `col` or less ends it.
+      if (q - line <= col && ch !== NL && ch !== HASH && !Number.isNaN(ch)) {
+        end = line;
+        break;
+      }
+    }
+    if (end < 0 || end - start > VALUE_TEXT_MAX) return this.node(indent, first);
+    const key = t.slice(start, end);
+    const kept = this.values.get(key);
+    if (kept !== undefined) {
+      this.pos = end;
+      return kept.value;
+    }
+    const value = this.node(indent, first);
+    if (this.pos === end) this.keep(key, value);
+    return value;
+  }
+
+  /** flow(p), taken from `values` when the same text (to the end of the line) was read before. */
+  private keptFlow(p: number): unknown {
+    const t = this.text;
+    const nl = t.indexOf('\n', p);
+    const lineEnd = nl < 0 ? t.length : nl;
+    if (lineEnd - p > VALUE_TEXT_MAX) return this.flow(p);
+    const key = t.slice(p, lineEnd);
+    const kept = this.values.get(key);
+    if (kept !== undefined) {
+      this.end = p + kept.length;
+      return kept.value;
+    }
+    const value = this.flow(p);
+    this.keep(key, value, this.end - p);
+    return value;
+  }
+
+  private keep(key: string, value: unknown, length = key.length): void {
+    if (this.values.size >= VALUES_KEPT) return;
+    this.values.set(key, { value, length });
+    if (typeof value === 'object' && value !== null) sharedValues.add(value);
   }
 
   private mapping(col: number, first: number): Record<string, unknown> {

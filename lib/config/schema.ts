@@ -8,6 +8,7 @@
 import { didYouMean } from './did-you-mean';
 import { FieldPath, ManifestDocument } from './manifest-document';
 import { durationHint, durationToMs } from './parse-duration';
+import { isSharedValue } from './manifest-yaml-reader';
 
 interface SchemaFlags {
   /** Reported as missing when absent. */
@@ -100,6 +101,31 @@ export function checkSchema(value: unknown, schema: Schema, path: FieldPath, doc
 function check(value: unknown, schema: Schema, up: At, key: string | number | undefined, doc: ManifestDocument, quiet: boolean, owned: boolean): unknown {
   if (value === undefined) return undefined;
   if (value === null) return schema.nullable === true ? null : undefined;
+  if (owned && typeof value === 'object' && isSharedValue(value)) return checkShared(value, schema, up, key, doc, quiet);
+  return checkValue(value, schema, up, key, doc, quiet, owned);
+}
+
+/**
+ * Schemas a value the reader shares between several places (manifest-yaml-reader.ts) checked clean against: no
+ * problem, no warning, and itself as the cleaned value. The check is a function of the value and the schema, so it
+ * is clean at every other place too (quiet or not), and is not done again there.
+ */
+const cleanAgainst = new WeakMap<object, Schema[]>();
+
+function checkShared(value: object, schema: Schema, up: At, key: string | number | undefined, doc: ManifestDocument, quiet: boolean): unknown {
+  const clean = cleanAgainst.get(value);
+  if (clean?.includes(schema) === true) return value;
+  const reports = doc.reports;
+  const checked = checkValue(value, schema, up, key, doc, quiet, true);
+  // Quiet, a check leaves out warnings a loud one would give: only a loud one says the value is clean.
+  if (checked === value && doc.reports === reports && !quiet) {
+    if (clean === undefined) cleanAgainst.set(value, [schema]);
+    else clean.push(schema);
+  }
+  return checked;
+}
+
+function checkValue(value: unknown, schema: Schema, up: At, key: string | number | undefined, doc: ManifestDocument, quiet: boolean, owned: boolean): unknown {
   switch (schema.type) {
     case 'any':
       return value;

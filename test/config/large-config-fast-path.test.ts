@@ -87,6 +87,33 @@ apiVersion: metaprotocol.aeraki.io/v1alpha1\nkind: MetaRouter\nmetadata: {name: 
     assert.deepEqual(stood, [true, true, false, false, true, true, true]);
   });
 
+  it('reports a problem or warning in a value repeated at many places (read once, shared) at each place, as the positioned path does', () => {
+    const endpoints = (item: (j: number) => string) => Array.from({ length: 12 }, (_, j) => item(j)).join('');
+    const service = (body: string) =>
+      `apiVersion: networking.istio.io/v1beta1\nkind: ServiceEntry\nmetadata: {name: calc}\nspec:\n  hosts: [calc.demo.svc.cluster.local]\n  resolution: STATIC\n  ports: [{number: 9090, name: tcp-thrift}]\n  endpoints:\n${body}`;
+    const subsets = (n: number, policy: string) =>
+      `apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\nmetadata: {name: calc}\nspec:\n  host: calc.demo.svc.cluster.local\n  subsets:\n${Array.from({ length: n }, (_, i) => `  - name: s${i}\n    labels: {version: v1}\n    trafficPolicy: ${policy}\n`).join('')}`;
+    const cases = [
+      // A label that is not a string, the same flow text at every endpoint (and one clean set between).
+      service(endpoints((j) => `  - address: 10.0.0.${j}\n    labels: ${j === 5 ? '{version: v1}' : '{version: 1}'}\n`)),
+      // A port out of range, the same nested block at every endpoint.
+      service(endpoints((j) => `  - address: 10.0.0.${j}\n    ports:\n      tcp-thrift: 99999\n    labels:\n      version: v1\n`)),
+      // A field accepted but not enforced (a warning), the same policy text in every subset; then the same with a problem too.
+      `${service(endpoints((j) => `  - address: 10.0.0.${j}\n    labels: {version: v1}\n`))}---\n${subsets(6, '{connectionPool: {http: {maxRequestsPerConnection: 1}}}')}`,
+      `${service(endpoints((j) => `  - address: 10.0.0.${j}\n    labels: {version: v1}\n`))}---\n${subsets(6, '{connectionPool: {http: {maxRequestsPerConnection: 1, maxRetries: -1}}}')}`,
+    ];
+    for (const text of cases) {
+      const sources = [{ file: 'big.yaml', text }];
+      const slow = outcome(sources, false);
+      const fast = outcome(sources, true);
+      assert.deepStrictEqual(fast, slow);
+      const snapshot = slow as { warnings?: readonly string[] };
+      const messages = typeof slow === 'string' ? slow : (snapshot.warnings ?? []).join('\n');
+      assert.ok((messages.match(/big\.yaml:\d+/g) ?? []).length >= 6, `a message at each place:\n${messages}`);
+    }
+    assert.deepEqual(stood, [true, true, true, true]);
+  });
+
   it('reads anchors and aliases the positioned way (alias limits apply)', () => {
     const text = `${SERVICE.replace('labels: {version: v1}', 'labels: &v1 {version: v1}')}`.replace('labels: {version: v2}\n---', 'labels: *v1\n---');
     assert.deepStrictEqual(outcome([{ file: 'a.yaml', text }], true), outcome([{ file: 'a.yaml', text }], false));

@@ -106,6 +106,47 @@ describe('readManifestYaml', () => {
     assert.ok(counts.same > 500 && counts.declined > 500, JSON.stringify(counts));
   });
 
+  it('reads a nested value repeated under many parents once, shares it, and still reads every stream as js-yaml does', () => {
+    const rand = mulberry32(7);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)] as T;
+    // Nested values as endpoint lists repeat them, at the indentation of their key, and what may follow them.
+    const nested = (pad: string) =>
+      rand() < 0.05
+        ? // Ones the reader declines: a line between the key's and the value's indentation, or a deeper one.
+          pick([`\n${pad}  version: v1\n${pad}   odd: indent\n`, `\n${pad}  version: v1\n${pad} stray: x\n`, `\n${pad}  version: v1\n${pad}    more: text\n`])
+        : pick([
+            `\n${pad}  version: v1\n`,
+            `\n${pad}  version: v1\n${pad}  zone: z\n`,
+            `\n${pad}  version: v1\n${pad}  # a comment\n\n${pad}  zone: z\n`,
+            `\n${pad}    deeper: {a: 1}\n`,
+            `\n${pad}  - a\n${pad}  - b\n`,
+            `\n${pad}- a\n${pad}- b\n`,
+            ` {tcp-thrift: 9090}\n`,
+            ` {tcp-thrift: 9090}  # c\n`,
+            ` [a, {b: 1}]\n`,
+          ]);
+    const after = ['', '---\n', '...\n', '--- # x\n', 'tail: 1\n', '  deeper: 2\n', '# end\n'];
+    const counts = { same: 0, declined: 0 };
+    for (let i = 0; i < 1500; i++) {
+      let out = 'kind: ServiceEntry\nspec:\n  endpoints:\n';
+      const pad = pick(['    ', '      ']);
+      for (let j = 1 + Math.floor(rand() * 6); j > 0; j--) {
+        out += `${pad.slice(2)}- address: 10.0.0.${j}\n${pad}labels:${nested(pad)}${pad}ports:${nested(pad)}`;
+      }
+      if (rand() < 0.5) out += `other:\n  labels:${nested('')}`;
+      counts[verdict(out + pick(after))]++;
+    }
+    assert.ok(counts.same > 300 && counts.declined > 100, JSON.stringify(counts));
+    // The same text is one value: 1,000 endpoints hold one labels object and one ports object between them.
+    const endpoints = Array.from({ length: 1000 }, (_, i) => `  - address: 10.0.${i >> 8}.${i & 255}\n    ports: {tcp-thrift: 9090}\n    labels:\n      version: v1\n`).join('');
+    const [doc] = readManifestYaml(`spec:\n  endpoints:\n${endpoints}`) ?? [];
+    const list = (doc as { spec: { endpoints: { address: string; ports: object; labels: object }[] } }).spec.endpoints;
+    assert.equal(list.length, 1000);
+    assert.equal(new Set(list.map((e) => e.address)).size, 1000);
+    assert.equal(new Set(list.map((e) => e.ports)).size, 1, 'one ports object');
+    assert.equal(new Set(list.map((e) => e.labels)).size, 1, 'one labels object');
+  });
+
   it('declines what it does not read exactly, for js-yaml to read', () => {
     const declined = [
       'a: &x 1\nb: *x\n',
