@@ -11,7 +11,7 @@
 import type { Endpoint } from '../../config/model';
 import type { LbOptions, LbRuntime } from './lb-options';
 import type { LoadBalancer, PickContext } from './load-balancer';
-import { localityPriorities } from './locality-priorities';
+import { localityGroupsApply, localityPriorities } from './locality-priorities';
 import { fmix32 } from './murmur3';
 
 export type InnerBalancerFactory = (endpoints: readonly Endpoint[]) => LoadBalancer;
@@ -32,6 +32,8 @@ const enum Counted {
 export class LocalityAware implements LoadBalancer {
   private readonly levels: Level[];
   private readonly healthy: Uint8Array;
+  /** No endpoint is unhealthy by EDS. */
+  private readonly allHealthy: boolean;
   private readonly overprovisioning: number;
   private readonly panicThreshold: number;
   private readonly random: () => number;
@@ -48,15 +50,31 @@ export class LocalityAware implements LoadBalancer {
     const threshold = options.healthyPanicThreshold ?? 50;
     this.panicThreshold = Number.isFinite(threshold) ? Math.min(100, Math.max(0, threshold)) : 50;
     // Loops, not TypedArray.from / Array.from with a mapping function: those allocate young garbage per endpoint (see endpoint-weights.ts).
-    const healthy = new Uint8Array(endpoints.length);
-    for (let i = 0; i < endpoints.length; i++) healthy[i] = endpoints[i]!.healthy === false ? 0 : 1; // i < length
+    const n = endpoints.length;
+    const healthy = new Uint8Array(n);
+    let allHealthy = true;
+    for (let i = 0; i < n; i++) {
+      const h = endpoints[i]!.healthy === false ? 0 : 1; // i < n
+      healthy[i] = h;
+      if (h === 0) allHealthy = false;
+    }
     this.healthy = healthy;
-    this.recountEvery = Math.max(1024, endpoints.length);
+    this.allHealthy = allHealthy;
+    this.recountEvery = Math.max(1024, n);
+    if (!localityGroupsApply(options)) {
+      // One group of every endpoint in order (no locality setting, the usual case): no grouping to compute or check.
+      const indices = new Int32Array(n);
+      for (let i = 0; i < n; i++) indices[i] = i;
+      const only = n === 0 ? undefined : new Group(indices, 1, endpoints, inner, healthy, allHealthy);
+      this.levels = only === undefined ? [] : [new Level([only])];
+      this.only = only;
+      return;
+    }
     this.levels = localityPriorities(endpoints, options).map(
       (groups) => new Level(groups.map((g) => new Group(Int32Array.from(g.indices), g.weight, endpoints, inner, this.healthy))),
     );
     const first = this.levels.length === 1 && this.levels[0]!.groups.length === 1 ? this.levels[0]!.groups[0]! : undefined;
-    this.only = first !== undefined && first.indices.length === endpoints.length && first.indices.every((v, i) => v === i) ? first : undefined;
+    this.only = first !== undefined && first.indices.length === n && first.indices.every((v, i) => v === i) ? first : undefined;
   }
 
   /**
@@ -66,7 +84,7 @@ export class LocalityAware implements LoadBalancer {
   static wrap(endpoints: readonly Endpoint[], options: LbOptions, inner: InnerBalancerFactory, runtime: LbRuntime = {}): LoadBalancer {
     const aware = new LocalityAware(endpoints, options, inner, runtime);
     const only = aware.only;
-    if (only !== undefined && aware.panicThreshold === 0 && aware.healthy.every((h) => h === 1)) return only.balancer;
+    if (only !== undefined && aware.panicThreshold === 0 && aware.allHealthy) return only.balancer;
     return aware;
   }
 
@@ -219,9 +237,11 @@ class Group {
     endpoints: readonly Endpoint[],
     inner: InnerBalancerFactory,
     private readonly healthy: Uint8Array,
+    /** Whether every endpoint at `indices` is healthy, when the caller knows. */
+    allHealthy?: boolean,
   ) {
     this.balancer = inner(subsetOf(endpoints, indices));
-    this.allHealthy = indices.every((i) => healthy[i] === 1);
+    this.allHealthy = allHealthy ?? indices.every((i) => healthy[i] === 1);
     this.context = new GroupContext(indices, healthy, this.allHealthy);
   }
 

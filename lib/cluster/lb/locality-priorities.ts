@@ -23,13 +23,23 @@ const REGION_LABEL = 'topology.kubernetes.io/region';
 const ZONE_LABEL = 'topology.kubernetes.io/zone';
 const SUBZONE_LABEL = 'topology.istio.io/subzone';
 
+/**
+ * Whether `options` split endpoints by locality or labels at all. When they
+ * do not (no localityLbSetting, disabled, or nothing to compare with), every
+ * endpoint is in one level and one group, in order, whatever the endpoints.
+ */
+export function localityGroupsApply(options: LbOptions): boolean {
+  const setting = options.locality;
+  return !(setting === undefined || setting.enabled === false || (options.localLocality === undefined && (setting.failoverPriority ?? []).length === 0));
+}
+
 /** Priority levels, most preferred first; endpoints excluded by distribute are in none. */
 export function localityPriorities(endpoints: readonly Endpoint[], options: LbOptions): PriorityLevel[] {
   const all = endpoints.map((_, i) => i);
   const setting = options.locality;
   const local = options.localLocality;
   const byLabels = setting?.failoverPriority ?? [];
-  if (setting === undefined || setting.enabled === false || (local === undefined && byLabels.length === 0)) {
+  if (setting === undefined || !localityGroupsApply(options)) {
     return all.length === 0 ? [] : [[{ indices: all, weight: 1 }]];
   }
   if (local !== undefined && setting.distribute !== undefined) {

@@ -25,8 +25,7 @@ export class RoundRobin implements LoadBalancer {
     this.n = n;
     this.cursor = Math.floor((runtime.random ?? Math.random)() * Math.max(1, n)) % Math.max(1, n);
     this.weights = endpointWeights(endpoints);
-    const first = this.weights[0] ?? 1;
-    this.weighted = this.weights.some((w) => w !== first);
+    this.weighted = !allEqual(this.weights);
     this.slowStart = SlowStart.of(n, options.slowStart, runtime.now ?? performance.now.bind(performance));
     this.edf = this.weighted || this.slowStart !== undefined ? new EdfScheduler(this.weights) : undefined;
     this.schedule = this.weighted ? periodOf(this.weights) : undefined;
@@ -98,4 +97,11 @@ function periodOf(weights: Float64Array): Int32Array | undefined {
     period[k] = i;
   }
   return period;
+}
+
+/** Whether every weight is the first (a loop: `some` with a closure cost a call per endpoint while balancers are built). */
+function allEqual(weights: Float64Array): boolean {
+  const first = weights[0];
+  for (let i = 1; i < weights.length; i++) if (weights[i] !== first) return false;
+  return true;
 }
