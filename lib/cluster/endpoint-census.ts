@@ -7,14 +7,15 @@
 //
 // Two things keep a large config cheap to count:
 // - A cluster replaced by one of the same name (a reload, an EDS update)
-//   counts only the positions whose endpoint changed: an endpoint at the same
-//   place in both lists would be counted in and out again, a sum of zero.
+//   counts only the endpoints that changed: one that both lists name
+//   (alignEndpoints) would be counted in and out again, a sum of zero.
 // - Clusters that only come in (a mesh's first config) can be counted later
 //   (defer): adding never makes an endpoint leave, so nothing needs the counts
 //   until the next update or lookup, which count them first. The mesh counts
 //   them in slices after its start has resolved.
-import type { ClusterConfig, Endpoint } from '../config/model';
+import type { ClusterConfig } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
+import { alignEndpoints } from './endpoint-alignment';
 import { Ipv4EndpointCounts, parseIpv4 } from './ipv4-endpoint-counts';
 
 export class EndpointCensus {
@@ -45,18 +46,27 @@ export class EndpointCensus {
   /**
    * update() in steps of at most STEP_ENDPOINTS endpoints, for runSliced. A
    * cluster of `added` and one of `dropped` with the same name are counted
-   * by their difference: only where their lists name different endpoints.
+   * by their difference: the endpoints alignEndpoints matches between their
+   * lists would be counted in and out again, a sum of zero, and are skipped.
    */
   *updateSteps(added: readonly ClusterConfig[], dropped: readonly ClusterConfig[]): Steps<boolean> {
     yield* this.countDeferredSteps();
     const pairs = pairByName(added, dropped);
+    /** For each dropped cluster with a pair, which of its endpoints the pair also names. */
+    const keptOf = new Map<ClusterConfig, Uint8Array>();
     let budget = STEP_ENDPOINTS;
     for (const c of added) {
-      const before = pairs.get(c)?.endpoints;
+      const before = pairs.get(c);
+      let kept: Uint8Array | undefined;
+      if (before !== undefined) {
+        const alignment = yield* alignEndpoints(before.endpoints, c.endpoints);
+        keptOf.set(before, alignment.matchedBefore);
+        kept = alignment.matchedAfter;
+      }
       const list = c.endpoints;
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!; // i < length
-        if (before === undefined || !sameAt(before, i, e)) this.add(e.address, e.port, 1);
+        if (kept?.[i] !== 1) this.add(e.address, e.port, 1);
         if (--budget === 0) {
           yield;
           budget = STEP_ENDPOINTS;
@@ -65,11 +75,11 @@ export class EndpointCensus {
     }
     let left = false;
     for (const c of dropped) {
-      const after = pairs.get(c)?.endpoints;
+      const kept = keptOf.get(c);
       const list = c.endpoints;
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!; // i < length
-        if ((after === undefined || !sameAt(after, i, e)) && this.add(e.address, e.port, -1) <= 0) left = true;
+        if (kept?.[i] !== 1 && this.add(e.address, e.port, -1) <= 0) left = true;
         if (--budget === 0) {
           yield;
           budget = STEP_ENDPOINTS;
@@ -183,12 +193,6 @@ function pairByName(added: readonly ClusterConfig[], dropped: readonly ClusterCo
     pairs.set(d, a);
   }
   return pairs;
-}
-
-/** Whether `list[i]` is the endpoint `e` names (same address and port). */
-function sameAt(list: readonly Endpoint[], i: number, e: Endpoint): boolean {
-  const o = list[i];
-  return o !== undefined && (o === e || (o.address === e.address && o.port === e.port));
 }
 
 function isPort(port: number): boolean {

@@ -140,6 +140,25 @@ describe('EndpointCensus', () => {
     assert.ok(steps >= 5 && steps <= 20, `${steps} steps`);
   });
 
+  it('counts a reload that shifts every endpoint by one (one gone at the front, one new at the end) by those two', () => {
+    const list = (shift: number): [string, number][] => Array.from({ length: 1000 }, (_, j): [string, number] => [`10.1.${(j + shift) >> 8}.${(j + shift) & 255}`, 9090]);
+    const census = new EndpointCensus();
+    const before = cluster('a', list(0));
+    census.update([before], []);
+    const ipv4 = (census as unknown as { ipv4: { add(address: number, port: number, n: number): number } }).ipv4;
+    const add = ipv4.add.bind(ipv4);
+    let counted = 0;
+    ipv4.add = (address, port, n) => {
+      counted++;
+      return add(address, port, n);
+    };
+    assert.equal(census.update([cluster('a', list(1))], [before]), true);
+    assert.equal(counted, 2);
+    assert.equal(census.has('10.1.0.0:9090'), false);
+    assert.ok(census.has('10.1.0.1:9090'));
+    assert.ok(census.has('10.1.3.232:9090'));
+  });
+
   it('counts deferred clusters before it answers or updates, in steps, into a table made big enough at once', () => {
     const clusters = Array.from({ length: 10 }, (_, i) => cluster(`c${i}`, Array.from({ length: 1000 }, (_, j): [string, number] => [`10.${i}.${j >> 8}.${j & 255}`, 9090])));
     const census = new EndpointCensus();
