@@ -188,24 +188,52 @@ export class SnapshotAssembly {
   }
 
   /**
-   * Puts the endpoint in force in place of each equal one at the same place
-   * (also for the clusters still to come that name it); true when every
-   * endpoint of the list was and the lists are as long.
+   * Puts the endpoint in force in place of each equal one (also for the
+   * clusters still to come that name it): the one at the same place in the
+   * list in force, or else an equal one elsewhere in it (found by address; a
+   * regenerated file often moves endpoints, and then hardly any is at its old
+   * place). Each endpoint in force stands in for one new endpoint at most.
+   * True when every endpoint of the list was the one at its place and the
+   * lists are as long: the list is the one in force.
    */
   private shareEndpoints(ids: Uint32Array, endpoints: Endpoint[], before: readonly Endpoint[]): boolean {
     let all = endpoints.length === before.length;
+    let moved: number[] | undefined;
     for (let i = 0; i < endpoints.length; i++) {
       const e = endpoints[i];
       const b = before[i];
       if (e === b) continue;
       if (e !== undefined && b !== undefined && sameEndpoint(e, b)) {
-        endpoints[i] = b;
-        this.endpoints[ids[i] ?? 0] = b;
-      } else {
-        all = false;
+        this.share(ids, endpoints, i, b);
+        continue;
       }
+      all = false;
+      (moved ??= []).push(i);
     }
-    return all;
+    if (moved === undefined) return all;
+    // Endpoints in force not taken at their own place, by address.
+    const byAddress = new Map<string, Endpoint[]>();
+    for (let i = 0; i < before.length; i++) {
+      const b = before[i]!; // i < before.length
+      if (endpoints[i] === b) continue;
+      const same = byAddress.get(b.address);
+      if (same === undefined) byAddress.set(b.address, [b]);
+      else same.push(b);
+    }
+    for (const i of moved) {
+      const e = endpoints[i]!; // moved holds places of the list
+      const same = byAddress.get(e.address);
+      const at = same === undefined ? -1 : same.findIndex((b) => sameEndpoint(e, b));
+      if (at < 0) continue;
+      this.share(ids, endpoints, i, same![at]!); // at >= 0: found in `same`
+      same!.splice(at, 1);
+    }
+    return false;
+  }
+
+  private share(ids: Uint32Array, endpoints: Endpoint[], i: number, b: Endpoint): void {
+    endpoints[i] = b;
+    this.endpoints[ids[i] ?? 0] = b;
   }
 
   private addEndpoints(part: EndpointColumns): void {

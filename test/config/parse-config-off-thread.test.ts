@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Mesh } from 'meta-mesh';
-import { ConfigError, type ConfigSource, type Snapshot, parseConfig } from '../../lib/config';
+import { ConfigError, type ConfigSource, type Endpoint, type Snapshot, parseConfig } from '../../lib/config';
 import { Diagnostics } from '../../lib/config/diagnostics';
 import { endIdleParseThread, expectParseOffThread, idleParseThreadId, parseConfigOffThread } from '../../lib/config/parse-config-off-thread';
 import { readConfigFiles } from '../../lib/config/load-config-files';
@@ -210,6 +210,28 @@ describe('parsing large configs in a worker thread', function () {
     assert.notEqual(rebuilt.endpoints[1], current.clusters.get(name)?.endpoints[1]);
     assert.equal((rebuilt.endpoints[1] as unknown as { extra: string }).extra, 'b');
     assert.equal(rebuilt.endpoints[0], current.clusters.get(name)?.endpoints[0], 'the others are shared');
+  });
+
+  it('shares endpoints that moved in their list (found by address), each endpoint in force for one new endpoint only', () => {
+    const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(2, 6) }], { version: '7' });
+    const [name, first] = [...snapshot.clusters.entries()][0] ?? assert.fail('a cluster');
+    const withList = (endpoints: readonly Endpoint[]): Snapshot => ({ ...snapshot, clusters: new Map([...snapshot.clusters, [name, Object.freeze({ ...first, endpoints })]]) });
+    const twin = Object.freeze({ ...(first.endpoints[0] ?? assert.fail('an endpoint')) });
+    // In force: the endpoints with a twin of the first after it (equal in every field, another object).
+    const inForce = [first.endpoints[0]!, twin, ...first.endpoints.slice(1)];
+    const current = withList(inForce);
+    // New: the same endpoints as new objects, rotated by two (as a regenerated file moves them), and one new address.
+    const rotated = [...inForce.slice(2), ...inForce.slice(0, 2)].map((e, i) => Object.freeze(i === 2 ? { ...e, address: '10.9.9.9' } : { ...e }));
+    const assembly = new SnapshotAssembly(current);
+    for (const p of snapshotParts(withList(rotated), 3)) assembly.add(structuredClone(p));
+    const rebuilt = assembly.finish().clusters.get(name) ?? assert.fail('the cluster');
+    assert.notEqual(rebuilt, current.clusters.get(name), 'another list: a new cluster config');
+    assert.deepStrictEqual(rebuilt.endpoints, rotated);
+    rebuilt.endpoints.forEach((e, i) => {
+      if (i === 2) assert.ok(!inForce.includes(e), 'the new address is a new endpoint');
+      else assert.ok(inForce.includes(e), `endpoint ${i} (${e.address}) is the one in force`);
+    });
+    assert.equal(new Set(rebuilt.endpoints).size, rebuilt.endpoints.length, 'an endpoint in force stands in for one new endpoint only (the twins stay two)');
   });
 
   it('reports the problems of a bad config exactly as the main thread does, lines included', async () => {
