@@ -9,6 +9,9 @@
 // - A cluster replaced by one of the same name (a reload, an EDS update)
 //   counts only the positions whose endpoint changed: an endpoint at the same
 //   place in both lists would be counted in and out again, a sum of zero.
+//   When the lists differ in many places (a regenerated file moved its
+//   endpoints), they are counted by their difference as sets of endpoint
+//   objects: a reload shares each unchanged endpoint wherever it moved.
 // - Clusters that only come in (a mesh's first config) can be counted later
 //   (defer): adding never makes an endpoint leave, so nothing needs the counts
 //   until the next update or lookup, which count them first. The mesh counts
@@ -50,34 +53,82 @@ export class EndpointCensus {
   *updateSteps(added: readonly ClusterConfig[], dropped: readonly ClusterConfig[]): Steps<boolean> {
     yield* this.countDeferredSteps();
     const pairs = pairByName(added, dropped);
-    let budget = STEP_ENDPOINTS;
+    const work = { budget: STEP_ENDPOINTS };
+    let left = false;
+    // Pairs counted by their difference as a whole (their lists differ in many places).
+    const moved = new Set<ClusterConfig>();
     for (const c of added) {
-      const before = pairs.get(c)?.endpoints;
+      const before = pairs.get(c);
       const list = c.endpoints;
+      if (before !== undefined && placesDiffer(before.endpoints, list) > PLACES_COUNTED) {
+        moved.add(before);
+        if (yield* this.countDifference(before.endpoints, list, work)) left = true;
+        continue;
+      }
+      const old = before?.endpoints;
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!; // i < length
-        if (before === undefined || !sameAt(before, i, e)) this.add(e.address, e.port, 1);
-        if (--budget === 0) {
+        if (old === undefined || !sameAt(old, i, e)) this.add(e.address, e.port, 1);
+        if (--work.budget === 0) {
           yield;
-          budget = STEP_ENDPOINTS;
+          work.budget = STEP_ENDPOINTS;
         }
       }
     }
-    let left = false;
     for (const c of dropped) {
+      if (moved.has(c)) continue;
       const after = pairs.get(c)?.endpoints;
       const list = c.endpoints;
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!; // i < length
         if ((after === undefined || !sameAt(after, i, e)) && this.add(e.address, e.port, -1) <= 0) left = true;
-        if (--budget === 0) {
+        if (--work.budget === 0) {
           yield;
-          budget = STEP_ENDPOINTS;
+          work.budget = STEP_ENDPOINTS;
         }
       }
     }
     // A doubling the adds left half done is finished here, so lookups go back to probing one table.
     while (this.ipv4.move(MOVE_STEP)) yield;
+    return left;
+  }
+
+  /**
+   * Counts a cluster's list `after` in and its list `before` out, by their
+   * difference: an endpoint object both hold (a YAML reload shares each
+   * unchanged endpoint wherever it moved in the list) is neither. The lists
+   * are walked side by side, an endpoint matched to the same object a few
+   * places ahead on the other side (an endpoint inserted or removed shifts
+   * the rest); what is not matched is counted, which keeps the counts right
+   * however the lists were reordered. True when some endpoint is now named
+   * by none.
+   */
+  private *countDifference(before: readonly Endpoint[], after: readonly Endpoint[], work: { budget: number }): Steps<boolean> {
+    let left = false;
+    let i = 0;
+    let j = 0;
+    while (i < after.length || j < before.length) {
+      const a = after[i];
+      const b = before[j];
+      if (a !== undefined && a === b) {
+        i++;
+        j++;
+      } else if (a !== undefined && b !== undefined && aheadIn(before, j, a)) {
+        // `b` is gone (or further on in `after`, then counted both ways).
+        if (this.add(b.address, b.port, -1) <= 0) left = true;
+        j++;
+      } else if (a !== undefined) {
+        this.add(a.address, a.port, 1);
+        i++;
+      } else if (b !== undefined) {
+        if (this.add(b.address, b.port, -1) <= 0) left = true;
+        j++;
+      }
+      if (--work.budget === 0) {
+        yield;
+        work.budget = STEP_ENDPOINTS;
+      }
+    }
     return left;
   }
 
@@ -183,6 +234,29 @@ function pairByName(added: readonly ClusterConfig[], dropped: readonly ClusterCo
     pairs.set(d, a);
   }
   return pairs;
+}
+
+/** Places where lists differ beyond which a pair of clusters is counted by difference (countDifference), not place by place. */
+const PLACES_COUNTED = 16;
+
+/** At how many places `a` and `b` name different endpoints (a place only one has counts), stopping past PLACES_COUNTED. */
+function placesDiffer(a: readonly Endpoint[], b: readonly Endpoint[]): number {
+  let n = Math.abs(a.length - b.length);
+  const common = Math.min(a.length, b.length);
+  for (let i = 0; i < common && n <= PLACES_COUNTED; i++) {
+    if (!sameAt(a, i, b[i]!)) n++; // i < common
+  }
+  return n;
+}
+
+/** How far ahead countDifference looks for an endpoint object on the other side. */
+const LOOK_AHEAD = 4;
+
+/** Whether `e` is one of the LOOK_AHEAD endpoints of `list` after place `j`. */
+function aheadIn(list: readonly Endpoint[], j: number, e: Endpoint): boolean {
+  const end = Math.min(list.length, j + 1 + LOOK_AHEAD);
+  for (let k = j + 1; k < end; k++) if (list[k] === e) return true;
+  return false;
 }
 
 /** Whether `list[i]` is the endpoint `e` names (same address and port). */
