@@ -211,22 +211,30 @@ export class SnapshotAssembly {
       (moved ??= []).push(i);
     }
     if (moved === undefined) return all;
-    // Endpoints in force not taken at their own place, by address.
-    const byAddress = new Map<string, Endpoint[]>();
-    for (let i = 0; i < before.length; i++) {
-      const b = before[i]!; // i < before.length
+    // Endpoints in force not taken at their own place, by address: the first one's place, and each one's next.
+    const firstAt = new Map<string, number>();
+    const nextAt = new Int32Array(before.length).fill(-1);
+    for (let i = before.length - 1; i >= 0; i--) {
+      const b = before[i]!; // 0 <= i < before.length
       if (endpoints[i] === b) continue;
-      const same = byAddress.get(b.address);
-      if (same === undefined) byAddress.set(b.address, [b]);
-      else same.push(b);
+      const next = firstAt.get(b.address);
+      if (next !== undefined) nextAt[i] = next;
+      firstAt.set(b.address, i);
     }
     for (const i of moved) {
       const e = endpoints[i]!; // moved holds places of the list
-      const same = byAddress.get(e.address);
-      const at = same === undefined ? -1 : same.findIndex((b) => sameEndpoint(e, b));
-      if (at < 0) continue;
-      this.share(ids, endpoints, i, same![at]!); // at >= 0: found in `same`
-      same!.splice(at, 1);
+      // Along the chain of the address's places, unlinking the one taken.
+      let prev = -1;
+      for (let at = firstAt.get(e.address) ?? -1; at >= 0; prev = at, at = nextAt[at] ?? -1) {
+        const b = before[at]!; // a place of `before`
+        if (!sameEndpoint(e, b)) continue;
+        this.share(ids, endpoints, i, b);
+        const next = nextAt[at] ?? -1;
+        if (prev >= 0) nextAt[prev] = next;
+        else if (next >= 0) firstAt.set(e.address, next);
+        else firstAt.delete(e.address);
+        break;
+      }
     }
     return false;
   }

@@ -159,6 +159,41 @@ describe('EndpointCensus', () => {
     assert.ok(census.has('10.1.3.232:9090'));
   });
 
+  it('a reload that moved every endpoint but kept its objects (a regenerated file) counts only the difference, in steps', () => {
+    const census = new EndpointCensus();
+    const before = cluster('a', Array.from({ length: 10_000 }, (_, j): [string, number] => [`10.1.${j >> 8}.${j & 255}`, 9090]));
+    census.update([before], []);
+    // The first endpoint goes, a new one comes at the end: every other endpoint is the same object one place up.
+    const fresh: Endpoint = { address: '10.9.9.9', port: 9090, labels: {}, weight: 1 };
+    const after: ClusterConfig = { ...before, endpoints: [...before.endpoints.slice(1), fresh] };
+    const ipv4 = (census as unknown as { ipv4: { add(address: number, port: number, n: number): number } }).ipv4;
+    const add = ipv4.add.bind(ipv4);
+    let counted = 0;
+    ipv4.add = (address, port, n) => {
+      counted++;
+      return add(address, port, n);
+    };
+    let steps = 0;
+    const update = census.updateSteps([after], [before]);
+    let r = update.next();
+    for (; r.done !== true; r = update.next()) steps++;
+    assert.equal(r.value, true, '10.1.0.0 left');
+    assert.equal(counted, 2, 'one endpoint counted in, one out');
+    assert.equal(census.has('10.1.0.0:9090'), false);
+    assert.equal(census.has('10.9.9.9:9090'), true);
+    assert.equal(census.has('10.1.39.15:9090'), true);
+    assert.ok(steps >= 4 && steps <= 20, `${steps} steps`);
+    // Shuffled (no order kept at all): still the right counts, whatever is matched.
+    let seed = 7;
+    const shuffled = [...after.endpoints].sort(() => ((seed = (seed * 48271) % 2147483647) & 1 ? 1 : -1));
+    const third: ClusterConfig = { ...before, endpoints: shuffled.slice(0, 9000) };
+    assert.equal(census.update([third], [after]), true);
+    for (const e of after.endpoints) assert.equal(census.has(`${e.address}:${e.port}`), third.endpoints.includes(e), e.address);
+    // Counted out whole, the census is empty again.
+    assert.equal(census.update([], [third]), true);
+    for (const e of [...before.endpoints, fresh]) assert.equal(census.has(`${e.address}:${e.port}`), false, e.address);
+  });
+
   it('counts deferred clusters before it answers or updates, in steps, into a table made big enough at once', () => {
     const clusters = Array.from({ length: 10 }, (_, i) => cluster(`c${i}`, Array.from({ length: 1000 }, (_, j): [string, number] => [`10.${i}.${j >> 8}.${j & 255}`, 9090])));
     const census = new EndpointCensus();
