@@ -15,7 +15,7 @@
 //   them in slices after its start has resolved.
 import type { ClusterConfig } from '../config/model';
 import { runNow, type Steps } from '../config/sliced-work';
-import { alignEndpoints } from './endpoint-alignment';
+import { alignEndpoints } from '../config/endpoint-alignment';
 import { Ipv4EndpointCounts, parseIpv4 } from './ipv4-endpoint-counts';
 
 export class EndpointCensus {

@@ -234,6 +234,26 @@ describe('parsing large configs in a worker thread', function () {
     assert.equal(new Set(rebuilt.endpoints).size, rebuilt.endpoints.length, 'an endpoint in force stands in for one new endpoint only (the twins stay two)');
   });
 
+  it('shares endpoints matched by host in list order when equal; one whose host matched but not its labels is new', () => {
+    const snapshot = parseConfig([{ file: 'mesh.yaml', text: generatedMesh(2, 6) }], { version: '7' });
+    const [name, first] = [...snapshot.clusters.entries()][0] ?? assert.fail('a cluster');
+    const withList = (endpoints: readonly Endpoint[]): Snapshot => ({ ...snapshot, clusters: new Map([...snapshot.clusters, [name, Object.freeze({ ...first, endpoints })]]) });
+    const [a, ...rest] = first.endpoints;
+    assert.ok(a !== undefined && rest.length >= 3);
+    const relabel = (e: Endpoint) => Object.freeze({ ...e, labels: Object.freeze({ ...e.labels, stage: 'canary' }) });
+    // New: a new endpoint first (every other place shifts by one), the others as new equal objects, one of them relabelled.
+    const fresh = Object.freeze({ ...a, address: '10.9.9.9' });
+    const next = [fresh, a, ...rest].map((e, i) => (i === 2 ? relabel(e) : Object.freeze({ ...e })));
+    const assembly = new SnapshotAssembly(withList(first.endpoints));
+    for (const p of snapshotParts(withList(next), 3)) assembly.add(structuredClone(p));
+    const rebuilt = assembly.finish().clusters.get(name) ?? assert.fail('the cluster');
+    assert.deepStrictEqual(rebuilt.endpoints, next);
+    assert.ok(!first.endpoints.includes(rebuilt.endpoints[0]!), 'the new address is a new endpoint');
+    assert.equal(rebuilt.endpoints[1], a, 'shifted by one, still the one in force');
+    assert.ok(!first.endpoints.includes(rebuilt.endpoints[2]!), 'the relabelled endpoint is new');
+    rest.slice(1).forEach((e, i) => assert.equal(rebuilt.endpoints[i + 3], e, `endpoint ${i + 3} is the one in force`));
+  });
+
   it('reports the problems of a bad config exactly as the main thread does, lines included', async () => {
     const big = generatedMesh(4, 20);
     const cases = [

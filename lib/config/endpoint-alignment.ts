@@ -7,8 +7,8 @@
 // in both lists for a removal or an insertion and steps over it. What is not
 // matched is simply left unmatched: callers count it as gone or new, so the
 // result is always exact, only sometimes not the smallest difference.
-import type { Endpoint } from '../config/model';
-import type { Steps } from '../config/sliced-work';
+import type { Endpoint } from './model';
+import type { Steps } from './sliced-work';
 
 /** Matched positions of both lists: 1 where the endpoint has its equal in the other list. */
 export interface EndpointAlignment {

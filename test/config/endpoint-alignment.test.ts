@@ -1,6 +1,6 @@
 // alignEndpoints matches the endpoints a cluster's replacement keeps, also when one more or less shifts the rest.
 import assert from 'node:assert/strict';
-import { alignEndpoints, type EndpointAlignment } from '../../lib/cluster/endpoint-alignment';
+import { alignEndpoints, type EndpointAlignment } from '../../lib/config/endpoint-alignment';
 import type { Endpoint } from '../../lib/config/model';
 import { runNow } from '../../lib/config/sliced-work';
 
