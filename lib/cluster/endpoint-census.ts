@@ -169,7 +169,7 @@ export class EndpointCensus {
 }
 
 /** Endpoints counted per step (a millisecond or two of work, also in a new process whose code is not optimised yet). */
-const STEP_ENDPOINTS = 2048;
+const STEP_ENDPOINTS = 1024;
 
 /** Old slots moved per step after an update (about 0.3 ms of work). */
 const MOVE_STEP = 1 << 14;

@@ -19,7 +19,7 @@ export interface EndpointAlignment {
 /** How far ahead a difference is looked past (each way). */
 const LOOK_AHEAD = 8;
 /** Comparisons a step. */
-const STEP_COMPARISONS = 8192;
+const STEP_COMPARISONS = 4096;
 
 /**
  * Aligns `before` and `after`, in steps of a few thousand comparisons. The

@@ -72,7 +72,7 @@ describe('alignEndpoints', () => {
     for (; r.done !== true; r = steps.next()) n++;
     assertExact(before, after, r.value);
     assert.equal(unmatched(r.value.matchedAfter), 50_000);
-    // Looking LOOK_AHEAD (8) places each way at every one of 50k places would be ~100 steps of 8192 comparisons.
-    assert.ok(n >= 10 && n <= 45, `${n} steps`);
+    // Looking LOOK_AHEAD (8) places each way at every one of 50k places would be ~200 steps of 4096 comparisons.
+    assert.ok(n >= 20 && n <= 90, `${n} steps`);
   });
 });
