@@ -20,6 +20,14 @@ function countIpv4Adds(census: EndpointCensus): { n: number } {
   return counted;
 }
 
+/** Runs an update's steps to the end: what it returned, and how many times it yielded. */
+function runSteps<T>(update: Generator<void, T, void>): { value: T; steps: number } {
+  let steps = 0;
+  let r = update.next();
+  for (; r.done !== true; r = update.next()) steps++;
+  return { value: r.value, steps };
+}
+
 describe('EndpointCensus', () => {
   it('knows an endpoint while some cluster names it, by address and port, IPv6 included', () => {
     const census = new EndpointCensus();
@@ -133,11 +141,8 @@ describe('EndpointCensus', () => {
     moved[5000] = ['10.9.9.9', 9090];
     const after = cluster('a', moved);
     const counted = countIpv4Adds(census);
-    let steps = 0;
-    const update = census.updateSteps([after], [before]);
-    let r = update.next();
-    for (; r.done !== true; r = update.next()) steps++;
-    assert.equal(r.value, true, '10.1.19.136 left');
+    const { value, steps } = runSteps(census.updateSteps([after], [before]));
+    assert.equal(value, true, '10.1.19.136 left');
     assert.equal(census.has('10.9.9.9:9090'), true);
     assert.equal(census.has('10.1.19.136:9090'), false);
     assert.equal(census.has('10.1.19.137:9090'), true);
@@ -167,11 +172,8 @@ describe('EndpointCensus', () => {
     const fresh: Endpoint = { address: '10.9.9.9', port: 9090, labels: {}, weight: 1 };
     const after: ClusterConfig = { ...before, endpoints: [...before.endpoints.slice(1), fresh] };
     const counted = countIpv4Adds(census);
-    let steps = 0;
-    const update = census.updateSteps([after], [before]);
-    let r = update.next();
-    for (; r.done !== true; r = update.next()) steps++;
-    assert.equal(r.value, true, '10.1.0.0 left');
+    const { value, steps } = runSteps(census.updateSteps([after], [before]));
+    assert.equal(value, true, '10.1.0.0 left');
     assert.equal(counted.n, 2, 'one endpoint counted in, one out');
     assert.equal(census.has('10.1.0.0:9090'), false);
     assert.equal(census.has('10.9.9.9:9090'), true);
