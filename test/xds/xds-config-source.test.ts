@@ -209,6 +209,12 @@ describe('XdsConfigSource with the local control plane', () => {
       assert.deepEqual(comparable(defined(seen[0], 'a snapshot')), comparable(defined(first[0], 'a snapshot')));
       assert.equal(source.dump().resources.every((r) => r.fromCache === true), true);
     } finally {
+      // A cache write still under way (a temporary file renamed into place) would land in the directory being removed
+      // (CI saw ENOTEMPTY): the source is stopped, and the writes it had begun are waited for.
+      const last = source;
+      source = undefined;
+      last?.close();
+      await last?.flushCache();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
