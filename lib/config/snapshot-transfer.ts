@@ -93,9 +93,10 @@ export function* snapshotParts(snapshot: Snapshot, units = PART_UNITS): Generato
     }
     if (group === undefined) groups.set(key, new SharingGroup(list, refs));
     clusters.push({ ...cluster, endpoints: refs });
-    // A reference costs the receiver a fraction of what an endpoint does, but on a reload each is compared with the
-    // endpoint in force (SnapshotAssembly.shareEndpoints): a part of 16k references took 36 ms there, so ~4k a part.
-    clusterUnits += 1 + (refs.length >> 2);
+    // A reference costs the receiver a fraction of what an endpoint does, but on a reload each is aligned with and
+    // compared to the endpoint in force (SnapshotAssembly.shareEndpoints): a part of 16k references took 36 ms there,
+    // one of 4k 6-12 ms when the endpoints could be shared, so a reference counts as a unit (~1,000 a part: 3-5 ms).
+    clusterUnits += 1 + refs.length;
     if (clusterUnits >= units) {
       // Endpoints first: a cluster part only names endpoints already sent.
       if (endpoints.length > 0) yield columns.encode(endpoints);
