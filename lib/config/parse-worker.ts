@@ -16,8 +16,13 @@ import { MORE, type ParseRequest, type WorkerMessage } from './parse-config-off-
 import { MeshError } from '../protocol/mesh-error';
 import { lowerThreadPriority } from './background-priority';
 
-/** Parts in flight to the main thread at once: enough to keep it busy while this thread encodes the next. */
-const WINDOW = 8;
+/**
+ * Parts in flight to the main thread at once. Node delivers every message
+ * queued for a port in one turn, each copied out of its bytes there, outside
+ * the main thread's slices of config work: with 8 in flight that was a few
+ * milliseconds in one go. Two keep it busy (this thread encodes ahead, below).
+ */
+const WINDOW = 2;
 
 /**
  * Parts encoded ahead of the credit, at most: this thread encodes the next
