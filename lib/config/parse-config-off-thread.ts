@@ -58,11 +58,10 @@ export async function parseConfigOffThread(
   diagnostics: Diagnostics,
   current?: Snapshot,
 ): Promise<Snapshot> {
-  const { offThreadChars = OFF_THREAD_CHARS, ...parseOptions } = options;
+  const { offThreadChars: _, ...parseOptions } = options;
   // Characters of text, bytes of a file read as bytes: the same for ASCII YAML, and only a threshold.
   const size = sources.reduce((n, s) => n + ('text' in s ? s.text.length : s.bytes.length), 0);
-  // Compiled JavaScript only: run from TypeScript sources there is no worker file to start.
-  if (size < offThreadChars || !__filename.endsWith('.js')) return parseConfigInto(sources.map(sourceText), parseOptions, diagnostics);
+  if (!runsOffThread(size, options)) return parseConfigInto(sources.map(sourceText), parseOptions, diagnostics);
   const moved: ArrayBuffer[] = [];
   const request: ParseRequest = {
     // A copy (the caller keeps its bytes: the watcher compares the next read with them) whose buffer moves to the thread.
@@ -152,10 +151,12 @@ export async function parseConfigOffThread(
  * need one.
  */
 export function expectParseOffThread(size: number, options: Pick<ParseConfigOptions, 'offThreadChars'> = {}): void {
-  if (size < (options.offThreadChars ?? OFF_THREAD_CHARS) || !__filename.endsWith('.js') || idleThread !== undefined) return;
-  const worker = newThread();
-  worker.unref();
-  idleThread = worker;
+  if (runsOffThread(size, options) && idleThread === undefined) giveBackThread(newThread());
+}
+
+/** Whether a parse of `size` characters runs in the parser thread: a large one, from compiled JavaScript (run from TypeScript sources there is no worker file to start). */
+function runsOffThread(size: number, options: Pick<ParseConfigOptions, 'offThreadChars'>): boolean {
+  return size >= (options.offThreadChars ?? OFF_THREAD_CHARS) && __filename.endsWith('.js');
 }
 
 /** @internal The message that gives the thread credit for one more part. */
