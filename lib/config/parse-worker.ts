@@ -64,14 +64,16 @@ function run(port: NonNullable<typeof parentPort>, request: ParseRequest): void 
 
 /** The next part of `current` (encoded ahead or now), or undefined when all are out. */
 function nextPart(current: Job): SnapshotPart | undefined {
-  const ready = current.ready.shift();
-  if (ready !== undefined || current.encoded) return ready;
+  return current.ready.shift() ?? encodeNext(current);
+}
+
+/** Encodes the next part of `current`, or marks it all encoded and gives undefined. */
+function encodeNext(current: Job): SnapshotPart | undefined {
+  if (current.encoded) return undefined;
   const next = current.parts.next();
-  if (next.done === true) {
-    current.encoded = true;
-    return undefined;
-  }
-  return next.value;
+  if (next.done !== true) return next.value;
+  current.encoded = true;
+  return undefined;
 }
 
 /** Sends what the credit allows, then encodes one part ahead a turn (so credit that comes in is taken between parts). */
@@ -90,10 +92,9 @@ function send(port: NonNullable<typeof parentPort>, current: Job): void {
   current.scheduled = true;
   setImmediate(() => {
     current.scheduled = false;
-    if (job !== current || current.encoded) return;
-    const next = current.parts.next();
-    if (next.done === true) current.encoded = true;
-    else current.ready.push(next.value);
+    if (job !== current) return;
+    const part = encodeNext(current);
+    if (part !== undefined) current.ready.push(part);
     send(port, current);
   });
 }
