@@ -133,9 +133,9 @@ export function* snapshotParts(snapshot: Snapshot, units = PART_UNITS): Generato
  * Rebuilds a Snapshot from its parts, each frozen as it arrives (a model
  * object is immutable). Given the snapshot in force, it keeps that
  * snapshot's objects wherever the new one holds equal ones: an endpoint
- * equal to the one at the same place in its cluster's list before is that
- * object, and a cluster whose endpoints all are, and whose other fields are
- * equal, is the cluster config object in force. A reload of a large file
+ * equal to one in its cluster's list before (shareEndpoints) is that
+ * object, and a cluster whose endpoints all are, at the same places, and
+ * whose other fields are equal, is the cluster config object in force. A reload of a large file
  * then keeps few new objects (the young collections that run while it is
  * rebuilt have little to copy), and the mesh keeps the Cluster, balancer
  * and endpoint counts of every cluster the edit did not touch, as it does
