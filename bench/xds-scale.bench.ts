@@ -6,7 +6,9 @@
 // loop, and the p99 of the call stream during the update beside the same
 // stream without one (same run). Then heap per endpoint (after full
 // collections), and delta against state of the world for a one-endpoint change:
-// bytes on the wire and the client's CPU.
+// bytes on the wire and the client's CPU. Then XDS_SCALE_ROUNDS more of each
+// update, each beside a window without one, the calls pooled (one window's
+// p99 moves too much from window to window to judge by one pair).
 // Sizes: XDS_SCALE_CLUSTERS (100), XDS_SCALE_ENDPOINTS per cluster (100),
 // XDS_SCALE_ROUTES (100); issue 22's mesh is ENDPOINTS=1000 ROUTES=10000.
 // XDS_SCALE_LABELS=1: every endpoint has a version label (envoy.lb metadata).
@@ -23,6 +25,7 @@ import { CallStream } from './support/call-stream';
 import { forkServer } from './support/fork-server';
 import { gapCauses, GcPauses, type GapCauses } from './support/gc-pauses';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
+import { describeRepeated, repeatUpdates } from './support/repeated-updates';
 import { runBench } from './support/run-bench';
 import { YoungKeptProbe, youngKept } from './support/young-kept';
 
@@ -32,6 +35,9 @@ const ROUTES = Number(process.env.XDS_SCALE_ROUTES ?? 100);
 const HOST = 'scale.demo.svc.cluster.local';
 const STREAM_CONCURRENCY = 4;
 const BASELINE_MS = 1500;
+/** Each update again this many times, each beside a window without one (repeated-updates.ts): XDS_SCALE_ROUNDS (6). */
+const ROUNDS = Number(process.env.XDS_SCALE_ROUNDS ?? 6);
+const ROUND_BASELINE_MS = 500;
 /** One-endpoint changes timed per protocol for the client-CPU figure (the median is reported). */
 const CPU_REPEATS = Number(process.env.XDS_SCALE_CPU_REPEATS ?? 5);
 /**
@@ -150,10 +156,31 @@ async function main(): Promise<void> {
     listGaps(op, stalls!, gcPauses, t0);
     return { stalls: stalls!, step: step!, causes: gcPauses.causes(stalls!.longGaps), calls, ms, ...(eds === undefined ? {} : { eds }) };
   };
+  // The control plane builds and encodes its next versions before the windows (xds-scale-control-plane.ts).
+  const prepare = async () => {
+    const prepared = reply(cp.child, 'prepared');
+    cp.child.send({ op: 'prepare' });
+    await prepared;
+  };
+  await prepare();
   const baseline = await stream.window(() => new Promise((r) => setTimeout(r, BASELINE_MS)));
   const eds = await update('eds');
   const rds = await update('rds');
   const baseline2 = await stream.window(() => new Promise((r) => setTimeout(r, BASELINE_MS)));
+  const again = (op: 'eds' | 'rds') =>
+    repeatUpdates(
+      stream,
+      ROUNDS,
+      ROUND_BASELINE_MS,
+      async () => {
+        const applied = nextConfig(mesh);
+        cp.child.send({ op });
+        await applied;
+      },
+      prepare,
+    );
+  const edsAgain = await again('eds');
+  const rdsAgain = await again('rds');
   await stream.stop();
 
   // The client's CPU for a one-endpoint change: the delta mesh alone, then (that one closed) a state-of-the-world mesh alone.
@@ -172,6 +199,7 @@ async function main(): Promise<void> {
   console.log(`  call stream without an update: p99 ${f(baseline.p99Ms)} ms (${baseline.calls} calls), again at the end: p99 ${f(baseline2.p99Ms)} ms`);
   console.log(`  one-endpoint EDS change in one cluster: ${f(eds.ms)} ms to apply, ${p(eds.stalls, eds.step, eds.causes)}; calls during it p99 ${f(eds.calls.p99Ms)} ms, max ${f(eds.calls.maxMs)} ms`);
   console.log(`  new version of the ${ROUTES}-route MetaRDS config: ${f(rds.ms)} ms to apply, ${p(rds.stalls, rds.step, rds.causes)}; calls during it p99 ${f(rds.calls.p99Ms)} ms, max ${f(rds.calls.maxMs)} ms`);
+  if (ROUNDS > 0) console.log(`  ${describeRepeated('more one-endpoint EDS changes', edsAgain)}\n  ${describeRepeated(`more ${ROUTES}-route MetaRDS versions`, rdsAgain)}`);
   console.log(`  heap: ${f(heap / 1024 / 1024)} MB for the mesh, ${f(heap / endpoints)} B per endpoint${gc ? '' : ' (run with --expose-gc for a clean figure)'}`);
   console.log(`  one-endpoint change, EDS payload: delta ${eds.eds!.deltaBytes} B vs state of the world ${eds.eds!.sotwBytes} B (${f(eds.eds!.sotwBytes / eds.eds!.deltaBytes)}x)`);
   console.log(

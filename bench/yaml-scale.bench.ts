@@ -6,7 +6,9 @@
 // the longest and p99 gap of the event loop and the gaps over 20 ms, the
 // longest step of sliced work; for the reload, the calls' p99 during it beside
 // the same stream without one (same run); then the heap the mesh holds per
-// endpoint after full collections.
+// endpoint after full collections. Then YAML_SCALE_ROUNDS more reloads (files
+// alternating), each beside a window without one, the calls pooled: the p99
+// of one window moves too much from window to window to judge by one pair.
 // Sizes: YAML_SCALE_SERVICES (100), YAML_SCALE_ENDPOINTS per service (100);
 // issue 22's file is ENDPOINTS=1000 (100k endpoints, 8 MB).
 // Run: node --expose-gc dist/bench/yaml-scale.bench.js (prints figures, asserts nothing).
@@ -22,12 +24,16 @@ import { CallStream, type CallWindow } from './support/call-stream';
 import { forkServer } from './support/fork-server';
 import { gapCauses, GcPauses, type GapCauses } from './support/gc-pauses';
 import { LoopStalls, type StallFigures } from './support/loop-stalls';
+import { describeRepeated, repeatUpdates } from './support/repeated-updates';
 import { runBench } from './support/run-bench';
 
 const SERVICES = Number(process.env.YAML_SCALE_SERVICES ?? 100);
 const ENDPOINTS = Number(process.env.YAML_SCALE_ENDPOINTS ?? 100);
 const LIVE = 'live.scale.svc.cluster.local';
 const BASELINE_MS = 1500;
+/** Reloads after the first, each beside a window without one (repeated-updates.ts): YAML_SCALE_ROUNDS (6). */
+const ROUNDS = Number(process.env.YAML_SCALE_ROUNDS ?? 6);
+const ROUND_BASELINE_MS = 700;
 
 function manifest(shift: number, livePort: number): string {
   let out = `apiVersion: networking.istio.io/v1beta1\nkind: ServiceEntry\nmetadata:\n  name: live\n  namespace: scale\nspec:\n  hosts:\n  - ${LIVE}\n  ports:\n  - number: 9090\n    name: tcp-metaprotocol-thrift\n    protocol: TCP\n  resolution: STATIC\n  endpoints:\n  - address: 127.0.0.1\n    ports: {tcp-metaprotocol-thrift: ${livePort}}\n`;
@@ -99,6 +105,7 @@ async function main(): Promise<void> {
   // One endpoint moved in every service, as a regenerated file would; built before the stream starts (about 180 ms
   // of string work at 100k endpoints, which would otherwise hold up the calls in flight).
   const moved = manifest(1, live.port);
+  const original = ROUNDS > 0 ? manifest(0, live.port) : '';
   const stream = new CallStream(() => client.add(1, 2));
   stream.start();
   await stream.window(() => new Promise((r) => setTimeout(r, 500))); // warm up
@@ -109,6 +116,11 @@ async function main(): Promise<void> {
     reload = await measured(() => mesh.reload());
   });
   const baseline2 = await stream.window(() => new Promise((r) => setTimeout(r, BASELINE_MS)));
+  // The same reload again, the files alternating, on the parser thread the first reload left warm.
+  const repeated = await repeatUpdates(stream, ROUNDS, ROUND_BASELINE_MS, async (round) => {
+    fs.writeFileSync(file, round % 2 === 0 ? original : moved);
+    await mesh.reload();
+  });
   await stream.stop();
   await mesh.close();
   live.child.kill();
@@ -121,6 +133,7 @@ async function main(): Promise<void> {
   console.log(`  Mesh.start: ${p(start)}`);
   console.log(`  reload: ${p(reload!)}`);
   console.log(`  calls (4 concurrent thrift add through the mesh): p99 ${f(during.p99Ms)} ms, max ${f(during.maxMs)} ms during the reload (${during.calls} calls); without: p99 ${f(baseline.p99Ms)} ms, ${f(baseline2.p99Ms)} ms after`);
+  if (ROUNDS > 0) console.log(`  ${describeRepeated('more reloads', repeated)}`);
   console.log(
     `  heap: ${f(held / 1024 / 1024)} MB, ${f(held / endpoints)} B per endpoint${gc ? '' : ' (run with --expose-gc for a clean figure)'}; off the V8 heap (array buffers: the watcher's copy of the file's bytes, the endpoint census): ${f(offHeap / 1024 / 1024)} MB`,
   );

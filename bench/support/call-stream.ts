@@ -4,7 +4,7 @@
 // the same stream without an update, in one run. A window counts the calls
 // that start inside it, each to its end: a call held up by the bench's own work
 // just before the window (writing an 8 MB file) is not the update's.
-import { createHistogram } from 'node:perf_hooks';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
 export interface CallWindow {
   readonly p99Ms: number;
@@ -14,6 +14,8 @@ export interface CallWindow {
 
 export class CallStream {
   private readonly histogram = createHistogram();
+  /** Where the window's calls are also recorded, pooled across windows (repeated-updates.ts). */
+  private pooled: RecordableHistogram | undefined;
   private running = true;
   private readonly loops: Promise<void>[] = [];
   private recording = false;
@@ -43,7 +45,9 @@ export class CallStream {
             } finally {
               this.counted.delete(call);
             }
-            this.histogram.record(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+            const us = Math.max(1, Math.round((performance.now() - t0) * 1000));
+            this.histogram.record(us);
+            this.pooled?.record(us);
             this.calls++;
           }
         })(),
@@ -51,14 +55,16 @@ export class CallStream {
     }
   }
 
-  /** p99 and max in ms of the calls made while `during` ran. */
-  async window(during: () => Promise<void>): Promise<CallWindow> {
+  /** p99 and max in ms of the calls made while `during` ran; each call's latency (µs) also goes into `pooled` when given. */
+  async window(during: () => Promise<void>, pooled?: RecordableHistogram): Promise<CallWindow> {
     this.histogram.reset();
     this.calls = 0;
+    this.pooled = pooled;
     this.recording = true;
     await during();
     this.recording = false;
     await Promise.allSettled([...this.counted]);
+    this.pooled = undefined;
     return { p99Ms: this.histogram.percentile(99) / 1000, maxMs: this.histogram.max / 1000, calls: this.calls };
   }
 
