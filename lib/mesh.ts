@@ -11,7 +11,7 @@ import type { Call, Filter, Handler, Reply } from './filters/call';
 import { composeFilters } from './filters/filter-chain';
 import { EndpointCensus } from './cluster/endpoint-census';
 import { MeshState, type MeshStateDeps } from './mesh-state';
-import { cpuNow, cpuSince, noteWork, runNow, runSliced, SLICE_MS } from './config/sliced-work';
+import { cpuNow, cpuSince, noteWork, runNow, runSliced, SLICE_MS, watchLoopDemand } from './config/sliced-work';
 import { MeshError, MeshErrorCode } from './protocol/mesh-error';
 import type { CodecFactory } from './protocol/codec';
 import { Mirror } from './route/mirror';
@@ -253,6 +253,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.state = this.buildState(snapshot);
     runNow(this.endpoints.updateSteps(this.state.takeCensusChanges().added, []));
     this.warnAll(snapshot.warnings);
+    // While this mesh has calls in flight, config work (any mesh's) runs in shorter slices (sliced-work.ts).
+    this.onClose(watchLoopDemand(() => this.deadlines.size > 0));
   }
 
   /** @internal The bounded mirror queue; adapters that route themselves (Redis) submit shadow sends to it. */

@@ -147,8 +147,8 @@ describe('EndpointCensus', () => {
     assert.equal(census.has('10.1.19.136:9090'), false);
     assert.equal(census.has('10.1.19.137:9090'), true);
     assert.equal(counted.n, 2, 'one endpoint counted in, one out');
-    // Steps are by endpoints compared and counted: 20k of them, in steps of at most a thousand or so.
-    assert.ok(steps >= 10 && steps <= 40, `${steps} steps`);
+    // Steps are by endpoints compared and counted: 20k of them, in steps of a few hundred.
+    assert.ok(steps >= 40 && steps <= 160, `${steps} steps`);
   });
 
   it('counts a reload that shifts every endpoint by one (one gone at the front, one new at the end) by those two', () => {
@@ -178,7 +178,7 @@ describe('EndpointCensus', () => {
     assert.equal(census.has('10.1.0.0:9090'), false);
     assert.equal(census.has('10.9.9.9:9090'), true);
     assert.equal(census.has('10.1.39.15:9090'), true);
-    assert.ok(steps >= 10 && steps <= 40, `${steps} steps`);
+    assert.ok(steps >= 40 && steps <= 160, `${steps} steps`);
     // Shuffled (no order kept at all): still the right counts, whatever is matched.
     let seed = 7;
     const shuffled = [...after.endpoints].sort(() => ((seed = (seed * 48271) % 2147483647) & 1 ? 1 : -1));
@@ -208,7 +208,7 @@ describe('EndpointCensus', () => {
       if (a.done !== true) a = one.next();
       if (b.done !== true) b = two.next();
     }
-    assert.ok(steps >= 5 && steps <= 12, `${steps} steps for 10k endpoints`);
+    assert.ok(steps >= 20 && steps <= 48, `${steps} steps for 10k endpoints`);
     assert.ok(ipv4.capacity >= 20_000 && ipv4.capacity <= 32_768, `capacity ${ipv4.capacity}`);
     assert.equal(census.hasDeferred, false);
     assert.ok(census.has('10.9.3.231:9090'));

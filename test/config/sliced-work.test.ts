@@ -2,7 +2,7 @@
 // through promises (one runSliced awaiting another, as an xDS apply, its
 // snapshot and the mesh state do) yields before it runs on past the budget.
 import assert from 'node:assert/strict';
-import { noteWork, runSliced, type Steps } from '../../lib/config/sliced-work';
+import { BUSY_SLICE_MS, noteWork, runSliced, watchLoopDemand, type Steps } from '../../lib/config/sliced-work';
 
 /** Keeps the thread busy until `ms` have passed (the steps' own work). */
 function busy(ms: number): void {
@@ -17,6 +17,26 @@ function* step(order: string[], name: string, ms: number): Steps<string> {
 }
 
 const freshTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** `count` steps of `ms` each; returns how many ran in each turn of the event loop. */
+function* stepsPerTurn(count: number, ms: number): Steps<number[]> {
+  const perTurn: number[] = [0];
+  let marked = false;
+  for (let i = 0; i < count; i++) {
+    // An immediate queued by the turn's first step runs in the next turn: a new count starts there.
+    if (!marked) {
+      marked = true;
+      setImmediate(() => {
+        marked = false;
+        perTurn.push(0);
+      });
+    }
+    busy(ms);
+    perTurn[perTurn.length - 1]!++;
+    yield;
+  }
+  return perTurn.filter((n) => n > 0);
+}
 
 describe('runSliced', () => {
   it('a runSliced awaited after another that used the turn’s budget yields before its first step', async () => {
@@ -45,5 +65,29 @@ describe('runSliced', () => {
     noteWork(5, 'a decode');
     await runSliced(step(order, 'b', 0), 1);
     assert.deepEqual(order, ['turn', 'b']);
+  });
+
+  it('runs shorter slices while a registered probe says calls are in flight, and the usual ones once it is unregistered', async () => {
+    const stepMs = 0.1;
+    // Each step takes at least 0.1 ms of wall time, so a slice of BUSY_SLICE_MS (0.25 ms) holds at most 3 of them.
+    const mostPerBusySlice = Math.ceil(BUSY_SLICE_MS / stepMs) + 1;
+    let inFlight = true;
+    const unregister = watchLoopDemand(() => inFlight);
+    try {
+      await freshTurn();
+      const busyTurns = await runSliced(stepsPerTurn(200, stepMs), 4);
+      assert.ok(Math.max(...busyTurns) <= mostPerBusySlice, `at most ${mostPerBusySlice} steps a turn while calls are in flight: ${busyTurns.join(' ')}`);
+      inFlight = false;
+      await freshTurn();
+      const idleTurns = await runSliced(stepsPerTurn(200, stepMs), 4);
+      // 4 ms slices hold up to 40 steps; a step the OS delays only makes a turn hold fewer.
+      assert.ok(Math.max(...idleTurns) > mostPerBusySlice, `longer slices with no call in flight: ${idleTurns.join(' ')}`);
+    } finally {
+      unregister();
+    }
+    inFlight = true;
+    await freshTurn();
+    const after = await runSliced(stepsPerTurn(200, stepMs), 4);
+    assert.ok(Math.max(...after) > mostPerBusySlice, `an unregistered probe is not asked: ${after.join(' ')}`);
   });
 });
