@@ -3,40 +3,16 @@
 // snapshot and the mesh state do) yields before it runs on past the budget.
 import assert from 'node:assert/strict';
 import { BUSY_SLICE_MS, noteWork, runSliced, watchLoopDemand, type Steps } from '../../lib/config/sliced-work';
+import { busyFor, stepsPerTurn } from '../support/steps-per-turn';
 
-/** Keeps the thread busy until `ms` have passed (the steps' own work). */
-function busy(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-}
 
 function* step(order: string[], name: string, ms: number): Steps<string> {
-  busy(ms);
+  busyFor(ms);
   order.push(name);
   return name;
 }
 
 const freshTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** `count` steps of `ms` each; returns how many ran in each turn of the event loop. */
-function* stepsPerTurn(count: number, ms: number): Steps<number[]> {
-  const perTurn: number[] = [0];
-  let marked = false;
-  for (let i = 0; i < count; i++) {
-    // An immediate queued by the turn's first step runs in the next turn: a new count starts there.
-    if (!marked) {
-      marked = true;
-      setImmediate(() => {
-        marked = false;
-        perTurn.push(0);
-      });
-    }
-    busy(ms);
-    perTurn[perTurn.length - 1]!++;
-    yield;
-  }
-  return perTurn.filter((n) => n > 0);
-}
 
 describe('runSliced', () => {
   it('a runSliced awaited after another that used the turn’s budget yields before its first step', async () => {

@@ -9,33 +9,14 @@ import type * as net from 'node:net';
 import * as thrift from 'thrift';
 import { createThriftConnection } from 'meta-mesh/thrift';
 import * as Calculator from '../../gen/calculator/js/Calculator';
-import { BUSY_SLICE_MS, runSliced, type Steps } from '../../lib/config/sliced-work';
+import { BUSY_SLICE_MS, runSliced } from '../../lib/config/sliced-work';
 import { oneEndpointYaml } from '../support/mesh-yaml';
 import { startQuietMesh } from '../support/quiet-mesh';
+import { stepsPerTurn } from '../support/steps-per-turn';
 
 const STEP_MS = 0.1;
 /** Steps of at least STEP_MS each that fit in a slice of BUSY_SLICE_MS, and the one that ends it. */
 const MOST_PER_BUSY_SLICE = Math.ceil(BUSY_SLICE_MS / STEP_MS) + 1;
-
-/** `count` steps of STEP_MS each (wall time); returns how many ran in each turn of the event loop. */
-function* stepsPerTurn(count: number): Steps<number[]> {
-  const perTurn: number[] = [0];
-  let marked = false;
-  for (let i = 0; i < count; i++) {
-    if (!marked) {
-      marked = true;
-      setImmediate(() => {
-        marked = false;
-        perTurn.push(0);
-      });
-    }
-    const until = performance.now() + STEP_MS;
-    while (performance.now() < until);
-    perTurn[perTurn.length - 1]!++;
-    yield;
-  }
-  return perTurn.filter((n) => n > 0);
-}
 
 describe('Config work while calls are in flight', function () {
   this.timeout(20_000);
@@ -58,19 +39,19 @@ describe('Config work while calls are in flight', function () {
     const port = (server.address() as net.AddressInfo).port;
     const { mesh, file } = await startQuietMesh(oneEndpointYaml('calc.busy.svc', port));
     try {
-      const idleBefore = await runSliced(stepsPerTurn(100), 4);
+      const idleBefore = await runSliced(stepsPerTurn(100, STEP_MS), 4);
       assert.ok(Math.max(...idleBefore) > MOST_PER_BUSY_SLICE, `no call yet: the usual slices (${idleBefore.join(' ')})`);
 
       const client = thrift.createClient(Calculator, createThriftConnection(mesh, 'calc.busy.svc', 9090, { transport: 'framed' }));
       const first = arrival();
       const sum = client.add(2, 3);
       await first;
-      const busy = await runSliced(stepsPerTurn(100), 4);
+      const busy = await runSliced(stepsPerTurn(100, STEP_MS), 4);
       assert.ok(Math.max(...busy) <= MOST_PER_BUSY_SLICE, `a call in flight: at most ${MOST_PER_BUSY_SLICE} steps a turn (${busy.join(' ')})`);
 
       for (const release of held.splice(0)) release();
       assert.equal(await sum, 5);
-      const idleAfter = await runSliced(stepsPerTurn(100), 4);
+      const idleAfter = await runSliced(stepsPerTurn(100, STEP_MS), 4);
       assert.ok(Math.max(...idleAfter) > MOST_PER_BUSY_SLICE, `the call answered: the usual slices again (${idleAfter.join(' ')})`);
 
       // A call left in flight when the mesh closes does not keep config work in short slices.
@@ -79,7 +60,7 @@ describe('Config work while calls are in flight', function () {
       await second;
       await mesh.close();
       await open;
-      const closed = await runSliced(stepsPerTurn(100), 4);
+      const closed = await runSliced(stepsPerTurn(100, STEP_MS), 4);
       assert.ok(Math.max(...closed) > MOST_PER_BUSY_SLICE, `a closed mesh is not asked (${closed.join(' ')})`);
     } finally {
       await mesh.close();
