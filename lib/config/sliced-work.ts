@@ -73,7 +73,7 @@ export function trackStepCpu(on: boolean): void {
  */
 let turnStart: number | undefined;
 /** Whether calls were in flight when this turn's config work began: asked once per turn. */
-let turnBusySlice = false;
+let turnCallsInFlight = false;
 const endTurn = (): void => {
   turnStart = undefined;
 };
@@ -81,7 +81,7 @@ const endTurn = (): void => {
 function turnBegan(at: number): number {
   if (turnStart === undefined) {
     turnStart = at;
-    turnBusySlice = callsInFlight();
+    turnCallsInFlight = callsInFlight();
     setImmediate(endTurn);
   }
   return turnStart;
@@ -89,7 +89,7 @@ function turnBegan(at: number): number {
 
 /** The slice of this turn: `sliceMs`, or `busySliceMs` when shorter and calls are in flight. */
 function turnSlice(sliceMs: number, busySliceMs: number): number {
-  return turnBusySlice && busySliceMs < sliceMs ? busySliceMs : sliceMs;
+  return turnCallsInFlight && busySliceMs < sliceMs ? busySliceMs : sliceMs;
 }
 
 /** Probes that say whether calls are in flight (each Mesh registers its own). */
@@ -102,8 +102,9 @@ function callsInFlight(): boolean {
 
 /**
  * Registers `busy`, asked once per turn of config work: while it returns
- * true, slices are BUSY_SLICE_MS. Returns the function that unregisters it.
- * The event loop is the process's, so a mesh's calls shorten every mesh's
+ * true, runSliced uses its shorter slice (`busySliceMs`, BUSY_SLICE_MS unless
+ * the caller says otherwise). Returns the function that unregisters it. The
+ * event loop is the process's, so one mesh's calls shorten every mesh's
  * config work.
  */
 export function watchLoopDemand(busy: () => boolean): () => void {
@@ -172,9 +173,10 @@ export function nextTurn(): Promise<void> {
 
 /**
  * Runs `steps` in slices of about `sliceMs` (`busySliceMs`, when shorter,
- * while calls are in flight) with a turn of the event loop between: the first slice too, when config work earlier in this turn (the
- * slices of another runSliced whose promise it awaited, a decode) already
- * used the budget.
+ * while calls are in flight) with a turn of the event loop between: the
+ * first slice too, when config work earlier in this turn (the slices of
+ * another runSliced whose promise it awaited, a decode) already used the
+ * budget.
  */
 export async function runSliced<T>(steps: Steps<T>, sliceMs = SLICE_MS, label = 'config work', busySliceMs = BUSY_SLICE_MS): Promise<T> {
   let now = performance.now();

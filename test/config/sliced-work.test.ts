@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { BUSY_SLICE_MS, noteWork, runSliced, watchLoopDemand, type Steps } from '../../lib/config/sliced-work';
 import { busyFor, stepsPerTurn } from '../support/steps-per-turn';
 
-
 function* step(order: string[], name: string, ms: number): Steps<string> {
   busyFor(ms);
   order.push(name);
