@@ -123,13 +123,16 @@ export class RedisCluster {
 
   static async start(options: { nodeTimeoutMs?: number } = {}): Promise<RedisCluster> {
     if (!fs.existsSync(CLI)) throw new Error(`redis-cli not found at ${CLI}; install it with: apt-get install -y redis-tools (or set REDIS_CLI)`);
-    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000)];
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
+    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs)];
     // The bus port defaults to port + 10000, which may be taken or out of range: give each its own free one.
     const nodes = await Promise.all(Array.from({ length: 6 }, async () => RedisServer.start([...args, '--cluster-port', String(await freePort())])));
     const cluster = new RedisCluster(nodes);
     try {
       await run(CLI, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes']);
-      await cluster.waitUntilHealthy();
+      // A node pings each other node at least every half node timeout, and a node lists a replica in CLUSTER SLOTS
+      // only once gossip has told it: with a 60 s node timeout that took over 20 s on a loaded machine (CI, once).
+      await cluster.waitUntilHealthy(Math.max(20_000, nodeTimeoutMs / 2 + 10_000));
     } catch (err) {
       await cluster.close();
       throw err;
@@ -168,16 +171,21 @@ export class RedisCluster {
     for (;;) {
       const states = await Promise.all(this.nodes.filter((n) => n.running).map((n) => this.cli(n.port, 'cluster', 'info').catch(() => '')));
       const ok = states.every((s) => s.includes('cluster_state:ok') && s.includes('cluster_slots_ok:16384'));
+      let missing = 'a node without cluster_state:ok and all 16384 slots';
       if (ok) {
         const { masters, replicas } = await this.roles();
         const synced = await Promise.all(replicas.map((p) => this.cli(p, 'info', 'replication').catch(() => '')));
         // Clients learn replicas from CLUSTER SLOTS, which lists one only once gossip has told that node about it.
         const live = this.nodes.filter((n) => n.running);
         const slots = await Promise.all(live.map((n) => this.cli(n.port, 'cluster', 'slots').catch(() => '')));
-        const listed = slots.every((out) => (out.match(/^[0-9a-f]{40}$/gm) ?? []).length === masters.length + replicas.length);
-        if (synced.every((s) => s.includes('master_link_status:up')) && listed) return;
+        const listed = slots.map((out) => (out.match(/^[0-9a-f]{40}$/gm) ?? []).length);
+        const linked = synced.every((s) => s.includes('master_link_status:up'));
+        if (linked && listed.every((n) => n === masters.length + replicas.length)) return;
+        missing = linked
+          ? `CLUSTER SLOTS listing ${listed.join(', ')} nodes, not all ${masters.length + replicas.length}`
+          : 'a replica whose master_link_status is not up';
       }
-      if (Date.now() > deadline) throw new Error(`Redis Cluster not healthy after ${timeoutMs} ms: ${states.join(' | ').slice(0, 500)}`);
+      if (Date.now() > deadline) throw new Error(`Redis Cluster not healthy after ${timeoutMs} ms: ${missing}; ${states.join(' | ').slice(0, 300)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
