@@ -108,6 +108,7 @@ function callsInFlight(): boolean {
  * config work.
  */
 export function watchLoopDemand(busy: () => boolean): () => void {
+  // A probe of its own: the same function registered twice stays registered until both are unregistered.
   const probe = (): boolean => busy();
   demands.add(probe);
   return () => {

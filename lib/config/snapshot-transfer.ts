@@ -3,8 +3,9 @@
 // object graph on the receiving side in one go, so a 100k-endpoint snapshot
 // sent as one message would hold the main loop for a long time. Each part
 // here carries at most about PART_UNITS endpoints or routes; the receiver
-// rebuilds and freezes one part per message, and asks for the next
-// (config-parse-worker.ts), so a turn of the loop handles one small part.
+// rebuilds and freezes a part in steps of ENDPOINTS_PER_STEP (addSteps, in
+// runSliced's slices) and asks for the next as it takes one (parse-worker.ts
+// keeps a few in flight), so no turn of the loop holds more than a slice.
 //
 // Endpoints travel once each, in their own parts; a cluster names its
 // endpoints by number. That keeps an endpoint the whole-service cluster and a
@@ -138,11 +139,11 @@ export function* snapshotParts(snapshot: Snapshot, units = PART_UNITS): Generato
  * snapshot's objects wherever the new one holds equal ones: an endpoint
  * equal to one in its cluster's list before (shareEndpoints) is that
  * object, and a cluster whose endpoints all are, at the same places, and
- * whose other fields are equal, is the cluster config object in force. A reload of a large file
- * then keeps few new objects (the young collections that run while it is
- * rebuilt have little to copy), and the mesh keeps the Cluster, balancer
- * and endpoint counts of every cluster the edit did not touch, as it does
- * for xDS.
+ * whose other fields are equal, is the cluster config object in force. A
+ * reload of a large file then keeps few new objects (the young collections
+ * that run while it is rebuilt have little to copy), and the mesh keeps the
+ * Cluster, balancer and endpoint counts of every cluster the edit did not
+ * touch, as it does for xDS.
  */
 export class SnapshotAssembly {
   private readonly endpoints: Endpoint[] = [];
